@@ -1,0 +1,1 @@
+//! mrixai-attrib (under construction).

@@ -1,0 +1,26 @@
+//! # mrixai-core
+//!
+//! The small crate every other mrixai crate shares: the error type, deterministic seeding,
+//! `.npy` and atomic file IO, the on-disk dataset format, and the traits that connect the
+//! crates — [`Explainable`] (a model seen layer by layer), [`Attributor`] and [`Metric`].
+//!
+//! It depends on no deep-learning framework, so attribution methods and metrics written
+//! against it never touch one.
+
+pub mod atomic;
+pub mod dataset;
+pub mod error;
+pub mod explain;
+pub mod npy;
+pub mod seed;
+
+pub use error::{Error, Result};
+pub use explain::{Attributor, Explainable, LayerKind, Metric, WeightMap, WeightTransform};
+
+/// Dynamic-rank `f32` array (images, attributions, activations).
+pub type ArrayF = ndarray::ArrayD<f32>;
+/// Borrowed dynamic-rank `f32` array.
+pub type ViewF<'a> = ndarray::ArrayViewD<'a, f32>;
+
+/// Version of the mrixai crates, recorded in every artefact's metadata.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

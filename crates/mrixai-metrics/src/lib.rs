@@ -1,0 +1,1 @@
+//! mrixai-metrics (under construction).

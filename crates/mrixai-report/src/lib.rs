@@ -1,0 +1,1 @@
+//! mrixai-report (under construction).

@@ -1,0 +1,1 @@
+//! mrixai-stats (under construction).

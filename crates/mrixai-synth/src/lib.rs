@@ -1,0 +1,1 @@
+//! mrixai-synth (under construction).

@@ -1,0 +1,1 @@
+//! mrixai-zoo (under construction).
