@@ -1,1 +1,98 @@
-fn main() {}
+//! `cargo xtask reproduce`: the whole mrixai experiment in one resumable command.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use mrixai_cli::pipeline::{ExperimentConfig, Run, slurm};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "mrixai project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole experiment (datasets, pre-training, grid, explanations, scores,
+    /// statistics, report). Resumable: rerun after an interruption to finish it.
+    Reproduce(ReproduceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReproduceArgs {
+    /// Committed profile: `quick` (CPU, minutes), `paper` (GPU, days) or `tiny` (tests).
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Your own experiment config (TOML, same fields as configs/quick.toml); overrides --profile.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run folder (default: runs/<profile>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Instead of running, write SLURM scripts (prepare, job array of cells, aggregate) into DIR.
+    #[arg(long, value_name = "DIR")]
+    emit_slurm: Option<PathBuf>,
+    /// The `mrixai` binary as cluster nodes see it (with --emit-slurm).
+    #[arg(long, default_value = "mrixai")]
+    slurm_binary: String,
+    /// Extra `#SBATCH` line(s), e.g. `--partition=gpu` (with --emit-slurm).
+    #[arg(long = "sbatch")]
+    sbatch: Vec<String>,
+    /// Do not ask before starting a long (non-quick) profile.
+    #[arg(long)]
+    yes: bool,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<()> {
+    let (cfg, config_path) = match &args.config {
+        Some(p) => (ExperimentConfig::from_file(p)?, p.clone()),
+        None => {
+            let p = mrixai_cli::pipeline::config::configs_dir().join(format!("{}.toml", args.profile));
+            (ExperimentConfig::profile(&args.profile)?, p)
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| workspace_root().join("runs").join(&cfg.profile));
+    let cells = mrixai_cli::pipeline::grid::cells(&cfg)?;
+    if let Some(dir) = &args.emit_slurm {
+        let text = std::fs::read_to_string(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
+        let opts = slurm::SlurmOptions { binary: args.slurm_binary.clone(), sbatch: args.sbatch.clone(), ..Default::default() };
+        let out = std::path::absolute(&out).unwrap_or(out);
+        let n = slurm::emit(&cfg, &text, &out, dir, &opts)?;
+        println!("wrote SLURM scripts for {n} cells to {} (submit with {}/submit.sh)", dir.display(), dir.display());
+        return Ok(());
+    }
+    println!(
+        "mrixai reproduce: profile `{}`, {} cells, run folder {}",
+        cfg.profile,
+        cells.len(),
+        out.display()
+    );
+    println!("{}", mrixai_cli::pipeline::estimate(&cfg)?);
+    if cfg.profile != "quick" && cfg.profile != "tiny" && !args.yes {
+        anyhow::bail!("profile `{}` is long: rerun with --yes to start it", cfg.profile);
+    }
+    let run = Run::new(&out, cfg)?;
+    run.reproduce()?;
+    println!("report: {}", out.join("report").join("index.html").display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Reproduce(a) => reproduce(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

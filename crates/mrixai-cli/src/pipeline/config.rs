@@ -1,0 +1,248 @@
+//! Experiment configuration (TOML), with the committed `quick` and `paper` profiles.
+
+use mrixai_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The full configuration of one experiment run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Profile name (`quick`, `paper`, or a user's own).
+    pub profile: String,
+    /// Master seed: dataset, pre-training and everything not seeded per cell derive from it.
+    pub seed: u64,
+    /// Benchmark data.
+    pub data: DataConfig,
+    /// The network.
+    pub model: ModelConfig,
+    /// Fine-tuning on the benchmark (every cell).
+    pub train: TrainSettings,
+    /// Pre-training runs.
+    pub pretrain: PretrainConfig,
+    /// The grid of cells.
+    pub grid: GridConfig,
+    /// Attribution methods.
+    pub explain: ExplainConfig,
+    /// Metrics.
+    pub score: ScoreConfig,
+}
+
+/// Where the benchmark data comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Synthesis config file (TOML), relative to the experiment config's folder.
+    pub synth_config: PathBuf,
+    /// Optional folder of the user's own T1 NIfTI volumes (default: the committed templates).
+    #[serde(default)]
+    pub mri: Option<PathBuf>,
+    /// Synthesis config of the in-domain pre-training task, relative to the config's folder.
+    pub pretrain_synth_config: PathBuf,
+    /// In-domain pre-training task (`anatomy` or `presence`).
+    pub pretrain_task: String,
+}
+
+/// The network of every cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Architecture preset (`vgg-small`, `vgg16`, `vgg16-bn`).
+    pub arch: String,
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// `adam` or `sgd`.
+    pub optimizer: String,
+    /// Weight decay.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Early-stopping patience in epochs (validation loss).
+    pub patience: usize,
+}
+
+/// Pre-training runs (one checkpoint per source, shared by all cells of that source).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// Optimisation settings of pre-training.
+    pub train: TrainSettings,
+    /// Out-of-domain source: a path to ImageNet weights (safetensors, torchvision names),
+    /// or `procedural` for the offline natural-image stand-in.
+    pub ood: String,
+    /// Number of procedural images for the stand-in task (train split).
+    #[serde(default = "default_ood_images")]
+    pub ood_images: usize,
+}
+
+fn default_ood_images() -> usize {
+    4000
+}
+
+/// The grid of cells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridConfig {
+    /// Pre-training sources: any of `scratch`, `ood`, `mri`.
+    pub sources: Vec<String>,
+    /// Values of k, the number of leading weight layers taken from the checkpoint.
+    pub pretrained_layers: Vec<usize>,
+    /// Whether the k layers are frozen (`true`) or fine-tuned (`false`).
+    pub frozen: Vec<bool>,
+    /// Training seeds (one cell per seed).
+    pub seeds: Vec<u64>,
+}
+
+/// Attribution settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainConfig {
+    /// Methods and controls, by name.
+    pub methods: Vec<String>,
+    /// Per-method parameters (`method -> key -> value`).
+    #[serde(default)]
+    pub params: BTreeMap<String, BTreeMap<String, String>>,
+    /// Explain at most this many test samples per cell (the first ones).
+    pub max_samples: usize,
+    /// Batch size for attribution.
+    #[serde(default = "default_explain_batch")]
+    pub batch_size: usize,
+}
+
+fn default_explain_batch() -> usize {
+    16
+}
+
+/// Metric settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// Metric names.
+    pub metrics: Vec<String>,
+    /// Channel pooling of multi-channel maps.
+    #[serde(default = "default_pool")]
+    pub pool: String,
+}
+
+fn default_pool() -> String {
+    "sum_abs".into()
+}
+
+/// Folder of the committed configurations (`<workspace>/configs`).
+pub fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+impl ExperimentConfig {
+    /// Reads and validates a TOML file; relative data paths are resolved against its folder.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut cfg: ExperimentConfig =
+            toml::from_str(&text).map_err(|e| Error::format(path, format!("invalid experiment config: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut cfg.data.synth_config, &mut cfg.data.pretrain_synth_config] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(m) = cfg.data.mri.as_mut().filter(|m| m.is_relative()) {
+            *m = base.join(&*m);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// A committed profile by name (`quick`, `paper`, `tiny`).
+    pub fn profile(name: &str) -> Result<Self> {
+        let path = configs_dir().join(format!("{name}.toml"));
+        if !path.exists() {
+            return Err(Error::config("profile", format!("unknown profile `{name}` (no {})", path.display())));
+        }
+        Self::from_file(&path)
+    }
+
+    /// Rejects impossible settings, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let nonempty = |field: &str, n: usize| {
+            if n == 0 { Err(Error::config(field, "must not be empty")) } else { Ok(()) }
+        };
+        nonempty("grid.sources", self.grid.sources.len())?;
+        nonempty("grid.seeds", self.grid.seeds.len())?;
+        nonempty("explain.methods", self.explain.methods.len())?;
+        nonempty("score.metrics", self.score.metrics.len())?;
+        for s in &self.grid.sources {
+            s.parse::<super::Source>().map_err(|e| Error::config("grid.sources", e.to_string()))?;
+        }
+        let pretrained = self.grid.sources.iter().any(|s| s != "scratch");
+        if pretrained {
+            nonempty("grid.pretrained_layers", self.grid.pretrained_layers.len())?;
+            nonempty("grid.frozen", self.grid.frozen.len())?;
+            if self.grid.pretrained_layers.contains(&0) {
+                return Err(Error::config("grid.pretrained_layers", "k = 0 is the `scratch` source; use k ≥ 1"));
+            }
+        }
+        for (name, t) in [("train", &self.train), ("pretrain.train", &self.pretrain.train)] {
+            if t.epochs == 0 {
+                return Err(Error::config(format!("{name}.epochs"), "must be at least 1"));
+            }
+            if t.batch_size == 0 {
+                return Err(Error::config(format!("{name}.batch_size"), "must be at least 1"));
+            }
+            if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+                return Err(Error::config(format!("{name}.learning_rate"), "must be a positive number"));
+            }
+            if !matches!(t.optimizer.as_str(), "adam" | "sgd") {
+                return Err(Error::config(format!("{name}.optimizer"), "must be `adam` or `sgd`"));
+            }
+        }
+        if self.explain.max_samples == 0 {
+            return Err(Error::config("explain.max_samples", "must be at least 1"));
+        }
+        if self.explain.batch_size == 0 {
+            return Err(Error::config("explain.batch_size", "must be at least 1"));
+        }
+        for p in [&self.data.synth_config, &self.data.pretrain_synth_config] {
+            if !p.exists() {
+                return Err(Error::config("data", format!("synthesis config {} not found", p.display())));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_profiles_parse_and_validate() {
+        for name in ["quick", "paper", "tiny"] {
+            let cfg = ExperimentConfig::profile(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(cfg.profile, name);
+        }
+        assert!(ExperimentConfig::profile("nope").unwrap_err().to_string().contains("profile"));
+    }
+
+    #[test]
+    fn impossible_settings_name_the_field() {
+        let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+        cfg.train.epochs = 0;
+        assert!(cfg.validate().unwrap_err().to_string().contains("train.epochs"));
+        let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+        cfg.grid.sources = vec!["imagenet21k".into()];
+        assert!(cfg.validate().unwrap_err().to_string().contains("grid.sources"));
+        let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+        cfg.grid.pretrained_layers = vec![0];
+        assert!(cfg.validate().unwrap_err().to_string().contains("pretrained_layers"));
+    }
+}
