@@ -1,0 +1,134 @@
+//! Metric benchmark (plain harness): exact EMD per sample and the full metric set.
+//!
+//! ```text
+//! cargo bench -p mrixai-metrics --bench metrics                  # golden cases
+//! cargo bench -p mrixai-metrics --bench metrics -- --data DIR    # DIR/attr.npy, DIR/mask.npy
+//! ```
+//! With `--data`, the EMD of the first `--emd-samples` samples (default 20) is timed one by
+//! one (single thread) and written to `DIR/emd_rust.json` next to the POT peer's values
+//! (`pot_peer.py`), and the full default metric set is timed on all samples with the
+//! rayon pool (`RAYON_NUM_THREADS` sets its size).
+
+use mrixai_core::npy;
+use mrixai_metrics::{ALL_METRICS, MetricSet, emd_mask};
+use ndarray::Axis;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_emd(
+    attr: &ndarray::ArrayD<f32>,
+    mask: &ndarray::ArrayD<u8>,
+    n: usize,
+    runs: usize,
+) -> Vec<(f64, f64)> {
+    let shape = &attr.shape()[1..];
+    (0..n.min(attr.shape()[0]))
+        .map(|i| {
+            let a: Vec<f64> = attr
+                .index_axis(Axis(0), i)
+                .iter()
+                .map(|&v| (v as f64).abs())
+                .collect();
+            let g: Vec<bool> = mask
+                .index_axis(Axis(0), i)
+                .iter()
+                .map(|&m| m != 0)
+                .collect();
+            let mut times = Vec::new();
+            let mut value = 0.0;
+            for _ in 0..runs {
+                let t = Instant::now();
+                value = emd_mask(&a, &g, shape);
+                times.push(t.elapsed().as_secs_f64());
+            }
+            (value, median(times))
+        })
+        .collect()
+}
+
+fn golden() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/metrics");
+    let timings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("timings.json")).unwrap()).unwrap();
+    println!("case sample K emd_rust_s pot_emd_total_s(recorded) ratio");
+    for case in ["grid8", "grid16x24", "grid64", "vol8"] {
+        let attr = npy::read::<f32>(&root.join(case).join("attr.npy")).unwrap();
+        let mask = npy::read::<u8>(&root.join(case).join("mask.npy")).unwrap();
+        let rec = timings["cases"][case]["samples"].as_array().unwrap();
+        for (i, (_, t)) in time_emd(&attr, &mask, rec.len(), 5).into_iter().enumerate() {
+            let pot = rec[i]["emd_total_median_s"].as_f64().unwrap();
+            println!("{case} {i} {} {t:.6} {pot:.6} {:.1}", rec[i]["K"], pot / t);
+        }
+    }
+}
+
+fn data(dir: &Path, emd_samples: usize) {
+    let attr = npy::read::<f32>(&dir.join("attr.npy")).unwrap();
+    let mask = npy::read::<u8>(&dir.join("mask.npy")).unwrap();
+    let n = attr.shape()[0];
+    let res = time_emd(&attr, &mask, emd_samples, 3);
+    let values: Vec<f64> = res.iter().map(|r| r.0).collect();
+    let times: Vec<f64> = res.iter().map(|r| r.1).collect();
+    let total: f64 = times.iter().sum();
+    println!(
+        "exact EMD, {} samples of {:?}: median {:.6} s, mean {:.6} s per sample",
+        times.len(),
+        &attr.shape()[1..],
+        median(times.clone()),
+        total / times.len() as f64
+    );
+    let set = MetricSet::parse(&ALL_METRICS).unwrap();
+    let _warm = set
+        .score_batch(
+            attr.slice_axis(Axis(0), (0..2.min(n)).into()),
+            mask.slice_axis(Axis(0), (0..2.min(n)).into()),
+            None,
+        )
+        .unwrap();
+    let t = Instant::now();
+    let scores = set.score_batch(attr.view(), mask.view(), None).unwrap();
+    let all_s = t.elapsed().as_secs_f64();
+    println!(
+        "all {} metrics on {n} samples with {} thread(s): {all_s:.3} s ({:.6} s per sample)",
+        ALL_METRICS.len(),
+        rayon::current_num_threads(),
+        all_s / n as f64
+    );
+    let out = serde_json::json!({
+        "emd": values,
+        "emd_seconds": res.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "all_metrics_seconds_total": all_s,
+        "all_metrics_samples": n,
+        "threads": rayon::current_num_threads(),
+        "scores_nan": scores.iter().filter(|v| v.is_nan()).count(),
+    });
+    std::fs::write(
+        dir.join("emd_rust.json"),
+        serde_json::to_string_pretty(&out).unwrap(),
+    )
+    .unwrap();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    match get("--data") {
+        Some(d) => data(
+            Path::new(&d),
+            get("--emd-samples")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(20),
+        ),
+        None => golden(),
+    }
+}
