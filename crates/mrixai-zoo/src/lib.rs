@@ -1,1 +1,23 @@
-//! mrixai-zoo (under construction).
+//! # mrixai-zoo
+//!
+//! VGG models built from `arch.json` exactly like torchvision's `VGG` (same module order and
+//! state-dict names), on [burn](https://burn.dev) tensors: weight IO in safetensors,
+//! transfer learning (partial pre-trained init, freezing), pre-training tasks, a seeded
+//! training loop, and the [`mrixai_core::Explainable`] view used by attribution methods.
+
+pub mod arch;
+pub mod pretrain;
+pub mod run;
+pub mod tensor;
+pub mod train;
+pub mod transfer;
+pub mod vgg;
+pub mod weights;
+
+pub use arch::{Arch, FeatureItem, InputNorm};
+pub use pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
+pub use run::{InitSpec, import_imagenet, predict_split, pretrain_ood, train_on_dataset};
+pub use tensor::Compute;
+pub use train::{Optimizer, TrainConfig, TrainReport, train};
+pub use transfer::Init;
+pub use vgg::{Vgg, argmax_rows, checkpoint_paths};

@@ -1,0 +1,69 @@
+"""PyTorch peer of benches/vgg_small.rs: vgg-small (features [16,M,32,M,64,64,M], avgpool 4x4,
+classifier [128,128], 2 classes) on B=32 batches of 1x64x64, CPU.
+
+usage: python vgg_small_torch.py train|infer [steps]
+Prints one JSON line: mode, images_per_s, threads, torch version.
+Run under /usr/bin/time -v for the peak resident memory.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+def vgg_small():
+    cfg = [16, "M", 32, "M", 64, 64, "M"]
+    layers, c = [], 1
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(
+        nn.Sequential(*layers),
+        nn.AdaptiveAvgPool2d((4, 4)),
+        nn.Flatten(1),
+        nn.Linear(64 * 16, 128), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(128, 128), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(128, 2),
+    )
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else "train"
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    torch.manual_seed(0)
+    b = 32
+    model = vgg_small()
+    x = torch.rand(b, 1, 64, 64)
+    y = torch.randint(0, 2, (b,))
+    if mode == "train":
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+    else:
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                model(x)
+    for _ in range(5):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    dt = time.perf_counter() - t
+    print(json.dumps({"mode": mode, "images_per_s": steps * b / dt, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()

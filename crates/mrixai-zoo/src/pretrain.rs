@@ -1,0 +1,223 @@
+//! Pre-training tasks and checkpoints with their `model.json` sidecar.
+//!
+//! * In-domain: any dataset folder in the core format (e.g. an MRI task written by
+//!   `mrixai synth`) — train on it with [`crate::train()`].
+//! * Out-of-domain: ImageNet weights from a torchvision checkpoint file when the user has
+//!   one, or [`ood_shapes`], a procedural natural-image classification task generated on the
+//!   fly. It is a stand-in for ImageNet, not a replacement: four shape classes (disk, square,
+//!   triangle, cross) with random pose, grating texture and contrast on a dead-leaves
+//!   background, 1×64×64 grayscale.
+
+use crate::train::{Curves, TrainConfig};
+use crate::vgg::Vgg;
+use mrixai_core::dataset::SplitArrays;
+use mrixai_core::{Error, Result};
+use ndarray::{Array4, ArrayD, IxDyn};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Class names of the procedural out-of-domain task.
+pub const OOD_CLASSES: [&str; 4] = ["disk", "square", "triangle", "cross"];
+
+/// Sizes of the procedural out-of-domain task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OodTask {
+    /// Training images per class.
+    pub train_per_class: usize,
+    /// Validation images per class.
+    pub val_per_class: usize,
+    /// Test images per class.
+    pub test_per_class: usize,
+    /// Image side in pixels.
+    pub size: usize,
+}
+
+impl Default for OodTask {
+    fn default() -> Self {
+        Self {
+            train_per_class: 1000,
+            val_per_class: 150,
+            test_per_class: 150,
+            size: 64,
+        }
+    }
+}
+
+/// The three splits of the procedural task, generated from `seed` (same seed, same images).
+pub fn ood_shapes(task: &OodTask, seed: u64) -> Result<[SplitArrays; 3]> {
+    if task.size < 8 {
+        return Err(Error::config(
+            "size",
+            format!("must be at least 8, got {}", task.size),
+        ));
+    }
+    if task.train_per_class == 0 || task.val_per_class == 0 {
+        return Err(Error::config(
+            "train_per_class",
+            "train and val need at least one image per class",
+        ));
+    }
+    let make = |per: usize, split: &str| -> SplitArrays {
+        let k = OOD_CLASSES.len();
+        let n = per * k;
+        let s = task.size;
+        let mut images = Array4::<f32>::zeros((n, 1, s, s));
+        let mut masks = Array4::<u8>::zeros((n, 1, s, s));
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let class = i % k;
+            let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/ood/{split}/{i}"));
+            let (img, mask) = render(class, s, &mut rng);
+            images.slice_mut(ndarray::s![i, 0, .., ..]).assign(&img);
+            masks.slice_mut(ndarray::s![i, 0, .., ..]).assign(&mask);
+            labels.push(class as i64);
+        }
+        let masks = masks.into_dyn();
+        SplitArrays {
+            images: images.into_dyn(),
+            weights: masks.mapv(f32::from),
+            masks,
+            labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels).expect("n labels"),
+        }
+    };
+    Ok([
+        make(task.train_per_class, "train"),
+        make(task.val_per_class, "val"),
+        make(task.test_per_class.max(1), "test"),
+    ])
+}
+
+/// One image of `class` with its object mask.
+fn render(
+    class: usize,
+    s: usize,
+    rng: &mut impl Rng,
+) -> (ndarray::Array2<f32>, ndarray::Array2<u8>) {
+    let sf = s as f32;
+    let mut img = ndarray::Array2::<f32>::zeros((s, s));
+    // dead leaves: occluding disks with power-law radii
+    img.fill(rng.random::<f32>());
+    for _ in 0..40 {
+        let (cx, cy) = (rng.random::<f32>() * sf, rng.random::<f32>() * sf);
+        let r = sf * (0.03 + 0.25 * rng.random::<f32>().powi(3));
+        let g = rng.random::<f32>();
+        for ((y, x), v) in img.indexed_iter_mut() {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            if dx * dx + dy * dy <= r * r {
+                *v = g;
+            }
+        }
+    }
+    // the object
+    let r = sf * (0.18 + 0.14 * rng.random::<f32>());
+    let (cx, cy) = (
+        sf * 0.5 + (rng.random::<f32>() - 0.5) * (sf - 2.2 * r),
+        sf * 0.5 + (rng.random::<f32>() - 0.5) * (sf - 2.2 * r),
+    );
+    let theta = rng.random::<f32>() * std::f32::consts::TAU;
+    let (ct, st) = (theta.cos(), theta.sin());
+    let base = rng.random::<f32>();
+    let contrast = 0.25 + 0.35 * rng.random::<f32>();
+    let fill = if base > 0.5 {
+        base - contrast
+    } else {
+        base + contrast
+    };
+    let freq = 0.2 + 0.6 * rng.random::<f32>();
+    let phi = rng.random::<f32>() * std::f32::consts::TAU;
+    let mut mask = ndarray::Array2::<u8>::zeros((s, s));
+    for ((y, x), v) in img.indexed_iter_mut() {
+        let (dx, dy) = ((x as f32 + 0.5 - cx) / r, (y as f32 + 0.5 - cy) / r);
+        let (u, w) = (ct * dx + st * dy, -st * dx + ct * dy);
+        let inside = match class {
+            0 => u * u + w * w <= 1.0,
+            1 => u.abs() <= 0.8 && w.abs() <= 0.8,
+            2 => w >= -0.5 && w <= 1.0 - 3f32.sqrt() * u.abs(),
+            _ => (u.abs() <= 0.3 && w.abs() <= 0.9) || (w.abs() <= 0.3 && u.abs() <= 0.9),
+        };
+        if inside {
+            *v = fill + 0.08 * (freq * r * u + phi).sin();
+            mask[[y, x]] = 1;
+        }
+    }
+    let noise = rand_distr::Normal::new(0.0f32, 0.03).expect("positive std");
+    img.mapv_inplace(|v| (v + rand_distr::Distribution::sample(&noise, rng)).clamp(0.0, 1.0));
+    (img, mask)
+}
+
+/// The `model.json` sidecar of a checkpoint folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Preset name (`vgg-small`, `vgg16`, …) or `custom`.
+    pub arch: String,
+    /// Task: `ood-shapes`, `imagenet`, or the dataset the model was trained on (`dataset`).
+    pub task: String,
+    /// Pre-training source of the initial weights: `scratch`, `ood` or `mri`.
+    pub source: String,
+    /// Dataset folder or weights file the model was trained on / imported from.
+    pub data: String,
+    /// Checkpoint the first layers were initialised from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
+    /// Number of leading weight layers taken from `init`.
+    pub pretrained_layers: usize,
+    /// Whether those layers were frozen.
+    pub frozen: bool,
+    /// Training seed (init, batch order, dropout).
+    pub seed: u64,
+    /// Seed of the generated data, for procedural tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Epoch (0-based) of the kept weights.
+    pub best_epoch: usize,
+    /// Validation accuracy of the kept weights.
+    pub val_accuracy: Option<f64>,
+    /// Test accuracy of the kept weights.
+    pub test_accuracy: Option<f64>,
+    /// Training configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<TrainConfig>,
+    /// Versions of mrixai and burn.
+    pub versions: serde_json::Value,
+}
+
+impl ModelInfo {
+    /// Versions recorded in every sidecar.
+    pub fn versions() -> serde_json::Value {
+        serde_json::json!({ "mrixai": mrixai_core::VERSION, "burn": "0.22.1" })
+    }
+
+    /// Reads `model.json` of a checkpoint folder.
+    pub fn read(dir: &Path) -> Result<ModelInfo> {
+        let p = dir.join(MODEL_INFO_FILE);
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::format(&p, format!("invalid model.json: {e}")))
+    }
+}
+
+/// File name of the sidecar.
+pub const MODEL_INFO_FILE: &str = "model.json";
+/// File name of the training curves.
+pub const METRICS_FILE: &str = "metrics.json";
+
+/// Writes a checkpoint folder atomically: `model.safetensors`, `arch.json`, `model.json`
+/// and, when given, `metrics.json`. An existing folder is replaced.
+pub fn save_checkpoint(
+    dir: &Path,
+    model: &Vgg,
+    info: &ModelInfo,
+    curves: Option<&Curves>,
+) -> Result<()> {
+    let tmp = mrixai_core::atomic::AtomicDir::new(dir, true)?;
+    model.save(tmp.path())?;
+    mrixai_core::atomic::write_json(&tmp.path().join(MODEL_INFO_FILE), info)?;
+    if let Some(c) = curves {
+        mrixai_core::atomic::write_json(&tmp.path().join(METRICS_FILE), c)?;
+    }
+    tmp.commit()?;
+    Ok(())
+}

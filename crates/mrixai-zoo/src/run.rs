@@ -1,0 +1,259 @@
+//! End-to-end entry points used by the command line and the experiment pipeline: train on a
+//! dataset folder, pre-train on the procedural task, import ImageNet weights, predict.
+
+use crate::arch::{Arch, PRESETS};
+use crate::pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
+use crate::train::{TrainConfig, accuracy, train};
+use crate::transfer::Init;
+use crate::vgg::Vgg;
+use mrixai_core::dataset::{Split, SplitArrays, num_classes, read_split};
+use mrixai_core::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A pre-trained checkpoint to start from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitSpec {
+    /// Checkpoint folder (or `model.safetensors` with `arch.json` beside it).
+    pub checkpoint: PathBuf,
+    /// Number of leading weight layers taken from it.
+    pub pretrained_layers: usize,
+    /// Whether those layers stay frozen.
+    pub frozen: bool,
+}
+
+/// The architecture for `name` (a preset, or a path to an `arch.json`) for data with
+/// `num_classes` classes and images of `input_size`.
+pub fn resolve_arch(name: &str, num_classes: usize, input_size: [usize; 2]) -> Result<Arch> {
+    if PRESETS.contains(&name) {
+        return Arch::preset(name, num_classes, input_size);
+    }
+    let p = Path::new(name);
+    if !p.is_file() {
+        return Err(Error::config(
+            "arch",
+            format!(
+                "`{name}` is neither a preset ({}) nor an arch.json file",
+                PRESETS.join(", ")
+            ),
+        ));
+    }
+    let arch = Arch::read(p)?;
+    if arch.num_classes != num_classes {
+        return Err(Error::format(
+            p,
+            format!(
+                "num_classes is {}, but the data has {num_classes} classes",
+                arch.num_classes
+            ),
+        ));
+    }
+    Ok(arch)
+}
+
+fn arch_label(name: &str) -> String {
+    if PRESETS.contains(&name) {
+        name.to_string()
+    } else {
+        "custom".to_string()
+    }
+}
+
+fn image_size(s: &SplitArrays) -> Result<[usize; 2]> {
+    let sh = s.images.shape();
+    if sh.len() != 4 {
+        return Err(Error::shape(
+            "images",
+            "[N, 1, H, W] (2-D images; volumes are not supported by the VGG models)",
+            sh,
+        ));
+    }
+    Ok([sh[2], sh[3]])
+}
+
+/// Pre-training source of a checkpoint, from its `model.json` (`ood` for ImageNet and the
+/// procedural task, `mri` for dataset folders; `scratch` when no sidecar exists).
+pub fn source_of(checkpoint: &Path) -> String {
+    let dir = if checkpoint.is_dir() {
+        checkpoint.to_path_buf()
+    } else {
+        checkpoint.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    match ModelInfo::read(&dir) {
+        Ok(i) if i.task == "ood-shapes" || i.task == "imagenet" => "ood".into(),
+        Ok(_) => "mri".into(),
+        Err(_) => "unknown".into(),
+    }
+}
+
+/// Trains `arch` on the train/val splits of dataset folder `dataset` (test accuracy recorded
+/// when a test split exists) and writes the checkpoint folder `out`.
+pub fn train_on_dataset(
+    dataset: &Path,
+    arch: &str,
+    cfg: &TrainConfig,
+    init: Option<&InitSpec>,
+    seed: u64,
+    out: &Path,
+) -> Result<ModelInfo> {
+    let tr = read_split(dataset, Split::Train)?;
+    let va = read_split(dataset, Split::Val)?;
+    let classes = num_classes(dataset, &tr).max(2);
+    let a = resolve_arch(arch, classes, image_size(&tr)?)?;
+    let ckpt = match init {
+        Some(s) => Some(Vgg::load(&s.checkpoint)?),
+        None => None,
+    };
+    let init_arg = match (init, &ckpt) {
+        (Some(s), Some(c)) => Some(Init {
+            checkpoint: c,
+            pretrained_layers: s.pretrained_layers,
+            frozen: s.frozen,
+        }),
+        _ => None,
+    };
+    let report = train(cfg, &a, &tr, &va, init_arg, seed)?;
+    let test_dir = mrixai_core::dataset::split_dir(dataset, Split::Test);
+    let test_accuracy = if test_dir.is_dir() {
+        let te = read_split(dataset, Split::Test)?;
+        let x = report.model.prepare(te.images.view())?;
+        Some(accuracy(
+            &report.model.predict(x.view())?,
+            &te.label_indices(),
+        ))
+    } else {
+        None
+    };
+    let mut curves = report.curves.clone();
+    curves.test_accuracy = test_accuracy;
+    let info = ModelInfo {
+        arch: arch_label(arch),
+        task: "dataset".into(),
+        source: match init {
+            Some(s) if s.pretrained_layers > 0 => source_of(&s.checkpoint),
+            _ => "scratch".into(),
+        },
+        data: dataset.display().to_string(),
+        init: init.map(|s| s.checkpoint.display().to_string()),
+        pretrained_layers: init.map_or(0, |s| s.pretrained_layers),
+        frozen: init.is_some_and(|s| s.frozen),
+        seed,
+        data_seed: None,
+        epochs: curves.train_loss.len(),
+        best_epoch: curves.best_epoch,
+        val_accuracy: Some(curves.val_accuracy_best),
+        test_accuracy,
+        config: Some(cfg.clone()),
+        versions: ModelInfo::versions(),
+    };
+    save_checkpoint(out, &report.model, &info, Some(&curves))?;
+    Ok(info)
+}
+
+/// Pre-trains `arch` on the procedural out-of-domain task generated with `data_seed`.
+pub fn pretrain_ood(
+    task: &OodTask,
+    arch: &str,
+    cfg: &TrainConfig,
+    seed: u64,
+    data_seed: u64,
+    out: &Path,
+) -> Result<ModelInfo> {
+    let [tr, va, te] = ood_shapes(task, data_seed)?;
+    let a = resolve_arch(
+        arch,
+        crate::pretrain::OOD_CLASSES.len(),
+        [task.size, task.size],
+    )?;
+    let report = train(cfg, &a, &tr, &va, None, seed)?;
+    let x = report.model.prepare(te.images.view())?;
+    let test_accuracy = Some(accuracy(
+        &report.model.predict(x.view())?,
+        &te.label_indices(),
+    ));
+    let mut curves = report.curves.clone();
+    curves.test_accuracy = test_accuracy;
+    let info = ModelInfo {
+        arch: arch_label(arch),
+        task: "ood-shapes".into(),
+        source: "scratch".into(),
+        data: format!(
+            "procedural shapes {}x{}, {}/{}/{} per class",
+            task.size, task.size, task.train_per_class, task.val_per_class, task.test_per_class
+        ),
+        init: None,
+        pretrained_layers: 0,
+        frozen: false,
+        seed,
+        data_seed: Some(data_seed),
+        epochs: curves.train_loss.len(),
+        best_epoch: curves.best_epoch,
+        val_accuracy: Some(curves.val_accuracy_best),
+        test_accuracy,
+        config: Some(cfg.clone()),
+        versions: ModelInfo::versions(),
+    };
+    save_checkpoint(out, &report.model, &info, Some(&curves))?;
+    Ok(info)
+}
+
+/// Imports a torchvision ImageNet checkpoint (converted to safetensors, names unchanged) as a
+/// checkpoint folder, for preset `vgg16` or `vgg16-bn` (1000 classes).
+pub fn import_imagenet(
+    weights: &Path,
+    arch: &str,
+    input_size: [usize; 2],
+    out: &Path,
+) -> Result<ModelInfo> {
+    if arch != "vgg16" && arch != "vgg16-bn" {
+        return Err(Error::config(
+            "arch",
+            format!("ImageNet weights exist for vgg16 and vgg16-bn, not `{arch}`"),
+        ));
+    }
+    let a = Arch::preset(arch, 1000, input_size)?;
+    let mut model = Vgg::init(&a, 0)?;
+    let tensors = crate::weights::read(weights)?;
+    crate::weights::assign(&mut model, &tensors, weights, usize::MAX)?;
+    let info = ModelInfo {
+        arch: arch.into(),
+        task: "imagenet".into(),
+        source: "scratch".into(),
+        data: weights.display().to_string(),
+        init: None,
+        pretrained_layers: 0,
+        frozen: false,
+        seed: 0,
+        data_seed: None,
+        epochs: 0,
+        best_epoch: 0,
+        val_accuracy: None,
+        test_accuracy: None,
+        config: None,
+        versions: ModelInfo::versions(),
+    };
+    save_checkpoint(out, &model, &info, None)?;
+    Ok(info)
+}
+
+/// Predictions of checkpoint `model` on `split` of `dataset`: `(predicted, labels, probabilities)`.
+pub fn predict_split(
+    model: &Path,
+    dataset: &Path,
+    split: Split,
+) -> Result<(Vec<usize>, Vec<usize>, Vec<Vec<f32>>)> {
+    let m = Vgg::load(model)?;
+    let s = read_split(dataset, split)?;
+    let x = m.prepare(s.images.view())?;
+    let logits = m.logits_batched(x.view())?;
+    let pred = crate::vgg::argmax_rows(&logits);
+    let probs = logits
+        .axis_iter(ndarray::Axis(0))
+        .map(|row| {
+            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
+            let e: Vec<f32> = row.iter().map(|v| (v - mx).exp()).collect();
+            let z: f32 = e.iter().sum();
+            e.iter().map(|v| v / z).collect()
+        })
+        .collect();
+    Ok((pred, s.label_indices(), probs))
+}

@@ -1,0 +1,601 @@
+//! The training loop: cross-entropy, Adam or SGD with momentum, weight decay, class-balanced
+//! batches, dropout and BatchNorm in training mode, early stopping on validation loss with
+//! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
+
+use crate::arch::Arch;
+use crate::tensor::{from_vec, to_tensor, to_vec};
+use crate::transfer::Init;
+use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
+use burn::tensor::Tensor;
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::module::adaptive_avg_pool2d;
+use mrixai_core::dataset::SplitArrays;
+use mrixai_core::{ArrayF, Error, LayerKind, Result};
+use ndarray::{Axis, IxDyn};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Adam (β = 0.9, 0.999, ε = 1e-8), L2 weight decay added to the gradient (PyTorch `Adam`).
+    #[default]
+    Adam,
+    /// SGD with momentum (PyTorch `SGD`, no dampening, no Nesterov).
+    Sgd,
+}
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Optimiser.
+    pub optimizer: Optimizer,
+    /// Learning rate.
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Stop after this many epochs without a validation-loss improvement.
+    pub patience: usize,
+    /// Smallest decrease of the validation loss that counts as an improvement.
+    pub min_delta: f64,
+    /// Class-balanced batches (minority classes oversampled to the majority count per epoch).
+    pub balanced: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            batch_size: 32,
+            optimizer: Optimizer::Adam,
+            lr: 1e-3,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            patience: 5,
+            min_delta: 0.0,
+            balanced: true,
+            progress: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::config("epochs", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("must be positive, got {}", self.lr),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(Error::config(
+                "momentum",
+                format!("must be in [0, 1), got {}", self.momentum),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::config(
+                "weight_decay",
+                format!("must be >= 0, got {}", self.weight_decay),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Per-epoch curves and final accuracies (written as `metrics.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    /// Mean training loss per epoch.
+    pub train_loss: Vec<f64>,
+    /// Training accuracy per epoch (on the sampled batches, training mode).
+    pub train_accuracy: Vec<f64>,
+    /// Validation loss per epoch.
+    pub val_loss: Vec<f64>,
+    /// Validation accuracy per epoch.
+    pub val_accuracy: Vec<f64>,
+    /// The epoch (0-based) whose weights were kept.
+    pub best_epoch: usize,
+    /// Validation loss of the kept weights.
+    pub best_val_loss: f64,
+    /// Validation accuracy of the kept weights.
+    pub val_accuracy_best: f64,
+    /// Test accuracy of the kept weights, when a test split was given.
+    pub test_accuracy: Option<f64>,
+    /// Whether training stopped early.
+    pub stopped_early: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The result of [`train`]: the best model and its curves.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    /// The model with the best validation loss.
+    pub model: Vgg,
+    /// Curves and accuracies.
+    pub curves: Curves,
+}
+
+/// One trainable tensor with its optimiser state.
+struct Slot {
+    layer: usize,
+    which: usize,
+    m: Option<Tensor<1>>,
+    v: Option<Tensor<1>>,
+}
+
+/// Trains a model of architecture `arch` on `train`, early-stopping on `val`.
+///
+/// Images are dataset images `[N, c, H, W]` (adapted with [`Vgg::prepare`]); labels must be
+/// below `arch.num_classes`. With `init`, the first `pretrained_layers` weight layers come
+/// from the checkpoint (and stay bit-identical when `frozen`); the rest is initialised with
+/// `seed`, which also drives batch order and dropout.
+pub fn train(
+    cfg: &TrainConfig,
+    arch: &Arch,
+    train: &SplitArrays,
+    val: &SplitArrays,
+    init: Option<Init>,
+    seed: u64,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    arch.validate()?;
+    let start = std::time::Instant::now();
+    let mut model = match init {
+        Some(i) => Vgg::transfer_from(arch, i.checkpoint, i.pretrained_layers, seed)?,
+        None => Vgg::init(arch, seed)?,
+    };
+    let frozen = match init {
+        Some(i) => model.frozen_mask(i.pretrained_layers, i.frozen),
+        None => vec![false; model.specs.len()],
+    };
+    let check = |s: &SplitArrays, what: &str| -> Result<()> {
+        if s.is_empty() {
+            return Err(Error::invalid(format!("{what} split is empty")));
+        }
+        if s.images.ndim() != 4 {
+            return Err(Error::shape(
+                format!("{what} images"),
+                "[N, C, H, W] (2-D images)",
+                s.images.shape(),
+            ));
+        }
+        if let Some(l) = s
+            .label_indices()
+            .into_iter()
+            .find(|&l| l >= arch.num_classes)
+        {
+            return Err(Error::invalid(format!(
+                "{what} split has label {l}, but the model has {} classes",
+                arch.num_classes
+            )));
+        }
+        Ok(())
+    };
+    check(train, "train")?;
+    check(val, "val")?;
+    let xtr = model.prepare(train.images.view())?;
+    let xval = model.prepare(val.images.view())?;
+    let ytr = train.label_indices();
+    let yval = val.label_indices();
+
+    let mut slots: Vec<Slot> = Vec::new();
+    for (i, p) in model.params.iter().enumerate() {
+        if frozen[i] {
+            continue;
+        }
+        let n = match p {
+            Params::None => 0,
+            Params::Conv { .. } | Params::Linear { .. } => 2,
+            Params::BatchNorm { .. } => 2,
+        };
+        for which in 0..n {
+            slots.push(Slot {
+                layer: i,
+                which,
+                m: None,
+                v: None,
+            });
+        }
+    }
+
+    let mut curves = Curves {
+        train_loss: vec![],
+        train_accuracy: vec![],
+        val_loss: vec![],
+        val_accuracy: vec![],
+        best_epoch: 0,
+        best_val_loss: f64::INFINITY,
+        val_accuracy_best: 0.0,
+        test_accuracy: None,
+        stopped_early: false,
+        seconds: 0.0,
+    };
+    let mut best = model.clone();
+    let mut step: i32 = 0;
+    let bar = progress_bar(cfg.progress);
+    for epoch in 0..cfg.epochs {
+        let order = epoch_order(&ytr, arch.num_classes, cfg.balanced, seed, epoch);
+        let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
+        bar.set_length(batches.len() as u64);
+        bar.set_position(0);
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for (bi, idx) in batches.iter().enumerate() {
+            step += 1;
+            let xb = xtr.select(Axis(0), idx);
+            let yb: Vec<usize> = idx.iter().map(|&i| ytr[i]).collect();
+            let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/train/dropout/{epoch}/{bi}"));
+            let (loss, preds) = train_step(
+                &mut model,
+                &mut slots,
+                &frozen,
+                cfg,
+                xb.view(),
+                &yb,
+                &mut rng,
+                step,
+            )?;
+            if !loss.is_finite() {
+                return Err(Error::invalid(format!(
+                    "training diverged (loss {loss} at epoch {}, batch {}); lower the learning rate",
+                    epoch + 1,
+                    bi + 1
+                )));
+            }
+            loss_sum += loss * yb.len() as f64;
+            correct += preds.iter().zip(&yb).filter(|(p, y)| p == y).count();
+            seen += yb.len();
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4} acc {:.3}",
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64
+            ));
+        }
+        let (vl, va) = evaluate(&model, xval.view(), &yval)?;
+        curves.train_loss.push(loss_sum / seen as f64);
+        curves.train_accuracy.push(correct as f64 / seen as f64);
+        curves.val_loss.push(vl);
+        curves.val_accuracy.push(va);
+        if vl < curves.best_val_loss - cfg.min_delta {
+            curves.best_val_loss = vl;
+            curves.val_accuracy_best = va;
+            curves.best_epoch = epoch;
+            best = model.clone();
+        } else if epoch - curves.best_epoch >= cfg.patience {
+            curves.stopped_early = true;
+            break;
+        }
+        bar.println(format!(
+            "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3}",
+            epoch + 1,
+            curves.train_loss[epoch],
+            curves.train_accuracy[epoch],
+            vl,
+            va
+        ));
+    }
+    bar.finish_and_clear();
+    curves.seconds = start.elapsed().as_secs_f64();
+    Ok(TrainReport {
+        model: best,
+        curves,
+    })
+}
+
+fn progress_bar(show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Sample order of one epoch: shuffled; with `balanced`, every class contributes as many
+/// samples as the largest class (smaller ones cycled) and classes are interleaved.
+fn epoch_order(
+    labels: &[usize],
+    classes: usize,
+    balanced: bool,
+    seed: u64,
+    epoch: usize,
+) -> Vec<usize> {
+    let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/train/order/{epoch}"));
+    if !balanced {
+        let mut idx: Vec<usize> = (0..labels.len()).collect();
+        idx.shuffle(&mut rng);
+        return idx;
+    }
+    let mut per: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &l) in labels.iter().enumerate() {
+        per[l].push(i);
+    }
+    per.retain(|p| !p.is_empty());
+    let max = per.iter().map(Vec::len).max().unwrap_or(0);
+    let mut lists = Vec::new();
+    for p in &mut per {
+        p.shuffle(&mut rng);
+        let mut l: Vec<usize> = (0..max).map(|j| p[j % p.len()]).collect();
+        l.shuffle(&mut rng);
+        lists.push(l);
+    }
+    let mut order = Vec::with_capacity(max * lists.len());
+    for j in 0..max {
+        let mut round: Vec<usize> = lists.iter().map(|l| l[j]).collect();
+        round.shuffle(&mut rng);
+        order.extend(round);
+    }
+    order
+}
+
+/// Mean cross-entropy and accuracy of a prepared set.
+pub fn evaluate(model: &Vgg, x: ndarray::ArrayViewD<f32>, y: &[usize]) -> Result<(f64, f64)> {
+    let logits = model.logits_batched(x)?;
+    Ok((
+        cross_entropy(&logits, y),
+        accuracy(&argmax_rows(&logits), y),
+    ))
+}
+
+/// Mean cross-entropy of logits `[N, C]` against labels (f64, log-sum-exp).
+pub fn cross_entropy(logits: &ArrayF, y: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for (row, &t) in logits.axis_iter(Axis(0)).zip(y) {
+        let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
+        let lse = m + row.iter().map(|v| (*v as f64 - m).exp()).sum::<f64>().ln();
+        total += lse - row[t] as f64;
+    }
+    total / y.len().max(1) as f64
+}
+
+/// Fraction of predictions equal to the labels.
+pub fn accuracy(pred: &[usize], y: &[usize]) -> f64 {
+    pred.iter().zip(y).filter(|(p, t)| p == t).count() as f64 / y.len().max(1) as f64
+}
+
+/// The parameter tensors of layer `p`, flattened, in slot order.
+fn flat_params(p: &Params) -> Vec<Tensor<1>> {
+    match p {
+        Params::None => vec![],
+        Params::Conv { w, b } => vec![w.clone().flatten(0, 3), b.clone()],
+        Params::Linear { w, b } => vec![w.clone().flatten(0, 1), b.clone()],
+        Params::BatchNorm { gamma, beta, .. } => vec![gamma.clone(), beta.clone()],
+    }
+}
+
+/// Puts flat tensors back into the shapes of `p`.
+fn with_flat(p: &Params, flat: &[Tensor<1>]) -> Params {
+    match p {
+        Params::None => Params::None,
+        Params::Conv { w, .. } => Params::Conv {
+            w: flat[0].clone().reshape(w.dims()),
+            b: flat[1].clone(),
+        },
+        Params::Linear { w, .. } => Params::Linear {
+            w: flat[0].clone().reshape(w.dims()),
+            b: flat[1].clone(),
+        },
+        Params::BatchNorm {
+            mean, var, tracked, ..
+        } => Params::BatchNorm {
+            gamma: flat[0].clone(),
+            beta: flat[1].clone(),
+            mean: mean.clone(),
+            var: var.clone(),
+            tracked: *tracked,
+        },
+    }
+}
+
+/// One optimisation step on a prepared batch; returns the batch loss and predictions.
+#[allow(clippy::too_many_arguments)]
+fn train_step(
+    model: &mut Vgg,
+    slots: &mut [Slot],
+    frozen: &[bool],
+    cfg: &TrainConfig,
+    x: ndarray::ArrayViewD<f32>,
+    y: &[usize],
+    rng: &mut mrixai_core::seed::Rng,
+    step: i32,
+) -> Result<(f64, Vec<usize>)> {
+    let dev = model.device.clone();
+    let n = y.len();
+    // autodiff leaves for trainable layers, constants for frozen ones
+    let leaves: Vec<Vec<Tensor<1>>> = model
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = flat_params(p);
+            if frozen[i] {
+                f
+            } else {
+                f.into_iter().map(|t| t.autodiff().require_grad()).collect()
+            }
+        })
+        .collect();
+    let mut a = Act2::S(to_tensor::<4>(x, &dev).autodiff());
+    let mut bn_updates: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
+    for (i, spec) in model.specs.iter().enumerate() {
+        let shaped = with_flat(&model.params[i], &leaves[i]);
+        a = match (shaped, spec.kind, a) {
+            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
+            (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
+            (
+                Params::BatchNorm {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    ..
+                },
+                _,
+                Act2::S(x),
+            ) => {
+                if frozen[i] {
+                    let (sa, sc) = bn_affine(&gamma, &beta, &mean, &var);
+                    Act2::S(channel_affine(x, sa, sc))
+                } else {
+                    let [bn, c, h, w] = x.dims();
+                    let count = (bn * h * w) as f32;
+                    let mu = x.clone().mean_dims(&[0, 2, 3]).reshape([1, c, 1, 1]);
+                    let centered = x - mu.clone();
+                    let var_b = (centered.clone() * centered.clone())
+                        .mean_dims(&[0, 2, 3])
+                        .reshape([1, c, 1, 1]);
+                    let xhat = centered / (var_b.clone() + crate::vgg::BN_EPS).sqrt();
+                    let unbiased = var_b.reshape([c]).inner() * (count / (count - 1.0).max(1.0));
+                    bn_updates.push((i, mu.reshape([c]).inner(), unbiased));
+                    Act2::S(channel_affine(xhat, gamma, beta))
+                }
+            }
+            (Params::None, LayerKind::Relu, Act2::S(x)) => Act2::S(relu(x)),
+            (Params::None, LayerKind::Relu, Act2::F(x)) => Act2::F(relu(x)),
+            (Params::None, LayerKind::MaxPool, Act2::S(x)) => Act2::S(maxpool2(x)),
+            (Params::None, LayerKind::AdaptiveAvgPool, Act2::S(x)) => {
+                Act2::S(adaptive_avg_pool2d(x, model.arch.avgpool))
+            }
+            (Params::None, LayerKind::Flatten, Act2::S(x)) => {
+                let [bn, c, h, w] = x.dims();
+                Act2::F(x.reshape([bn, c * h * w]))
+            }
+            (Params::None, LayerKind::Dropout, Act2::F(x)) => {
+                let p = model.arch.dropout;
+                if p > 0.0 {
+                    let [bn, f] = x.dims();
+                    let keep = 1.0 - p;
+                    let mask: Vec<f32> = (0..bn * f)
+                        .map(|_| {
+                            if rng.random::<f32>() < keep {
+                                1.0 / keep
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    Act2::F(x * from_vec(mask, [bn, f], &dev))
+                } else {
+                    Act2::F(x)
+                }
+            }
+            (_, kind, _) => {
+                return Err(Error::invalid(format!(
+                    "layer {} ({kind:?}): unexpected input rank",
+                    spec.name
+                )));
+            }
+        };
+    }
+    let logits = match a {
+        Act2::F(t) => t,
+        Act2::S(t) => return Err(Error::shape("logits", "[N, classes]", &t.dims())),
+    };
+    let classes = model.arch.num_classes;
+    let mut onehot = vec![0.0f32; n * classes];
+    for (r, &t) in y.iter().enumerate() {
+        onehot[r * classes + t] = 1.0;
+    }
+    let onehot = from_vec(onehot, [n, classes], &dev);
+    let loss = (log_softmax(logits.clone(), 1) * onehot).sum() * (-1.0 / n as f32);
+    let grads = loss.backward();
+    let loss_v = to_vec(loss.inner())?[0] as f64;
+    let lv = to_vec(logits.inner())?;
+    let preds = argmax_rows(
+        &ArrayF::from_shape_vec(IxDyn(&[n, classes]), lv)
+            .map_err(|e| Error::invalid(e.to_string()))?,
+    );
+
+    // optimiser update
+    let lr = cfg.lr as f32;
+    let wd = cfg.weight_decay as f32;
+    let mut new_flat: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
+    for s in slots.iter_mut() {
+        let leaf = &leaves[s.layer][s.which];
+        let Some(mut g) = leaf.grad(&grads) else {
+            continue;
+        };
+        let p = new_flat[s.layer][s.which].clone();
+        if wd > 0.0 {
+            g = g + p.clone() * wd;
+        }
+        let updated = match cfg.optimizer {
+            Optimizer::Adam => {
+                let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
+                let m = match s.m.take() {
+                    Some(m) => m * b1 + g.clone() * (1.0 - b1),
+                    None => g.clone() * (1.0 - b1),
+                };
+                let v = match s.v.take() {
+                    Some(v) => v * b2 + g.clone() * g.clone() * (1.0 - b2),
+                    None => g.clone() * g * (1.0 - b2),
+                };
+                let bc1 = 1.0 - b1.powi(step);
+                let bc2 = 1.0 - b2.powi(step);
+                let upd = (m.clone() / bc1) / ((v.clone() / bc2).sqrt() + eps);
+                s.m = Some(m);
+                s.v = Some(v);
+                p - upd * lr
+            }
+            Optimizer::Sgd => {
+                let buf = match s.m.take() {
+                    Some(b) => b * cfg.momentum as f32 + g,
+                    None => g,
+                };
+                s.m = Some(buf.clone());
+                p - buf * lr
+            }
+        };
+        new_flat[s.layer][s.which] = updated;
+    }
+    for (i, flat) in new_flat.iter().enumerate() {
+        if !frozen[i] {
+            model.params[i] = with_flat(&model.params[i], flat);
+        }
+    }
+    for (i, mu, var) in bn_updates {
+        if let Params::BatchNorm {
+            mean,
+            var: rv,
+            tracked,
+            ..
+        } = &mut model.params[i]
+        {
+            *mean = mean.clone() * 0.9 + mu * 0.1;
+            *rv = rv.clone() * 0.9 + var * 0.1;
+            *tracked += 1;
+        }
+    }
+    Ok((loss_v, preds))
+}
+
+/// Activation in the training forward pass.
+enum Act2 {
+    S(Tensor<4>),
+    F(Tensor<2>),
+}

@@ -1,0 +1,550 @@
+//! The VGG model: torchvision's module list on burn tensors, seen layer by layer
+//! ([`Explainable`]) or as one fused network.
+
+use crate::arch::{Arch, LayerSpec};
+use crate::tensor::{Compute, from_vec, to_array, to_tensor};
+use crate::weights;
+use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor, activation::relu};
+use mrixai_core::explain::{check_targets, one_hot_like};
+use mrixai_core::{
+    ArrayF, Error, Explainable, LayerKind, Result, ViewF, WeightMap, WeightTransform,
+};
+use ndarray::{Axis, IxDyn};
+use rand_distr::{Distribution, Normal};
+use std::path::{Path, PathBuf};
+
+/// BatchNorm2d epsilon (PyTorch's default).
+pub const BN_EPS: f32 = 1e-5;
+
+/// Batch size used internally by [`Vgg::predict`] and [`Vgg::logits_batched`].
+pub const EVAL_BATCH: usize = 64;
+
+/// The parameters of one layer (PyTorch layouts).
+#[derive(Clone, Debug)]
+pub(crate) enum Params {
+    /// A layer without parameters.
+    None,
+    /// Conv2d: weight `[out, in, 3, 3]`, bias `[out]`.
+    Conv { w: Tensor<4>, b: Tensor<1> },
+    /// Linear: weight `[out, in]`, bias `[out]`.
+    Linear { w: Tensor<2>, b: Tensor<1> },
+    /// BatchNorm2d: affine weight and bias, running statistics, update count.
+    BatchNorm {
+        gamma: Tensor<1>,
+        beta: Tensor<1>,
+        mean: Tensor<1>,
+        var: Tensor<1>,
+        tracked: i64,
+    },
+}
+
+/// An activation between layers: spatial `[N, C, H, W]` or flat `[N, F]`.
+#[derive(Clone, Debug)]
+pub(crate) enum Act {
+    /// `[N, C, H, W]`.
+    S(Tensor<4>),
+    /// `[N, F]`.
+    F(Tensor<2>),
+}
+
+impl Act {
+    pub(crate) fn from_view(x: ViewF, device: &Device) -> Result<Act> {
+        match x.ndim() {
+            4 => Ok(Act::S(to_tensor::<4>(x, device))),
+            2 => Ok(Act::F(to_tensor::<2>(x, device))),
+            _ => Err(Error::shape(
+                "layer input",
+                "[N, C, H, W] or [N, F]",
+                x.shape(),
+            )),
+        }
+    }
+    pub(crate) fn to_array(self) -> Result<ArrayF> {
+        match self {
+            Act::S(t) => to_array(t),
+            Act::F(t) => to_array(t),
+        }
+    }
+    fn dims(&self) -> Vec<usize> {
+        match self {
+            Act::S(t) => t.dims().to_vec(),
+            Act::F(t) => t.dims().to_vec(),
+        }
+    }
+    pub(crate) fn autodiff_leaf(self) -> Act {
+        match self {
+            Act::S(t) => Act::S(t.autodiff().require_grad()),
+            Act::F(t) => Act::F(t.autodiff().require_grad()),
+        }
+    }
+    fn dot_sum(self, v: Act) -> Result<Tensor<1>> {
+        match (self, v) {
+            (Act::S(a), Act::S(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
+            (Act::F(a), Act::F(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
+            (a, b) => Err(Error::shape(
+                "cotangent",
+                format!("{:?} (the layer output)", a.dims()),
+                &b.dims(),
+            )),
+        }
+    }
+}
+
+/// Applies a weight map to a tensor.
+fn map_tensor<const D: usize>(t: &Tensor<D>, m: WeightMap) -> Tensor<D> {
+    match m {
+        WeightMap::Identity => t.clone(),
+        WeightMap::Positive => t.clone().clamp_min(0.0),
+        WeightMap::Negative => t.clone().clamp_max(0.0),
+        WeightMap::Gamma(g) => t.clone() + t.clone().clamp_min(0.0) * g,
+        WeightMap::Ones => t.ones_like(),
+    }
+}
+
+fn map_bias(b: &Tensor<1>, t: WeightTransform) -> Tensor<1> {
+    if t.bias {
+        map_tensor(b, t.weights)
+    } else {
+        b.zeros_like()
+    }
+}
+
+/// BN in inference mode as the per-channel affine map `a·x + c`.
+pub(crate) fn bn_affine(
+    gamma: &Tensor<1>,
+    beta: &Tensor<1>,
+    mean: &Tensor<1>,
+    var: &Tensor<1>,
+) -> (Tensor<1>, Tensor<1>) {
+    let a = gamma.clone() / (var.clone() + BN_EPS).sqrt();
+    let c = beta.clone() - mean.clone() * a.clone();
+    (a, c)
+}
+
+/// `x·a + c` with per-channel `a`, `c` broadcast over `[N, C, H, W]`.
+pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor<4> {
+    let ch = a.dims()[0];
+    x * a.reshape([1, ch, 1, 1]) + c.reshape([1, ch, 1, 1])
+}
+
+pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
+    conv2d(x, w, Some(b), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+}
+
+pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
+    let out = b.dims()[0];
+    x.matmul(w.transpose()) + b.reshape([1, out])
+}
+
+pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
+    max_pool2d(x, MaxPoolOptions::new([2, 2]))
+}
+
+/// A torchvision-layout VGG on burn tensors.
+#[derive(Clone, Debug)]
+pub struct Vgg {
+    pub(crate) arch: Arch,
+    pub(crate) specs: Vec<LayerSpec>,
+    pub(crate) params: Vec<Params>,
+    pub(crate) device: Device,
+}
+
+impl Vgg {
+    /// A freshly initialised model (torchvision's VGG init: Kaiming-normal convolutions with
+    /// fan-out, N(0, 0.01) linear weights, zero biases, identity BatchNorm), seeded.
+    pub fn init(arch: &Arch, seed: u64) -> Result<Vgg> {
+        Self::init_on(arch, seed, Compute::Cpu)
+    }
+
+    /// [`Vgg::init`] on a chosen compute device.
+    pub fn init_on(arch: &Arch, seed: u64, compute: Compute) -> Result<Vgg> {
+        arch.validate()?;
+        let device = compute.device()?;
+        let specs = arch.layers();
+        let params = specs
+            .iter()
+            .map(|s| init_params(s, seed, &device))
+            .collect();
+        Ok(Vgg {
+            arch: arch.clone(),
+            specs,
+            params,
+            device,
+        })
+    }
+
+    /// Loads a model: `path` is a folder with `model.safetensors` and `arch.json`, or a
+    /// `model.safetensors` file with `arch.json` beside it. Tensor names and layouts are
+    /// torchvision's (`features.0.weight` `[out, in, 3, 3]`, `classifier.0.weight` `[out, in]`, …).
+    pub fn load(path: &Path) -> Result<Vgg> {
+        Self::load_on(path, Compute::Cpu)
+    }
+
+    /// [`Vgg::load`] on a chosen compute device.
+    pub fn load_on(path: &Path, compute: Compute) -> Result<Vgg> {
+        let (weights_path, arch_path) = checkpoint_paths(path)?;
+        let arch = Arch::read(&arch_path)?;
+        let mut model = Self::init_on(&arch, 0, compute)?;
+        let tensors = weights::read(&weights_path)?;
+        weights::assign(&mut model, &tensors, &weights_path, usize::MAX)?;
+        Ok(model)
+    }
+
+    /// Writes `model.safetensors` (torchvision names) and `arch.json` into folder `dir`
+    /// (created if needed; each file written atomically).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        weights::write(self, &dir.join(weights::WEIGHTS_FILE))?;
+        mrixai_core::atomic::write_json(&dir.join(ARCH_FILE), &self.arch)
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+
+    /// The burn device the model lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Adapts a dataset batch `[N, c, H, W]` to the model input: a single grayscale channel is
+    /// replicated when the model has 3 input channels, then `arch.input_norm` is applied.
+    /// Other channel mismatches are an error.
+    pub fn prepare(&self, x: ViewF) -> Result<ArrayF> {
+        let want = self.arch.in_channels;
+        if x.ndim() != 4 {
+            return Err(Error::shape(
+                "images",
+                format!("[N, {want}, H, W]"),
+                x.shape(),
+            ));
+        }
+        let c = x.shape()[1];
+        let mut out = if c == want {
+            x.to_owned()
+        } else if c == 1 {
+            let views: Vec<_> = (0..want).map(|_| x.view()).collect();
+            ndarray::concatenate(Axis(1), &views)
+                .map_err(|e| Error::invalid(format!("channel replication: {e}")))?
+        } else {
+            return Err(Error::shape(
+                "images",
+                format!(
+                    "[N, {want}, H, W] (or 1 channel, replicated) for a model with {want} input channel(s)"
+                ),
+                x.shape(),
+            ));
+        };
+        if let Some(n) = &self.arch.input_norm {
+            for (ch, mut plane) in out.axis_iter_mut(Axis(1)).enumerate() {
+                let (m, s) = (n.mean[ch], n.std[ch]);
+                plane.mapv_inplace(|v| (v - m) / s);
+            }
+        }
+        Ok(out)
+    }
+
+    fn check_batch(&self, x: &ViewF) -> Result<()> {
+        let c = self.arch.in_channels;
+        let min = 1usize
+            << self
+                .specs
+                .iter()
+                .filter(|s| s.kind == LayerKind::MaxPool)
+                .count();
+        if x.ndim() != 4 || x.shape()[1] != c || x.shape()[2] < min || x.shape()[3] < min {
+            return Err(Error::shape(
+                "input",
+                format!(
+                    "[N, {c}, H, W] with H, W >= {min} (model input [{c}, {}, {}])",
+                    self.arch.input_size[0], self.arch.input_size[1]
+                ),
+                x.shape(),
+            ));
+        }
+        mrixai_core::error::ensure_finite("input", x.iter())
+    }
+
+    /// Applies layer `i` (inference mode) to `x` with weights transformed by `t`.
+    pub(crate) fn apply(&self, i: usize, x: Act, t: WeightTransform) -> Result<Act> {
+        let spec = &self.specs[i];
+        let bad = |x: &Act| {
+            Error::shape(
+                format!("input of layer {} ({:?})", spec.name, spec.kind),
+                expected_rank(spec.kind),
+                &x.dims(),
+            )
+        };
+        Ok(match (&self.params[i], spec.kind, x) {
+            (Params::Conv { w, b }, _, Act::S(x)) => {
+                check_channels(spec, x.dims()[1])?;
+                Act::S(conv3x3(x, map_tensor(w, t.weights), map_bias(b, t)))
+            }
+            (
+                Params::BatchNorm {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    ..
+                },
+                _,
+                Act::S(x),
+            ) => {
+                check_channels(spec, x.dims()[1])?;
+                let (a, c) = bn_affine(gamma, beta, mean, var);
+                Act::S(channel_affine(
+                    x,
+                    map_tensor(&a, t.weights),
+                    map_bias(&c, t),
+                ))
+            }
+            (Params::Linear { w, b }, _, Act::F(x)) => {
+                check_channels(spec, x.dims()[1])?;
+                Act::F(linear(x, map_tensor(w, t.weights), map_bias(b, t)))
+            }
+            (Params::None, LayerKind::Relu, Act::S(x)) => Act::S(relu(x)),
+            (Params::None, LayerKind::Relu, Act::F(x)) => Act::F(relu(x)),
+            (Params::None, LayerKind::Dropout, x) => x,
+            (Params::None, LayerKind::MaxPool, Act::S(x)) => {
+                let d = x.dims();
+                if d[2] < 2 || d[3] < 2 {
+                    return Err(Error::shape(
+                        format!("input of {}", spec.name),
+                        "[N, C, H>=2, W>=2]",
+                        &d,
+                    ));
+                }
+                Act::S(maxpool2(x))
+            }
+            (Params::None, LayerKind::AdaptiveAvgPool, Act::S(x)) => {
+                Act::S(adaptive_avg_pool2d(x, self.arch.avgpool))
+            }
+            (Params::None, LayerKind::Flatten, Act::S(x)) => {
+                let [n, c, h, w] = x.dims();
+                Act::F(x.reshape([n, c * h * w]))
+            }
+            (_, _, x) => return Err(bad(&x)),
+        })
+    }
+
+    /// Logits of a prepared batch, computed in chunks of [`EVAL_BATCH`].
+    pub fn logits_batched(&self, x: ViewF) -> Result<ArrayF> {
+        self.check_batch(&x)?;
+        let n = x.shape()[0];
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let end = (start + EVAL_BATCH).min(n);
+            let xb = x.slice_axis(Axis(0), (start..end).into());
+            parts.push(self.forward(xb)?);
+            start = end;
+        }
+        if parts.is_empty() {
+            return Ok(ArrayF::zeros(IxDyn(&[0, self.arch.num_classes])));
+        }
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views)
+            .map_err(|e| Error::invalid(format!("joining logits: {e}")))
+    }
+
+    /// Predicted class of every sample of a prepared batch `[N, C, H, W]`.
+    pub fn predict(&self, x: ViewF) -> Result<Vec<usize>> {
+        let logits = self.logits_batched(x)?;
+        Ok(argmax_rows(&logits))
+    }
+
+    /// The fused forward pass on a (possibly autodiff) input tensor, inference mode.
+    pub(crate) fn forward_tensor(&self, x: Tensor<4>) -> Result<Tensor<2>> {
+        let mut a = Act::S(x);
+        for i in 0..self.specs.len() {
+            a = self.apply(i, a, WeightTransform::IDENTITY)?;
+        }
+        match a {
+            Act::F(t) => Ok(t),
+            Act::S(t) => Err(Error::shape("logits", "[N, classes]", &t.dims())),
+        }
+    }
+}
+
+/// Index of the largest value of each row of `[N, C]` (first on ties).
+pub fn argmax_rows(logits: &ArrayF) -> Vec<usize> {
+    logits
+        .axis_iter(Axis(0))
+        .map(|row| {
+            let mut best = 0;
+            for (j, v) in row.iter().enumerate() {
+                if *v > row[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+fn expected_rank(kind: LayerKind) -> &'static str {
+    match kind {
+        LayerKind::Linear => "[N, F]",
+        LayerKind::Relu | LayerKind::Dropout => "[N, C, H, W] or [N, F]",
+        _ => "[N, C, H, W]",
+    }
+}
+
+fn check_channels(spec: &LayerSpec, got: usize) -> Result<()> {
+    if got != spec.in_out.0 {
+        return Err(Error::invalid(format!(
+            "input of layer {} has {got} channel(s)/feature(s), expected {}",
+            spec.name, spec.in_out.0
+        )));
+    }
+    Ok(())
+}
+
+/// File name of the architecture description in a checkpoint folder.
+pub const ARCH_FILE: &str = "arch.json";
+
+/// `(model.safetensors, arch.json)` for a checkpoint folder or weights file.
+pub fn checkpoint_paths(path: &Path) -> Result<(PathBuf, PathBuf)> {
+    if path.is_dir() {
+        let w = path.join(weights::WEIGHTS_FILE);
+        let a = path.join(ARCH_FILE);
+        for p in [&w, &a] {
+            if !p.is_file() {
+                return Err(Error::format(p, "not found in the checkpoint folder"));
+            }
+        }
+        Ok((w, a))
+    } else if path.is_file() {
+        let a = path.parent().unwrap_or(Path::new(".")).join(ARCH_FILE);
+        if !a.is_file() {
+            return Err(Error::format(
+                &a,
+                format!("not found beside {}", path.display()),
+            ));
+        }
+        Ok((path.to_path_buf(), a))
+    } else {
+        Err(Error::format(
+            path,
+            "checkpoint not found (expected a folder with model.safetensors and arch.json)",
+        ))
+    }
+}
+
+/// Fresh parameters of one layer, torchvision's init, seeded per layer name.
+pub(crate) fn init_params(spec: &LayerSpec, seed: u64, device: &Device) -> Params {
+    let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/init/{}", spec.name));
+    let (cin, cout) = spec.in_out;
+    let mut normal = |n: usize, std: f32| -> Vec<f32> {
+        let d = Normal::new(0.0f32, std).expect("positive std");
+        (0..n).map(|_| d.sample(&mut rng)).collect()
+    };
+    match spec.kind {
+        LayerKind::Conv2d => {
+            let std = (2.0 / (cout * 9) as f32).sqrt();
+            Params::Conv {
+                w: from_vec(normal(cout * cin * 9, std), [cout, cin, 3, 3], device),
+                b: Tensor::zeros([cout], device),
+            }
+        }
+        LayerKind::Linear => Params::Linear {
+            w: from_vec(normal(cout * cin, 0.01), [cout, cin], device),
+            b: Tensor::zeros([cout], device),
+        },
+        LayerKind::BatchNorm => Params::BatchNorm {
+            gamma: Tensor::ones([cout], device),
+            beta: Tensor::zeros([cout], device),
+            mean: Tensor::zeros([cout], device),
+            var: Tensor::ones([cout], device),
+            tracked: 0,
+        },
+        _ => Params::None,
+    }
+}
+
+impl Explainable for Vgg {
+    fn input_shape(&self) -> Vec<usize> {
+        vec![
+            self.arch.in_channels,
+            self.arch.input_size[0],
+            self.arch.input_size[1],
+        ]
+    }
+    fn num_classes(&self) -> usize {
+        self.arch.num_classes
+    }
+    fn layers(&self) -> usize {
+        self.specs.len()
+    }
+    fn layer_kind(&self, i: usize) -> LayerKind {
+        self.specs[i].kind
+    }
+    fn layer_name(&self, i: usize) -> String {
+        self.specs[i].name.clone()
+    }
+    fn layer_forward(&self, i: usize, x: ViewF) -> Result<ArrayF> {
+        self.layer_forward_with(i, x, WeightTransform::IDENTITY)
+    }
+    fn layer_vjp(&self, i: usize, x: ViewF, v: ViewF) -> Result<ArrayF> {
+        self.layer_vjp_with(i, x, v, WeightTransform::IDENTITY)
+    }
+    fn layer_forward_with(&self, i: usize, x: ViewF, t: WeightTransform) -> Result<ArrayF> {
+        self.check_layer(i)?;
+        let a = Act::from_view(x, &self.device)?;
+        self.apply(i, a, t)?.to_array()
+    }
+    fn layer_vjp_with(&self, i: usize, x: ViewF, v: ViewF, t: WeightTransform) -> Result<ArrayF> {
+        self.check_layer(i)?;
+        let shape = x.shape().to_vec();
+        let leaf = Act::from_view(x, &self.device)?.autodiff_leaf();
+        let y = self.apply(i, leaf.clone(), t)?;
+        let v = Act::from_view(v, &self.device)?;
+        let grads = y.dot_sum(v)?.backward();
+        let g = match leaf {
+            Act::S(l) => l.grad(&grads).map(to_array),
+            Act::F(l) => l.grad(&grads).map(to_array),
+        };
+        g.unwrap_or_else(|| Ok(ArrayF::zeros(IxDyn(&shape))))
+    }
+
+    fn forward(&self, x: ViewF) -> Result<ArrayF> {
+        self.check_batch(&x)?;
+        let logits = self.forward_tensor(to_tensor::<4>(x, &self.device))?;
+        to_array(logits)
+    }
+
+    fn input_gradient(&self, x: ViewF, target: &[usize]) -> Result<ArrayF> {
+        self.check_batch(&x)?;
+        check_targets(&[x.shape()[0], self.arch.num_classes], target)?;
+        let leaf = to_tensor::<4>(x.view(), &self.device)
+            .autodiff()
+            .require_grad();
+        let logits = self.forward_tensor(leaf.clone())?;
+        let onehot = one_hot_like(
+            ArrayF::zeros(IxDyn(&[x.shape()[0], self.arch.num_classes])).view(),
+            target,
+        )?;
+        let onehot = to_tensor::<2>(onehot.view(), &self.device);
+        let grads = (logits * onehot).sum().backward();
+        match leaf.grad(&grads) {
+            Some(g) => to_array(g),
+            None => Ok(ArrayF::zeros(IxDyn(x.shape()))),
+        }
+    }
+}
+
+impl Vgg {
+    fn check_layer(&self, i: usize) -> Result<()> {
+        if i >= self.specs.len() {
+            return Err(Error::invalid(format!(
+                "layer index {i} out of range (model has {} layers)",
+                self.specs.len()
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! The VGG port against PyTorch: logits and input gradients of the Captum golden cases.
+
+use mrixai_core::{ArrayF, Explainable, npy};
+use mrixai_zoo::Vgg;
+use std::path::PathBuf;
+
+fn case(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/captum")
+        .join(name)
+}
+
+fn max_abs(a: &ArrayF) -> f32 {
+    a.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+fn max_diff(a: &ArrayF, b: &ArrayF) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b.iter())
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn golden_logits_and_gradients() {
+    for name in ["vgg_small", "vgg_bn"] {
+        let dir = case(name);
+        let model = Vgg::load(&dir).unwrap();
+        let x = npy::read::<f32>(&dir.join("inputs.npy")).unwrap();
+        let want = npy::read::<f32>(&dir.join("logits.npy")).unwrap();
+        let got = model.forward(x.view()).unwrap();
+        let d = max_diff(&got, &want);
+        assert!(d < 1e-4, "{name}: logits differ by {d}");
+        // the default (layer-by-layer) forward agrees with the fused one
+        let mut a = x.clone();
+        for i in 0..model.layers() {
+            a = model.layer_forward(i, a.view()).unwrap();
+        }
+        assert!(max_diff(&a, &got) < 1e-5, "{name}: layer chain differs");
+
+        let targets: Vec<usize> = npy::read::<i64>(&dir.join("targets.npy"))
+            .unwrap()
+            .iter()
+            .map(|&t| t as usize)
+            .collect();
+        let grad_want = npy::read::<f32>(&dir.join("gradient.npy")).unwrap();
+        let fused = model.input_gradient(x.view(), &targets).unwrap();
+        let rel = max_diff(&fused, &grad_want) / max_abs(&grad_want);
+        assert!(rel < 2e-5, "{name}: gradient differs by {rel} of max|ref|");
+        // the trait's default input_gradient, a chain of layer_vjp, equals the fused one
+        let acts = model.activations(x.view()).unwrap();
+        let mut g =
+            mrixai_core::explain::one_hot_like(acts[model.layers()].view(), &targets).unwrap();
+        for i in (0..model.layers()).rev() {
+            g = model.layer_vjp(i, acts[i].view(), g.view()).unwrap();
+        }
+        let rel = max_diff(&g, &fused) / max_abs(&fused);
+        assert!(
+            rel < 1e-5,
+            "{name}: chained vjp differs from fused gradient by {rel}"
+        );
+    }
+}

@@ -1,0 +1,439 @@
+//! Weight IO, transfer learning, training and the per-layer view of small models.
+
+use mrixai_core::dataset::{Split, SplitArrays, write_split};
+use mrixai_core::{ArrayF, Explainable, LayerKind, WeightMap, WeightTransform};
+use mrixai_zoo::weights::state_dict;
+use mrixai_zoo::{Arch, FeatureItem, Init, TrainConfig, Vgg, train};
+use ndarray::{ArrayD, IxDyn};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use std::path::PathBuf;
+
+fn tiny(batch_norm: bool, in_channels: usize) -> Arch {
+    Arch {
+        family: "vgg".into(),
+        in_channels,
+        input_size: [16, 16],
+        features: vec![
+            FeatureItem::Conv(4),
+            FeatureItem::Pool("M".into()),
+            FeatureItem::Conv(8),
+            FeatureItem::Pool("M".into()),
+        ],
+        avgpool: [2, 2],
+        classifier: vec![16, 16],
+        num_classes: 2,
+        batch_norm,
+        dropout: 0.5,
+        input_norm: None,
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mrixai-zoo-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Class 0: a bright 4×4 square top-left; class 1: bottom-right; on a noisy background.
+fn squares(n: usize, seed: u64) -> SplitArrays {
+    let mut rng = mrixai_core::seed::rng(seed, "squares");
+    let mut images = ArrayD::<f32>::zeros(IxDyn(&[n, 1, 16, 16]));
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = i % 2;
+        for y in 0..16 {
+            for x in 0..16 {
+                images[[i, 0, y, x]] = 0.3 * rng.random::<f32>();
+            }
+        }
+        let o = if c == 0 { 2 } else { 10 };
+        for y in o..o + 4 {
+            for x in o..o + 4 {
+                images[[i, 0, y, x]] = 0.8 + 0.2 * rng.random::<f32>();
+            }
+        }
+        labels.push(c as i64);
+    }
+    let masks = ArrayD::<u8>::zeros(IxDyn(&[n, 1, 16, 16]));
+    SplitArrays {
+        weights: masks.mapv(f32::from),
+        images,
+        masks,
+        labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels).unwrap(),
+    }
+}
+
+fn random(shape: &[usize], seed: u64) -> ArrayF {
+    let mut rng = mrixai_core::seed::rng(seed, "random");
+    ArrayD::from_shape_fn(IxDyn(shape), |_| rng.random::<f32>() * 2.0 - 1.0)
+}
+
+#[test]
+fn tiny_training_learns_and_is_deterministic() {
+    let arch = tiny(false, 1);
+    let (tr, va) = (squares(64, 1), squares(32, 2));
+    let cfg = TrainConfig {
+        epochs: 12,
+        batch_size: 16,
+        progress: false,
+        patience: 12,
+        ..TrainConfig::default()
+    };
+    let t = std::time::Instant::now();
+    let a = train(&cfg, &arch, &tr, &va, None, 7).unwrap();
+    assert!(t.elapsed().as_secs_f64() < 30.0);
+    assert!(
+        a.curves.val_accuracy_best >= 0.9,
+        "val accuracy {:?}",
+        a.curves.val_accuracy
+    );
+    let x = squares(32, 3);
+    let acc = mrixai_zoo::train::accuracy(
+        &a.model.predict(x.images.view()).unwrap(),
+        &x.label_indices(),
+    );
+    assert!(acc >= 0.9, "test accuracy {acc}");
+    // same seed, same loss curve (bit for bit)
+    let cfg2 = TrainConfig {
+        epochs: 2,
+        ..cfg.clone()
+    };
+    let b1 = train(&cfg2, &arch, &tr, &va, None, 3).unwrap();
+    let b2 = train(&cfg2, &arch, &tr, &va, None, 3).unwrap();
+    assert_eq!(b1.curves.train_loss, b2.curves.train_loss);
+    assert_eq!(b1.curves.val_loss, b2.curves.val_loss);
+    let c = train(&cfg2, &arch, &tr, &va, None, 4).unwrap();
+    assert_ne!(b1.curves.train_loss, c.curves.train_loss);
+}
+
+#[test]
+fn partial_init_and_freezing() {
+    for bn in [false, true] {
+        let arch = tiny(bn, 1);
+        // a source with non-trivial BatchNorm parameters and statistics
+        let src = train(
+            &TrainConfig {
+                epochs: 1,
+                batch_size: 8,
+                progress: false,
+                ..TrainConfig::default()
+            },
+            &arch,
+            &squares(16, 8),
+            &squares(8, 9),
+            None,
+            11,
+        )
+        .unwrap()
+        .model;
+        let fresh = Vgg::init(&arch, 12).unwrap();
+        let k = 3; // two convs (+ their BN) and classifier.0
+        let m = Vgg::transfer_from(&arch, &src, k, 12).unwrap();
+        let (s, f, got) = (
+            state_dict(&src).unwrap(),
+            state_dict(&fresh).unwrap(),
+            state_dict(&m).unwrap(),
+        );
+        let pre = [
+            "features.0.",
+            "features.1.",
+            "features.4.",
+            "features.5.",
+            "classifier.0.",
+        ];
+        let pre: Vec<&str> = if bn {
+            pre.to_vec()
+        } else {
+            vec!["features.0.", "features.3.", "classifier.0."]
+        };
+        for (i, (name, _, v)) in got.iter().enumerate() {
+            let from_src = pre.iter().any(|p| name.starts_with(p));
+            assert_eq!(
+                v,
+                if from_src { &s[i].2 } else { &f[i].2 },
+                "{name} (bn={bn})"
+            );
+        }
+        assert!(
+            Vgg::transfer_from(&arch, &src, 5, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("pretrained_layers")
+        );
+
+        // frozen layers stay bit-identical through training, the others move
+        let (tr, va) = (squares(32, 5), squares(16, 6));
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size: 8,
+            progress: false,
+            ..TrainConfig::default()
+        };
+        let init = Init {
+            checkpoint: &src,
+            pretrained_layers: 2,
+            frozen: true,
+        };
+        let r = train(&cfg, &arch, &tr, &va, Some(init), 1).unwrap();
+        let after = state_dict(&r.model).unwrap();
+        for (i, (name, _, v)) in after.iter().enumerate() {
+            let frozen = if bn {
+                ["features.0.", "features.1.", "features.4.", "features.5."]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+            } else {
+                name.starts_with("features.0.") || name.starts_with("features.3.")
+            };
+            if frozen {
+                assert_eq!(v, &s[i].2, "{name} changed although frozen");
+            } else if name.ends_with("weight") {
+                assert_ne!(v, &s[i].2, "{name} did not train");
+            }
+        }
+        let unfrozen = train(
+            &cfg,
+            &arch,
+            &tr,
+            &va,
+            Some(Init {
+                frozen: false,
+                ..init
+            }),
+            1,
+        )
+        .unwrap();
+        assert_ne!(state_dict(&unfrozen.model).unwrap()[0].2, s[0].2);
+    }
+}
+
+#[test]
+fn save_load_roundtrip_and_weight_errors() {
+    let arch = tiny(true, 1);
+    let m = Vgg::init(&arch, 3).unwrap();
+    let dir = tmp("ckpt");
+    m.save(&dir).unwrap();
+    let back = Vgg::load(&dir).unwrap();
+    assert_eq!(state_dict(&back).unwrap(), state_dict(&m).unwrap());
+    let file = Vgg::load(&dir.join("model.safetensors")).unwrap();
+    assert_eq!(state_dict(&file).unwrap(), state_dict(&m).unwrap());
+
+    // architecture and weights disagree: a wider first conv
+    let mut wide = arch.clone();
+    wide.features[0] = FeatureItem::Conv(5);
+    std::fs::write(dir.join("arch.json"), serde_json::to_string(&wide).unwrap()).unwrap();
+    let e = Vgg::load(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("features.0.weight") && e.contains("[4, 1, 3, 3]"),
+        "{e}"
+    );
+
+    // a missing tensor, an extra tensor
+    let mut small = arch.clone();
+    small.features.push(FeatureItem::Conv(8));
+    std::fs::write(
+        dir.join("arch.json"),
+        serde_json::to_string(&small).unwrap(),
+    )
+    .unwrap();
+    let e = Vgg::load(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("features.8.weight") && e.contains("missing"),
+        "{e}"
+    );
+    let mut nobn = arch.clone();
+    nobn.batch_norm = false;
+    std::fs::write(dir.join("arch.json"), serde_json::to_string(&nobn).unwrap()).unwrap();
+    let e = Vgg::load(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("features.3.weight") || e.contains("not part of the architecture"),
+        "{e}"
+    );
+
+    // corrupt file, missing files, bad arch.json
+    std::fs::write(dir.join("arch.json"), serde_json::to_string(&arch).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json",
+    )
+    .unwrap();
+    let e = Vgg::load(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("model.safetensors") && e.contains("safetensors"),
+        "{e}"
+    );
+    std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+    assert!(
+        Vgg::load(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("model.safetensors")
+    );
+    std::fs::write(dir.join("arch.json"), b"{\"family\":\"vgg\"}").unwrap();
+    let good = tmp("ckpt2");
+    m.save(&good).unwrap();
+    std::fs::copy(
+        good.join("model.safetensors"),
+        dir.join("model.safetensors"),
+    )
+    .unwrap();
+    assert!(
+        Vgg::load(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("arch.json")
+    );
+    assert!(Vgg::load(&dir.join("nope")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&good);
+}
+
+#[test]
+fn dataset_errors_and_cli_level_training() {
+    let e = mrixai_zoo::train_on_dataset(
+        &tmp("missing"),
+        "vgg-small",
+        &TrainConfig::default(),
+        None,
+        0,
+        &tmp("out"),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("dataset folder not found"), "{e}");
+    // three-channel model on one-channel data is replicated; two channels are an error
+    let m = Vgg::init(&tiny(false, 3), 0).unwrap();
+    assert_eq!(
+        m.prepare(random(&[2, 1, 16, 16], 1).view())
+            .unwrap()
+            .shape(),
+        &[2, 3, 16, 16]
+    );
+    let e = m
+        .prepare(random(&[2, 2, 16, 16], 1).view())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("3 input channel"), "{e}");
+    let one = Vgg::init(&tiny(false, 1), 0).unwrap();
+    assert!(
+        one.forward(random(&[2, 3, 16, 16], 1).view())
+            .unwrap_err()
+            .to_string()
+            .contains("input")
+    );
+
+    // a real (tiny) dataset folder through the high-level entry point
+    let ds = tmp("ds");
+    write_split(&ds, Split::Train, &squares(32, 1)).unwrap();
+    write_split(&ds, Split::Val, &squares(16, 2)).unwrap();
+    write_split(&ds, Split::Test, &squares(16, 3)).unwrap();
+    let arch_file = ds.join("tiny_arch.json");
+    std::fs::write(&arch_file, serde_json::to_string(&tiny(false, 1)).unwrap()).unwrap();
+    let out = tmp("trained");
+    let cfg = TrainConfig {
+        epochs: 2,
+        batch_size: 8,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let info = mrixai_zoo::train_on_dataset(&ds, arch_file.to_str().unwrap(), &cfg, None, 0, &out)
+        .unwrap();
+    assert_eq!(info.epochs, 2);
+    for f in [
+        "model.safetensors",
+        "arch.json",
+        "model.json",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let (pred, labels, _) = mrixai_zoo::predict_split(&out, &ds, Split::Test).unwrap();
+    assert_eq!((pred.len(), labels.len()), (16, 16));
+    let _ = std::fs::remove_dir_all(&ds);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn layer_vjp_matches_finite_differences() {
+    for bn in [false, true] {
+        let m = Vgg::init(&tiny(bn, 1), 5).unwrap();
+        let acts = m.activations(random(&[2, 1, 16, 16], 9).view()).unwrap();
+        for i in 0..m.layers() {
+            // distinct, evenly spaced input values in random order: a step of ±h·u can cross
+            // neither a ReLU kink nor a max-pool tie, so finite differences are exact up to rounding
+            let n = acts[i].len();
+            let mut vals: Vec<f32> = (0..n)
+                .map(|k| -1.0 + (2 * k + 1) as f32 / n as f32)
+                .collect();
+            vals.shuffle(&mut mrixai_core::seed::rng(300 + i as u64, "fd"));
+            let x = &ArrayF::from_shape_vec(acts[i].raw_dim(), vals).unwrap();
+            let h = 0.4 / n as f32;
+            let y = m.layer_forward(i, x.view()).unwrap();
+            let v = random(y.shape(), 100 + i as u64);
+            let u = random(x.shape(), 200 + i as u64);
+            for t in [
+                WeightTransform::IDENTITY,
+                WeightTransform {
+                    weights: WeightMap::Gamma(0.25),
+                    bias: false,
+                },
+            ] {
+                let g = m.layer_vjp_with(i, x.view(), v.view(), t).unwrap();
+                assert_eq!(g.shape(), x.shape());
+                let (xp, xm) = (x + &(&u * h), x - &(&u * h));
+                let (fp, fm) = (
+                    m.layer_forward_with(i, xp.view(), t).unwrap(),
+                    m.layer_forward_with(i, xm.view(), t).unwrap(),
+                );
+                let fd: f32 = ((&fp - &fm) * &v).sum() / (2.0 * h);
+                let an: f32 = (&g * &u).sum();
+                assert!(
+                    (fd - an).abs() <= 2e-2 * an.abs().max(1.0),
+                    "layer {} ({:?}): fd {fd} vs vjp {an}",
+                    m.layer_name(i),
+                    m.layer_kind(i)
+                );
+            }
+        }
+        assert_eq!(m.layer_kind(m.layers() - 1), LayerKind::Linear);
+        assert_eq!(m.layer_name(m.layers() - 1), "classifier.6");
+    }
+}
+
+#[test]
+fn weight_transforms_and_max_pool_ties() {
+    let m = Vgg::init(&tiny(false, 1), 5).unwrap();
+    let x = random(&[1, 1, 16, 16], 4).mapv(f32::abs);
+    let pos = m
+        .layer_forward_with(
+            0,
+            x.view(),
+            WeightTransform {
+                weights: WeightMap::Positive,
+                bias: false,
+            },
+        )
+        .unwrap();
+    assert!(pos.iter().all(|v| *v >= 0.0));
+    let ones = m
+        .layer_forward_with(
+            0,
+            x.view(),
+            WeightTransform {
+                weights: WeightMap::Ones,
+                bias: false,
+            },
+        )
+        .unwrap();
+    assert!((ones[[0, 0, 5, 5]] - x.slice(ndarray::s![0, 0, 4..7, 4..7]).sum()).abs() < 1e-4);
+    // max-pool ties: the whole gradient goes to the first maximum in row-major order
+    let pool = (0..m.layers())
+        .find(|&i| m.layer_kind(i) == LayerKind::MaxPool)
+        .unwrap();
+    let z = ArrayF::zeros(IxDyn(&[1, 4, 16, 16]));
+    let g = m
+        .layer_vjp(pool, z.view(), ArrayF::ones(IxDyn(&[1, 4, 8, 8])).view())
+        .unwrap();
+    assert_eq!(g[[0, 0, 0, 0]], 1.0);
+    assert_eq!(g[[0, 0, 0, 1]] + g[[0, 0, 1, 0]] + g[[0, 0, 1, 1]], 0.0);
+    assert_eq!(g.sum(), 4.0 * 64.0);
+}
