@@ -2,7 +2,10 @@
 //!
 //! `cargo bench -p mrixai-synth --bench synth` (set `RAYON_NUM_THREADS` to pin the cores).
 
-use mrixai_synth::{SynthConfig, SynthOptions, default_mri_dir, load_sources, synthesize_from};
+use mrixai_synth::{
+    SynthConfig, SynthOptions, default_mri_dir, generate, load_sources, prepare_bases,
+    synthesize_from,
+};
 use std::time::Instant;
 
 fn main() {
@@ -35,4 +38,16 @@ fn main() {
         n as f64 / synth
     );
     let _ = std::fs::remove_dir_all(&out);
+    // Phases on their own.
+    let t = Instant::now();
+    let bases = prepare_bases(&cfg, &sources);
+    let prep = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let g = generate(&cfg, 1, &bases, &|| ()).expect("generate");
+    let gen_s = t.elapsed().as_secs_f64();
+    println!(
+        "phases: prepare bases {prep:.2} s, generate {} images {gen_s:.2} s ({:.0} images/s)",
+        g.iter().map(|s| s.meta.len()).sum::<usize>(),
+        n as f64 / gen_s
+    );
 }

@@ -1,7 +1,7 @@
 //! Lesion shapes, their parameters and their footprints.
 //!
 //! Every lesion draws its area, intensity change, edge softness, elongation and orientation
-//! from the same distributions whatever its shape, and its radius is then rescaled until the
+//! from the same distributions whatever its shape, and its radius is then calibrated so that the
 //! rasterised footprint hits the drawn area, so that only the boundary shape differs between
 //! classes.
 
@@ -44,6 +44,21 @@ struct Harmonic {
     freq: f32,
     phase: f32,
     dir: [f32; 3],
+    cos_phase: f32,
+    sin_phase: f32,
+}
+
+impl Harmonic {
+    fn new(amp: f32, freq: f32, phase: f32, dir: [f32; 3]) -> Self {
+        Harmonic {
+            amp,
+            freq,
+            phase,
+            dir,
+            cos_phase: phase.cos(),
+            sin_phase: phase.sin(),
+        }
+    }
 }
 
 /// Drawn parameters of one lesion.
@@ -64,6 +79,8 @@ pub struct LesionParams {
     harmonics: Vec<Harmonic>,
     /// Number of spatial dimensions (2 or 3).
     pub ndim: usize,
+    /// Base radius, calibrated so the rasterised footprint covers the target area.
+    radius: f32,
 }
 
 fn uniform(rng: &mut Rng, r: [f32; 2]) -> f32 {
@@ -155,24 +172,24 @@ impl LesionParams {
             let irr = uniform(rng, cfg.irregularity);
             let mut h = Vec::new();
             if ndim == 2 {
-                h.push(Harmonic {
-                    amp: irr,
-                    freq: lobes as f32,
-                    phase: rng.random_range(0.0..TAU),
-                    dir: [0.0; 3],
-                });
+                h.push(Harmonic::new(
+                    irr,
+                    lobes as f32,
+                    rng.random_range(0.0..TAU),
+                    [0.0; 3],
+                ));
                 // Secondary lobes and fine boundary noise with decaying amplitude.
                 for k in 2..=12usize {
                     if k == lobes {
                         continue;
                     }
                     let a = irr * rng.random_range(0.0f32..0.5) / (1.0 + (k as f32 / 3.0).powi(2));
-                    h.push(Harmonic {
-                        amp: a,
-                        freq: k as f32,
-                        phase: rng.random_range(0.0..TAU),
-                        dir: [0.0; 3],
-                    });
+                    h.push(Harmonic::new(
+                        a,
+                        k as f32,
+                        rng.random_range(0.0..TAU),
+                        [0.0; 3],
+                    ));
                 }
             } else {
                 for j in 0..lobes {
@@ -181,27 +198,27 @@ impl LesionParams {
                     } else {
                         irr * rng.random_range(0.4f32..0.9)
                     };
-                    h.push(Harmonic {
-                        amp: a / (lobes as f32).sqrt(),
-                        freq: rng.random_range(1.5f32..3.5),
-                        phase: rng.random_range(0.0..TAU),
-                        dir: random_unit(rng),
-                    });
+                    h.push(Harmonic::new(
+                        a / (lobes as f32).sqrt(),
+                        rng.random_range(1.5f32..3.5),
+                        rng.random_range(0.0..TAU),
+                        random_unit(rng),
+                    ));
                 }
                 for _ in 0..6 {
-                    h.push(Harmonic {
-                        amp: irr * rng.random_range(0.0f32..0.15),
-                        freq: rng.random_range(4.0f32..7.0),
-                        phase: rng.random_range(0.0..TAU),
-                        dir: random_unit(rng),
-                    });
+                    h.push(Harmonic::new(
+                        irr * rng.random_range(0.0f32..0.15),
+                        rng.random_range(4.0f32..7.0),
+                        rng.random_range(0.0..TAU),
+                        random_unit(rng),
+                    ));
                 }
             }
             h
         } else {
             Vec::new()
         };
-        LesionParams {
+        let mut p = LesionParams {
             shape,
             target_area,
             contrast: if darken { -magnitude } else { magnitude },
@@ -210,7 +227,10 @@ impl LesionParams {
             rot,
             harmonics,
             ndim,
-        }
+            radius: 0.0,
+        };
+        p.radius = p.calibrate();
+        p
     }
 
     /// Relative boundary radius in unit direction `u` of the normalised frame.
@@ -220,11 +240,21 @@ impl LesionParams {
             return 1.0;
         }
         let g: f32 = if self.ndim == 2 {
-            let t = u[1].atan2(u[2]);
+            // cos(kθ + φ) = cos kθ cos φ − sin kθ sin φ, with cos kθ, sin kθ by recurrence from
+            // cos θ = u_x, sin θ = u_y (integer frequencies in 2-D).
+            let (c1, s1) = (u[2], u[1]);
+            let mut cs = [(1.0f32, 0.0f32); 16];
+            for k in 1..16 {
+                let (c, s) = cs[k - 1];
+                cs[k] = (c * c1 - s * s1, s * c1 + c * s1);
+            }
             1.0 + self
                 .harmonics
                 .iter()
-                .map(|h| h.amp * (h.freq * t + h.phase).cos())
+                .map(|h| {
+                    let (c, s) = cs[(h.freq as usize).min(15)];
+                    h.amp * (c * h.cos_phase - s * h.sin_phase)
+                })
                 .sum::<f32>()
         } else {
             1.0 + self
@@ -254,12 +284,17 @@ impl LesionParams {
         }
     }
 
-    fn render_at(&self, centre: [f32; 3], dims: [usize; 3], r0: f32) -> Footprint {
-        let (long, short) = if self.ndim == 2 {
+    /// Long and short semi-axis factors (area/volume preserving).
+    fn axes(&self) -> (f32, f32) {
+        if self.ndim == 2 {
             (self.aspect.sqrt(), 1.0 / self.aspect.sqrt())
         } else {
             (self.aspect.powf(2.0 / 3.0), self.aspect.powf(-1.0 / 3.0))
-        };
+        }
+    }
+
+    fn render_at(&self, centre: [f32; 3], dims: [usize; 3], r0: f32) -> Footprint {
+        let (long, short) = self.axes();
         let sigma = (self.softness * self.equivalent_radius()).max(1e-3);
         let reach = r0 * self.max_radial() * long + 4.0 * sigma + 2.0;
         let lo = |a: usize| ((centre[a] - reach).floor().max(0.0)) as usize;
@@ -341,26 +376,42 @@ impl LesionParams {
         fp
     }
 
-    /// Rasterises the lesion centred at `centre` (`[z, y, x]`; `z` is the plane index in 2-D)
-    /// on a grid of `dims`, rescaling its radius until the footprint area matches the target.
-    pub fn render(&self, centre: [f32; 3], dims: [usize; 3]) -> Footprint {
-        let mut r0 = self.equivalent_radius();
+    /// Finds the base radius whose footprint hits the target area, on a free canvas around a
+    /// sub-pixel centre (damped secant steps on `area ∝ r^ndim`, keeping the best).
+    fn calibrate(&self) -> f32 {
+        let (long, _) = self.axes();
+        let req = self.equivalent_radius();
+        let sigma = (self.softness * req).max(1e-3);
+        let half = (1.6 * req * self.max_radial() * long + 4.0 * sigma + 3.0).ceil();
+        let side = 2 * half as usize + 1;
+        let (dims, centre) = if self.ndim == 2 {
+            ([1, side, side], [0.0, half + 0.3, half - 0.2])
+        } else {
+            ([side, side, side], [half + 0.2, half - 0.3, half + 0.1])
+        };
         let exp = 1.0 / self.ndim as f32;
-        let mut fp = self.render_at(centre, dims, r0);
-        let err = |f: &Footprint| (f.area as f32 - self.target_area).abs();
-        let mut best = fp.clone();
-        for _ in 0..6 {
-            if err(&fp) <= 0.5 || fp.area == 0 {
+        let err = |a: usize| (a as f32 - self.target_area).abs();
+        let mut r0 = req;
+        let (mut best_r, mut best_err) = (r0, f32::INFINITY);
+        for _ in 0..8 {
+            let area = self.render_at(centre, dims, r0).area;
+            if err(area) < best_err {
+                best_err = err(area);
+                best_r = r0;
+            }
+            if err(area) <= 0.5 || area == 0 {
                 break;
             }
             // Area grows with r0^ndim; damp the update so discrete jumps do not oscillate.
-            r0 *= (self.target_area / fp.area as f32).powf(exp * 0.8);
-            fp = self.render_at(centre, dims, r0);
-            if err(&fp) < err(&best) {
-                best = fp.clone();
-            }
+            r0 *= (self.target_area / area as f32).powf(exp * 0.8);
         }
-        best
+        best_r
+    }
+
+    /// Rasterises the lesion centred at `centre` (`[z, y, x]`; `z` is the plane index in 2-D)
+    /// on a grid of `dims`, with the radius calibrated to the target area.
+    pub fn render(&self, centre: [f32; 3], dims: [usize; 3]) -> Footprint {
+        self.render_at(centre, dims, self.radius)
     }
 }
 

@@ -6,7 +6,7 @@
 //! a smooth multiplicative bias field and an intensity gamma. Subjects are never stored as
 //! volumes: their fields are separable 1-D tables evaluated where a sample needs them.
 
-use crate::volume::{Source, gaussian_blur, quantile, trilinear};
+use crate::volume::{Source, gaussian_blur, quantile, trilinear, trilinear3};
 use mrixai_core::seed::Rng;
 use ndarray::{Array3, s};
 use rand::Rng as _;
@@ -332,10 +332,11 @@ impl Subject {
             for y in 0..h {
                 for x in 0..w {
                     let (qz, qy, qx) = self.map(z, y, x);
-                    let v = trilinear(&base.t1, base.dims, qz, qy, qx) * self.bias(z, y, x);
-                    t[i] = v.max(0.0).powf(self.gamma);
-                    b[i] = trilinear(&base.brain, base.dims, qz, qy, qx);
-                    m[i] = trilinear(&base.wm, base.dims, qz, qy, qx);
+                    let [v, bv, mv] =
+                        trilinear3([&base.t1, &base.brain, &base.wm], base.dims, qz, qy, qx);
+                    t[i] = (v * self.bias(z, y, x)).max(0.0).powf(self.gamma);
+                    b[i] = bv;
+                    m[i] = mv;
                     i += 1;
                 }
             }

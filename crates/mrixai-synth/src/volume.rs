@@ -492,6 +492,52 @@ pub fn trilinear(data: &[f32], dims: [usize; 3], z: f32, y: f32, x: f32) -> f32 
     c0 * (1.0 - fz) + c1 * fz
 }
 
+/// Trilinear samples of three volumes of the same `dims` at one position (shared weights);
+/// zero outside. Equivalent to three [`trilinear`] calls, faster.
+#[inline]
+pub fn trilinear3(vols: [&[f32]; 3], dims: [usize; 3], z: f32, y: f32, x: f32) -> [f32; 3] {
+    let (nz, ny, nx) = (dims[0], dims[1], dims[2]);
+    let (z0, y0, x0) = (z.floor(), y.floor(), x.floor());
+    if z0 >= 0.0
+        && y0 >= 0.0
+        && x0 >= 0.0
+        && (z0 as usize) + 1 < nz
+        && (y0 as usize) + 1 < ny
+        && (x0 as usize) + 1 < nx
+    {
+        let (fz, fy, fx) = (z - z0, y - y0, x - x0);
+        let i = ((z0 as usize) * ny + y0 as usize) * nx + x0 as usize;
+        let (sy, sz) = (nx, ny * nx);
+        let w = [
+            (1.0 - fz) * (1.0 - fy) * (1.0 - fx),
+            (1.0 - fz) * (1.0 - fy) * fx,
+            (1.0 - fz) * fy * (1.0 - fx),
+            (1.0 - fz) * fy * fx,
+            fz * (1.0 - fy) * (1.0 - fx),
+            fz * (1.0 - fy) * fx,
+            fz * fy * (1.0 - fx),
+            fz * fy * fx,
+        ];
+        let idx = [
+            i,
+            i + 1,
+            i + sy,
+            i + sy + 1,
+            i + sz,
+            i + sz + 1,
+            i + sz + sy,
+            i + sz + sy + 1,
+        ];
+        let mut out = [0f32; 3];
+        for (o, v) in out.iter_mut().zip(vols) {
+            *o = idx.iter().zip(&w).map(|(&k, &wk)| v[k] * wk).sum();
+        }
+        out
+    } else {
+        vols.map(|v| trilinear(v, dims, z, y, x))
+    }
+}
+
 /// Separable Gaussian blur of a volume along each axis with the given sigmas (voxels);
 /// sigmas below 0.3 leave that axis alone.
 pub fn gaussian_blur(vol: &Array3<f32>, sigma: [f32; 3]) -> Array3<f32> {
@@ -545,5 +591,17 @@ mod tests {
         let data = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
         assert!((trilinear(&data, [2, 2, 2], 0.5, 0.5, 0.5) - 3.5).abs() < 1e-6);
         assert_eq!(trilinear(&data, [2, 2, 2], 5.0, 0.0, 0.0), 0.0);
+        let big: Vec<f32> = (0..64).map(|i| ((i * 37) % 11) as f32).collect();
+        for &(z, y, x) in &[
+            (0.3f32, 1.7f32, 2.2f32),
+            (2.9, 2.9, 0.0),
+            (-0.5, 1.0, 1.0),
+            (3.5, 0.2, 0.2),
+        ] {
+            let [a, b, c] = trilinear3([&big, &big, &big], [4, 4, 4], z, y, x);
+            assert!((a - trilinear(&big, [4, 4, 4], z, y, x)).abs() < 1e-4);
+            assert_eq!(a, b);
+            assert!(c.is_finite());
+        }
     }
 }

@@ -429,6 +429,8 @@ fn committed_configs_match_the_presets() {
     let paper = SynthConfig::from_toml_file(&root.join("configs/synth-paper.toml")).unwrap();
     assert_eq!(quick, SynthConfig::quick());
     assert_eq!(paper, SynthConfig::paper());
+    let tiny = SynthConfig::from_toml_file(&root.join("configs/synth-tiny.toml")).unwrap();
+    assert_eq!(tiny.subjects_per_split(), [12, 4, 4]);
 }
 
 fn write_nifti(path: &Path, shape: &[usize], value: impl Fn(usize) -> f32) {
