@@ -382,7 +382,7 @@ impl LesionParams {
         let (long, _) = self.axes();
         let req = self.equivalent_radius();
         let sigma = (self.softness * req).max(1e-3);
-        let half = (1.6 * req * self.max_radial() * long + 4.0 * sigma + 3.0).ceil();
+        let half = (1.25 * req * self.max_radial() * long + 4.0 * sigma + 3.0).ceil();
         let side = 2 * half as usize + 1;
         let (dims, centre) = if self.ndim == 2 {
             ([1, side, side], [0.0, half + 0.3, half - 0.2])
@@ -393,13 +393,15 @@ impl LesionParams {
         let err = |a: usize| (a as f32 - self.target_area).abs();
         let mut r0 = req;
         let (mut best_r, mut best_err) = (r0, f32::INFINITY);
-        for _ in 0..8 {
+        // The continuous footprint scales exactly as r0^ndim, so a few steps reach the pixel
+        // discretisation limit.
+        for _ in 0..6 {
             let area = self.render_at(centre, dims, r0).area;
             if err(area) < best_err {
                 best_err = err(area);
                 best_r = r0;
             }
-            if err(area) <= 0.5 || area == 0 {
+            if err(area) <= (0.003 * self.target_area).max(0.5) || area == 0 {
                 break;
             }
             // Area grows with r0^ndim; damp the update so discrete jumps do not oscillate.

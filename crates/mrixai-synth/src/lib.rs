@@ -41,7 +41,13 @@ use std::time::Instant;
 
 /// The folder of the committed base volumes: `<workspace>/fixtures/mri`.
 pub fn default_mri_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mri")
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(crate_dir)
+        .join("fixtures")
+        .join("mri")
 }
 
 /// Options of [`synthesize`] that do not change the data.
