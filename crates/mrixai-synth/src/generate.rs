@@ -222,6 +222,20 @@ fn generate_one(
     };
     let (h, w) = (base.dims[1], base.dims[2]);
     let plane = h * w;
+    let image_voxels = if cfg.dims == 2 {
+        plane
+    } else {
+        base.dims[0] * plane
+    };
+    // Lesion parameters are drawn once, before placement, so that placement retries (another
+    // level or position) never select lesions by size or shape: the per-class distributions of
+    // area, contrast and softness stay exactly the drawn ones.
+    let lesions: Vec<LesionParams> = match shape {
+        Some(shape) => (0..n_lesions)
+            .map(|_| LesionParams::draw(&cfg.lesion, shape, cfg.dims, image_voxels, &mut r))
+            .collect(),
+        None => Vec::new(),
+    };
     for attempt in 0..12 {
         // Tissue on the grid this sample lives on.
         let (zs, level): (Vec<usize>, Option<usize>) = if cfg.dims == 2 {
@@ -249,34 +263,31 @@ fn generate_one(
         let mut factor = vec![1f32; n];
         let mut metas = Vec::new();
         let mut failed = false;
-        if let Some(shape) = shape {
-            for _ in 0..n_lesions {
-                let params = LesionParams::draw(&cfg.lesion, shape, cfg.dims, n, &mut r);
-                let Some(fp) = place(ctx, &params, dims, &brain, &wm, &taken, &candidates, &mut r)
-                else {
-                    failed = true;
-                    break;
-                };
-                for ((&i, &wv), &ins) in fp.index.iter().zip(&fp.weight).zip(&fp.inside) {
-                    if ins {
-                        taken[i] = true;
-                    }
-                    if brain[i] >= 0.5 {
-                        weight[i] = weight[i].max(wv);
-                        factor[i] *= 1.0 + params.contrast * wv;
-                    }
+        for params in &lesions {
+            let Some(fp) = place(ctx, params, dims, &brain, &wm, &taken, &candidates, &mut r)
+            else {
+                failed = true;
+                break;
+            };
+            for ((&i, &wv), &ins) in fp.index.iter().zip(&fp.weight).zip(&fp.inside) {
+                if ins {
+                    taken[i] = true;
                 }
-                let c = fp.centroid(dims);
-                metas.push(LesionMeta {
-                    shape,
-                    centre: if cfg.dims == 2 { [0.0, c[1], c[2]] } else { c },
-                    area: fp.area,
-                    target_area: params.target_area,
-                    contrast: params.contrast,
-                    softness: params.softness,
-                    aspect: params.aspect,
-                });
+                if brain[i] >= 0.5 {
+                    weight[i] = weight[i].max(wv);
+                    factor[i] *= 1.0 + params.contrast * wv;
+                }
             }
+            let c = fp.centroid(dims);
+            metas.push(LesionMeta {
+                shape: params.shape,
+                centre: if cfg.dims == 2 { [0.0, c[1], c[2]] } else { c },
+                area: fp.area,
+                target_area: params.target_area,
+                contrast: params.contrast,
+                softness: params.softness,
+                aspect: params.aspect,
+            });
         }
         if failed {
             if attempt == 11 {

@@ -358,6 +358,32 @@ fn lesion_area_and_contrast_distributions_match_across_classes() {
 }
 
 #[test]
+fn placed_lesions_keep_the_same_distributions_in_both_classes() {
+    // End to end: after placement in real brains (white matter only), the lesions of the two
+    // classes still share their size, contrast and softness distributions.
+    let mut cfg = tiny();
+    cfg.subjects = 50;
+    cfg.samples_per_subject = 24;
+    cfg.split = SplitFractions { train: 0.6, val: 0.2, test: 0.2 };
+    let g = generate(&cfg, 21, bases32(), &|| ()).unwrap();
+    let mut per: [[Vec<f64>; 4]; 2] = Default::default();
+    for m in g.iter().flat_map(|s| &s.meta) {
+        for l in &m.lesions {
+            let v = &mut per[m.label];
+            v[0].push(l.area as f64);
+            v[1].push(f64::from(l.target_area));
+            v[2].push(f64::from(l.contrast));
+            v[3].push(f64::from(l.softness));
+        }
+    }
+    assert!(per[0][0].len() >= 500 && per[1][0].len() >= 500);
+    for (k, name) in ["area", "target_area", "contrast", "softness"].iter().enumerate() {
+        let (d, p) = ks(&per[0][k], &per[1][k]);
+        assert!(p > 0.05, "placed {name}: KS D = {d:.3}, p = {p:.4}");
+    }
+}
+
+#[test]
 fn three_d_volumes_through_the_same_api() {
     let mut cfg = tiny();
     cfg.dims = 3;
