@@ -57,7 +57,7 @@ pub enum Polarity {
 
 /// Fractions of subjects per split (must sum to 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SplitFractions {
     /// Training fraction.
     pub train: f64,
@@ -69,7 +69,7 @@ pub struct SplitFractions {
 
 /// Which axial slices are used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SliceConfig {
     /// Range of axial levels as fractions of the brain's inferior → superior extent.
     pub level_range: [f32; 2],
@@ -79,7 +79,7 @@ pub struct SliceConfig {
 
 /// How virtual subjects vary around their base anatomy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SubjectConfig {
     /// Largest elastic displacement, as a fraction of the image side.
     pub deform_amplitude: f32,
@@ -99,7 +99,7 @@ pub struct SubjectConfig {
 
 /// Lesion parameters; every distribution is shared by all classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LesionConfig {
     /// Lesions per image, inclusive range.
     pub per_image: [usize; 2],
@@ -127,18 +127,18 @@ pub struct LesionConfig {
 
 /// Settings of the `anatomy` task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AnatomyConfig {
     /// Number of axial level bins (classes).
     pub bins: usize,
 }
 
-/// The full synthesis configuration.
+/// The full synthesis configuration. Fields missing from a TOML file take the value of the
+/// quick profile; unknown fields are errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SynthConfig {
     /// The labelled task.
-    #[serde(default)]
     pub task: Task,
     /// 2 for axial slices `[N,1,H,W]`, 3 for volumes `[N,1,D,H,W]`.
     pub dims: usize,
@@ -158,6 +158,48 @@ pub struct SynthConfig {
     pub lesion: LesionConfig,
     /// The anatomy task.
     pub anatomy: AnatomyConfig,
+}
+
+impl Default for SplitFractions {
+    /// The value of the quick profile.
+    fn default() -> Self {
+        SynthConfig::quick().split
+    }
+}
+
+impl Default for SliceConfig {
+    /// The value of the quick profile.
+    fn default() -> Self {
+        SynthConfig::quick().slices
+    }
+}
+
+impl Default for SubjectConfig {
+    /// The value of the quick profile.
+    fn default() -> Self {
+        SynthConfig::quick().subject
+    }
+}
+
+impl Default for LesionConfig {
+    /// The value of the quick profile.
+    fn default() -> Self {
+        SynthConfig::quick().lesion
+    }
+}
+
+impl Default for AnatomyConfig {
+    /// The value of the quick profile.
+    fn default() -> Self {
+        SynthConfig::quick().anatomy
+    }
+}
+
+impl Default for SynthConfig {
+    /// The quick profile ([`SynthConfig::quick`]).
+    fn default() -> Self {
+        SynthConfig::quick()
+    }
 }
 
 fn range_check(field: &str, r: [f32; 2], lo: f32, hi: f32) -> Result<()> {
@@ -470,6 +512,12 @@ mod tests {
             assert_eq!(back, c);
         }
         assert_eq!(SynthConfig::quick().subjects_per_split(), [175, 25, 50]);
+        let partial: SynthConfig =
+            toml::from_str("size = [32, 32]\n[lesion]\ncontrast = [0.2, 0.3]\n").unwrap();
+        assert_eq!(partial.size, [32, 32]);
+        assert_eq!(partial.lesion.contrast, [0.2, 0.3]);
+        assert_eq!(partial.lesion.lobes, SynthConfig::quick().lesion.lobes);
+        assert!(toml::from_str::<SynthConfig>("[lesion]\ncontrast_typo = 1\n").is_err());
     }
 
     #[test]

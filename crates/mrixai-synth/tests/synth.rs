@@ -364,7 +364,11 @@ fn placed_lesions_keep_the_same_distributions_in_both_classes() {
     let mut cfg = tiny();
     cfg.subjects = 50;
     cfg.samples_per_subject = 24;
-    cfg.split = SplitFractions { train: 0.6, val: 0.2, test: 0.2 };
+    cfg.split = SplitFractions {
+        train: 0.6,
+        val: 0.2,
+        test: 0.2,
+    };
     let g = generate(&cfg, 21, bases32(), &|| ()).unwrap();
     let mut per: [[Vec<f64>; 4]; 2] = Default::default();
     for m in g.iter().flat_map(|s| &s.meta) {
@@ -377,7 +381,10 @@ fn placed_lesions_keep_the_same_distributions_in_both_classes() {
         }
     }
     assert!(per[0][0].len() >= 500 && per[1][0].len() >= 500);
-    for (k, name) in ["area", "target_area", "contrast", "softness"].iter().enumerate() {
+    for (k, name) in ["area", "target_area", "contrast", "softness"]
+        .iter()
+        .enumerate()
+    {
         let (d, p) = ks(&per[0][k], &per[1][k]);
         assert!(p > 0.05, "placed {name}: KS D = {d:.3}, p = {p:.4}");
     }
