@@ -334,8 +334,7 @@ mod tests {
         assert_eq!(l[1].kind, LayerKind::BatchNorm);
         assert_eq!(
             l.iter()
-                .filter(|s| s.kind == LayerKind::MaxPool)
-                .last()
+                .rfind(|s| s.kind == LayerKind::MaxPool)
                 .unwrap()
                 .name,
             "features.43"
@@ -345,8 +344,7 @@ mod tests {
         assert_eq!(
             v.layers()
                 .iter()
-                .filter(|s| s.kind == LayerKind::MaxPool)
-                .last()
+                .rfind(|s| s.kind == LayerKind::MaxPool)
                 .unwrap()
                 .name,
             "features.30"

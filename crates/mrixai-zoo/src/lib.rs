@@ -16,7 +16,9 @@ pub mod weights;
 
 pub use arch::{Arch, FeatureItem, InputNorm};
 pub use pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
-pub use run::{InitSpec, import_imagenet, predict_split, pretrain_ood, train_on_dataset};
+pub use run::{
+    InitSpec, Predictions, import_imagenet, predict_split, pretrain_ood, train_on_dataset,
+};
 pub use tensor::Compute;
 pub use train::{Optimizer, TrainConfig, TrainReport, train};
 pub use transfer::Init;

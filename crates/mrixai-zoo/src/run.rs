@@ -235,12 +235,19 @@ pub fn import_imagenet(
     Ok(info)
 }
 
-/// Predictions of checkpoint `model` on `split` of `dataset`: `(predicted, labels, probabilities)`.
-pub fn predict_split(
-    model: &Path,
-    dataset: &Path,
-    split: Split,
-) -> Result<(Vec<usize>, Vec<usize>, Vec<Vec<f32>>)> {
+/// Predictions of a model on a dataset split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    /// Predicted class per sample.
+    pub predicted: Vec<usize>,
+    /// True class per sample.
+    pub labels: Vec<usize>,
+    /// Softmax probabilities per sample.
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+/// Predictions of checkpoint `model` on `split` of `dataset`.
+pub fn predict_split(model: &Path, dataset: &Path, split: Split) -> Result<Predictions> {
     let m = Vgg::load(model)?;
     let s = read_split(dataset, split)?;
     let x = m.prepare(s.images.view())?;
@@ -255,5 +262,9 @@ pub fn predict_split(
             e.iter().map(|v| v / z).collect()
         })
         .collect();
-    Ok((pred, s.label_indices(), probs))
+    Ok(Predictions {
+        predicted: pred,
+        labels: s.label_indices(),
+        probabilities: probs,
+    })
 }

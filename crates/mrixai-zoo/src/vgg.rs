@@ -21,8 +21,10 @@ pub const BN_EPS: f32 = 1e-5;
 /// Batch size used internally by [`Vgg::predict`] and [`Vgg::logits_batched`].
 pub const EVAL_BATCH: usize = 64;
 
-/// The parameters of one layer (PyTorch layouts).
+/// The parameters of one layer (PyTorch layouts). A model has a few dozen layers at most,
+/// so the size difference between variants does not matter.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Params {
     /// A layer without parameters.
     None,
@@ -61,7 +63,7 @@ impl Act {
             )),
         }
     }
-    pub(crate) fn to_array(self) -> Result<ArrayF> {
+    pub(crate) fn into_array(self) -> Result<ArrayF> {
         match self {
             Act::S(t) => to_array(t),
             Act::F(t) => to_array(t),
@@ -495,7 +497,7 @@ impl Explainable for Vgg {
     fn layer_forward_with(&self, i: usize, x: ViewF, t: WeightTransform) -> Result<ArrayF> {
         self.check_layer(i)?;
         let a = Act::from_view(x, &self.device)?;
-        self.apply(i, a, t)?.to_array()
+        self.apply(i, a, t)?.into_array()
     }
     fn layer_vjp_with(&self, i: usize, x: ViewF, v: ViewF, t: WeightTransform) -> Result<ArrayF> {
         self.check_layer(i)?;

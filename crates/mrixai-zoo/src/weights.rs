@@ -114,8 +114,8 @@ pub(crate) fn assign(
 ) -> Result<()> {
     let include = leading_layers(model, k);
     let mut used = std::collections::BTreeSet::new();
-    for i in 0..model.specs.len() {
-        if !include[i] {
+    for (i, &inc) in include.iter().enumerate() {
+        if !inc {
             continue;
         }
         let mut vals = Vec::new();
@@ -204,8 +204,11 @@ fn shape4(s: &[usize]) -> [usize; 4] {
     [s[0], s[1], s[2], s[3]]
 }
 
+/// A named tensor: torchvision name, shape, values in C order.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
 /// Every tensor of the model with its torchvision name, in module order.
-pub fn state_dict(model: &Vgg) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+pub fn state_dict(model: &Vgg) -> Result<Vec<NamedTensor>> {
     let mut out = Vec::new();
     for (i, p) in model.params.iter().enumerate() {
         let names = layer_tensors(model, i);
@@ -235,10 +238,13 @@ pub fn state_dict(model: &Vgg) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
     Ok(out)
 }
 
+/// A tensor encoded for safetensors: name, dtype, shape, little-endian bytes.
+type Encoded = (String, Dtype, Vec<usize>, Vec<u8>);
+
 /// Writes the model's weights to a safetensors file (atomically).
 pub fn write(model: &Vgg, path: &Path) -> Result<()> {
     let sd = state_dict(model)?;
-    let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = sd
+    let mut bufs: Vec<Encoded> = sd
         .into_iter()
         .map(|(n, s, v)| {
             (

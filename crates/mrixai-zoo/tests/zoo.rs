@@ -346,8 +346,11 @@ fn dataset_errors_and_cli_level_training() {
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    let (pred, labels, _) = mrixai_zoo::predict_split(&out, &ds, Split::Test).unwrap();
-    assert_eq!((pred.len(), labels.len()), (16, 16));
+    let p = mrixai_zoo::predict_split(&out, &ds, Split::Test).unwrap();
+    assert_eq!(
+        (p.predicted.len(), p.labels.len(), p.probabilities[0].len()),
+        (16, 16, 2)
+    );
     let _ = std::fs::remove_dir_all(&ds);
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -357,15 +360,15 @@ fn layer_vjp_matches_finite_differences() {
     for bn in [false, true] {
         let m = Vgg::init(&tiny(bn, 1), 5).unwrap();
         let acts = m.activations(random(&[2, 1, 16, 16], 9).view()).unwrap();
-        for i in 0..m.layers() {
+        for (i, act) in acts.iter().take(m.layers()).enumerate() {
             // distinct, evenly spaced input values in random order: a step of ±h·u can cross
             // neither a ReLU kink nor a max-pool tie, so finite differences are exact up to rounding
-            let n = acts[i].len();
+            let n = act.len();
             let mut vals: Vec<f32> = (0..n)
                 .map(|k| -1.0 + (2 * k + 1) as f32 / n as f32)
                 .collect();
             vals.shuffle(&mut mrixai_core::seed::rng(300 + i as u64, "fd"));
-            let x = &ArrayF::from_shape_vec(acts[i].raw_dim(), vals).unwrap();
+            let x = &ArrayF::from_shape_vec(act.raw_dim(), vals).unwrap();
             let h = 0.4 / n as f32;
             let y = m.layer_forward(i, x.view()).unwrap();
             let v = random(y.shape(), 100 + i as u64);
