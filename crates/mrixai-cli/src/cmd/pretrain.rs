@@ -1,10 +1,106 @@
-//! `mrixai pretrain` (not built yet).
+//! `mrixai pretrain`: pre-train a VGG in-domain (a dataset folder) or out-of-domain
+//! (`ood`: the procedural shapes task; `imagenet`: import a torchvision checkpoint).
+
+use mrixai_zoo::OodTask;
+use std::path::PathBuf;
 
 /// Arguments of `mrixai pretrain`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// `ood` (procedural natural-image stand-in), `imagenet` (with --weights), or a dataset folder.
+    #[arg(long)]
+    pub task: String,
+    /// Architecture: a preset (vgg-small, vgg16, vgg16-bn) or an arch.json file.
+    #[arg(long, default_value = "vgg-small")]
+    pub arch: String,
+    /// Output checkpoint folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Seed of the generated images (`ood`; defaults to --seed).
+    #[arg(long)]
+    pub data_seed: Option<u64>,
+    /// torchvision ImageNet weights converted to safetensors (`--task imagenet`).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Training images per class (`ood`).
+    #[arg(long, default_value_t = 1000)]
+    pub train_per_class: usize,
+    /// Image side (`ood`, `imagenet`).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Maximum number of epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimiser: adam or sgd.
+    #[arg(long, value_parser = ["adam", "sgd"])]
+    pub optimizer: Option<String>,
+    /// Early-stopping patience in epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mrixai pretrain` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = super::train::config(
+        args.epochs,
+        args.batch_size,
+        args.lr,
+        args.optimizer.as_deref(),
+        args.patience,
+        args.quiet,
+    );
+    let info = match args.task.as_str() {
+        "ood" => {
+            let task = OodTask {
+                train_per_class: args.train_per_class,
+                size: args.size,
+                ..OodTask::default()
+            };
+            mrixai_zoo::pretrain_ood(
+                &task,
+                &args.arch,
+                &cfg,
+                args.seed,
+                args.data_seed.unwrap_or(args.seed),
+                &args.out,
+            )?
+        }
+        "imagenet" => {
+            let Some(w) = &args.weights else {
+                anyhow::bail!(
+                    "--task imagenet needs --weights FILE (a torchvision VGG-16 state dict in safetensors; see docs/MODELS.md)"
+                );
+            };
+            mrixai_zoo::import_imagenet(w, &args.arch, [args.size, args.size], &args.out)?
+        }
+        dir => mrixai_zoo::train_on_dataset(
+            std::path::Path::new(dir),
+            &args.arch,
+            &cfg,
+            None,
+            args.seed,
+            &args.out,
+        )?,
+    };
+    println!(
+        "{}: task {}, {} epoch(s), val accuracy {}, test accuracy {}",
+        args.out.display(),
+        info.task,
+        info.epochs,
+        info.val_accuracy.map_or("-".into(), |v| format!("{v:.4}")),
+        info.test_accuracy.map_or("-".into(), |v| format!("{v:.4}"))
+    );
+    Ok(())
 }

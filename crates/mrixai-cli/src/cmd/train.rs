@@ -1,10 +1,116 @@
-//! `mrixai train` (not built yet).
+//! `mrixai train`: train (or fine-tune) a VGG on a dataset folder.
+
+use mrixai_zoo::{InitSpec, Optimizer, TrainConfig};
+use std::path::PathBuf;
 
 /// Arguments of `mrixai train`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Dataset folder (train/val[/test] splits in the mrixai format).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// Architecture: a preset (vgg-small, vgg16, vgg16-bn) or an arch.json file.
+    #[arg(long, default_value = "vgg-small")]
+    pub arch: String,
+    /// Pre-trained checkpoint folder to initialise the first layers from.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Number of leading weight layers (conv and linear) taken from --init.
+    #[arg(long, requires = "init")]
+    pub pretrained_layers: Option<usize>,
+    /// Keep the pre-trained layers frozen.
+    #[arg(long, requires = "init")]
+    pub frozen: bool,
+    /// Training seed (init, batch order, dropout).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output checkpoint folder (model.safetensors, arch.json, model.json, metrics.json).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Maximum number of epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimiser: adam or sgd.
+    #[arg(long, value_parser = ["adam", "sgd"])]
+    pub optimizer: Option<String>,
+    /// Early-stopping patience in epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The training configuration from the common options.
+pub fn config(
+    epochs: Option<usize>,
+    batch_size: Option<usize>,
+    lr: Option<f64>,
+    optimizer: Option<&str>,
+    patience: Option<usize>,
+    quiet: bool,
+) -> TrainConfig {
+    let mut cfg = TrainConfig::default();
+    if let Some(e) = epochs {
+        cfg.epochs = e;
+    }
+    if let Some(b) = batch_size {
+        cfg.batch_size = b;
+    }
+    if let Some(l) = lr {
+        cfg.lr = l;
+    }
+    if optimizer == Some("sgd") {
+        cfg.optimizer = Optimizer::Sgd;
+        if lr.is_none() {
+            cfg.lr = 0.01;
+        }
+    }
+    if let Some(p) = patience {
+        cfg.patience = p;
+    }
+    cfg.progress = !quiet;
+    cfg
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mrixai train` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = config(
+        args.epochs,
+        args.batch_size,
+        args.lr,
+        args.optimizer.as_deref(),
+        args.patience,
+        args.quiet,
+    );
+    let init = args.init.map(|checkpoint| InitSpec {
+        checkpoint,
+        pretrained_layers: args.pretrained_layers.unwrap_or(0),
+        frozen: args.frozen,
+    });
+    let info = mrixai_zoo::train_on_dataset(
+        &args.dataset,
+        &args.arch,
+        &cfg,
+        init.as_ref(),
+        args.seed,
+        &args.out,
+    )?;
+    println!(
+        "{}: {} epoch(s), best epoch {}, val accuracy {:.4}{}",
+        args.out.display(),
+        info.epochs,
+        info.best_epoch + 1,
+        info.val_accuracy.unwrap_or(f64::NAN),
+        info.test_accuracy
+            .map(|t| format!(", test accuracy {t:.4}"))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
