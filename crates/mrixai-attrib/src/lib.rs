@@ -1,1 +1,52 @@
-//! mrixai-attrib (under construction).
+//! # mrixai-attrib
+//!
+//! Attribution methods and controls for CNN classifiers, written against
+//! [`mrixai_core::Explainable`] only (no deep-learning framework types), with Captum's method
+//! and parameter names, defaults and numerics:
+//!
+//! - gradients: [`Gradient`], [`InputXGradient`], [`GuidedBackprop`], [`Deconvolution`],
+//!   [`IntegratedGradients`], [`GradientShap`];
+//! - reference-based: [`DeepLift`] (Rescale, Captum's max-pool rule), [`DeepLiftShap`];
+//! - relevance: [`Lrp`] with Zennit-style [`lrp::Rule`]s assigned by [`lrp::Composite`]s;
+//! - class activation: [`GradCam`], [`GuidedGradCam`];
+//! - perturbation: [`Occlusion`], [`Lime`], [`KernelShap`], [`ShapleyValueSampling`] on
+//!   [`Superpixels`];
+//! - controls: [`RandomMap`], [`Sobel`], [`Laplace`], [`InputMap`], [`Oracle`].
+//!
+//! [`method_by_name`] builds any of them from string parameters; [`axioms`] checks
+//! completeness / summation-to-delta / conservation per sample; [`sanity`] runs the cascading
+//! model-parameter randomisation test.
+
+pub mod axioms;
+mod backprop;
+pub mod cam;
+pub mod controls;
+pub mod deeplift;
+pub mod gradient;
+pub mod lrp;
+pub mod perturb;
+pub mod quadrature;
+pub mod registry;
+pub mod sanity;
+pub mod superpixels;
+pub mod util;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use axioms::AxiomCheck;
+pub use cam::{GradCam, GuidedGradCam};
+pub use controls::{InputMap, Laplace, Oracle, RandomMap, Sobel};
+pub use deeplift::{DeepLift, DeepLiftShap};
+pub use gradient::{
+    Deconvolution, Gradient, GradientShap, GuidedBackprop, InputXGradient, IntegratedGradients,
+};
+pub use lrp::{Composite, Lrp};
+pub use perturb::{FeatureSettings, KernelShap, Lime, Occlusion, ShapleyValueSampling};
+pub use quadrature::Quadrature;
+pub use registry::{ALL_METHODS, method_by_name};
+pub use sanity::{Randomizable, SanityRow, cascading_randomization};
+pub use superpixels::Superpixels;
+pub use util::{Baseline, upsample_nearest};
