@@ -112,6 +112,39 @@ fn data(dir: &Path, emd_samples: usize) {
         serde_json::to_string_pretty(&out).unwrap(),
     )
     .unwrap();
+    // side by side with the POT peer (pot_peer.py) when its results are there
+    if let Ok(text) = std::fs::read_to_string(dir.join("emd_pot.json")) {
+        let pot: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let col = |k: &str| -> Vec<f64> {
+            pot[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                .collect()
+        };
+        let (pv, pt, pa) = (col("emd"), col("emd_seconds"), col("all_metrics_seconds"));
+        let m = pv.len().min(values.len());
+        let diff = (0..m)
+            .map(|i| (pv[i] - values[i]).abs())
+            .fold(0.0, f64::max);
+        let (pot_s, rust_s): (f64, f64) = (pt[..m].iter().sum(), times[..m].iter().sum());
+        println!(
+            "POT ot.emd2 (incl. cost matrix) on the same {m} samples: mean {:.4} s per sample; max |EMD diff| = {diff:.2e}",
+            pot_s / m as f64
+        );
+        println!(
+            "EMD speed-up, total time over the same {m} samples: {:.1}x",
+            pot_s / rust_s
+        );
+        let per_sample_py = pa.iter().sum::<f64>() / pa.len() as f64;
+        let per_sample_rs = all_s / n as f64;
+        println!(
+            "all metrics per sample: Python {per_sample_py:.4} s (1 thread), Rust {per_sample_rs:.6} s ({} threads): {:.1}x",
+            rayon::current_num_threads(),
+            per_sample_py / per_sample_rs
+        );
+    }
 }
 
 fn main() {

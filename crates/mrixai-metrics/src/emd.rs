@@ -480,9 +480,15 @@ impl<'g> Transport<'g> {
         let mut best_arc = None;
         let mut count = 0;
         let start = self.next_arc % m;
+        // candidate arcs come in runs of one source: its potential is looked up once a run
+        let (mut last_i, mut pi_i) = (NONE, 0.0);
         for k in (start..m).chain(0..start) {
             let (i, j, c) = self.arcs[k];
-            let rc = c + self.potential(i) - self.pi[j as usize];
+            if i != last_i {
+                last_i = i;
+                pi_i = self.potential(i);
+            }
+            let rc = c + pi_i - self.pi[j as usize];
             if rc < best && self.parent[i as usize] != j && self.parent[j as usize] != i {
                 best = rc;
                 best_arc = Some((i, j, c));
