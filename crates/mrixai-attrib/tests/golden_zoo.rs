@@ -1,0 +1,100 @@
+//! The Captum fixtures on the burn implementation of the VGGs (`mrixai_zoo::Vgg`): every
+//! deterministic method must match within `|a - ref| ≤ 1e-4·|ref| + 1e-5·max|ref|`.
+
+use mrixai_attrib::method_by_name;
+use mrixai_core::{ArrayF, Explainable};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/captum")
+        .join(case)
+}
+
+fn read(case: &str, file: &str) -> ArrayF {
+    mrixai_core::npy::read::<f32>(&dir(case).join(file)).unwrap()
+}
+
+fn assert_close(what: &str, a: &ArrayF, r: &ArrayF) {
+    assert_eq!(a.shape(), r.shape(), "{what}: shape");
+    let mx = r.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let bad: Vec<(usize, f32, f32)> = a
+        .iter()
+        .zip(r.iter())
+        .enumerate()
+        .filter(|(_, (x, y))| !((*x - *y).abs() <= 1e-4 * y.abs() + 1e-5 * mx))
+        .map(|(k, (x, y))| (k, *x, *y))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: {} of {} elements outside tolerance, first {:?}",
+        bad.len(),
+        a.len(),
+        &bad[..bad.len().min(5)]
+    );
+}
+
+fn golden(case: &str) {
+    let model = mrixai_zoo::Vgg::load(&dir(case)).unwrap();
+    let x = read(case, "inputs.npy");
+    let t: Vec<usize> = mrixai_core::npy::read::<i64>(&dir(case).join("targets.npy"))
+        .unwrap()
+        .iter()
+        .map(|&v| v as usize)
+        .collect();
+    assert_close(
+        &format!("{case}/logits"),
+        &model.forward(x.view()).unwrap(),
+        &read(case, "logits.npy"),
+    );
+    let c = x.shape()[1].to_string();
+    let (win, stride) = (format!("{c},8,8"), format!("{c},4,4"));
+    let cases: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+        ("gradient", "gradient.npy", vec![]),
+        ("input_x_gradient", "input_x_gradient.npy", vec![]),
+        ("integrated_gradients", "integrated_gradients.npy", vec![]),
+        (
+            "integrated_gradients",
+            "integrated_gradients_riemann_trapezoid.npy",
+            vec![("method", "riemann_trapezoid")],
+        ),
+        ("deeplift", "deeplift.npy", vec![]),
+        ("guided_backprop", "guided_backprop.npy", vec![]),
+        ("deconvolution", "deconvolution.npy", vec![]),
+        ("lrp", "lrp_epsilon.npy", vec![]),
+        ("grad_cam", "grad_cam.npy", vec![]),
+        (
+            "grad_cam",
+            "grad_cam_upsampled.npy",
+            vec![("upsample", "true")],
+        ),
+        ("guided_grad_cam", "guided_grad_cam.npy", vec![]),
+        (
+            "occlusion",
+            "occlusion.npy",
+            vec![("sliding_window_shapes", &win), ("strides", &stride)],
+        ),
+    ];
+    for (m, file, p) in cases {
+        let params: BTreeMap<String, String> = p
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let a = method_by_name(m, &params)
+            .unwrap()
+            .attribute(&model, x.view(), &t)
+            .unwrap();
+        assert_close(&format!("{case}/{file}"), &a, &read(case, file));
+    }
+}
+
+#[test]
+fn zoo_vgg_small_matches_captum() {
+    golden("vgg_small");
+}
+
+#[test]
+fn zoo_vgg_bn_matches_captum() {
+    golden("vgg_bn");
+}
