@@ -1,1 +1,25 @@
-//! mrixai-stats (under construction).
+//! # mrixai-stats
+//!
+//! Statistics over mrixai's long-format score table (one row per model cell × method ×
+//! sample × metric): per-cell summaries with seeded bootstrap intervals, the correlation of
+//! explanation and classification performance across models, OLS with type-II ANOVA to
+//! correct for accuracy, and paired comparisons of methods (Friedman, Wilcoxon, Holm/BH).
+//!
+//! The numerics ([`rank`], [`describe`], [`corr`], [`linalg`], [`formula`], [`ols`],
+//! [`nonparam`], [`multitest`]) work on plain slices and need no data-frame library; each
+//! reproduces the named scipy/statsmodels function to about 1e-10. The table layer
+//! ([`table`], [`analysis`]) reads and writes Parquet/CSV with polars and turns every
+//! numerical [`Error`](mrixai_core::Error) into a `note` cell instead of a crash.
+
+pub mod analysis;
+pub mod corr;
+pub mod describe;
+pub mod dist;
+pub mod formula;
+pub mod linalg;
+pub mod multitest;
+pub mod nonparam;
+pub mod ols;
+pub mod rank;
+pub mod synthetic;
+pub mod table;

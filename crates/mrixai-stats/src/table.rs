@@ -1,0 +1,593 @@
+//! Tables on disk: a small row-oriented [`Table`] type converted to and from polars
+//! `DataFrame`s, Parquet/CSV IO with atomic writes, and the long-format score table
+//! ([`ScoreRow`], [`read_scores`], [`write_scores`], [`write_long_rows`]).
+
+use mrixai_core::{Error, Result, atomic};
+use polars::prelude::{
+    Column as PlColumn, CsvReadOptions, CsvWriter, DataFrame, DataType, ParquetReader,
+    ParquetWriter, SerReader, SerWriter,
+};
+use std::path::Path;
+
+/// Columns of the long-format score table, in contract order.
+pub const SCORE_COLUMNS: [&str; 14] = [
+    "cell",
+    "source",
+    "pretrained_layers",
+    "frozen",
+    "seed",
+    "model_accuracy",
+    "method",
+    "sample",
+    "label",
+    "prediction",
+    "correct",
+    "correct_all",
+    "metric",
+    "value",
+];
+
+/// Kind of a table column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// UTF-8 text.
+    Str,
+    /// 64-bit float (NaN allowed).
+    F64,
+    /// 64-bit integer.
+    I64,
+    /// Boolean.
+    Bool,
+}
+
+/// A single cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Text.
+    Str(String),
+    /// Float.
+    F64(f64),
+    /// Integer.
+    I64(i64),
+    /// Boolean.
+    Bool(bool),
+    /// Missing.
+    Null,
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::F64(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::I64(v)
+    }
+}
+impl From<usize> for Value {
+    fn from(v: usize) -> Self {
+        Value::I64(v as i64)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl Value {
+    /// The value as f64 (integers converted; NaN for anything else).
+    pub fn f64(&self) -> f64 {
+        match self {
+            Value::F64(v) => *v,
+            Value::I64(v) => *v as f64,
+            _ => f64::NAN,
+        }
+    }
+    /// The value as text (`""` for null; numbers formatted).
+    pub fn text(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            Value::F64(v) => format!("{v}"),
+            Value::I64(v) => v.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
+        }
+    }
+    /// The value as an integer, if it is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Value::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+    /// The value as a boolean, if it is one.
+    pub fn bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// A row-oriented table with typed columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Table {
+    /// An empty table with the given columns.
+    pub fn new(columns: &[(&str, Kind)]) -> Self {
+        Self {
+            names: columns.iter().map(|c| c.0.to_string()).collect(),
+            kinds: columns.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Column names.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Column kinds.
+    pub fn kinds(&self) -> &[Kind] {
+        &self.kinds
+    }
+
+    /// The rows.
+    pub fn rows(&self) -> &[Vec<Value>] {
+        &self.rows
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Appends a row; values must match the column kinds (or be null).
+    pub fn push(&mut self, row: Vec<Value>) -> Result<()> {
+        if row.len() != self.names.len() {
+            return Err(Error::invalid(format!(
+                "row has {} values for {} columns",
+                row.len(),
+                self.names.len()
+            )));
+        }
+        for ((v, k), n) in row.iter().zip(&self.kinds).zip(&self.names) {
+            let ok = matches!(
+                (v, k),
+                (Value::Null, _)
+                    | (Value::Str(_), Kind::Str)
+                    | (Value::F64(_), Kind::F64)
+                    | (Value::I64(_), Kind::I64)
+                    | (Value::Bool(_), Kind::Bool)
+            );
+            if !ok {
+                return Err(Error::invalid(format!("column `{n}` is {k:?}, got {v:?}")));
+            }
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// Index of column `name`.
+    pub fn index(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| {
+            Error::invalid(format!(
+                "table has no column `{name}` (have: {:?})",
+                self.names
+            ))
+        })
+    }
+
+    /// Value at row `row`, column `name` (null if the column is absent).
+    pub fn get(&self, row: usize, name: &str) -> &Value {
+        const NULL: Value = Value::Null;
+        match self.names.iter().position(|n| n == name) {
+            Some(j) => self.rows.get(row).map_or(&NULL, |r| &r[j]),
+            None => &NULL,
+        }
+    }
+
+    /// Converts to a polars `DataFrame` (NaN floats stay NaN, nulls stay null).
+    pub fn to_dataframe(&self) -> Result<DataFrame> {
+        let mut cols = Vec::with_capacity(self.names.len());
+        for (j, (name, kind)) in self.names.iter().zip(&self.kinds).enumerate() {
+            let it = self.rows.iter().map(|r| &r[j]);
+            let nm = name.as_str().into();
+            let col = match kind {
+                Kind::Str => PlColumn::new(
+                    nm,
+                    it.map(|v| match v {
+                        Value::Null => None,
+                        v => Some(v.text()),
+                    })
+                    .collect::<Vec<Option<String>>>(),
+                ),
+                Kind::F64 => PlColumn::new(
+                    nm,
+                    it.map(|v| match v {
+                        Value::Null => None,
+                        v => Some(v.f64()),
+                    })
+                    .collect::<Vec<Option<f64>>>(),
+                ),
+                Kind::I64 => PlColumn::new(nm, it.map(Value::i64).collect::<Vec<Option<i64>>>()),
+                Kind::Bool => PlColumn::new(nm, it.map(Value::bool).collect::<Vec<Option<bool>>>()),
+            };
+            cols.push(col);
+        }
+        DataFrame::new(self.rows.len(), cols)
+            .map_err(|e| Error::invalid(format!("cannot build data frame: {e}")))
+    }
+
+    /// Converts from a polars `DataFrame`: strings, floats, integers and booleans are
+    /// kept (other types are cast to text); float nulls become NaN.
+    pub fn from_dataframe(df: &DataFrame) -> Result<Self> {
+        let mut names = Vec::new();
+        let mut kinds = Vec::new();
+        let mut columns: Vec<Vec<Value>> = Vec::new();
+        let perr = |e: polars::error::PolarsError| Error::invalid(format!("data frame: {e}"));
+        for c in df.columns() {
+            let name = c.name().to_string();
+            let dt = c.dtype().clone();
+            let (kind, vals): (Kind, Vec<Value>) = if dt.is_float() {
+                let s = c.cast(&DataType::Float64).map_err(perr)?;
+                let ca = s.f64().map_err(perr)?.clone();
+                (
+                    Kind::F64,
+                    ca.iter()
+                        .map(|v| Value::F64(v.unwrap_or(f64::NAN)))
+                        .collect(),
+                )
+            } else if dt.is_integer() {
+                let s = c.cast(&DataType::Int64).map_err(perr)?;
+                let ca = s.i64().map_err(perr)?.clone();
+                (Kind::I64, ca.iter().map(Value::from).collect())
+            } else if dt == DataType::Boolean {
+                let ca = c.bool().map_err(perr)?.clone();
+                (Kind::Bool, ca.iter().map(Value::from).collect())
+            } else {
+                let s = c.cast(&DataType::String).map_err(perr)?;
+                let ca = s.str().map_err(perr)?.clone();
+                (
+                    Kind::Str,
+                    ca.iter()
+                        .map(|v| Value::from(v.map(str::to_string)))
+                        .collect(),
+                )
+            };
+            names.push(name);
+            kinds.push(kind);
+            columns.push(vals);
+        }
+        let n = df.height();
+        let mut rows: Vec<Vec<Value>> = (0..n).map(|_| Vec::with_capacity(names.len())).collect();
+        for col in columns {
+            for (r, v) in rows.iter_mut().zip(col) {
+                r.push(v);
+            }
+        }
+        Ok(Self { names, kinds, rows })
+    }
+
+    /// Reads a `.parquet` or `.csv` file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::from_dataframe(&read_frame(path)?)
+    }
+
+    /// Writes the table to `path` (`.parquet` or `.csv`) atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_frame(path, &mut self.to_dataframe()?)
+    }
+
+    /// Writes `dir/<stem>.csv` and `dir/<stem>.parquet`.
+    pub fn write_both(&self, dir: &Path, stem: &str) -> Result<()> {
+        let mut df = self.to_dataframe()?;
+        write_frame(&dir.join(format!("{stem}.parquet")), &mut df)?;
+        write_frame(&dir.join(format!("{stem}.csv")), &mut df)
+    }
+}
+
+fn extension(path: &Path) -> Result<&'static str> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("parquet") | Some("pq") => Ok("parquet"),
+        Some("csv") => Ok("csv"),
+        _ => Err(Error::format(
+            path,
+            "unsupported table format: use a .parquet or .csv file",
+        )),
+    }
+}
+
+/// Reads a Parquet or CSV file (by extension) into a `DataFrame`.
+pub fn read_frame(path: &Path) -> Result<DataFrame> {
+    let kind = extension(path)?;
+    if !path.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
+    }
+    let df = match kind {
+        "parquet" => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            ParquetReader::new(f).finish()
+        }
+        _ => CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(None)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish()),
+    };
+    df.map_err(|e| Error::format(path, format!("cannot read {kind} table: {e}")))
+}
+
+/// Writes a `DataFrame` to `path` as Parquet or CSV (by extension), atomically.
+pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let kind = extension(path)?;
+    let mut buf: Vec<u8> = Vec::new();
+    let res = match kind {
+        "parquet" => ParquetWriter::new(&mut buf).finish(df).map(|_| ()),
+        _ => CsvWriter::new(&mut buf).include_header(true).finish(df),
+    };
+    res.map_err(|e| Error::format(path, format!("cannot write {kind} table: {e}")))?;
+    atomic::write_bytes(path, &buf)
+}
+
+/// Fails, naming every missing column, unless `df` has all of `required`.
+pub fn require_columns(path: &Path, names: &[String], required: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|r| !names.iter().any(|n| n == r))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::format(
+            path,
+            format!("missing required column(s) {}", missing.join(", ")),
+        ))
+    }
+}
+
+/// Reads a long-format score table (Parquet or CSV) and checks that every contract column
+/// is present.
+pub fn read_scores(path: &Path) -> Result<DataFrame> {
+    let df = read_frame(path)?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    require_columns(path, &names, &SCORE_COLUMNS)?;
+    Ok(df)
+}
+
+/// Writes a score table atomically (Parquet or CSV by extension).
+pub fn write_scores(path: &Path, df: &DataFrame) -> Result<()> {
+    let mut df = df.clone();
+    write_frame(path, &mut df)
+}
+
+/// One row of the long-format score table. Fields a caller does not know are `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoreRow {
+    /// Content-addressed cell id.
+    pub cell: Option<String>,
+    /// Pre-training source (`scratch`, `ood`, `mri`).
+    pub source: Option<String>,
+    /// Number of leading layers initialised from the checkpoint.
+    pub pretrained_layers: Option<i64>,
+    /// Whether those layers stayed frozen.
+    pub frozen: Option<bool>,
+    /// Training seed of the cell.
+    pub seed: Option<i64>,
+    /// Test accuracy of the cell's model.
+    pub model_accuracy: Option<f64>,
+    /// Attribution method or control.
+    pub method: Option<String>,
+    /// Index into the test split.
+    pub sample: i64,
+    /// True class.
+    pub label: Option<i64>,
+    /// Predicted class.
+    pub prediction: Option<i64>,
+    /// Correctly classified by this cell's model.
+    pub correct: Option<bool>,
+    /// Correctly classified by every model of the run.
+    pub correct_all: Option<bool>,
+    /// Metric name.
+    pub metric: String,
+    /// The score (NaN where undefined).
+    pub value: f64,
+}
+
+/// Writes score rows to `path` (`.parquet` or `.csv`) in contract column order, atomically.
+/// A column that is `None` in every row is left out, so a caller that only knows
+/// `sample, metric, value` (and perhaps `method`) writes exactly that subset.
+pub fn write_long_rows(path: &Path, rows: &[ScoreRow]) -> Result<()> {
+    let all: Vec<(&str, Kind)> = vec![
+        ("cell", Kind::Str),
+        ("source", Kind::Str),
+        ("pretrained_layers", Kind::I64),
+        ("frozen", Kind::Bool),
+        ("seed", Kind::I64),
+        ("model_accuracy", Kind::F64),
+        ("method", Kind::Str),
+        ("sample", Kind::I64),
+        ("label", Kind::I64),
+        ("prediction", Kind::I64),
+        ("correct", Kind::Bool),
+        ("correct_all", Kind::Bool),
+        ("metric", Kind::Str),
+        ("value", Kind::F64),
+    ];
+    let values = |r: &ScoreRow| -> Vec<Value> {
+        vec![
+            r.cell.clone().into(),
+            r.source.clone().into(),
+            r.pretrained_layers.into(),
+            r.frozen.into(),
+            r.seed.into(),
+            r.model_accuracy.into(),
+            r.method.clone().into(),
+            r.sample.into(),
+            r.label.into(),
+            r.prediction.into(),
+            r.correct.into(),
+            r.correct_all.into(),
+            r.metric.clone().into(),
+            r.value.into(),
+        ]
+    };
+    let full: Vec<Vec<Value>> = rows.iter().map(values).collect();
+    let keep: Vec<usize> = (0..all.len())
+        .filter(|&j| {
+            matches!(all[j].0, "sample" | "metric" | "value")
+                || full.iter().any(|r| r[j] != Value::Null)
+        })
+        .collect();
+    let cols: Vec<(&str, Kind)> = keep.iter().map(|&j| all[j]).collect();
+    let mut t = Table::new(&cols);
+    for r in full {
+        t.push(keep.iter().map(|&j| r[j].clone()).collect())?;
+    }
+    t.write(path)
+}
+
+/// The long-format table as typed records (every contract column required; a null in a
+/// required column is an error naming column and row; a null `value` reads as NaN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Cell id.
+    pub cell: String,
+    /// Pre-training source.
+    pub source: String,
+    /// Pre-trained layers.
+    pub pretrained_layers: i64,
+    /// Frozen flag.
+    pub frozen: bool,
+    /// Training seed.
+    pub seed: i64,
+    /// Model accuracy.
+    pub model_accuracy: f64,
+    /// Method.
+    pub method: String,
+    /// Sample index.
+    pub sample: i64,
+    /// True class.
+    pub label: i64,
+    /// Predicted class.
+    pub prediction: i64,
+    /// Correct by this model.
+    pub correct: bool,
+    /// Correct by all models.
+    pub correct_all: bool,
+    /// Metric name.
+    pub metric: String,
+    /// Score.
+    pub value: f64,
+}
+
+/// Converts a score table to records, checking types and nulls.
+pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
+    require_columns(path, t.names(), &SCORE_COLUMNS)?;
+    let idx: Vec<usize> = SCORE_COLUMNS
+        .iter()
+        .map(|c| t.index(c))
+        .collect::<Result<_>>()?;
+    let bad = |row: usize, col: &str, want: &str| {
+        Error::format(
+            path,
+            format!("row {row}: column `{col}` must be a non-null {want}"),
+        )
+    };
+    let mut out = Vec::with_capacity(t.len());
+    for (i, r) in t.rows().iter().enumerate() {
+        let s = |k: usize| match &r[idx[k]] {
+            Value::Str(s) => Ok(s.clone()),
+            _ => Err(bad(i, SCORE_COLUMNS[k], "string")),
+        };
+        let int = |k: usize| {
+            r[idx[k]]
+                .i64()
+                .ok_or_else(|| bad(i, SCORE_COLUMNS[k], "integer"))
+        };
+        let b = |k: usize| {
+            r[idx[k]]
+                .bool()
+                .ok_or_else(|| bad(i, SCORE_COLUMNS[k], "boolean"))
+        };
+        let f = |k: usize| match &r[idx[k]] {
+            Value::F64(v) => Ok(*v),
+            Value::I64(v) => Ok(*v as f64),
+            _ => Err(bad(i, SCORE_COLUMNS[k], "number")),
+        };
+        let model_accuracy = f(5)?;
+        if !model_accuracy.is_finite() {
+            return Err(bad(i, "model_accuracy", "finite number"));
+        }
+        let value = match &r[idx[13]] {
+            Value::Null => f64::NAN,
+            _ => f(13)?,
+        };
+        if value.is_infinite() {
+            return Err(Error::format(path, format!("row {i}: `value` is infinite")));
+        }
+        out.push(Record {
+            cell: s(0)?,
+            source: s(1)?,
+            pretrained_layers: int(2)?,
+            frozen: b(3)?,
+            seed: int(4)?,
+            model_accuracy,
+            method: s(6)?,
+            sample: int(7)?,
+            label: int(8)?,
+            prediction: int(9)?,
+            correct: b(10)?,
+            correct_all: b(11)?,
+            metric: s(12)?,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a long-format score file into records.
+pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let df = read_scores(path)?;
+    records(path, &Table::from_dataframe(&df)?)
+}

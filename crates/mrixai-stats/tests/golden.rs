@@ -1,0 +1,303 @@
+//! Checks the numerics against scipy 1.17 / statsmodels 0.15 reference values
+//! (fixtures/stats/*.json).
+
+use mrixai_stats::{corr, formula::Frame, multitest, nonparam, ols};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn load(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/stats")
+        .join(name);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn vec_f(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+#[track_caller]
+fn close(what: &str, got: f64, want: f64) {
+    if want.is_nan() {
+        assert!(got.is_nan(), "{what}: got {got}, want NaN");
+        return;
+    }
+    let err = (got - want).abs();
+    assert!(
+        err <= 1e-8 * want.abs() || err <= 1e-12,
+        "{what}: got {got:.17e}, want {want:.17e} (rel {:.2e})",
+        err / want.abs()
+    );
+}
+
+fn close_all(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        close(&format!("{what}[{i}]"), *g, *w);
+    }
+}
+
+#[test]
+fn correlation_matches_scipy() {
+    let g = load("correlation.json");
+    for case in g["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (x, y) = (vec_f(&case["inputs"]["x"]), vec_f(&case["inputs"]["y"]));
+        let e = &case["expected"];
+        let p = corr::pearson(&x, &y).unwrap();
+        let s = corr::spearman(&x, &y).unwrap();
+        close(
+            &format!("{name} pearson r"),
+            p.r,
+            e["pearson_r"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} pearson p"),
+            p.p,
+            e["pearson_p"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} spearman rho"),
+            s.r,
+            e["spearman_rho"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} spearman p"),
+            s.p,
+            e["spearman_p"].as_f64().unwrap(),
+        );
+        let ci = vec_f(&e["pearson_fisher_ci95"]);
+        close_all(&format!("{name} fisher ci"), &[p.ci_low, p.ci_high], &ci);
+        assert_eq!(p.n, e["n"].as_u64().unwrap() as usize);
+    }
+}
+
+#[test]
+fn partial_correlation_matches_reference() {
+    let g = load("partial_correlation.json");
+    let case = &g["cases"][0];
+    let i = &case["inputs"];
+    let e = &case["expected"];
+    let r = corr::partial_correlation(&vec_f(&i["x"]), &vec_f(&i["y"]), &vec_f(&i["z"])).unwrap();
+    assert_eq!(r.df as u64, e["df"].as_u64().unwrap());
+    close("partial r", r.r, e["r"].as_f64().unwrap());
+    close("partial t", r.t, e["t"].as_f64().unwrap());
+    close("partial p", r.p, e["pvalue"].as_f64().unwrap());
+}
+
+#[test]
+fn ols_and_anova_match_statsmodels() {
+    let g = load("ols.json");
+    let case = &g["cases"][0];
+    let t = &case["inputs"]["table"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let frame = Frame::new()
+        .with_numeric("score", vec_f(&t["score"]))
+        .with_numeric("accuracy", vec_f(&t["accuracy"]))
+        .with_categorical("pretrain", strings(&t["pretrain"]))
+        .with_numeric("frozen_layers", vec_f(&t["frozen_layers"]));
+    let e = &case["expected"];
+    let ff = ols::ols(case["inputs"]["formula"].as_str().unwrap(), &frame).unwrap();
+    assert_eq!(ff.fit.names, strings(&e["exog_names"]));
+    let dm: Vec<Vec<f64>> = e["design_matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(vec_f)
+        .collect();
+    for (i, row) in dm.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            assert_eq!(ff.design.x.get(i, j), *v, "design[{i}][{j}]");
+        }
+    }
+    let f = &ff.fit;
+    close_all("params", &f.params, &vec_f(&e["params"]));
+    close_all("bse", &f.bse, &vec_f(&e["bse"]));
+    close_all("tvalues", &f.tvalues, &vec_f(&e["tvalues"]));
+    close_all("pvalues", &f.pvalues, &vec_f(&e["pvalues"]));
+    for (k, v) in [
+        ("rsquared", f.rsquared),
+        ("rsquared_adj", f.rsquared_adj),
+        ("df_resid", f.df_resid),
+        ("df_model", f.df_model),
+        ("nobs", f.nobs as f64),
+        ("ssr", f.ssr),
+        ("scale", f.scale),
+        ("fvalue", f.fvalue),
+        ("f_pvalue", f.f_pvalue),
+    ] {
+        close(k, v, e[k].as_f64().unwrap());
+    }
+    let a = ols::anova_type2(&ff).unwrap();
+    let av = &e["anova_typ2"];
+    let rows: Vec<String> = strings(&av["rows"]);
+    assert_eq!(a.iter().map(|r| r.term.clone()).collect::<Vec<_>>(), rows);
+    let vals = &av["values"];
+    close_all(
+        "anova sum_sq",
+        &a.iter().map(|r| r.sum_sq).collect::<Vec<_>>(),
+        &vec_f(&vals["sum_sq"]),
+    );
+    close_all(
+        "anova df",
+        &a.iter().map(|r| r.df).collect::<Vec<_>>(),
+        &vec_f(&vals["df"]),
+    );
+    close_all(
+        "anova F",
+        &a.iter().map(|r| r.f).collect::<Vec<_>>(),
+        &vec_f(&vals["F"]),
+    );
+    close_all(
+        "anova p",
+        &a.iter().map(|r| r.p).collect::<Vec<_>>(),
+        &vec_f(&vals["PR(>F)"]),
+    );
+
+    let red = ols::ols(case["inputs"]["reduced_formula"].as_str().unwrap(), &frame).unwrap();
+    let er = &e["reduced"];
+    assert_eq!(red.fit.names, strings(&er["exog_names"]));
+    close_all("reduced params", &red.fit.params, &vec_f(&er["params"]));
+    close(
+        "reduced rsquared",
+        red.fit.rsquared,
+        er["rsquared"].as_f64().unwrap(),
+    );
+    close(
+        "reduced df_resid",
+        red.fit.df_resid,
+        er["df_resid"].as_f64().unwrap(),
+    );
+    close_all(
+        "reduced residuals",
+        &red.fit.residuals,
+        &vec_f(&er["residuals"]),
+    );
+}
+
+#[test]
+fn wilcoxon_matches_scipy() {
+    let g = load("wilcoxon.json");
+    for case in g["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (x, y) = (vec_f(&case["inputs"]["x"]), vec_f(&case["inputs"]["y"]));
+        let e = &case["expected"];
+        let d = nonparam::wilcoxon(&x, &y, nonparam::WilcoxonMethod::Auto).unwrap();
+        let a = nonparam::wilcoxon(&x, &y, nonparam::WilcoxonMethod::Approx).unwrap();
+        assert_eq!(
+            d.n_zero as u64,
+            e["n_zero_differences"].as_u64().unwrap(),
+            "{name}"
+        );
+        close(
+            &format!("{name} r_plus"),
+            d.r_plus,
+            e["r_plus"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} r_minus"),
+            d.r_minus,
+            e["r_minus"].as_f64().unwrap(),
+        );
+        let want_method = match e["default"]["method_resolved"].as_str().unwrap() {
+            "asymptotic" => "approx",
+            m => m,
+        };
+        assert_eq!(d.method, want_method, "{name}");
+        close(
+            &format!("{name} default stat"),
+            d.statistic,
+            e["default"]["statistic"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} default p"),
+            d.pvalue,
+            e["default"]["pvalue"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} approx stat"),
+            a.statistic,
+            e["approx"]["statistic"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} approx p"),
+            a.pvalue,
+            e["approx"]["pvalue"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} approx z"),
+            a.z,
+            e["approx"]["zstatistic"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} rank-biserial"),
+            d.rank_biserial,
+            e["rank_biserial"].as_f64().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn friedman_matches_scipy() {
+    let g = load("friedman.json");
+    for case in g["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let groups: Vec<Vec<f64>> = case["inputs"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(vec_f)
+            .collect();
+        let f = nonparam::friedman(&groups).unwrap();
+        let e = &case["expected"];
+        close(
+            &format!("{name} statistic"),
+            f.statistic,
+            e["statistic"].as_f64().unwrap(),
+        );
+        close(
+            &format!("{name} p"),
+            f.pvalue,
+            e["pvalue"].as_f64().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn holm_and_bh_match_statsmodels() {
+    let g = load("holm.json");
+    for case in g["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let p = vec_f(&case["inputs"]["pvalues"]);
+        let alpha = case["inputs"]["alpha"].as_f64().unwrap();
+        for (key, adj) in [
+            ("holm", multitest::holm(&p, alpha).unwrap()),
+            ("fdr_bh", multitest::benjamini_hochberg(&p, alpha).unwrap()),
+        ] {
+            let e = &case["expected"][key];
+            close_all(
+                &format!("{name} {key}"),
+                &adj.p_adjusted,
+                &vec_f(&e["pvals_corrected"]),
+            );
+            let rej: Vec<bool> = e["reject"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_bool().unwrap())
+                .collect();
+            assert_eq!(adj.reject, rej, "{name} {key} reject");
+        }
+    }
+}
