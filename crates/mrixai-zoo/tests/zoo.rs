@@ -440,3 +440,33 @@ fn weight_transforms_and_max_pool_ties() {
     assert_eq!(g[[0, 0, 0, 1]] + g[[0, 0, 1, 0]] + g[[0, 0, 1, 1]], 0.0);
     assert_eq!(g.sum(), 4.0 * 64.0);
 }
+
+#[test]
+fn procedural_task_is_seeded_and_well_formed() {
+    let task = mrixai_zoo::OodTask {
+        train_per_class: 3,
+        val_per_class: 2,
+        test_per_class: 1,
+        size: 32,
+    };
+    let [tr, va, te] = mrixai_zoo::ood_shapes(&task, 5).unwrap();
+    assert_eq!((tr.len(), va.len(), te.len()), (12, 8, 4));
+    assert_eq!(tr, mrixai_zoo::ood_shapes(&task, 5).unwrap()[0]);
+    assert_ne!(
+        tr.images,
+        mrixai_zoo::ood_shapes(&task, 6).unwrap()[0].images
+    );
+    tr.validate(std::path::Path::new("ood")).unwrap();
+    assert!(tr.images.iter().all(|v| (0.0..=1.0).contains(v)));
+    for (i, m) in tr.masks.outer_iter().enumerate() {
+        assert!(m.iter().any(|&v| v == 1), "image {i} has no object");
+    }
+    assert_eq!(tr.label_indices().iter().filter(|&&l| l == 3).count(), 3);
+    let tiny_size = mrixai_zoo::OodTask { size: 4, ..task };
+    assert!(
+        mrixai_zoo::ood_shapes(&tiny_size, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("size")
+    );
+}
