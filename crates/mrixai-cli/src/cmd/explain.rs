@@ -1,10 +1,210 @@
-//! `mrixai explain` (not built yet).
+//! `mrixai explain`: attribution maps of a trained model with one method.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use mrixai_attrib::{ALL_METHODS, Oracle, method_by_name};
+use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::{ArrayF, Attributor, Error, Explainable};
+use mrixai_zoo::Vgg;
+use ndarray::{Axis, Slice, concatenate};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `mrixai explain`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Checkpoint: a folder with `model.safetensors` and `arch.json`, or a `model.safetensors`
+    /// file with `arch.json` beside it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Dataset folder (written by `mrixai synth`); targets are the true labels.
+    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    pub dataset: Option<PathBuf>,
+    /// Split of the dataset to explain.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Input batch `[N, C, H, W]` as a float32 `.npy` (instead of a dataset).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Target classes `[N]` as an integer `.npy` (with `--input`; default: the predicted class).
+    #[arg(long, requires = "input")]
+    pub target: Option<PathBuf>,
+    /// Attribution method (see docs/METHODS.md).
+    #[arg(long)]
+    pub method: String,
+    /// Method parameter `key=value` (Captum names, e.g. `n_steps=50`); repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Output `.npy` (float32, `[N, C, H, W]`; raw Grad-CAM `[N, 1, h, w]`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the channel-summed maps as NIfTI (`<out>.nii.gz`, oriented like the dataset's
+    /// `images.nii.gz`).
+    #[arg(long)]
+    pub nifti: bool,
+    /// Samples per attribution call.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+}
+
+/// Parses `key=value` pairs; a repeated key is an error.
+pub fn parse_params(items: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        let (k, v) = item
+            .split_once('=')
+            .with_context(|| format!("--param `{item}`: expected KEY=VALUE"))?;
+        if map
+            .insert(k.trim().to_string(), v.trim().to_string())
+            .is_some()
+        {
+            anyhow::bail!("--param `{}` given twice", k.trim());
+        }
+    }
+    Ok(map)
+}
+
+fn read_targets(path: &Path) -> anyhow::Result<Vec<usize>> {
+    let t = mrixai_core::npy::read::<i64>(path)
+        .or_else(|_| mrixai_core::npy::read::<i32>(path).map(|a| a.mapv(i64::from)))
+        .or_else(|_| mrixai_core::npy::read::<u8>(path).map(|a| a.mapv(i64::from)))?;
+    if t.ndim() != 1 {
+        return Err(Error::format(
+            path,
+            format!(
+                "expected a 1-D array of class indices, got shape {:?}",
+                t.shape()
+            ),
+        )
+        .into());
+    }
+    t.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            usize::try_from(v).map_err(|_| {
+                anyhow::Error::from(Error::format(
+                    path,
+                    format!("target[{i}] = {v} is negative"),
+                ))
+            })
+        })
+        .collect()
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mrixai explain` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.batch_size == 0 {
+        anyhow::bail!("--batch-size must be ≥ 1");
+    }
+    if !ALL_METHODS.contains(&args.method.as_str()) {
+        anyhow::bail!(
+            "unknown method `{}` (known: {})",
+            args.method,
+            ALL_METHODS.join(", ")
+        );
+    }
+    let mut params = parse_params(&args.params)?;
+    let model = Vgg::load(&args.model)?;
+    let (images, targets, masks) = match (&args.dataset, &args.input) {
+        (Some(dir), _) => {
+            let split: Split = args
+                .split
+                .parse()
+                .map_err(|e: Error| anyhow::anyhow!("--split: {e}"))?;
+            let s = read_split(dir, split)?;
+            let labels = s.label_indices();
+            (s.images, Some(labels), Some(s.masks))
+        }
+        (None, Some(path)) => {
+            let x = mrixai_core::npy::read_finite_f32(path)?;
+            let t = args.target.as_deref().map(read_targets).transpose()?;
+            (x, t, None)
+        }
+        (None, None) => anyhow::bail!("give --dataset DIR or --input x.npy"),
+    };
+    let x = model.prepare(images.view())?;
+    let targets = match targets {
+        Some(t) => t,
+        None => model.predict(x.view())?,
+    };
+    if targets.len() != x.shape()[0] {
+        anyhow::bail!(
+            "{} target(s) for {} input sample(s)",
+            targets.len(),
+            x.shape()[0]
+        );
+    }
+    let oracle = if args.method == "oracle" && !params.contains_key("masks") {
+        let m = masks.context(
+            "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy",
+        )?;
+        Some(Oracle::new(m.view()))
+    } else {
+        None
+    };
+    let method: Box<dyn Attributor> = match &oracle {
+        Some(o) => Box::new(o.clone()),
+        None => method_by_name(&args.method, &params)?,
+    };
+    params.clear();
+    let n = x.shape()[0];
+    let bar = ProgressBar::new(n as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} samples, {elapsed} (eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(args.method.clone());
+    let mut parts: Vec<ArrayF> = Vec::new();
+    for s in (0..n).step_by(args.batch_size) {
+        let e = (s + args.batch_size).min(n);
+        let xb = x.slice_axis(Axis(0), Slice::from(s..e));
+        let a = match &oracle {
+            Some(o) => {
+                o.slice(s, e - s)?
+                    .attribute(&model as &dyn Explainable, xb, &targets[s..e])?
+            }
+            None => method.attribute(&model, xb, &targets[s..e])?,
+        };
+        parts.push(a);
+        bar.inc((e - s) as u64);
+    }
+    bar.finish();
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let attr = if views.is_empty() {
+        ArrayF::zeros(x.raw_dim())
+    } else {
+        concatenate(Axis(0), &views).context("joining batches")?
+    };
+    mrixai_core::npy::write(&args.out, &attr)?;
+    if args.nifti {
+        write_nifti(&args.out, &attr)?;
+    }
+    eprintln!(
+        "{}: {} map(s) {:?} → {}",
+        args.method,
+        n,
+        attr.shape(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Writes `Σ_c map` as `<out>.nii.gz` (x = image column, y = image row flipped, then samples),
+/// through a temporary file and a rename.
+fn write_nifti(out: &Path, attr: &ArrayF) -> anyhow::Result<()> {
+    let mut v = attr.sum_axis(Axis(1));
+    let row = v.ndim() - 2;
+    v.invert_axis(Axis(row));
+    let v = v.reversed_axes();
+    // one contiguous (Fortran-order) buffer, as the NIfTI writer needs
+    let mut f = ArrayF::zeros(ndarray::ShapeBuilder::f(v.raw_dim()));
+    f.assign(&v);
+    let v = f;
+    let target = out.with_extension("nii.gz");
+    let tmp = out.with_extension("tmp.nii.gz");
+    nifti::writer::WriterOptions::new(&tmp)
+        .write_nifti(&v)
+        .map_err(|e| Error::format(&tmp, format!("cannot write NIfTI: {e}")))?;
+    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+    Ok(())
 }
