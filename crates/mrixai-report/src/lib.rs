@@ -1,1 +1,451 @@
-//! mrixai-report (under construction).
+//! # mrixai-report
+//!
+//! One self-contained HTML page for a run folder: `report/index.html` with inline SVG
+//! figures (also saved as `report/figures/*.svg`), statistics tables, a gallery of
+//! attribution maps (PNG data URIs), the four findings of the seed study with the test
+//! behind each verdict, and the run's configuration. The page needs no JavaScript and makes
+//! no network requests.
+//!
+//! Inputs read from the run folder: `scores.parquet` (or `scores.csv`) in the long format;
+//! `stats/` tables (computed with `mrixai-stats` and written there when absent); optionally
+//! `dataset/test/{images,masks}.npy` and `cells/<cell>/attributions/<method>.npy` for the
+//! gallery, and `run.json`.
+
+pub mod figures;
+pub mod gallery;
+mod html;
+
+use mrixai_core::{Error, Result, atomic::AtomicDir};
+use mrixai_stats::analysis::{self, Tables};
+use mrixai_stats::table::{Record, read_records};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Report settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    /// Settings of the statistics (used when `stats/` has to be computed, and for the
+    /// subset of samples shown in box plots).
+    pub stats: analysis::Options,
+    /// Number of test samples in the gallery.
+    pub gallery_samples: usize,
+    /// Recompute the statistics even when `stats/` exists.
+    pub recompute_stats: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            stats: analysis::Options::default(),
+            gallery_samples: 4,
+            recompute_stats: false,
+        }
+    }
+}
+
+/// What [`build_report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSummary {
+    /// Path of `index.html`.
+    pub index: PathBuf,
+    /// File names under `report/figures/`.
+    pub figures: Vec<String>,
+    /// Notes about parts that were skipped.
+    pub notes: Vec<String>,
+}
+
+/// Locates the score table of a run folder.
+pub fn scores_path(run: &Path) -> Result<PathBuf> {
+    for name in ["scores.parquet", "scores.csv"] {
+        let p = run.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(Error::invalid(format!(
+        "{}: no scores.parquet or scores.csv (the long-format score table) in the run folder",
+        run.display()
+    )))
+}
+
+/// Loads `run/stats` or computes (and writes) it.
+fn load_stats(
+    run: &Path,
+    records: &[Record],
+    opts: &ReportOptions,
+    notes: &mut Vec<String>,
+) -> Result<Tables> {
+    let dir = run.join("stats");
+    if !opts.recompute_stats && dir.is_dir() {
+        match Tables::read(&dir) {
+            Ok(t) => return Ok(t),
+            Err(e) => notes.push(format!("stats/ could not be read ({e}); recomputed")),
+        }
+    }
+    let t = analysis::analyze(records, &opts.stats)?;
+    t.write(&dir)?;
+    Ok(t)
+}
+
+/// Sanitised file-name fragment.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Sources in display order: scratch, ood, mri, then the rest alphabetically.
+pub fn source_order(sources: &BTreeSet<String>) -> Vec<String> {
+    let mut v: Vec<String> = sources.iter().cloned().collect();
+    let key = |s: &String| match s.as_str() {
+        "scratch" => (0, s.clone()),
+        "ood" => (1, s.clone()),
+        "mri" => (2, s.clone()),
+        _ => (3, s.clone()),
+    };
+    v.sort_by_key(key);
+    v
+}
+
+/// A figure: file name, caption, SVG text.
+pub(crate) struct Figure {
+    pub file: String,
+    pub caption: String,
+    pub svg: String,
+}
+
+/// Builds `run/report/` (atomically replacing an old one) and returns what was written.
+pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
+    if !run.is_dir() {
+        return Err(Error::invalid(format!(
+            "{}: run folder does not exist",
+            run.display()
+        )));
+    }
+    let scores = scores_path(run)?;
+    let records = read_records(&scores)?;
+    if records.is_empty() {
+        return Err(Error::format(&scores, "score table has no rows"));
+    }
+    let mut notes = Vec::new();
+    let tables = load_stats(run, &records, opts, &mut notes)?;
+    let models = analysis::models(&records)?;
+    let sources = source_order(&models.values().map(|m| m.source.clone()).collect());
+    let methods: Vec<String> = records
+        .iter()
+        .map(|r| r.method.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let metrics: Vec<String> = records
+        .iter()
+        .map(|r| r.metric.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let primary = analysis::primary_metric(&metrics, opts.stats.primary_metric.as_deref())
+        .unwrap_or_default();
+
+    let mut figs: Vec<Figure> = Vec::new();
+    // accuracy per configuration
+    let mut configs: BTreeMap<(usize, String, i64, bool), Vec<f64>> = BTreeMap::new();
+    for m in models.values() {
+        let si = sources.iter().position(|s| *s == m.source).unwrap_or(0);
+        configs
+            .entry((si, m.source.clone(), m.layers, m.frozen))
+            .or_default()
+            .push(m.accuracy);
+    }
+    let cfg_points: Vec<figures::ConfigPoints> = configs
+        .iter()
+        .map(|((_, src, k, fz), v)| figures::ConfigPoints {
+            label: config_label(src, *k, *fz, &opts.stats.reference),
+            source: src.clone(),
+            values: v.clone(),
+        })
+        .collect();
+    figs.push(Figure {
+        file: "accuracy.svg".into(),
+        caption: "Test accuracy of every model (dots: seeds; bar: mean) per pre-training \
+                  configuration (source, pre-trained layers k, frozen)."
+            .into(),
+        svg: figures::accuracy_figure(&cfg_points, &sources)?,
+    });
+    // box plots per metric
+    let subset = opts.stats.subset;
+    for metric in &metrics {
+        let mut groups: BTreeMap<(usize, i64), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+        for r in records.iter().filter(|r| &r.metric == metric) {
+            let keep = match subset {
+                analysis::Subset::Correct => r.correct,
+                analysis::Subset::CorrectAll => r.correct_all,
+            };
+            if keep && r.value.is_finite() {
+                let si = sources.iter().position(|s| *s == r.source).unwrap_or(0);
+                groups
+                    .entry((si, r.pretrained_layers))
+                    .or_default()
+                    .entry(&r.method)
+                    .or_default()
+                    .push(r.value);
+            }
+        }
+        let series: Vec<figures::BoxSeries> = groups
+            .iter()
+            .map(|((si, k), by_method)| {
+                let src = &sources[*si];
+                let ks: Vec<i64> = groups
+                    .keys()
+                    .filter(|(s2, _)| s2 == si)
+                    .map(|(_, k)| *k)
+                    .collect();
+                let j = ks.iter().position(|x| x == k).unwrap_or(0);
+                let t = if ks.len() > 1 {
+                    0.5 * (1.0 - j as f64 / (ks.len() - 1) as f64)
+                } else {
+                    0.0
+                };
+                figures::BoxSeries {
+                    label: config_label(src, *k, false, &opts.stats.reference),
+                    color: figures::lighten(figures::source_color(src, &sources), t),
+                    boxes: methods
+                        .iter()
+                        .map(|m| {
+                            by_method
+                                .get(m.as_str())
+                                .and_then(|v| figures::box_stats(v))
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        figs.push(Figure {
+            file: format!("box_{}.svg", slug(metric)),
+            caption: format!(
+                "{metric}: distribution over test samples ({}) per method, pre-training source \
+                 and number of pre-trained layers k (box: quartiles; line: median; whiskers: \
+                 1.5 IQR).",
+                subset_words(subset)
+            ),
+            svg: figures::box_figure(metric, &methods, &series)?,
+        });
+    }
+    // scatter + residual plots per metric
+    let ms = tables.get("model_scores");
+    let corr_t = tables.get("correlation");
+    let res_t = tables.get("residuals");
+    for metric in &metrics {
+        let mut panels = Vec::new();
+        let mut rpanels = Vec::new();
+        for method in &methods {
+            let mut pts = Vec::new();
+            if let Some(t) = ms {
+                for i in 0..t.len() {
+                    if t.get(i, "metric").text() == *metric && t.get(i, "method").text() == *method
+                    {
+                        let y = t.get(i, "score").f64();
+                        if y.is_finite() {
+                            pts.push(figures::Point {
+                                x: t.get(i, "accuracy").f64(),
+                                y,
+                                source: t.get(i, "source").text(),
+                            });
+                        }
+                    }
+                }
+            }
+            let mut title = method.clone();
+            if let Some(c) = corr_t {
+                if let Some(i) = (0..c.len()).find(|&i| {
+                    c.get(i, "metric").text() == *metric
+                        && c.get(i, "method").text() == *method
+                        && c.get(i, "test").text() == "pearson"
+                }) {
+                    let r = c.get(i, "r").f64();
+                    if r.is_finite() {
+                        title = format!(
+                            "{method}  (r = {r:.2}, p = {})",
+                            html::fmt_p(c.get(i, "p").f64())
+                        );
+                    }
+                }
+            }
+            panels.push(figures::Panel { title, points: pts });
+            let mut rp = Vec::new();
+            if let Some(t) = res_t {
+                for i in 0..t.len() {
+                    if t.get(i, "metric").text() == *metric && t.get(i, "method").text() == *method
+                    {
+                        rp.push(figures::Point {
+                            x: t.get(i, "pretrained_layers").f64(),
+                            y: t.get(i, "residual").f64(),
+                            source: t.get(i, "source").text(),
+                        });
+                    }
+                }
+            }
+            rpanels.push(figures::Panel {
+                title: method.clone(),
+                points: rp,
+            });
+        }
+        figs.push(Figure {
+            file: format!("scatter_{}.svg", slug(metric)),
+            caption: format!(
+                "{metric} (model mean over {}) against test accuracy, one dot per model, with \
+                 per-source least-squares lines; r and p: Pearson across all models.",
+                subset_words(subset)
+            ),
+            svg: figures::panels_figure(&panels, &sources, "accuracy", metric, true, false, 0.0)?,
+        });
+        figs.push(Figure {
+            file: format!("residuals_{}.svg", slug(metric)),
+            caption: format!(
+                "Residual {metric} after removing accuracy (score ~ accuracy) against the \
+                 number of pre-trained layers, one dot per model."
+            ),
+            svg: figures::panels_figure(
+                &rpanels,
+                &sources,
+                "pre-trained layers",
+                "residual",
+                false,
+                true,
+                0.3,
+            )?,
+        });
+    }
+
+    // gallery
+    let gallery = build_gallery(run, &records, &models, &methods, opts.gallery_samples);
+    let gallery = match gallery {
+        Ok(g) => Some(g),
+        Err(e) => {
+            notes.push(format!("Gallery skipped: {e}"));
+            None
+        }
+    };
+    let run_json = match std::fs::read_to_string(run.join("run.json")) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                notes.push(format!("run.json is not valid JSON: {e}"));
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let page = html::page(&html::PageInput {
+        run,
+        scores: &scores,
+        tables: &tables,
+        figures: &figs,
+        gallery: gallery.as_ref(),
+        run_json: run_json.as_ref(),
+        methods: &methods,
+        metrics: &metrics,
+        primary: &primary,
+        n_models: models.len(),
+        n_rows: records.len(),
+        notes: &notes,
+        opts,
+    });
+    let target = run.join("report");
+    let dir = AtomicDir::new(&target, true)?;
+    let fig_dir = dir.path().join("figures");
+    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
+    for f in &figs {
+        mrixai_core::atomic::write_bytes(&fig_dir.join(&f.file), f.svg.as_bytes())?;
+    }
+    mrixai_core::atomic::write_bytes(&dir.path().join("index.html"), page.as_bytes())?;
+    dir.commit()?;
+    Ok(ReportSummary {
+        index: target.join("index.html"),
+        figures: figs.iter().map(|f| f.file.clone()).collect(),
+        notes,
+    })
+}
+
+fn subset_words(s: analysis::Subset) -> &'static str {
+    match s {
+        analysis::Subset::Correct => "samples the model classified correctly",
+        analysis::Subset::CorrectAll => "samples every model classified correctly",
+    }
+}
+
+fn config_label(source: &str, k: i64, frozen: bool, reference: &str) -> String {
+    if source == reference && k == 0 {
+        source.to_string()
+    } else {
+        format!("{source} k={k}{}", if frozen { " (frozen)" } else { "" })
+    }
+}
+
+fn build_gallery(
+    run: &Path,
+    records: &[Record],
+    models: &BTreeMap<String, analysis::Model>,
+    methods: &[String],
+    n: usize,
+) -> Result<gallery::Gallery> {
+    let test = run.join("dataset").join("test");
+    if !test.join("images.npy").is_file() || !test.join("masks.npy").is_file() {
+        return Err(Error::invalid(
+            "dataset/test/images.npy or masks.npy is absent",
+        ));
+    }
+    // the most accurate model that has attribution maps
+    let mut cells: Vec<&analysis::Model> = models.values().collect();
+    cells.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy).then(a.cell.cmp(&b.cell)));
+    let cell = cells
+        .iter()
+        .find(|m| {
+            run.join("cells")
+                .join(&m.cell)
+                .join("attributions")
+                .is_dir()
+        })
+        .ok_or_else(|| Error::invalid("no cells/<cell>/attributions/ folder"))?;
+    // samples every model got right, with a label, lowest indices first, one per label
+    // in turn so that several classes are shown
+    let mut by_label: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.cell == cell.cell && r.correct_all)
+    {
+        by_label.entry(r.label).or_default().insert(r.sample);
+    }
+    let mut chosen = Vec::new();
+    let mut iters: Vec<(i64, Vec<i64>)> = by_label
+        .into_iter()
+        .rev()
+        .map(|(l, s)| (l, s.into_iter().collect()))
+        .collect();
+    let mut depth = 0;
+    while chosen.len() < n && iters.iter().any(|(_, s)| s.len() > depth) {
+        for (l, s) in &iters {
+            if chosen.len() < n {
+                if let Some(&x) = s.get(depth) {
+                    chosen.push((x as usize, *l));
+                }
+            }
+        }
+        depth += 1;
+    }
+    iters.clear();
+    let rows = gallery::build(run, &cell.cell, methods, &chosen)?;
+    if rows.is_empty() {
+        return Err(Error::invalid("no test sample could be shown"));
+    }
+    Ok(gallery::Gallery {
+        cell: cell.cell.clone(),
+        accuracy: cell.accuracy,
+        rows,
+    })
+}

@@ -1,10 +1,94 @@
-//! `mrixai stats` (not built yet).
+//! `mrixai stats`: statistics over a long-format score table.
+
+use anyhow::Context as _;
+use mrixai_stats::analysis::{self, Options, Subset};
+use std::path::PathBuf;
 
 /// Arguments of `mrixai stats`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Long-format score table (`.parquet` or `.csv`).
+    #[arg(long)]
+    pub scores: PathBuf,
+    /// Folder for the tables (each written as CSV and Parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// OLS formula over model-level rows (default: `score ~ accuracy +
+    /// C(pretrain, Treatment('<reference>')) * pretrained_layers`, with fallbacks).
+    #[arg(long)]
+    pub formula: Option<String>,
+    /// Reference pre-training source of the treatment coding.
+    #[arg(long, default_value = "scratch")]
+    pub reference: String,
+    /// Samples entering model-level scores: `correct_all` or `correct`.
+    #[arg(long, default_value = "correct_all")]
+    pub subset: String,
+    /// Bootstrap resamples for the per-cell confidence intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub n_boot: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Significance level.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Matched-accuracy bins.
+    #[arg(long, default_value_t = 3)]
+    pub bins: usize,
+    /// Metric the findings are stated for (default: `emd_score` if present).
+    #[arg(long)]
+    pub primary_metric: Option<String>,
+}
+
+/// Parses the `--subset` value.
+pub fn subset(s: &str) -> anyhow::Result<Subset> {
+    match s {
+        "correct_all" => Ok(Subset::CorrectAll),
+        "correct" => Ok(Subset::Correct),
+        other => anyhow::bail!("--subset must be `correct_all` or `correct`, got `{other}`"),
+    }
+}
+
+impl Args {
+    /// The analysis options these arguments describe.
+    pub fn options(&self) -> anyhow::Result<Options> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            anyhow::bail!("--alpha must be in (0, 1), got {}", self.alpha);
+        }
+        Ok(Options {
+            formula: self.formula.clone(),
+            reference: self.reference.clone(),
+            subset: subset(&self.subset)?,
+            n_boot: self.n_boot,
+            seed: self.seed,
+            alpha: self.alpha,
+            bins: self.bins,
+            primary_metric: self.primary_metric.clone(),
+            ..Options::default()
+        })
+    }
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mrixai stats` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let opts = args.options()?;
+    let tables = analysis::run(&args.scores, &args.out, &opts)
+        .with_context(|| format!("statistics of {}", args.scores.display()))?;
+    if let Some(f) = tables.get("findings") {
+        for i in 0..f.len() {
+            println!(
+                "({}) {}: {} (p = {:.3e})",
+                f.get(i, "finding").text(),
+                f.get(i, "claim").text(),
+                f.get(i, "verdict").text(),
+                f.get(i, "p").f64()
+            );
+        }
+    }
+    println!(
+        "wrote {} tables to {}",
+        tables.tables.len(),
+        args.out.display()
+    );
+    Ok(())
 }

@@ -1,0 +1,605 @@
+//! HTML assembly: one page, inline CSS and SVG, no scripts, no external resources.
+
+use crate::{Figure, ReportOptions, gallery::Gallery};
+use mrixai_stats::analysis::Tables;
+use mrixai_stats::table::{Kind, Table, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Everything the page shows.
+pub(crate) struct PageInput<'a> {
+    pub run: &'a Path,
+    pub scores: &'a Path,
+    pub tables: &'a Tables,
+    pub figures: &'a [Figure],
+    pub gallery: Option<&'a Gallery>,
+    pub run_json: Option<&'a serde_json::Value>,
+    pub methods: &'a [String],
+    pub metrics: &'a [String],
+    pub primary: &'a str,
+    pub n_models: usize,
+    pub n_rows: usize,
+    pub notes: &'a [String],
+    pub opts: &'a ReportOptions,
+}
+
+/// Escapes text for HTML.
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Formats a p-value.
+pub(crate) fn fmt_p(p: f64) -> String {
+    if p.is_nan() {
+        "—".to_string()
+    } else if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn fmt_value(col: &str, v: &Value) -> String {
+    match v {
+        Value::F64(x) if col == "p" || col.starts_with("p_") || col.ends_with("pvalue") => {
+            fmt_p(*x)
+        }
+        Value::F64(x) if x.is_nan() => "—".to_string(),
+        Value::F64(x) if col == "df" || col.starts_with("df_") => format!("{x}"),
+        Value::F64(x) => format!("{x:.4}"),
+        Value::I64(x) => x.to_string(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Value::Str(s) => esc(s),
+        Value::Null => "—".to_string(),
+    }
+}
+
+/// An HTML table of `cols` (column, header) over rows matching `conds`.
+fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) -> String {
+    let Some(t) = t else {
+        return "<p class=\"note\">Table absent.</p>".to_string();
+    };
+    let rows: Vec<usize> = (0..t.len())
+        .filter(|&i| conds.iter().all(|(c, v)| t.get(i, c).text() == *v))
+        .collect();
+    if rows.is_empty() {
+        return "<p class=\"note\">No rows.</p>".to_string();
+    }
+    let mut h = String::from("<div class=\"tw\"><table><thead><tr>");
+    for (_, head) in cols {
+        let _ = write!(h, "<th>{}</th>", esc(head));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for i in rows {
+        h.push_str("<tr>");
+        for (c, _) in cols {
+            let v = t.get(i, c);
+            let num = matches!(v, Value::F64(_) | Value::I64(_));
+            let sig = (*c == "p_holm" || *c == "p") && v.f64() < 0.05;
+            let cls = match (num, sig) {
+                (true, true) => " class=\"num sig\"",
+                (true, false) => " class=\"num\"",
+                _ => "",
+            };
+            let _ = write!(h, "<td{cls}>{}</td>", fmt_value(c, v));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div>");
+    h
+}
+
+fn figure_html(f: &Figure, n: usize) -> String {
+    format!(
+        "<figure id=\"fig-{id}\">{svg}<figcaption><b>Figure {n}.</b> {cap} \
+         <a class=\"file\" href=\"figures/{file}\">figures/{file}</a></figcaption></figure>\n",
+        id = esc(f.file.trim_end_matches(".svg")),
+        svg = f.svg,
+        cap = esc(&f.caption),
+        file = esc(&f.file),
+    )
+}
+
+const CSS: &str = r#"
+:root{--ink:#1f2933;--muted:#52606d;--line:#e4e7eb;--bg:#f7f8fa;--acc:#0b5394;--ok:#1e7b4a;--no:#8a5a00;--na:#6b7280}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:#102a43;color:#fff;padding:28px 40px 22px}
+header h1{margin:0 0 4px;font-size:26px;font-weight:600}
+header p{margin:0;color:#bcccdc}
+nav{background:#fff;border-bottom:1px solid var(--line);padding:8px 40px;position:sticky;top:0;z-index:2}
+nav a{color:var(--acc);text-decoration:none;margin-right:18px;font-size:14px}
+main{max-width:1280px;margin:0 auto;padding:10px 40px 60px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 24px;margin:22px 0}
+h2{font-size:20px;margin:0 0 12px;font-weight:600}
+h3{font-size:16px;margin:18px 0 8px;font-weight:600}
+.kpis{display:flex;gap:14px;flex-wrap:wrap;margin-top:14px}
+.kpi{background:rgba(255,255,255,.08);border-radius:6px;padding:8px 14px}
+.kpi b{display:block;font-size:20px;color:#fff}
+.kpi span{font-size:12px;color:#bcccdc}
+.finding{border:1px solid var(--line);border-left:5px solid var(--na);border-radius:6px;padding:12px 16px;margin:12px 0}
+.finding.supported{border-left-color:var(--ok)}
+.finding.not-supported{border-left-color:var(--no)}
+.finding h3{margin:0 0 6px}
+.badge{display:inline-block;font-size:12px;font-weight:600;padding:2px 9px;border-radius:10px;color:#fff;background:var(--na);margin-left:8px;vertical-align:middle}
+.supported .badge{background:var(--ok)}
+.not-supported .badge{background:var(--no)}
+.finding .test{color:var(--muted);font-size:13px}
+.finding .detail{font-size:13px;margin-top:6px}
+figure{margin:16px 0 24px}
+svg.fig{max-width:100%;height:auto;display:block;margin:0 auto;border:1px solid var(--line);border-radius:6px}
+figcaption{font-size:13px;color:var(--muted);margin-top:6px}
+a.file{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;margin-left:6px}
+.tw{overflow-x:auto}
+table{border-collapse:collapse;font-size:13px;margin:8px 0 14px;width:auto}
+th{background:#f0f4f8;text-align:left;font-weight:600;padding:5px 10px;border-bottom:2px solid var(--line);white-space:nowrap}
+td{padding:4px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.sig{font-weight:600;color:var(--ok)}
+details{margin:8px 0}
+summary{cursor:pointer;color:var(--acc);font-size:14px}
+.note{color:var(--muted);font-size:13px}
+pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;font-size:12px;overflow-x:auto;margin:4px 0}
+.gal{display:grid;gap:10px;align-items:start}
+.gal div{font-size:12px;color:var(--muted);text-align:center}
+.gal img{width:100%;image-rendering:pixelated;border-radius:4px;display:block}
+.gal .h{font-weight:600;color:var(--ink);align-self:end}
+footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
+"#;
+
+fn findings_html(t: Option<&Table>) -> String {
+    let Some(t) = t else {
+        return "<p class=\"note\">No findings table.</p>".into();
+    };
+    let mut h = String::new();
+    for i in 0..t.len() {
+        let verdict = t.get(i, "verdict").text();
+        let cls = verdict.replace(' ', "-");
+        let p = t.get(i, "p").f64();
+        let _ = write!(
+            h,
+            "<div class=\"finding {cls}\"><h3>({n}) {claim}<span class=\"badge\">{v} by this run (p = {p})</span></h3>\
+             <div class=\"test\">{test}; metric <code>{metric}</code>; α = {alpha}</div>\
+             <div class=\"detail\">{detail}</div></div>",
+            n = t.get(i, "finding").text(),
+            claim = esc(&t.get(i, "claim").text()),
+            v = esc(&verdict),
+            p = fmt_p(p),
+            test = esc(&t.get(i, "test").text()),
+            metric = esc(&t.get(i, "metric").text()),
+            alpha = t.get(i, "alpha").f64(),
+            detail = esc(&t.get(i, "detail").text()),
+        );
+    }
+    h
+}
+
+fn run_info_html(v: Option<&serde_json::Value>) -> String {
+    let Some(v) = v else {
+        return "<p class=\"note\"><code>run.json</code> is absent from the run folder: \
+                configuration, seeds, versions, timings and machine are unknown."
+            .into();
+    };
+    let mut h = String::from("<table><tbody>");
+    match v.as_object() {
+        Some(obj) => {
+            for (k, val) in obj {
+                let cell = match val {
+                    serde_json::Value::String(s) => esc(s),
+                    serde_json::Value::Object(_) | serde_json::Value::Array(_) => format!(
+                        "<pre>{}</pre>",
+                        esc(&serde_json::to_string_pretty(val).unwrap_or_default())
+                    ),
+                    other => esc(&other.to_string()),
+                };
+                let _ = write!(h, "<tr><th>{}</th><td>{cell}</td></tr>", esc(k));
+            }
+        }
+        None => {
+            let _ = write!(h, "<tr><td><pre>{}</pre></td></tr>", esc(&v.to_string()));
+        }
+    }
+    h.push_str("</tbody></table>");
+    h
+}
+
+fn gallery_html(g: Option<&Gallery>) -> String {
+    let Some(g) = g else { return String::new() };
+    let ncols = 1 + g.rows.first().map_or(0, |r| r.maps.len());
+    let mut h = format!(
+        "<p>Model <code>{}</code> (test accuracy {:.3}), test samples every model classified \
+         correctly. First column: the image with the ground-truth contour (green); then |attribution| \
+         of each method as a heat map over the image (normalised per map to its 99.5th percentile).</p>\
+         <div class=\"gal\" style=\"grid-template-columns:repeat({ncols},minmax(70px,1fr))\">",
+        esc(&g.cell),
+        g.accuracy
+    );
+    h.push_str("<div class=\"h\">image + GT</div>");
+    if let Some(r) = g.rows.first() {
+        for (m, _) in &r.maps {
+            let _ = write!(h, "<div class=\"h\">{}</div>", esc(m));
+        }
+    }
+    for r in &g.rows {
+        let _ = write!(
+            h,
+            "<div><img alt=\"sample {s}\" src=\"{}\">sample {s}, label {l}</div>",
+            r.image,
+            s = r.sample,
+            l = r.label
+        );
+        for (m, uri) in &r.maps {
+            match uri {
+                Some(u) => {
+                    let _ = write!(
+                        h,
+                        "<div><img alt=\"{} sample {}\" src=\"{u}\"></div>",
+                        esc(m),
+                        r.sample
+                    );
+                }
+                None => h.push_str("<div class=\"note\">no map</div>"),
+            }
+        }
+    }
+    h.push_str("</div>");
+    h
+}
+
+/// Renders the whole page.
+pub(crate) fn page(p: &PageInput) -> String {
+    let t = |s: &str| p.tables.get(s);
+    let pm = p.primary;
+    let mut fig_no = 0;
+    let mut fig = |f: &Figure| {
+        fig_no += 1;
+        figure_html(f, fig_no)
+    };
+    let find = |prefix: &str, metric: &str| {
+        p.figures
+            .iter()
+            .find(|f| f.file == format!("{prefix}_{}.svg", crate::slug(metric)))
+    };
+    let mut body = String::new();
+    // findings
+    let _ = write!(
+        body,
+        "<section id=\"findings\"><h2>Findings</h2><p class=\"note\">The four findings of \
+         Oliveira et al. (Front. AI 2024), tested on this run's primary metric <code>{}</code> \
+         (model-level means over {}). A finding is <i>supported</i> when its test rejects at α = {}.</p>{}</section>",
+        esc(pm),
+        esc(p.opts.stats.subset.name()),
+        p.opts.stats.alpha,
+        findings_html(t("findings"))
+    );
+    // accuracy
+    body.push_str("<section id=\"accuracy\"><h2>Classification performance</h2>");
+    if let Some(f) = p.figures.iter().find(|f| f.file == "accuracy.svg") {
+        body.push_str(&fig(f));
+    }
+    body.push_str("</section>");
+    // explanation performance
+    body.push_str("<section id=\"explanation\"><h2>Explanation performance</h2>");
+    for m in p.metrics {
+        if let Some(f) = find("box", m) {
+            body.push_str(&fig(f));
+        }
+    }
+    body.push_str("</section>");
+    // correlation
+    body.push_str("<section id=\"correlation\"><h2>Explanation vs classification performance</h2>");
+    for m in p.metrics {
+        if let Some(f) = find("scatter", m) {
+            body.push_str(&fig(f));
+        }
+    }
+    let corr_cols = [
+        ("method", "method"),
+        ("metric", "metric"),
+        ("test", "test"),
+        ("n", "models"),
+        ("r", "r / ρ"),
+        ("ci_low", "95% CI low"),
+        ("ci_high", "95% CI high"),
+        ("p", "p"),
+        ("p_holm", "p (Holm)"),
+        ("p_bh", "p (BH)"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Correlation across models ({})</h3>{}",
+        esc(pm),
+        table_html(t("correlation"), &corr_cols, &[("metric", pm)])
+    );
+    let _ = write!(
+        body,
+        "<details><summary>All metrics</summary>{}</details>",
+        table_html(t("correlation"), &corr_cols, &[])
+    );
+    body.push_str("</section>");
+    // correction for accuracy
+    body.push_str("<section id=\"correction\"><h2>Correction for accuracy</h2>");
+    let fit_cols = [
+        ("method", "method"),
+        ("formula", "formula"),
+        ("nobs", "models"),
+        ("rsquared", "R²"),
+        ("rsquared_adj", "adj. R²"),
+        ("fvalue", "F"),
+        ("f_pvalue", "p(F)"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>OLS fits ({})</h3>{}",
+        esc(pm),
+        table_html(t("ols_fit"), &fit_cols, &[("metric", pm)])
+    );
+    let anova_cols = [
+        ("method", "method"),
+        ("term", "term"),
+        ("sum_sq", "sum sq"),
+        ("df", "df"),
+        ("F", "F"),
+        ("p", "p"),
+        ("p_holm", "p (Holm)"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Type-II ANOVA ({})</h3>{}",
+        esc(pm),
+        table_html(t("anova"), &anova_cols, &[("metric", pm)])
+    );
+    let coef_cols = [
+        ("method", "method"),
+        ("term", "coefficient"),
+        ("coef", "estimate"),
+        ("se", "SE"),
+        ("t", "t"),
+        ("p", "p"),
+    ];
+    let _ = write!(
+        body,
+        "<details><summary>Coefficients ({})</summary>{}</details><details><summary>OLS fits and ANOVA, all metrics</summary>{}{}</details>",
+        esc(pm),
+        table_html(t("ols_coefficients"), &coef_cols, &[("metric", pm)]),
+        table_html(
+            t("ols_fit"),
+            &[("metric", "metric")]
+                .iter()
+                .chain(fit_cols.iter())
+                .copied()
+                .collect::<Vec<_>>(),
+            &[]
+        ),
+        table_html(
+            t("anova"),
+            &[("metric", "metric")]
+                .iter()
+                .chain(anova_cols.iter())
+                .copied()
+                .collect::<Vec<_>>(),
+            &[]
+        )
+    );
+    for m in p.metrics {
+        if m == pm {
+            if let Some(f) = find("residuals", m) {
+                body.push_str(&fig(f));
+            }
+        }
+    }
+    let rt_cols = [
+        ("method", "method"),
+        ("test", "test on residuals"),
+        ("n", "n"),
+        ("statistic", "statistic"),
+        ("p", "p"),
+        ("p_holm", "p (Holm)"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Tests on accuracy-residualised scores ({})</h3>{}",
+        esc(pm),
+        table_html(t("residual_tests"), &rt_cols, &[("metric", pm)])
+    );
+    let pc_cols = [
+        ("method", "method"),
+        ("population", "models"),
+        ("n", "n"),
+        ("df", "df"),
+        ("r", "partial r"),
+        ("t", "t"),
+        ("p", "p"),
+        ("p_holm", "p (Holm)"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Partial correlation of score and pre-trained layers given accuracy ({})</h3>{}",
+        esc(pm),
+        table_html(t("partial_correlation"), &pc_cols, &[("metric", pm)])
+    );
+    let mt_cols = [
+        ("method", "method"),
+        ("bins", "accuracy bins"),
+        ("n", "models"),
+        ("F", "F (source)"),
+        ("df", "df"),
+        ("p", "p"),
+        ("p_holm", "p (Holm)"),
+        ("note", "note"),
+    ];
+    let mb_cols = [
+        ("method", "method"),
+        ("bin", "bin"),
+        ("accuracy_low", "acc. from"),
+        ("accuracy_high", "acc. to"),
+        ("source", "source"),
+        ("n", "models"),
+        ("mean_score", "mean score"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Sources compared within matched-accuracy bins ({})</h3>{}<details><summary>Bin means</summary>{}</details>",
+        esc(pm),
+        table_html(t("matched_tests"), &mt_cols, &[("metric", pm)]),
+        table_html(t("matched_bins"), &mb_cols, &[("metric", pm)])
+    );
+    let other_resid: Vec<&Figure> = p
+        .metrics
+        .iter()
+        .filter(|m| m.as_str() != pm)
+        .filter_map(|m| find("residuals", m))
+        .collect();
+    if !other_resid.is_empty() {
+        body.push_str("<details><summary>Residual plots of the other metrics</summary>");
+        for f in other_resid {
+            body.push_str(&fig(f));
+        }
+        body.push_str("</details>");
+    }
+    body.push_str("</section>");
+    // methods
+    body.push_str("<section id=\"methods\"><h2>Method comparison</h2>");
+    let fr_cols = [
+        ("metric", "metric"),
+        ("unit", "blocks"),
+        ("k", "methods"),
+        ("n_blocks", "n blocks"),
+        ("statistic", "χ²"),
+        ("p", "p"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Friedman tests</h3>{}",
+        table_html(t("friedman"), &fr_cols, &[])
+    );
+    let rk_cols = [
+        ("method", "method"),
+        ("n_blocks", "models"),
+        ("mean_rank", "mean rank (higher = better)"),
+        ("mean_score", "mean"),
+        ("median_score", "median"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Method ranks ({}, blocks = models)</h3>{}",
+        esc(pm),
+        table_html(
+            t("method_ranks"),
+            &rk_cols,
+            &[("metric", pm), ("unit", "model")]
+        )
+    );
+    let wx_cols = [
+        ("method_a", "method A"),
+        ("method_b", "method B"),
+        ("n", "n"),
+        ("statistic", "W"),
+        ("p", "p"),
+        ("p_method", "p from"),
+        ("p_holm", "p (Holm)"),
+        ("p_bh", "p (BH)"),
+        ("rank_biserial", "rank-biserial r"),
+        ("note", "note"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Pairwise Wilcoxon signed-rank tests ({}, blocks = models)</h3>{}",
+        esc(pm),
+        table_html(
+            t("wilcoxon"),
+            &wx_cols,
+            &[("metric", pm), ("unit", "model")]
+        )
+    );
+    let _ = write!(
+        body,
+        "<details><summary>Per-sample blocks (cell × sample)</summary>{}</details>",
+        table_html(
+            t("wilcoxon"),
+            &wx_cols,
+            &[("metric", pm), ("unit", "sample")]
+        )
+    );
+    body.push_str("</section>");
+    // gallery
+    body.push_str("<section id=\"gallery\"><h2>Gallery</h2>");
+    match p.gallery {
+        Some(g) => body.push_str(&gallery_html(Some(g))),
+        None => body.push_str(
+            "<p class=\"note\">No gallery: the run folder lacks the test images/masks or the \
+             attribution maps (see notes).</p>",
+        ),
+    }
+    body.push_str("</section>");
+    // run
+    let _ = write!(
+        body,
+        "<section id=\"run\"><h2>Run</h2><table><tbody><tr><th>run folder</th><td>{}</td></tr>\
+         <tr><th>score table</th><td>{} ({} rows, {} models, {} methods, {} metrics)</td></tr>\
+         <tr><th>report</th><td>mrixai {}</td></tr></tbody></table><h3>run.json</h3>{}</section>",
+        esc(&p.run.display().to_string()),
+        esc(&p
+            .scores
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()),
+        p.n_rows,
+        p.n_models,
+        p.methods.len(),
+        p.metrics.len(),
+        mrixai_core::VERSION,
+        run_info_html(p.run_json)
+    );
+    // notes
+    let mut notes: Vec<String> = p.notes.to_vec();
+    if let Some(n) = t("notes") {
+        for i in 0..n.len() {
+            notes.push(n.get(i, "note").text());
+        }
+    }
+    body.push_str("<section id=\"notes\"><h2>Notes</h2>");
+    if notes.is_empty() {
+        body.push_str("<p class=\"note\">None.</p>");
+    } else {
+        body.push_str("<ul>");
+        for n in notes {
+            let _ = write!(body, "<li>{}</li>", esc(&n));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("<p class=\"note\">Every statistics table is also in <code>stats/</code> as CSV and Parquet; tests that could not run carry the reason in their <code>note</code> column.</p></section>");
+
+    let header = format!(
+        "<header><h1>mrixai report</h1><p>Explanation performance of CNNs on brain MRI with \
+         synthetic lesions: influence of pre-training.</p><div class=\"kpis\">\
+         <div class=\"kpi\"><b>{}</b><span>models</span></div>\
+         <div class=\"kpi\"><b>{}</b><span>methods</span></div>\
+         <div class=\"kpi\"><b>{}</b><span>metrics</span></div>\
+         <div class=\"kpi\"><b>{}</b><span>scores</span></div></div></header>",
+        p.n_models,
+        p.methods.len(),
+        p.metrics.len(),
+        p.n_rows
+    );
+    let nav = "<nav><a href=\"#findings\">Findings</a><a href=\"#accuracy\">Accuracy</a>\
+               <a href=\"#explanation\">Explanation</a><a href=\"#correlation\">Correlation</a>\
+               <a href=\"#correction\">Correction for accuracy</a><a href=\"#methods\">Methods</a>\
+               <a href=\"#gallery\">Gallery</a><a href=\"#run\">Run</a><a href=\"#notes\">Notes</a></nav>";
+    let _ = Kind::Str;
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>mrixai report</title><style>{CSS}</style></head><body>{header}{nav}<main>{body}</main>\
+         <footer>Generated by mrixai {}. Self-contained: no scripts, no external resources.</footer></body></html>\n",
+        mrixai_core::VERSION
+    )
+}

@@ -1,0 +1,227 @@
+//! Builds a report from a synthetic run folder and checks figures, references and, when
+//! Chromium is installed, that the page renders offline without console errors.
+
+use mrixai_report::{ReportOptions, build_report};
+use mrixai_stats::analysis::Options;
+use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
+use ndarray::{ArrayD, IxDyn};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn run_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mrixai-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A run folder: scores, a tiny test split and attribution maps for every cell.
+fn synthetic_run(d: &Path, samples: usize) -> Vec<String> {
+    let spec = SyntheticSpec {
+        seeds: 2,
+        samples,
+        ..Default::default()
+    };
+    let rows = score_rows(&spec);
+    mrixai_stats::table::write_long_rows(&d.join("scores.parquet"), &rows).unwrap();
+    let (h, w) = (24usize, 20usize);
+    let mut img = ArrayD::<f32>::zeros(IxDyn(&[samples, 1, h, w]));
+    let mut mask = ArrayD::<u8>::zeros(IxDyn(&[samples, 1, h, w]));
+    for n in 0..samples {
+        for y in 0..h {
+            for x in 0..w {
+                let r =
+                    ((y as f32 - 12.0).powi(2) / 100.0 + (x as f32 - 10.0).powi(2) / 64.0).sqrt();
+                img[[n, 0, y, x]] = (1.0 - r).max(0.0) * 0.8;
+                if (y as i64 - 8 - (n % 5) as i64).abs() < 3 && (x as i64 - 7).abs() < 3 {
+                    mask[[n, 0, y, x]] = 1;
+                    img[[n, 0, y, x]] = 1.0;
+                }
+            }
+        }
+    }
+    let test = d.join("dataset").join("test");
+    mrixai_core::npy::write(&test.join("images.npy"), &img).unwrap();
+    mrixai_core::npy::write(&test.join("masks.npy"), &mask).unwrap();
+    let cells: std::collections::BTreeSet<String> =
+        rows.iter().filter_map(|r| r.cell.clone()).collect();
+    for cell in &cells {
+        for (mi, (method, _)) in spec.methods.iter().enumerate() {
+            let a = img.mapv(|v| v * (1.0 + mi as f32)) + mask.mapv(|m| f32::from(m) * 2.0);
+            mrixai_core::npy::write(
+                &d.join("cells")
+                    .join(cell)
+                    .join("attributions")
+                    .join(format!("{method}.npy")),
+                &a,
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(
+        d.join("run.json"),
+        r#"{"profile":"tiny","seeds":{"master":7},"versions":{"mrixai":"0.1.0"},"machine":"test","timings":{"total_s":1.5}}"#,
+    )
+    .unwrap();
+    spec.metrics
+}
+
+#[test]
+fn report_has_every_figure_and_renders_offline() {
+    let d = run_dir("full");
+    let metrics = synthetic_run(&d, 12);
+    let opts = ReportOptions {
+        stats: Options {
+            n_boot: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let summary = build_report(&d, &opts).unwrap();
+    assert!(
+        d.join("stats").join("findings.parquet").is_file(),
+        "stats computed and written"
+    );
+    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let mut expected = vec!["accuracy.svg".to_string()];
+    for m in &metrics {
+        for p in ["box", "scatter", "residuals"] {
+            expected.push(format!("{p}_{m}.svg"));
+        }
+    }
+    for f in &expected {
+        let path = d.join("report").join("figures").join(f);
+        assert!(path.is_file(), "{f} missing");
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{f} is not SVG"
+        );
+        assert!(
+            html.contains(&format!("href=\"figures/{f}\"")),
+            "{f} not referenced"
+        );
+        assert!(summary.figures.contains(f));
+    }
+    for claim in ["(1)", "(2)", "(3)", "(4)"] {
+        assert!(html.contains(claim), "finding {claim} missing");
+    }
+    assert!(html.contains("supported by this run (p = "));
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "gallery missing: {:?}",
+        summary.notes
+    );
+    assert!(html.contains("tiny"), "run.json not shown");
+    // offline: nothing is loaded from elsewhere
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "<script",
+        "<link",
+    ] {
+        assert!(!html.contains(bad), "page contains {bad}");
+    }
+    // same run → byte-identical page
+    let first = html.clone();
+    build_report(&d, &opts).unwrap();
+    assert_eq!(std::fs::read_to_string(&summary.index).unwrap(), first);
+    render_in_chromium(&summary.index, &d);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+fn render_in_chromium(index: &Path, d: &Path) {
+    let Some(bin) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {b}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        println!("SKIPPED: chromium is not installed; the page was not rendered");
+        return;
+    };
+    let profile = d.join("chromium-profile");
+    let shot = d.join("report.png");
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", index.display()))
+        .output()
+        .expect("run chromium");
+    let log = String::from_utf8_lossy(&out.stderr);
+    for line in log.lines() {
+        assert!(!line.contains(":CONSOLE("), "console message: {line}");
+        assert!(!line.contains("net::ERR_"), "network error: {line}");
+    }
+    assert!(shot.is_file(), "no screenshot; chromium said: {log}");
+    if let Ok(keep) = std::env::var("MRIXAI_REPORT_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+    let dom = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", index.display()))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("Findings") && dom.contains("<svg"),
+        "DOM not rendered"
+    );
+}
+
+#[test]
+fn missing_inputs_are_clear_errors_or_notes() {
+    let d = run_dir("bad");
+    let e = build_report(&d, &ReportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("scores.parquet"), "{e}");
+    // scores only: no gallery, no run.json → notes, not failures
+    let rows = score_rows(&SyntheticSpec {
+        seeds: 1,
+        samples: 6,
+        ..Default::default()
+    });
+    mrixai_stats::table::write_long_rows(&d.join("scores.csv"), &rows).unwrap();
+    let opts = ReportOptions {
+        stats: Options {
+            n_boot: 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = build_report(&d, &opts).unwrap();
+    assert!(
+        s.notes.iter().any(|n| n.contains("Gallery skipped")),
+        "{:?}",
+        s.notes
+    );
+    let html = std::fs::read_to_string(&s.index).unwrap();
+    assert!(html.contains("run.json</code> is absent"));
+    let _ = std::fs::remove_dir_all(&d);
+}
