@@ -354,18 +354,12 @@ impl FeatureSettings {
         }
         let b = self.baselines.for_batch(&x)?;
         let mut out = ArrayF::zeros(x.raw_dim());
-        for n in 0..x.shape()[0] {
+        for (n, &tn) in target.iter().enumerate() {
             let xn = x.index_axis(Axis(0), n);
             let feats = Features::new(&self.superpixels, xn.view())?;
             let mut rng =
-                mrixai_core::seed::rng(sample_seed(self.seed, label, xn.view(), target[n]), label);
-            let coef = per_sample(
-                &feats,
-                &mut rng,
-                xn.view(),
-                b.index_axis(Axis(0), n),
-                target[n],
-            )?;
+                mrixai_core::seed::rng(sample_seed(self.seed, label, xn.view(), tn), label);
+            let coef = per_sample(&feats, &mut rng, xn.view(), b.index_axis(Axis(0), n), tn)?;
             out.index_axis_mut(Axis(0), n)
                 .assign(&feats.broadcast(&coef, xn.shape()));
         }

@@ -166,7 +166,7 @@ mod tests {
         }
         .labels(img.view())
         .unwrap();
-        assert!(m >= 2 && m <= 4, "{m}");
+        assert!((2..=4).contains(&m), "{m}");
         // no superpixel straddles the intensity edge between columns 3 and 4
         for y in 0..8 {
             for y2 in 0..8 {

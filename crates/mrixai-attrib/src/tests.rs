@@ -8,6 +8,9 @@ use ndarray::{Array1, Array2, Axis, IxDyn};
 use rand::Rng as _;
 use std::collections::BTreeMap;
 
+/// (method, fixture file, parameters)
+type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
 fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
     kv.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -27,7 +30,7 @@ fn golden_case(case: &str) {
     let c = x.shape()[1].to_string();
     let win = format!("{c},8,8");
     let stride = format!("{c},4,4");
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("gradient", "gradient.npy", vec![]),
         ("input_x_gradient", "input_x_gradient.npy", vec![]),
         (
