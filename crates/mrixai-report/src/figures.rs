@@ -464,17 +464,15 @@ pub fn panels_figure(
                             .map(|(x, y)| Circle::new((x + off, *y), 4, col.mix(0.85).filled())),
                     )
                     .map_err(fig_err)?;
-                if fit {
-                    if let Some((a, b)) = ols_line(&pts) {
-                        let x0 = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
-                        let x1 = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
-                        chart
-                            .draw_series(std::iter::once(PathElement::new(
-                                vec![(x0, a + b * x0), (x1, a + b * x1)],
-                                col.stroke_width(2),
-                            )))
-                            .map_err(fig_err)?;
-                    }
+                if fit && let Some((a, b)) = ols_line(&pts) {
+                    let x0 = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+                    let x1 = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(x0, a + b * x0), (x1, a + b * x1)],
+                            col.stroke_width(2),
+                        )))
+                        .map_err(fig_err)?;
                 }
             }
         }

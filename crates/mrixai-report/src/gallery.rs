@@ -112,14 +112,15 @@ pub fn render_png(image: &Slice, heat: Option<&Slice>, mask: Option<&Slice>) -> 
             let (sy, sx) = (y / s, x / s);
             let g = ((image.v[sy * image.w + sx] - lo) / span).clamp(0.0, 1.0);
             let mut px = [g * 255.0; 3];
-            if let (Some(hm), Some(n)) = (heat, norm) {
-                if hm.h == image.h && hm.w == image.w {
-                    let t = (hm.v[sy * hm.w + sx].abs() / n).clamp(0.0, 1.0);
-                    let c = colormap(t);
-                    let a = (0.2 + 0.8 * t.sqrt()).min(1.0);
-                    for k in 0..3 {
-                        px[k] = px[k] * 0.55 * (1.0 - a) + c[k] * a;
-                    }
+            if let (Some(hm), Some(n)) = (heat, norm)
+                && hm.h == image.h
+                && hm.w == image.w
+            {
+                let t = (hm.v[sy * hm.w + sx].abs() / n).clamp(0.0, 1.0);
+                let c = colormap(t);
+                let a = (0.2 + 0.8 * t.sqrt()).min(1.0);
+                for k in 0..3 {
+                    px[k] = px[k] * 0.55 * (1.0 - a) + c[k] * a;
                 }
             }
             let o = (y * w + x) * 3;

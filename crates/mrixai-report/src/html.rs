@@ -387,10 +387,10 @@ pub(crate) fn page(p: &PageInput) -> String {
         )
     );
     for m in p.metrics {
-        if m == pm {
-            if let Some(f) = find("residuals", m) {
-                body.push_str(&fig(f));
-            }
+        if m == pm
+            && let Some(f) = find("residuals", m)
+        {
+            body.push_str(&fig(f));
         }
     }
     let rt_cols = [

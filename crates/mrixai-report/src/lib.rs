@@ -261,19 +261,19 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
                 }
             }
             let mut title = method.clone();
-            if let Some(c) = corr_t {
-                if let Some(i) = (0..c.len()).find(|&i| {
+            if let Some(c) = corr_t
+                && let Some(i) = (0..c.len()).find(|&i| {
                     c.get(i, "metric").text() == *metric
                         && c.get(i, "method").text() == *method
                         && c.get(i, "test").text() == "pearson"
-                }) {
-                    let r = c.get(i, "r").f64();
-                    if r.is_finite() {
-                        title = format!(
-                            "{method}  (r = {r:.2}, p = {})",
-                            html::fmt_p(c.get(i, "p").f64())
-                        );
-                    }
+                })
+            {
+                let r = c.get(i, "r").f64();
+                if r.is_finite() {
+                    title = format!(
+                        "{method}  (r = {r:.2}, p = {})",
+                        html::fmt_p(c.get(i, "p").f64())
+                    );
                 }
             }
             panels.push(figures::Panel { title, points: pts });
@@ -430,10 +430,10 @@ fn build_gallery(
     let mut depth = 0;
     while chosen.len() < n && iters.iter().any(|(_, s)| s.len() > depth) {
         for (l, s) in &iters {
-            if chosen.len() < n {
-                if let Some(&x) = s.get(depth) {
-                    chosen.push((x as usize, *l));
-                }
+            if chosen.len() < n
+                && let Some(&x) = s.get(depth)
+            {
+                chosen.push((x as usize, *l));
             }
         }
         depth += 1;

@@ -129,7 +129,9 @@ fn report_has_every_figure_and_renders_offline() {
     build_report(&d, &opts).unwrap();
     assert_eq!(std::fs::read_to_string(&summary.index).unwrap(), first);
     render_in_chromium(&summary.index, &d);
-    let _ = std::fs::remove_dir_all(&d);
+    if std::env::var_os("MRIXAI_REPORT_SCREENSHOT").is_none() {
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }
 
 fn render_in_chromium(index: &Path, d: &Path) {
