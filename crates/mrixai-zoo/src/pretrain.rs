@@ -97,11 +97,12 @@ fn render(
     let sf = s as f32;
     let mut img = ndarray::Array2::<f32>::zeros((s, s));
     // dead leaves: occluding disks with power-law radii
-    img.fill(rng.random::<f32>());
+    // background leaves in the mid-grey range, the object darker or brighter than all of them
+    img.fill(0.3 + 0.4 * rng.random::<f32>());
     for _ in 0..40 {
         let (cx, cy) = (rng.random::<f32>() * sf, rng.random::<f32>() * sf);
         let r = sf * (0.03 + 0.25 * rng.random::<f32>().powi(3));
-        let g = rng.random::<f32>();
+        let g = 0.3 + 0.4 * rng.random::<f32>();
         for ((y, x), v) in img.indexed_iter_mut() {
             let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
             if dx * dx + dy * dy <= r * r {
@@ -117,12 +118,10 @@ fn render(
     );
     let theta = rng.random::<f32>() * std::f32::consts::TAU;
     let (ct, st) = (theta.cos(), theta.sin());
-    let base = rng.random::<f32>();
-    let contrast = 0.25 + 0.35 * rng.random::<f32>();
-    let fill = if base > 0.5 {
-        base - contrast
+    let fill = if rng.random::<bool>() {
+        0.05 + 0.15 * rng.random::<f32>()
     } else {
-        base + contrast
+        0.8 + 0.15 * rng.random::<f32>()
     };
     let freq = 0.2 + 0.6 * rng.random::<f32>();
     let phi = rng.random::<f32>() * std::f32::consts::TAU;
