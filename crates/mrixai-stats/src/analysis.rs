@@ -515,7 +515,15 @@ fn fit_chain(ctx: &Ctx, frame: &Frame) -> (Result<ols::FormulaFit>, Vec<String>)
         last = ols::ols(&f, frame);
         match &last {
             Ok(_) => break,
-            Err(e) => notes.push(e.to_string()),
+            Err(e) => {
+                // keep the reason, without repeating the formula
+                let msg = e.to_string();
+                let reason = msg
+                    .split_once("`: ")
+                    .map_or(msg.as_str(), |(_, r)| r)
+                    .to_string();
+                notes.push(format!("`{f}` not fitted ({reason})"));
+            }
         }
     }
     (last, notes)
@@ -707,7 +715,7 @@ fn across_models(
         let fitted_formula = fit.as_ref().map(|f| f.formula.clone()).unwrap_or_default();
         let mut note = String::new();
         if fit.is_ok() && !fallbacks.is_empty() {
-            note = format!("fallback after: {}", fallbacks.join(" | "));
+            note = format!("fallback: {}", fallbacks.join("; "));
         } else if let Err(e) = &fit {
             note = e.to_string();
         }
