@@ -1,6 +1,6 @@
 //! `cargo xtask reproduce`: the whole mrixai experiment in one resumable command.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use mrixai_cli::pipeline::{ExperimentConfig, Run, slurm};
 use std::path::{Path, PathBuf};
@@ -50,21 +50,28 @@ fn workspace_root() -> PathBuf {
 }
 
 fn reproduce(args: ReproduceArgs) -> Result<()> {
-    let (cfg, config_path) = match &args.config {
-        Some(p) => (ExperimentConfig::from_file(p)?, p.clone()),
-        None => {
-            let p = mrixai_cli::pipeline::config::configs_dir().join(format!("{}.toml", args.profile));
-            (ExperimentConfig::profile(&args.profile)?, p)
-        }
+    let cfg = match &args.config {
+        Some(p) => ExperimentConfig::from_file(p)?,
+        None => ExperimentConfig::profile(&args.profile)?,
     };
-    let out = args.out.clone().unwrap_or_else(|| workspace_root().join("runs").join(&cfg.profile));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("runs").join(&cfg.profile));
     let cells = mrixai_cli::pipeline::grid::cells(&cfg)?;
     if let Some(dir) = &args.emit_slurm {
-        let text = std::fs::read_to_string(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
-        let opts = slurm::SlurmOptions { binary: args.slurm_binary.clone(), sbatch: args.sbatch.clone(), ..Default::default() };
+        let opts = slurm::SlurmOptions {
+            binary: args.slurm_binary.clone(),
+            sbatch: args.sbatch.clone(),
+            ..Default::default()
+        };
         let out = std::path::absolute(&out).unwrap_or(out);
-        let n = slurm::emit(&cfg, &text, &out, dir, &opts)?;
-        println!("wrote SLURM scripts for {n} cells to {} (submit with {}/submit.sh)", dir.display(), dir.display());
+        let n = slurm::emit(&cfg, &out, dir, &opts)?;
+        println!(
+            "wrote SLURM scripts for {n} cells to {} (submit with {}/submit.sh)",
+            dir.display(),
+            dir.display()
+        );
         return Ok(());
     }
     println!(
@@ -75,11 +82,17 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     );
     println!("{}", mrixai_cli::pipeline::estimate(&cfg)?);
     if cfg.profile != "quick" && cfg.profile != "tiny" && !args.yes {
-        anyhow::bail!("profile `{}` is long: rerun with --yes to start it", cfg.profile);
+        anyhow::bail!(
+            "profile `{}` is long: rerun with --yes to start it",
+            cfg.profile
+        );
     }
     let run = Run::new(&out, cfg)?;
     run.reproduce()?;
-    println!("report: {}", out.join("report").join("index.html").display());
+    println!(
+        "report: {}",
+        out.join("report").join("index.html").display()
+    );
     Ok(())
 }
 

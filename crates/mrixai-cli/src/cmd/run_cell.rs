@@ -1,10 +1,67 @@
-//! `mrixai run-cell` (not built yet).
+//! `mrixai run-cell`: one unit of work of an experiment run (what a SLURM array task runs).
+
+use anyhow::{Context, Result, bail};
+use mrixai_cli::pipeline::{ExperimentConfig, Run, grid};
+use std::path::PathBuf;
 
 /// Arguments of `mrixai run-cell`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Experiment config (TOML).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Prepare the run: datasets and pre-trained checkpoints (needed before any cell).
+    #[arg(long, conflicts_with_all = ["index", "cell", "all"])]
+    pub prepare: bool,
+    /// Index of the cell in the grid (0-based, the order of `cells.txt`).
+    #[arg(long, conflicts_with_all = ["cell", "all"])]
+    pub index: Option<usize>,
+    /// Id of the cell.
+    #[arg(long, conflicts_with = "all")]
+    pub cell: Option<String>,
+    /// Prepare and run every cell (no aggregation).
+    #[arg(long)]
+    pub all: bool,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`mrixai run-cell` is not built yet")
+pub fn run(args: Args) -> Result<()> {
+    let cfg = ExperimentConfig::from_file(&args.config)?;
+    let cells = grid::cells(&cfg)?;
+    let mut run = Run::new(&args.run, cfg.clone())?;
+    run.progress = !args.quiet;
+    if args.prepare {
+        return Ok(run.prepare()?);
+    }
+    if args.all {
+        run.prepare()?;
+        for c in &cells {
+            run.run_cell(c)
+                .with_context(|| format!("cell {}", c.id(&cfg)))?;
+        }
+        return Ok(());
+    }
+    let cell = match (args.index, &args.cell) {
+        (Some(i), _) => *cells.get(i).with_context(|| {
+            format!(
+                "--index {i}: the grid has {} cells (0..{})",
+                cells.len(),
+                cells.len()
+            )
+        })?,
+        (None, Some(id)) => *cells
+            .iter()
+            .find(|c| c.id(&cfg) == *id)
+            .with_context(|| format!("--cell {id}: no such cell in this config's grid"))?,
+        (None, None) => bail!("say what to run: --prepare, --index I, --cell ID or --all"),
+    };
+    run.run_cell(&cell)
+        .with_context(|| format!("cell {}", cell.id(&cfg)))?;
+    Ok(())
 }

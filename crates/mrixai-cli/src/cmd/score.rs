@@ -9,7 +9,9 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_core::{atomic, dataset};
-use mrixai_metrics::{MetricSet, NanPolicy, Pooling, align, binarize, check_finite, read_attributions, read_mask};
+use mrixai_metrics::{
+    MetricSet, NanPolicy, Pooling, align, binarize, check_finite, read_attributions, read_mask,
+};
 use std::path::PathBuf;
 
 /// Arguments of `mrixai score`.
@@ -63,7 +65,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let set = MetricSet::parse(&args.metrics)?;
     let policy: NanPolicy = args.nan_policy.parse()?;
-    let pooling = args.pool.as_deref().map(str::parse::<Pooling>).transpose()?;
+    let pooling = args
+        .pool
+        .as_deref()
+        .map(str::parse::<Pooling>)
+        .transpose()?;
     if let Some(t) = args.threshold
         && !t.is_finite()
     {
@@ -80,7 +86,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let arrays = dataset::read_split(d, split)?;
             let dir = dataset::split_dir(d, split);
             match args.threshold {
-                Some(t) => (binarize(arrays.weights.view(), t), dir.join("weights.npy").display().to_string()),
+                Some(t) => (
+                    binarize(arrays.weights.view(), t),
+                    dir.join("weights.npy").display().to_string(),
+                ),
                 None => (arrays.masks, dir.join("masks.npy").display().to_string()),
             }
         }
@@ -126,7 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Quotes a CSV field when it needs it.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -155,7 +168,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mrixai-score-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // two samples, [N, C=2, 2, 2] attributions and [N, 1, 2, 2] masks
-        let a = ArrayD::from_shape_vec(IxDyn(&[2, 2, 2, 2]), (0..16).map(|v| v as f32).collect()).unwrap();
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 2, 2, 2]), (0..16).map(|v| v as f32).collect())
+            .unwrap();
         let mut m = ArrayD::<u8>::zeros(IxDyn(&[2, 1, 2, 2]));
         m[[0, 0, 0, 0]] = 1;
         npy::write(&dir.join("a.npy"), &a).unwrap();
@@ -169,7 +183,12 @@ mod tests {
         let v: f64 = lines[1].split(',').nth(2).unwrap().parse().unwrap();
         assert!((v - 4.0 / 28.0).abs() < 1e-12, "{v}");
         assert_eq!(lines[3], "1,mass_accuracy,NaN");
-        assert!(run(args(&dir, "s.parquet")).unwrap_err().to_string().contains(".csv"));
+        assert!(
+            run(args(&dir, "s.parquet"))
+                .unwrap_err()
+                .to_string()
+                .contains(".csv")
+        );
         let mut bad = args(&dir, "s.csv");
         bad.metrics = vec!["nope".into()];
         assert!(run(bad).unwrap_err().to_string().contains("unknown metric"));
@@ -177,13 +196,23 @@ mod tests {
         let mut an = a.clone();
         an[[1, 0, 0, 0]] = f32::NAN;
         npy::write(&dir.join("a.npy"), &an).unwrap();
-        assert!(run(args(&dir, "s.csv")).unwrap_err().to_string().contains("non-finite"));
+        assert!(
+            run(args(&dir, "s.csv"))
+                .unwrap_err()
+                .to_string()
+                .contains("non-finite")
+        );
         let mut ok = args(&dir, "n.csv");
         ok.nan_policy = "nan".into();
         run(ok).unwrap();
         // shape mismatch
         npy::write(&dir.join("a.npy"), &ArrayD::<f32>::zeros(IxDyn(&[2, 3, 3]))).unwrap();
-        assert!(run(args(&dir, "s.csv")).unwrap_err().to_string().contains("a.npy"));
+        assert!(
+            run(args(&dir, "s.csv"))
+                .unwrap_err()
+                .to_string()
+                .contains("a.npy")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -147,26 +147,38 @@ impl ExperimentConfig {
     /// Reads and validates a TOML file; relative data paths are resolved against its folder.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut cfg: ExperimentConfig =
-            toml::from_str(&text).map_err(|e| Error::format(path, format!("invalid experiment config: {e}")))?;
+        let mut cfg: ExperimentConfig = toml::from_str(&text)
+            .map_err(|e| Error::format(path, format!("invalid experiment config: {e}")))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.data.synth_config, &mut cfg.data.pretrain_synth_config] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(m) = cfg.data.mri.as_mut().filter(|m| m.is_relative()) {
-            *m = base.join(&*m);
-        }
+        let resolve = |p: &Path| -> PathBuf {
+            let joined = if p.is_relative() {
+                base.join(p)
+            } else {
+                p.to_path_buf()
+            };
+            std::path::absolute(&joined).unwrap_or(joined)
+        };
+        cfg.data.synth_config = resolve(&cfg.data.synth_config);
+        cfg.data.pretrain_synth_config = resolve(&cfg.data.pretrain_synth_config);
+        cfg.data.mri = cfg.data.mri.as_deref().map(resolve);
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The configuration as TOML (paths absolute, so it can be used from any folder).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self)
+            .map_err(|e| Error::invalid(format!("cannot write the experiment config as TOML: {e}")))
     }
 
     /// A committed profile by name (`quick`, `paper`, `tiny`).
     pub fn profile(name: &str) -> Result<Self> {
         let path = configs_dir().join(format!("{name}.toml"));
         if !path.exists() {
-            return Err(Error::config("profile", format!("unknown profile `{name}` (no {})", path.display())));
+            return Err(Error::config(
+                "profile",
+                format!("unknown profile `{name}` (no {})", path.display()),
+            ));
         }
         Self::from_file(&path)
     }
@@ -174,35 +186,58 @@ impl ExperimentConfig {
     /// Rejects impossible settings, naming the field.
     pub fn validate(&self) -> Result<()> {
         let nonempty = |field: &str, n: usize| {
-            if n == 0 { Err(Error::config(field, "must not be empty")) } else { Ok(()) }
+            if n == 0 {
+                Err(Error::config(field, "must not be empty"))
+            } else {
+                Ok(())
+            }
         };
         nonempty("grid.sources", self.grid.sources.len())?;
         nonempty("grid.seeds", self.grid.seeds.len())?;
         nonempty("explain.methods", self.explain.methods.len())?;
         nonempty("score.metrics", self.score.metrics.len())?;
         for s in &self.grid.sources {
-            s.parse::<super::Source>().map_err(|e| Error::config("grid.sources", e.to_string()))?;
+            s.parse::<super::Source>()
+                .map_err(|e| Error::config("grid.sources", e.to_string()))?;
         }
         let pretrained = self.grid.sources.iter().any(|s| s != "scratch");
         if pretrained {
             nonempty("grid.pretrained_layers", self.grid.pretrained_layers.len())?;
             nonempty("grid.frozen", self.grid.frozen.len())?;
             if self.grid.pretrained_layers.contains(&0) {
-                return Err(Error::config("grid.pretrained_layers", "k = 0 is the `scratch` source; use k ≥ 1"));
+                return Err(Error::config(
+                    "grid.pretrained_layers",
+                    "k = 0 is the `scratch` source; use k ≥ 1",
+                ));
             }
         }
-        for (name, t) in [("train", &self.train), ("pretrain.train", &self.pretrain.train)] {
+        for (name, t) in [
+            ("train", &self.train),
+            ("pretrain.train", &self.pretrain.train),
+        ] {
             if t.epochs == 0 {
-                return Err(Error::config(format!("{name}.epochs"), "must be at least 1"));
+                return Err(Error::config(
+                    format!("{name}.epochs"),
+                    "must be at least 1",
+                ));
             }
             if t.batch_size == 0 {
-                return Err(Error::config(format!("{name}.batch_size"), "must be at least 1"));
+                return Err(Error::config(
+                    format!("{name}.batch_size"),
+                    "must be at least 1",
+                ));
             }
             if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
-                return Err(Error::config(format!("{name}.learning_rate"), "must be a positive number"));
+                return Err(Error::config(
+                    format!("{name}.learning_rate"),
+                    "must be a positive number",
+                ));
             }
             if !matches!(t.optimizer.as_str(), "adam" | "sgd") {
-                return Err(Error::config(format!("{name}.optimizer"), "must be `adam` or `sgd`"));
+                return Err(Error::config(
+                    format!("{name}.optimizer"),
+                    "must be `adam` or `sgd`",
+                ));
             }
         }
         if self.explain.max_samples == 0 {
@@ -213,7 +248,10 @@ impl ExperimentConfig {
         }
         for p in [&self.data.synth_config, &self.data.pretrain_synth_config] {
             if !p.exists() {
-                return Err(Error::config("data", format!("synthesis config {} not found", p.display())));
+                return Err(Error::config(
+                    "data",
+                    format!("synthesis config {} not found", p.display()),
+                ));
             }
         }
         Ok(())
@@ -230,19 +268,39 @@ mod tests {
             let cfg = ExperimentConfig::profile(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(cfg.profile, name);
         }
-        assert!(ExperimentConfig::profile("nope").unwrap_err().to_string().contains("profile"));
+        assert!(
+            ExperimentConfig::profile("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("profile")
+        );
     }
 
     #[test]
     fn impossible_settings_name_the_field() {
         let mut cfg = ExperimentConfig::profile("tiny").unwrap();
         cfg.train.epochs = 0;
-        assert!(cfg.validate().unwrap_err().to_string().contains("train.epochs"));
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("train.epochs")
+        );
         let mut cfg = ExperimentConfig::profile("tiny").unwrap();
         cfg.grid.sources = vec!["imagenet21k".into()];
-        assert!(cfg.validate().unwrap_err().to_string().contains("grid.sources"));
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("grid.sources")
+        );
         let mut cfg = ExperimentConfig::profile("tiny").unwrap();
         cfg.grid.pretrained_layers = vec![0];
-        assert!(cfg.validate().unwrap_err().to_string().contains("pretrained_layers"));
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("pretrained_layers")
+        );
     }
 }

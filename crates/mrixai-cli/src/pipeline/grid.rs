@@ -60,7 +60,12 @@ impl Cell {
         let mode = if self.frozen { "frozen" } else { "tuned" };
         match self.source {
             Source::Scratch => format!("scratch-s{}", self.seed),
-            s => format!("{}-k{}-{mode}-s{}", s.name(), self.pretrained_layers, self.seed),
+            s => format!(
+                "{}-k{}-{mode}-s{}",
+                s.name(),
+                self.pretrained_layers,
+                self.seed
+            ),
         }
     }
 
@@ -70,7 +75,12 @@ impl Cell {
         let key = serde_json::json!({
             "cell": self,
             "seed": cfg.seed,
-            "data": cfg.data,
+            "data": {
+                "synth": content_hash(&cfg.data.synth_config),
+                "pretrain_synth": content_hash(&cfg.data.pretrain_synth_config),
+                "pretrain_task": cfg.data.pretrain_task,
+                "mri": cfg.data.mri,
+            },
             "model": cfg.model,
             "train": cfg.train,
             "pretrain": if self.source == Source::Scratch { serde_json::Value::Null } else { serde_json::to_value(&cfg.pretrain).unwrap_or_default() },
@@ -83,6 +93,14 @@ impl Cell {
     }
 }
 
+/// SHA-256 of a file's content (its path when it cannot be read), so that a cell's id
+/// does not depend on where the config files live.
+fn content_hash(path: &std::path::Path) -> String {
+    std::fs::read(path)
+        .map(|b| seed::sha256_hex(&b))
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
 /// All cells of the grid, in a fixed order: scratch first, then each source × k × frozen, per seed.
 pub fn cells(cfg: &ExperimentConfig) -> Result<Vec<Cell>> {
     let mut out = Vec::new();
@@ -90,12 +108,22 @@ pub fn cells(cfg: &ExperimentConfig) -> Result<Vec<Cell>> {
         for s in &cfg.grid.sources {
             let source: Source = s.parse()?;
             if source == Source::Scratch {
-                out.push(Cell { source, pretrained_layers: 0, frozen: false, seed });
+                out.push(Cell {
+                    source,
+                    pretrained_layers: 0,
+                    frozen: false,
+                    seed,
+                });
                 continue;
             }
             for &k in &cfg.grid.pretrained_layers {
                 for &frozen in &cfg.grid.frozen {
-                    out.push(Cell { source, pretrained_layers: k, frozen, seed });
+                    out.push(Cell {
+                        source,
+                        pretrained_layers: k,
+                        frozen,
+                        seed,
+                    });
                 }
             }
         }
@@ -117,7 +145,8 @@ mod tests {
         let n_scratch = cfg.grid.sources.len() - n_pre;
         assert_eq!(
             cells.len(),
-            cfg.grid.seeds.len() * (n_scratch + n_pre * cfg.grid.pretrained_layers.len() * cfg.grid.frozen.len())
+            cfg.grid.seeds.len()
+                * (n_scratch + n_pre * cfg.grid.pretrained_layers.len() * cfg.grid.frozen.len())
         );
         let ids: std::collections::BTreeSet<_> = cells.iter().map(|c| c.id(&cfg)).collect();
         assert_eq!(ids.len(), cells.len());

@@ -65,7 +65,9 @@ impl Machine {
             .map(|kb| (kb / 1024.0 / 1024.0 * 10.0).round() / 10.0);
         Self {
             os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cpu_model,
             memory_gib,
             backend: "cpu (burn flex)".into(),
@@ -80,7 +82,9 @@ pub fn git_commit() -> Option<String> {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 impl Manifest {
@@ -115,8 +119,8 @@ impl Manifest {
         let path = dir.join("run.json");
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            let old: Manifest =
-                serde_json::from_str(&text).map_err(|e| Error::format(&path, format!("invalid run manifest: {e}")))?;
+            let old: Manifest = serde_json::from_str(&text)
+                .map_err(|e| Error::format(&path, format!("invalid run manifest: {e}")))?;
             if old.config == *cfg {
                 let mut m = Manifest::new(cfg, cells);
                 m.timings = old.timings;

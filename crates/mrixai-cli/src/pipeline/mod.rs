@@ -17,8 +17,8 @@ pub mod config;
 pub mod grid;
 pub mod manifest;
 pub mod run;
-pub mod stages;
 pub mod slurm;
+pub mod stages;
 
 pub use config::ExperimentConfig;
 pub use grid::{Cell, Source};

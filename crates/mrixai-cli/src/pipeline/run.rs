@@ -36,7 +36,11 @@ impl Run {
     /// Opens (or starts) the run folder `dir` for `cfg`.
     pub fn new(dir: &Path, cfg: ExperimentConfig) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(Self { dir: dir.to_path_buf(), cfg, progress: true })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            cfg,
+            progress: true,
+        })
     }
 
     /// The benchmark dataset folder.
@@ -56,7 +60,12 @@ impl Run {
         grid::cells(&self.cfg)
     }
 
-    fn timed<T>(&self, manifest: &mut Manifest, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    fn timed<T>(
+        &self,
+        manifest: &mut Manifest,
+        stage: &str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
         let t = Instant::now();
         let out = f()?;
         manifest.record(&self.dir, stage, t.elapsed().as_secs_f64())?;
@@ -109,10 +118,16 @@ impl Run {
         self.prepare()?;
         let cells = self.cells()?;
         let mut m = Manifest::load_or_new(&self.dir, &self.cfg, cells.len())?;
-        let bar = if self.progress { ProgressBar::new(cells.len() as u64) } else { ProgressBar::hidden() };
+        let bar = if self.progress {
+            ProgressBar::new(cells.len() as u64)
+        } else {
+            ProgressBar::hidden()
+        };
         bar.set_style(
-            ProgressStyle::with_template("cells {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "cells {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         for cell in &cells {
             bar.set_message(cell.label());

@@ -20,7 +20,12 @@ pub struct SlurmOptions {
 
 impl Default for SlurmOptions {
     fn default() -> Self {
-        Self { binary: "mrixai".into(), sbatch: Vec::new(), time: "04:00:00".into(), cpus: 4 }
+        Self {
+            binary: "mrixai".into(),
+            sbatch: Vec::new(),
+            time: "04:00:00".into(),
+            cpus: 4,
+        }
     }
 }
 
@@ -38,26 +43,40 @@ fn header(name: &str, opts: &SlurmOptions, log_dir: &Path) -> String {
     s
 }
 
-/// Writes `prepare.sbatch`, `cells.sbatch`, `aggregate.sbatch`, `cells.txt` and
-/// `submit.sh` into `dir` for the run folder `run_dir` and the config file `config`
-/// (a copy of which is written as `dir/experiment.toml`). Returns the number of cells.
-pub fn emit(cfg: &ExperimentConfig, config_text: &str, run_dir: &Path, dir: &Path, opts: &SlurmOptions) -> Result<usize> {
+/// Writes `experiment.toml` (the config, paths absolute), `prepare.sbatch`, `cells.sbatch`,
+/// `aggregate.sbatch`, `cells.txt` and `submit.sh` into `dir` for the run folder `run_dir`.
+/// Returns the number of cells.
+pub fn emit(
+    cfg: &ExperimentConfig,
+    run_dir: &Path,
+    dir: &Path,
+    opts: &SlurmOptions,
+) -> Result<usize> {
     let cells = grid::cells(cfg)?;
     let config = dir.join("experiment.toml");
-    atomic::write_bytes(&config, config_text.as_bytes())?;
+    atomic::write_bytes(&config, cfg.to_toml()?.as_bytes())?;
     let ids: Vec<String> = cells.iter().map(|c| c.id(cfg)).collect();
-    atomic::write_bytes(&dir.join("cells.txt"), format!("{}\n", ids.join("\n")).as_bytes())?;
+    atomic::write_bytes(
+        &dir.join("cells.txt"),
+        format!("{}\n", ids.join("\n")).as_bytes(),
+    )?;
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| mrixai_core::Error::io(&logs, e))?;
     let common = format!("--run {} --config {}", run_dir.display(), config.display());
     let bin = &opts.binary;
-    let prepare = format!("{}{bin} run-cell {common} --prepare\n", header("mrixai-prepare", opts, &logs));
+    let prepare = format!(
+        "{}{bin} run-cell {common} --prepare\n",
+        header("mrixai-prepare", opts, &logs)
+    );
     let array = format!(
         "{}#SBATCH --array=0-{}\n{bin} run-cell {common} --index \"$SLURM_ARRAY_TASK_ID\"\n",
         header("mrixai-cell", opts, &logs),
         cells.len().saturating_sub(1)
     );
-    let aggregate = format!("{}{bin} aggregate {common}\n", header("mrixai-aggregate", opts, &logs));
+    let aggregate = format!(
+        "{}{bin} aggregate {common}\n",
+        header("mrixai-aggregate", opts, &logs)
+    );
     let submit = format!(
         "#!/usr/bin/env bash\n# Submits the whole experiment: prepare -> {} cells -> aggregate.\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\np=$(sbatch --parsable prepare.sbatch)\nc=$(sbatch --parsable --dependency=afterok:$p cells.sbatch)\na=$(sbatch --parsable --dependency=afterok:$c aggregate.sbatch)\necho \"submitted: prepare $p, cells $c, aggregate $a\"\n",
         cells.len()
@@ -74,7 +93,8 @@ pub fn emit(cfg: &ExperimentConfig, config_text: &str, run_dir: &Path, dir: &Pat
     {
         use std::os::unix::fs::PermissionsExt;
         let p = dir.join("submit.sh");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).map_err(|e| mrixai_core::Error::io(&p, e))?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| mrixai_core::Error::io(&p, e))?;
     }
     Ok(cells.len())
 }

@@ -1,30 +1,420 @@
 //! The work of each stage, calling the mrixai crates.
 
+use super::Source;
+use super::config::TrainSettings;
+use super::run::{is_done, mark_done};
 use super::{Cell, Run};
-use mrixai_core::{Error, Result};
+use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::{Attributor, atomic};
+use mrixai_core::{Error, Result, seed};
+use mrixai_metrics::{MetricSet, Pooling};
+use mrixai_stats::table::ScoreRow;
+use mrixai_stats::table::write_long_rows;
+use mrixai_synth::{SynthConfig, SynthOptions, Task};
+use mrixai_zoo::{InitSpec, Vgg};
+use mrixai_zoo::{OodTask, Optimizer, TrainConfig};
+use ndarray::{ArrayViewD, Axis};
 use std::path::Path;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Synthesises `task` from the synthesis config at `config` into `out`, unless it exists.
+fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) -> Result<()> {
+    if out.join("dataset.json").is_file() {
+        return Ok(());
+    }
+    let mut cfg = SynthConfig::from_toml_file(config)?;
+    cfg.task = task;
+    let opts = SynthOptions {
+        force: true,
+        preview: if task == Task::Lesion { 16 } else { 0 },
+        nifti: false,
+        progress: run.progress,
+    };
+    let summary = mrixai_synth::synthesize(
+        &cfg,
+        seed::derive(run.cfg.seed, stream),
+        run.cfg.data.mri.as_deref(),
+        out,
+        &opts,
+    )?;
+    if run.progress {
+        eprintln!(
+            "synth: {} dataset {:?} train/val/test images in {:.1} s -> {}",
+            task.name(),
+            summary.counts,
+            summary.elapsed_s,
+            out.display()
+        );
+    }
+    Ok(())
+}
 
 /// Synthesises the benchmark dataset (and the in-domain pre-training dataset).
-pub fn dataset(_run: &Run) -> Result<()> {
-    Err(Error::invalid("stage `synth` is not wired yet"))
+pub fn dataset(run: &Run) -> Result<()> {
+    synth_once(
+        run,
+        &run.cfg.data.synth_config,
+        Task::Lesion,
+        "dataset",
+        &run.dataset_dir(),
+    )?;
+    if run.cfg.grid.sources.iter().any(|s| s == "mri") {
+        let task: Task = run.cfg.data.pretrain_task.parse()?;
+        if task == Task::Lesion {
+            return Err(Error::config(
+                "data.pretrain_task",
+                "the in-domain task must differ from the benchmark (`anatomy` or `presence`)",
+            ));
+        }
+        synth_once(
+            run,
+            &run.cfg.data.pretrain_synth_config,
+            task,
+            "pretrain-dataset",
+            &run.pretrain_dir("mri").join("dataset"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The zoo's training configuration for `t`.
+fn train_config(t: &TrainSettings, progress: bool) -> TrainConfig {
+    TrainConfig {
+        epochs: t.epochs,
+        batch_size: t.batch_size,
+        optimizer: if t.optimizer == "sgd" {
+            Optimizer::Sgd
+        } else {
+            Optimizer::Adam
+        },
+        lr: t.learning_rate,
+        weight_decay: t.weight_decay,
+        patience: t.patience,
+        progress,
+        ..TrainConfig::default()
+    }
+}
+
+/// Image side of the benchmark dataset (`[N, 1, H, W]`).
+fn image_size(run: &Run) -> Result<usize> {
+    let info = mrixai_core::dataset::read_info(&run.dataset_dir())?;
+    let arrays = read_split(&run.dataset_dir(), Split::Val)?;
+    let shape = arrays.images.shape();
+    if shape.len() != 4 || shape[2] != shape[3] {
+        return Err(Error::format(
+            run.dataset_dir().join("val/images.npy"),
+            format!(
+                "the pipeline's VGG cells need square 2-D slices [N, 1, H, H], got {shape:?} (task {})",
+                info["task"]
+            ),
+        ));
+    }
+    Ok(shape[2])
+}
+
+/// Checkpoint folder of a pre-training source.
+pub fn checkpoint_dir(run: &Run, source: Source) -> PathBuf {
+    run.pretrain_dir(source.name()).join("checkpoint")
 }
 
 /// Pre-trains the checkpoints of the `ood` and `mri` sources.
-pub fn pretrain(_run: &Run) -> Result<()> {
-    Err(Error::invalid("stage `pretrain` is not wired yet"))
+pub fn pretrain(run: &Run) -> Result<()> {
+    let cfg = &run.cfg;
+    let tc = train_config(&cfg.pretrain.train, run.progress);
+    for name in &cfg.grid.sources {
+        let source: Source = name.parse()?;
+        let dir = run.pretrain_dir(source.name());
+        if source == Source::Scratch || is_done(&dir) {
+            continue;
+        }
+        let ckpt = checkpoint_dir(run, source);
+        let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
+        let info = match source {
+            Source::Ood if cfg.pretrain.ood == "procedural" => {
+                let per_class = cfg
+                    .pretrain
+                    .ood_images
+                    .div_ceil(mrixai_zoo::pretrain::OOD_CLASSES.len());
+                let task = OodTask {
+                    train_per_class: per_class,
+                    val_per_class: (per_class / 5).max(4),
+                    test_per_class: (per_class / 5).max(4),
+                    size: image_size(run)?,
+                };
+                let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
+                mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt)?
+            }
+            Source::Ood => {
+                let size = image_size(run)?;
+                mrixai_zoo::import_imagenet(
+                    Path::new(&cfg.pretrain.ood),
+                    &cfg.model.arch,
+                    [size, size],
+                    &ckpt,
+                )?
+            }
+            _ => mrixai_zoo::train_on_dataset(
+                &dir.join("dataset"),
+                &cfg.model.arch,
+                &tc,
+                None,
+                seed,
+                &ckpt,
+            )?,
+        };
+        if run.progress {
+            eprintln!(
+                "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
+                source.name(),
+                info.task,
+                info.val_accuracy,
+                info.test_accuracy
+            );
+        }
+        mark_done(&dir)?;
+    }
+    Ok(())
+}
+
+/// What a finished cell records in `cell.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CellRecord {
+    /// The cell's id.
+    pub id: String,
+    /// The cell.
+    pub cell: Cell,
+    /// Test accuracy of the trained model (whole test split).
+    pub test_accuracy: f64,
+    /// Validation accuracy of the kept weights.
+    pub val_accuracy: Option<f64>,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Test samples explained (the first ones of the split).
+    pub explained: usize,
+    /// Seconds spent training.
+    pub train_seconds: f64,
+    /// Seconds spent per attribution method.
+    pub method_seconds: std::collections::BTreeMap<String, f64>,
+}
+
+/// Builds the attribution method `name` with the run's parameters (the oracle gets `masks`).
+fn attributor(run: &Run, name: &str, masks: ArrayViewD<u8>) -> Result<Box<dyn Attributor>> {
+    if name == "oracle" {
+        return Ok(Box::new(mrixai_attrib::Oracle::new(masks)));
+    }
+    let params = run
+        .cfg
+        .explain
+        .params
+        .get(name)
+        .cloned()
+        .unwrap_or_default();
+    mrixai_attrib::method_by_name(name, &params)
+        .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))
 }
 
 /// Trains, explains and scores one cell into `dir`.
-pub fn cell(_run: &Run, _cell: &Cell, _dir: &Path) -> Result<()> {
-    Err(Error::invalid("stage `cell` is not wired yet"))
+pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
+    let cfg = &run.cfg;
+    let dataset = run.dataset_dir();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // 1. the model
+    let model_dir = dir.join("model");
+    let t0 = Instant::now();
+    let info = if model_dir.join("model.json").is_file() {
+        mrixai_zoo::ModelInfo::read(&model_dir)?
+    } else {
+        let init = (cell.source != Source::Scratch).then(|| InitSpec {
+            checkpoint: checkpoint_dir(run, cell.source),
+            pretrained_layers: cell.pretrained_layers,
+            frozen: cell.frozen,
+        });
+        let tc = train_config(&cfg.train, false);
+        mrixai_zoo::train_on_dataset(
+            &dataset,
+            &cfg.model.arch,
+            &tc,
+            init.as_ref(),
+            cell.seed,
+            &model_dir,
+        )?
+    };
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let model = Vgg::load(&model_dir)?;
+    // 2. predictions on the explained test samples
+    let test = read_split(&dataset, Split::Test)?;
+    let n = cfg.explain.max_samples.min(test.len());
+    let test = test.select(&(0..n).collect::<Vec<_>>());
+    let x = model.prepare(test.images.view())?;
+    let logits = model.logits_batched(x.view())?;
+    let pred = mrixai_zoo::argmax_rows(&logits);
+    let labels = test.label_indices();
+    let mut csv = String::from("sample,label,prediction,correct\n");
+    for (i, (p, l)) in pred.iter().zip(&labels).enumerate() {
+        csv.push_str(&format!("{i},{l},{p},{}\n", p == l));
+    }
+    atomic::write_bytes(&dir.join("predictions.csv"), csv.as_bytes())?;
+    // 3. attributions and scores
+    let metrics = MetricSet::parse(&cfg.score.metrics)?;
+    let pooling: Pooling = cfg.score.pool.parse()?;
+    let mut scores = String::from("method,sample,metric,value\n");
+    let mut method_seconds = std::collections::BTreeMap::new();
+    let bs = cfg.explain.batch_size;
+    for name in &cfg.explain.methods {
+        let path = dir.join("attributions").join(format!("{name}.npy"));
+        let t = Instant::now();
+        let attr = if path.is_file() {
+            mrixai_core::npy::read::<f32>(&path)?
+        } else {
+            let mut parts = Vec::new();
+            for start in (0..n).step_by(bs) {
+                let end = (start + bs).min(n);
+                let xb = x.slice_axis(Axis(0), (start..end).into());
+                let mb = test.masks.slice_axis(Axis(0), (start..end).into());
+                let method = attributor(run, name, mb.into_dyn())?;
+                parts.push(method.attribute(&model, xb.into_dyn(), &pred[start..end])?);
+            }
+            let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
+            let attr = ndarray::concatenate(Axis(0), &views)
+                .map_err(|e| Error::invalid(format!("{name}: cannot join batches: {e}")))?;
+            mrixai_core::npy::write(&path, &attr)?;
+            attr
+        };
+        method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
+        let (a, m) = mrixai_metrics::align(attr, test.masks.clone(), Some(pooling), name, "masks")?;
+        let table = metrics.score_batch(a.view(), m.view(), None)?;
+        let names = metrics.names();
+        for (i, row) in table.outer_iter().enumerate() {
+            for (metric, v) in names.iter().zip(row.iter()) {
+                scores.push_str(&format!("{name},{i},{metric},{}\n", fmt_value(*v)));
+            }
+        }
+    }
+    atomic::write_bytes(&dir.join("scores.csv"), scores.as_bytes())?;
+    let record = CellRecord {
+        id: cell.id(cfg),
+        cell: *cell,
+        test_accuracy: info.test_accuracy.unwrap_or(f64::NAN),
+        val_accuracy: info.val_accuracy,
+        epochs: info.epochs,
+        explained: n,
+        train_seconds,
+        method_seconds,
+    };
+    atomic::write_json(&dir.join("cell.json"), &record)
 }
 
-/// Builds the long-format table and statistics from all cells.
-pub fn aggregate(_run: &Run, _cells: &[Cell]) -> Result<()> {
-    Err(Error::invalid("stage `aggregate` is not wired yet"))
+/// A score as text: shortest round-trip form, `NaN` for undefined values.
+fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Reads a small CSV file written by a cell (header + rows of plain fields).
+fn read_csv(path: &Path) -> Result<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect())
+}
+
+fn field<T: std::str::FromStr>(path: &Path, row: &[String], i: usize) -> Result<T> {
+    row.get(i)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::format(path, format!("bad or missing column {i} in row {row:?}")))
+}
+
+/// Per-sample predictions of a finished cell: `(label, prediction)`.
+fn read_predictions(dir: &Path) -> Result<Vec<(i64, i64)>> {
+    let path = dir.join("predictions.csv");
+    read_csv(&path)?
+        .iter()
+        .map(|r| Ok((field(&path, r, 1)?, field(&path, r, 2)?)))
+        .collect()
+}
+
+/// The statistics settings of a run.
+fn stats_options(run: &Run) -> mrixai_stats::analysis::Options {
+    mrixai_stats::analysis::Options {
+        seed: seed::derive(run.cfg.seed, "stats"),
+        ..Default::default()
+    }
+}
+
+/// Builds the long-format table (`scores.parquet`, `scores.csv`) and the statistics
+/// tables (`stats/`) from all cells.
+pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
+    let mut records = Vec::new();
+    for c in cells {
+        let dir = run.cell_dir(c);
+        let path = dir.join("cell.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let rec: CellRecord =
+            serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))?;
+        records.push((dir.clone(), rec, read_predictions(&dir)?));
+    }
+    let n = records.iter().map(|r| r.2.len()).min().unwrap_or(0);
+    let correct_all: Vec<bool> = (0..n)
+        .map(|i| records.iter().all(|r| r.2[i].0 == r.2[i].1))
+        .collect();
+    let mut rows = Vec::new();
+    for (dir, rec, preds) in &records {
+        let path = dir.join("scores.csv");
+        for r in read_csv(&path)? {
+            let sample: usize = field(&path, &r, 1)?;
+            let (label, prediction) = *preds.get(sample).ok_or_else(|| {
+                Error::format(&path, format!("sample {sample} has no prediction"))
+            })?;
+            let value = match r.get(3).map(String::as_str) {
+                Some("NaN") => f64::NAN,
+                _ => field(&path, &r, 3)?,
+            };
+            rows.push(ScoreRow {
+                cell: Some(rec.id.clone()),
+                source: Some(rec.cell.source.name().to_string()),
+                pretrained_layers: Some(rec.cell.pretrained_layers as i64),
+                frozen: Some(rec.cell.frozen),
+                seed: Some(rec.cell.seed as i64),
+                model_accuracy: Some(rec.test_accuracy),
+                method: r.first().cloned(),
+                sample: sample as i64,
+                label: Some(label),
+                prediction: Some(prediction),
+                correct: Some(label == prediction),
+                correct_all: Some(correct_all.get(sample).copied().unwrap_or(false)),
+                metric: r.get(2).cloned().unwrap_or_default(),
+                value,
+            });
+        }
+    }
+    write_long_rows(&run.dir.join("scores.parquet"), &rows)?;
+    write_long_rows(&run.dir.join("scores.csv"), &rows)?;
+    mrixai_stats::analysis::run(
+        &run.dir.join("scores.parquet"),
+        &run.dir.join("stats"),
+        &stats_options(run),
+    )?;
+    Ok(())
 }
 
 /// Writes the HTML report.
-pub fn report(_run: &Run) -> Result<()> {
-    Err(Error::invalid("stage `report` is not wired yet"))
+pub fn report(run: &Run) -> Result<()> {
+    let opts = mrixai_report::ReportOptions {
+        stats: stats_options(run),
+        ..Default::default()
+    };
+    let summary = mrixai_report::build_report(&run.dir, &opts)?;
+    if run.progress {
+        for note in &summary.notes {
+            eprintln!("report: {note}");
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,190 @@
+//! End-to-end pipeline tests on the `tiny` profile: a run killed with SIGKILL and resumed,
+//! and a run executed as separate per-cell processes (as SLURM would), must both end with
+//! tables identical to an uninterrupted single-process run.
+
+use mrixai_cli::pipeline::{ExperimentConfig, Run, grid, slurm};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn tiny_config() -> PathBuf {
+    mrixai_cli::pipeline::config::configs_dir().join("tiny.toml")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mrixai-pipeline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn mrixai() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mrixai"))
+}
+
+fn ok(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn mrixai");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The final tables of a run: the long-format scores and every statistics table.
+fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec!["scores.csv".to_string()];
+    let mut stats: Vec<String> = std::fs::read_dir(dir.join("stats"))
+        .expect("stats folder")
+        .map(|e| format!("stats/{}", e.expect("entry").file_name().to_string_lossy()))
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    stats.sort();
+    files.extend(stats);
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            (f, bytes)
+        })
+        .collect()
+}
+
+fn reference(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny profile");
+    let mut run = Run::new(dir, cfg).expect("run folder");
+    run.progress = false;
+    run.reproduce().expect("tiny run");
+    assert!(dir.join("report/index.html").is_file());
+    tables(dir)
+}
+
+fn assert_same(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)]) {
+    assert_eq!(
+        a.iter().map(|t| &t.0).collect::<Vec<_>>(),
+        b.iter().map(|t| &t.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in a.iter().zip(b) {
+        assert!(x == y, "{name} differs between the two runs");
+    }
+}
+
+#[test]
+fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
+    let single = scratch("single");
+    let want = reference(&single);
+    assert!(want[0].1.len() > 100, "scores.csv has rows");
+
+    // 1. kill -9 in the middle of the work, then resume until done.
+    let killed = scratch("killed");
+    let cfg = tiny_config();
+    let mut child = mrixai()
+        .args(["run-cell", "--all", "--quiet", "--run"])
+        .arg(&killed)
+        .arg("--config")
+        .arg(&cfg)
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(4500));
+    let _ = child.kill(); // SIGKILL on unix
+    let _ = child.wait();
+    ok(mrixai()
+        .args(["run-cell", "--all", "--quiet", "--run"])
+        .arg(&killed)
+        .arg("--config")
+        .arg(&cfg));
+    ok(mrixai()
+        .args(["aggregate", "--quiet", "--run"])
+        .arg(&killed)
+        .arg("--config")
+        .arg(&cfg));
+    assert_same(&want, &tables(&killed));
+    // a rerun of a finished run recomputes nothing and changes no table
+    ok(mrixai()
+        .args(["run-cell", "--all", "--quiet", "--run"])
+        .arg(&killed)
+        .arg("--config")
+        .arg(&cfg));
+    assert_same(&want, &tables(&killed));
+
+    // 2. SLURM layout: prepare, one process per cell (in reverse order), aggregate.
+    let cells_run = scratch("cells");
+    let scripts = scratch("slurm");
+    let parsed = ExperimentConfig::from_file(&cfg).expect("config");
+    let n = slurm::emit(
+        &parsed,
+        &cells_run,
+        &scripts,
+        &slurm::SlurmOptions::default(),
+    )
+    .expect("emit");
+    assert_eq!(n, grid::cells(&parsed).expect("grid").len());
+    let ids = std::fs::read_to_string(scripts.join("cells.txt")).expect("cells.txt");
+    assert_eq!(ids.lines().count(), n);
+    let array = std::fs::read_to_string(scripts.join("cells.sbatch")).expect("array script");
+    assert!(
+        array.contains(&format!("#SBATCH --array=0-{}", n - 1)),
+        "{array}"
+    );
+    assert!(
+        std::fs::read_to_string(scripts.join("submit.sh"))
+            .expect("submit")
+            .contains("--dependency=afterok")
+    );
+    let emitted = scripts.join("experiment.toml");
+    ok(mrixai()
+        .args(["run-cell", "--prepare", "--quiet", "--run"])
+        .arg(&cells_run)
+        .arg("--config")
+        .arg(&emitted));
+    for i in (0..n).rev() {
+        ok(mrixai()
+            .args(["run-cell", "--quiet", "--index", &i.to_string(), "--run"])
+            .arg(&cells_run)
+            .arg("--config")
+            .arg(&emitted));
+    }
+    ok(mrixai()
+        .args(["aggregate", "--quiet", "--run"])
+        .arg(&cells_run)
+        .arg("--config")
+        .arg(&emitted));
+    assert_same(&want, &tables(&cells_run));
+
+    for d in [single, killed, cells_run, scripts] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn bad_requests_fail_with_a_message() {
+    let dir = scratch("bad");
+    let out = mrixai()
+        .args(["run-cell", "--quiet", "--index", "999", "--run"])
+        .arg(&dir)
+        .arg("--config")
+        .arg(tiny_config())
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--index 999"));
+    let out = mrixai()
+        .args(["aggregate", "--quiet", "--run"])
+        .arg(&dir)
+        .arg("--config")
+        .arg(tiny_config())
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not finished"));
+    let out = mrixai()
+        .args(["run-cell", "--all", "--run"])
+        .arg(&dir)
+        .arg("--config")
+        .arg("/nonexistent.toml")
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nonexistent.toml"));
+    let _ = std::fs::remove_dir_all(dir);
+}
