@@ -7,7 +7,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = format!(".{name}.tmp-{}", std::process::id());
     path.with_file_name(tmp)
 }
@@ -21,7 +24,10 @@ fn ensure_parent(path: &Path) -> Result<()> {
 
 /// Writes a file atomically: `write` fills a buffered writer on a temporary sibling,
 /// which is flushed, synced and renamed onto `path` only if `write` succeeds.
-pub fn write_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub fn write_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     ensure_parent(path)?;
     let tmp = tmp_sibling(path);
     let result = (|| -> std::io::Result<()> {
@@ -77,7 +83,11 @@ impl AtomicDir {
             fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(Self { tmp, target: target.to_path_buf(), committed: false })
+        Ok(Self {
+            tmp,
+            target: target.to_path_buf(),
+            committed: false,
+        })
     }
 
     /// The temporary folder to write into.

@@ -45,7 +45,9 @@ impl std::str::FromStr for Split {
             "train" => Ok(Split::Train),
             "val" => Ok(Split::Val),
             "test" => Ok(Split::Test),
-            other => Err(Error::invalid(format!("unknown split `{other}` (expected train, val or test)"))),
+            other => Err(Error::invalid(format!(
+                "unknown split `{other}` (expected train, val or test)"
+            ))),
         }
     }
 }
@@ -92,7 +94,10 @@ impl SplitArrays {
                 format!("expected [N, 1, H, W] or [N, 1, D, H, W], got {s:?}"),
             ));
         }
-        for (name, shape) in [("masks.npy", self.masks.shape()), ("weights.npy", self.weights.shape())] {
+        for (name, shape) in [
+            ("masks.npy", self.masks.shape()),
+            ("weights.npy", self.weights.shape()),
+        ] {
             if shape != s {
                 return Err(Error::format(
                     origin.join(name),
@@ -103,18 +108,31 @@ impl SplitArrays {
         if self.labels.ndim() != 1 || self.labels.len() != s[0] {
             return Err(Error::format(
                 origin.join("labels.npy"),
-                format!("expected [{}] labels, got shape {:?}", s[0], self.labels.shape()),
+                format!(
+                    "expected [{}] labels, got shape {:?}",
+                    s[0],
+                    self.labels.shape()
+                ),
             ));
         }
         if let Some(l) = self.labels.iter().find(|&&l| l < 0) {
-            return Err(Error::format(origin.join("labels.npy"), format!("negative label {l}")));
+            return Err(Error::format(
+                origin.join("labels.npy"),
+                format!("negative label {l}"),
+            ));
         }
         let bad = self.images.iter().filter(|v| !v.is_finite()).count();
         if bad > 0 {
-            return Err(Error::format(origin.join("images.npy"), format!("{bad} non-finite value(s)")));
+            return Err(Error::format(
+                origin.join("images.npy"),
+                format!("{bad} non-finite value(s)"),
+            ));
         }
         if let Some(m) = self.masks.iter().find(|&&m| m > 1) {
-            return Err(Error::format(origin.join("masks.npy"), format!("non-binary mask value {m}")));
+            return Err(Error::format(
+                origin.join("masks.npy"),
+                format!("non-binary mask value {m}"),
+            ));
         }
         Ok(())
     }
@@ -142,7 +160,10 @@ pub fn read_split(dir: &Path, split: Split) -> Result<SplitArrays> {
     }
     let d = split_dir(dir, split);
     if !d.is_dir() {
-        return Err(Error::format(&d, format!("split folder `{}` not found in dataset", split.name())));
+        return Err(Error::format(
+            &d,
+            format!("split folder `{}` not found in dataset", split.name()),
+        ));
     }
     let images = npy::read::<f32>(&d.join("images.npy"))?;
     let masks = npy::read::<u8>(&d.join("masks.npy"))?;
@@ -153,7 +174,12 @@ pub fn read_split(dir: &Path, split: Split) -> Result<SplitArrays> {
         masks.mapv(f32::from)
     };
     let labels = npy::read::<i64>(&d.join("labels.npy"))?;
-    let arrays = SplitArrays { images, masks, weights, labels };
+    let arrays = SplitArrays {
+        images,
+        masks,
+        weights,
+        labels,
+    };
     arrays.validate(&d)?;
     Ok(arrays)
 }
@@ -182,7 +208,14 @@ pub fn num_classes(dir: &Path, arrays: &SplitArrays) -> usize {
         .ok()
         .and_then(|v| v.get("num_classes").and_then(|n| n.as_u64()))
         .map(|n| n as usize)
-        .unwrap_or_else(|| arrays.labels.iter().copied().max().map_or(0, |m| m as usize + 1))
+        .unwrap_or_else(|| {
+            arrays
+                .labels
+                .iter()
+                .copied()
+                .max()
+                .map_or(0, |m| m as usize + 1)
+        })
 }
 
 #[cfg(test)]
@@ -209,7 +242,12 @@ mod tests {
         assert!(e.contains("train"), "{e}");
         let mut bad = arrays.clone();
         bad.labels = ArrayD::from_shape_vec(IxDyn(&[1]), vec![0i64]).unwrap();
-        assert!(bad.validate(&dir).unwrap_err().to_string().contains("labels.npy"));
+        assert!(
+            bad.validate(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("labels.npy")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         assert!("nope".parse::<Split>().is_err());
     }

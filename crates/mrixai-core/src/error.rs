@@ -59,19 +59,32 @@ pub enum Error {
 impl Error {
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().to_path_buf(), source }
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
     }
     /// An [`Error::Format`] for `path`.
     pub fn format(path: impl AsRef<Path>, msg: impl Into<String>) -> Self {
-        Error::Format { path: path.as_ref().to_path_buf(), msg: msg.into() }
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            msg: msg.into(),
+        }
     }
     /// An [`Error::Config`] for `field`.
     pub fn config(field: impl Into<String>, msg: impl Into<String>) -> Self {
-        Error::Config { field: field.into(), msg: msg.into() }
+        Error::Config {
+            field: field.into(),
+            msg: msg.into(),
+        }
     }
     /// An [`Error::Shape`] for array `what`.
     pub fn shape(what: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
-        Error::Shape { what: what.into(), expected: expected.into(), got: got.to_vec() }
+        Error::Shape {
+            what: what.into(),
+            expected: expected.into(),
+            got: got.to_vec(),
+        }
     }
     /// An [`Error::Invalid`] with a message.
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -83,7 +96,10 @@ impl Error {
 pub fn ensure_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f32>) -> Result<()> {
     let count = values.into_iter().filter(|v| !v.is_finite()).count();
     if count > 0 {
-        return Err(Error::NonFinite { what: what.to_string(), count });
+        return Err(Error::NonFinite {
+            what: what.to_string(),
+            count,
+        });
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ pub enum LayerKind {
 impl LayerKind {
     /// Whether the layer has weights that [`WeightTransform`] applies to.
     pub fn has_weights(self) -> bool {
-        matches!(self, LayerKind::Conv2d | LayerKind::Conv3d | LayerKind::Linear | LayerKind::BatchNorm)
+        matches!(
+            self,
+            LayerKind::Conv2d | LayerKind::Conv3d | LayerKind::Linear | LayerKind::BatchNorm
+        )
     }
     /// Whether the layer is a convolution.
     pub fn is_conv(self) -> bool {
@@ -84,7 +87,10 @@ pub struct WeightTransform {
 
 impl WeightTransform {
     /// The identity transform (the layer as it is).
-    pub const IDENTITY: Self = Self { weights: WeightMap::Identity, bias: true };
+    pub const IDENTITY: Self = Self {
+        weights: WeightMap::Identity,
+        bias: true,
+    };
 }
 
 /// A model seen layer by layer, for attribution methods that need more than a gradient.
@@ -161,7 +167,10 @@ pub fn check_targets(logits_shape: &[usize], target: &[usize]) -> Result<()> {
     }
     let (n, c) = (logits_shape[0], logits_shape[1]);
     if target.len() != n {
-        return Err(Error::invalid(format!("target: {} value(s) for a batch of {n}", target.len())));
+        return Err(Error::invalid(format!(
+            "target: {} value(s) for a batch of {n}",
+            target.len()
+        )));
     }
     if let Some((i, t)) = target.iter().enumerate().find(|(_, t)| **t >= c) {
         return Err(Error::invalid(format!(
@@ -177,7 +186,11 @@ pub fn check_input(model: &dyn Explainable, x: &ViewF) -> Result<()> {
     if x.ndim() != want.len() + 1 || x.shape()[1..] != want[..] {
         let mut expected = vec!["N".to_string()];
         expected.extend(want.iter().map(|d| d.to_string()));
-        return Err(Error::shape("input", format!("[{}]", expected.join(", ")), x.shape()));
+        return Err(Error::shape(
+            "input",
+            format!("[{}]", expected.join(", ")),
+            x.shape(),
+        ));
     }
     Ok(())
 }
@@ -254,24 +267,41 @@ mod tests {
                 _ => x2.mapv(|v| v.max(0.0)).into_dyn(),
             })
         }
-        fn layer_vjp_with(&self, i: usize, x: ViewF, v: ViewF, t: WeightTransform) -> Result<ArrayF> {
+        fn layer_vjp_with(
+            &self,
+            i: usize,
+            x: ViewF,
+            v: ViewF,
+            t: WeightTransform,
+        ) -> Result<ArrayF> {
             let v2 = v.into_dimensionality::<ndarray::Ix2>().unwrap();
             Ok(match i {
                 0 => v2.dot(&self.w.mapv(|w| t.weights.apply(w))).into_dyn(),
-                _ => (&v2 * &x.mapv(|a| if a > 0.0 { 1.0 } else { 0.0 }).into_dimensionality::<ndarray::Ix2>().unwrap()).into_dyn(),
+                _ => (&v2
+                    * &x.mapv(|a| if a > 0.0 { 1.0 } else { 0.0 })
+                        .into_dimensionality::<ndarray::Ix2>()
+                        .unwrap())
+                    .into_dyn(),
             })
         }
     }
 
     #[test]
     fn default_gradient_chains_vjps() {
-        let m = Tiny { w: Array2::from_shape_vec((2, 3), vec![1., -2., 3., -1., 1., 0.5]).unwrap() };
+        let m = Tiny {
+            w: Array2::from_shape_vec((2, 3), vec![1., -2., 3., -1., 1., 0.5]).unwrap(),
+        };
         let x = ArrayF::from_shape_vec(IxDyn(&[1, 3]), vec![1., 1., 1.]).unwrap();
         let y = m.forward(x.view()).unwrap();
         assert_eq!(y.as_slice().unwrap(), &[2.0, 0.5]);
         let g = m.input_gradient(x.view(), &[0]).unwrap();
         assert_eq!(g.as_slice().unwrap(), &[1., -2., 3.]);
-        assert!(m.input_gradient(x.view(), &[2]).unwrap_err().to_string().contains("out of range"));
+        assert!(
+            m.input_gradient(x.view(), &[2])
+                .unwrap_err()
+                .to_string()
+                .contains("out of range")
+        );
         assert!(check_input(&m, &x.view()).is_ok());
         let bad = ArrayF::zeros(IxDyn(&[1, 4]));
         assert!(check_input(&m, &bad.view()).is_err());

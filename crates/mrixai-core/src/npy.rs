@@ -18,7 +18,10 @@ pub fn read<T: ReadableElement>(path: &Path) -> Result<ArrayD<T>> {
         return Err(Error::format(path, "empty file, not a .npy array"));
     }
     ArrayD::<T>::read_npy(BufReader::new(file)).map_err(|e| {
-        Error::format(path, format!("cannot read as .npy of {}: {e}", std::any::type_name::<T>()))
+        Error::format(
+            path,
+            format!("cannot read as .npy of {}: {e}", std::any::type_name::<T>()),
+        )
     })
 }
 
@@ -39,7 +42,10 @@ pub fn read_finite_f32(path: &Path) -> Result<ArrayD<f32>> {
     let a = read::<f32>(path)?;
     let bad = a.iter().filter(|v| !v.is_finite()).count();
     if bad > 0 {
-        return Err(Error::format(path, format!("contains {bad} non-finite value(s) (NaN or Inf)")));
+        return Err(Error::format(
+            path,
+            format!("contains {bad} non-finite value(s) (NaN or Inf)"),
+        ));
     }
     Ok(a)
 }
@@ -52,7 +58,9 @@ where
     D: Dimension,
 {
     atomic::write_with(path, |w| {
-        array.write_npy(w).map_err(|e| std::io::Error::other(e.to_string()))
+        array
+            .write_npy(w)
+            .map_err(|e| std::io::Error::other(e.to_string()))
     })
 }
 
@@ -73,11 +81,20 @@ mod tests {
         assert!(read::<u8>(&p).is_err());
         assert!(read_rank::<f32>(&p, 4).is_err());
         let t = a_t(&dir);
-        write(&t, &ndarray::ArrayD::<f32>::from_elem(IxDyn(&[2]), f32::NAN)).unwrap();
+        write(
+            &t,
+            &ndarray::ArrayD::<f32>::from_elem(IxDyn(&[2]), f32::NAN),
+        )
+        .unwrap();
         let e = read_finite_f32(&t).unwrap_err().to_string();
         assert!(e.contains("non-finite") && e.contains("t.npy"), "{e}");
         std::fs::write(dir.join("empty.npy"), b"").unwrap();
-        assert!(read::<f32>(&dir.join("empty.npy")).unwrap_err().to_string().contains("empty"));
+        assert!(
+            read::<f32>(&dir.join("empty.npy"))
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         std::fs::write(dir.join("junk.npy"), b"not an array").unwrap();
         assert!(read::<f32>(&dir.join("junk.npy")).is_err());
         assert!(read::<f32>(&dir.join("missing.npy")).is_err());
