@@ -232,13 +232,13 @@ fn value_check(field: &str, v: f32, lo: f32, hi: f32) -> Result<()> {
 }
 
 impl SynthConfig {
-    /// Quick profile: 64×64 slices, 250 subjects × 12 slices = 3000 images (2100/300/600).
+    /// Quick profile: 64×64 slices, 150 subjects × 12 slices = 1800 images (1260/180/360).
     pub fn quick() -> Self {
         SynthConfig {
             task: Task::Lesion,
             dims: 2,
             size: vec![64, 64],
-            subjects: 250,
+            subjects: 150,
             samples_per_subject: 12,
             split: SplitFractions {
                 train: 0.7,
@@ -260,12 +260,12 @@ impl SynthConfig {
             },
             lesion: LesionConfig {
                 per_image: [1, 1],
-                area_fraction: [0.01, 0.03],
-                contrast: [0.35, 0.6],
+                area_fraction: [0.03, 0.06],
+                contrast: [0.5, 0.8],
                 polarity: Polarity::Darken,
                 edge_softness: [0.05, 0.2],
                 aspect: [1.0, 1.6],
-                irregularity: [0.25, 0.4],
+                irregularity: [0.4, 0.55],
                 lobes: [3, 6],
                 white_matter_only: true,
                 wm_threshold: 0.5,
@@ -511,7 +511,7 @@ mod tests {
             let back: SynthConfig = toml::from_str(&c.to_toml()).unwrap();
             assert_eq!(back, c);
         }
-        assert_eq!(SynthConfig::quick().subjects_per_split(), [175, 25, 50]);
+        assert_eq!(SynthConfig::quick().subjects_per_split(), [105, 15, 30]);
         let partial: SynthConfig =
             toml::from_str("size = [32, 32]\n[lesion]\ncontrast = [0.2, 0.3]\n").unwrap();
         assert_eq!(partial.size, [32, 32]);

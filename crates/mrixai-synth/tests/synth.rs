@@ -213,6 +213,7 @@ fn masks_inside_brain_balanced_classes_and_no_leakage() {
     let mut cfg = tiny();
     cfg.subjects = 12;
     cfg.lesion.per_image = [1, 2];
+    cfg.lesion.area_fraction = [0.01, 0.03]; // two lesions per image must fit in small slices
     let g = generate(&cfg, 3, bases32(), &|| ()).unwrap();
     let mut seen: Vec<BTreeSet<usize>> = Vec::new();
     for s in &g {

@@ -117,7 +117,7 @@ impl Arch {
                 avgpool: [4, 4],
                 classifier: vec![128, 128],
                 num_classes,
-                batch_norm: false,
+                batch_norm: true,
                 dropout: 0.5,
                 input_norm: None,
             },
