@@ -112,3 +112,30 @@ impl Vgg {
         }
     }
 }
+
+/// Cascading model-parameter randomisation (Adebayo et al. 2018): the last `n_layers` weight
+/// layers re-initialised from `seed`, the leading ones kept — i.e. a transfer of the first
+/// `weight_layers − n_layers` layers from the model itself.
+impl mrixai_attrib::Randomizable for Vgg {
+    fn randomized_top_down(
+        &self,
+        n_layers: usize,
+        seed: u64,
+    ) -> Result<Box<dyn mrixai_core::Explainable>> {
+        let total = self.arch().weight_layers();
+        if n_layers > total {
+            return Err(Error::invalid(format!(
+                "cannot randomise {n_layers} weight layers of a model that has {total}"
+            )));
+        }
+        if n_layers == 0 {
+            return Ok(Box::new(self.clone()));
+        }
+        Ok(Box::new(Vgg::transfer_from(
+            self.arch(),
+            self,
+            total - n_layers,
+            seed,
+        )?))
+    }
+}

@@ -470,3 +470,46 @@ fn procedural_task_is_seeded_and_well_formed() {
             .contains("size")
     );
 }
+
+#[test]
+fn cascading_randomisation_keeps_the_leading_layers() {
+    use mrixai_attrib::Randomizable;
+    let arch = tiny(true, 1);
+    let model = Vgg::init(&arch, 3).unwrap();
+    let x = random(&[2, 1, 16, 16], 9);
+    let total = Randomizable::weight_layers(&model);
+    assert_eq!(total, arch.weight_layers());
+    // depth 0 is the model itself
+    let same = model.randomized_top_down(0, 1).unwrap();
+    assert_eq!(
+        same.forward(x.view()).unwrap(),
+        model.forward(x.view()).unwrap()
+    );
+    // depth 1: the head is new, every layer before it is unchanged
+    let top = model.randomized_top_down(1, 1).unwrap();
+    assert_ne!(
+        top.forward(x.view()).unwrap(),
+        model.forward(x.view()).unwrap()
+    );
+    assert_eq!(
+        top.layer_forward(0, x.view()).unwrap(),
+        model.layer_forward(0, x.view()).unwrap()
+    );
+    // full depth: the first convolution is re-initialised too
+    let all = model.randomized_top_down(total, 1).unwrap();
+    assert_ne!(
+        all.layer_forward(0, x.view()).unwrap(),
+        model.layer_forward(0, x.view()).unwrap()
+    );
+    assert!(model.randomized_top_down(total + 1, 1).is_err());
+    // the sanity check runs on a real model
+    let rows = mrixai_attrib::cascading_randomization(
+        &model,
+        &[&mrixai_attrib::Gradient { abs: false } as &dyn mrixai_core::Attributor],
+        x.view(),
+        &[0, 1],
+        5,
+    );
+    let rows = rows.unwrap();
+    assert!(!rows.is_empty());
+}
