@@ -1,6 +1,7 @@
 //! `mrixai pretrain`: pre-train a VGG in-domain (a dataset folder) or out-of-domain
 //! (`ood`: the procedural shapes task; `imagenet`: import a torchvision checkpoint).
 
+use super::train::TrainOptions;
 use mrixai_zoo::OodTask;
 use std::path::PathBuf;
 
@@ -31,36 +32,14 @@ pub struct Args {
     /// Image side (`ood`, `imagenet`).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Maximum number of epochs.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Batch size.
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Optimiser: adam or sgd.
-    #[arg(long, value_parser = ["adam", "sgd"])]
-    pub optimizer: Option<String>,
-    /// Early-stopping patience in epochs.
-    #[arg(long)]
-    pub patience: Option<usize>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Optimisation options.
+    #[command(flatten)]
+    pub training: TrainOptions,
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = super::train::config(
-        args.epochs,
-        args.batch_size,
-        args.lr,
-        args.optimizer.as_deref(),
-        args.patience,
-        args.quiet,
-    );
+    let cfg = args.training.config();
     let info = match args.task.as_str() {
         "ood" => {
             let task = OodTask {

@@ -27,6 +27,14 @@ pub struct Args {
     /// Output checkpoint folder (model.safetensors, arch.json, model.json, metrics.json).
     #[arg(long)]
     pub out: PathBuf,
+    /// Optimisation options.
+    #[command(flatten)]
+    pub training: TrainOptions,
+}
+
+/// Optimisation options shared by `mrixai train` and `mrixai pretrain`.
+#[derive(Debug, clap::Args)]
+pub struct TrainOptions {
     /// Maximum number of epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -47,48 +55,36 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// The training configuration from the common options.
-pub fn config(
-    epochs: Option<usize>,
-    batch_size: Option<usize>,
-    lr: Option<f64>,
-    optimizer: Option<&str>,
-    patience: Option<usize>,
-    quiet: bool,
-) -> TrainConfig {
-    let mut cfg = TrainConfig::default();
-    if let Some(e) = epochs {
-        cfg.epochs = e;
-    }
-    if let Some(b) = batch_size {
-        cfg.batch_size = b;
-    }
-    if let Some(l) = lr {
-        cfg.lr = l;
-    }
-    if optimizer == Some("sgd") {
-        cfg.optimizer = Optimizer::Sgd;
-        if lr.is_none() {
-            cfg.lr = 0.01;
+impl TrainOptions {
+    /// The training configuration: the defaults, overridden by the options given.
+    pub fn config(&self) -> TrainConfig {
+        let mut cfg = TrainConfig::default();
+        if let Some(e) = self.epochs {
+            cfg.epochs = e;
         }
+        if let Some(b) = self.batch_size {
+            cfg.batch_size = b;
+        }
+        if let Some(l) = self.lr {
+            cfg.lr = l;
+        }
+        if self.optimizer.as_deref() == Some("sgd") {
+            cfg.optimizer = Optimizer::Sgd;
+            if self.lr.is_none() {
+                cfg.lr = 0.01;
+            }
+        }
+        if let Some(p) = self.patience {
+            cfg.patience = p;
+        }
+        cfg.progress = !self.quiet;
+        cfg
     }
-    if let Some(p) = patience {
-        cfg.patience = p;
-    }
-    cfg.progress = !quiet;
-    cfg
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = config(
-        args.epochs,
-        args.batch_size,
-        args.lr,
-        args.optimizer.as_deref(),
-        args.patience,
-        args.quiet,
-    );
+    let cfg = args.training.config();
     let init = args.init.map(|checkpoint| InitSpec {
         checkpoint,
         pretrained_layers: args.pretrained_layers.unwrap_or(0),
