@@ -156,35 +156,37 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     }
 }
 
+/// Runs `mrixai ARGS --run DIR --config CONFIG` and checks it fails with `needle` in stderr.
+fn fails_with(args: &[&str], dir: &Path, config: &Path, needle: &str) {
+    let out = mrixai()
+        .args(args)
+        .arg("--run")
+        .arg(dir)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("spawn");
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: `{needle}` not in {err}");
+}
+
 #[test]
 fn bad_requests_fail_with_a_message() {
     let dir = scratch("bad");
-    let out = mrixai()
-        .args(["run-cell", "--quiet", "--index", "999", "--run"])
-        .arg(&dir)
-        .arg("--config")
-        .arg(tiny_config())
-        .output()
-        .expect("spawn");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--index 999"));
-    let out = mrixai()
-        .args(["aggregate", "--quiet", "--run"])
-        .arg(&dir)
-        .arg("--config")
-        .arg(tiny_config())
-        .output()
-        .expect("spawn");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not finished"));
-    let out = mrixai()
-        .args(["run-cell", "--all", "--run"])
-        .arg(&dir)
-        .arg("--config")
-        .arg("/nonexistent.toml")
-        .output()
-        .expect("spawn");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nonexistent.toml"));
+    let tiny = tiny_config();
+    fails_with(
+        &["run-cell", "--quiet", "--index", "999"],
+        &dir,
+        &tiny,
+        "--index 999",
+    );
+    fails_with(&["aggregate", "--quiet"], &dir, &tiny, "not finished");
+    fails_with(
+        &["run-cell", "--all"],
+        &dir,
+        Path::new("/nonexistent.toml"),
+        "nonexistent.toml",
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
