@@ -1,9 +1,9 @@
 //! Axiom checks reported per sample: completeness of Integrated Gradients, DeepLIFT's
 //! summation-to-delta and LRP's conservation.
 
-use crate::util::pick;
+use crate::util::{Baseline, pick};
 use mrixai_core::explain::check_targets;
-use mrixai_core::{ArrayF, Error, Explainable, Result, ViewF};
+use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
 use ndarray::Axis;
 
 /// The result of an axiom check: one `delta` per sample, and whether it exceeds the tolerance.
@@ -114,6 +114,22 @@ pub fn completeness(
         expected,
         rtol,
     ))
+}
+
+/// Runs `method` and checks [`completeness`] of its maps against `baselines` — the
+/// `attribute_with_delta` of every baseline-based method (IG, DeepLIFT).
+pub fn attribute_with_completeness(
+    method: &dyn Attributor,
+    baselines: &Baseline,
+    model: &dyn Explainable,
+    x: ViewF,
+    target: &[usize],
+    rtol: f64,
+) -> Result<(ArrayF, AxiomCheck)> {
+    let attr = method.attribute(model, x.view(), target)?;
+    let b = baselines.for_batch(&x)?;
+    let check = completeness(model, x, b.view(), target, attr.view(), rtol)?;
+    Ok((attr, check))
 }
 
 /// Conservation (LRP): `Σ attr[n] ≈ f(x[n])[t]` (exact for bias-free layers with LRP-0/ε→0).

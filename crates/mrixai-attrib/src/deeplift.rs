@@ -121,10 +121,7 @@ impl DeepLift {
         target: &[usize],
         rtol: f64,
     ) -> Result<(ArrayF, AxiomCheck)> {
-        let attr = self.attribute(model, x.view(), target)?;
-        let b = self.baselines.for_batch(&x)?;
-        let check = axioms::completeness(model, x, b.view(), target, attr.view(), rtol)?;
-        Ok((attr, check))
+        axioms::attribute_with_completeness(self, &self.baselines, model, x, target, rtol)
     }
 }
 
