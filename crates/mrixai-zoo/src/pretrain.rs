@@ -184,6 +184,28 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// A record with no training outcome (no epochs, accuracies or config), a scratch source
+    /// and the current versions; callers fill in what describes their checkpoint.
+    pub fn untrained() -> Self {
+        Self {
+            arch: String::new(),
+            task: String::new(),
+            source: "scratch".into(),
+            data: String::new(),
+            init: None,
+            pretrained_layers: 0,
+            frozen: false,
+            seed: 0,
+            data_seed: None,
+            epochs: 0,
+            best_epoch: 0,
+            val_accuracy: None,
+            test_accuracy: None,
+            config: None,
+            versions: Self::versions(),
+        }
+    }
+
     /// Versions recorded in every sidecar.
     pub fn versions() -> serde_json::Value {
         serde_json::json!({ "mrixai": mrixai_core::VERSION, "burn": "0.22.1" })

@@ -3,7 +3,7 @@
 
 use crate::arch::{Arch, PRESETS};
 use crate::pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
-use crate::train::{TrainConfig, accuracy, train};
+use crate::train::{TrainConfig, TrainReport, accuracy, train};
 use crate::transfer::Init;
 use crate::vgg::Vgg;
 use mrixai_core::dataset::{Split, SplitArrays, num_classes, read_split};
@@ -113,18 +113,11 @@ pub fn train_on_dataset(
     };
     let report = train(cfg, &a, &tr, &va, init_arg, seed)?;
     let test_dir = mrixai_core::dataset::split_dir(dataset, Split::Test);
-    let test_accuracy = if test_dir.is_dir() {
-        let te = read_split(dataset, Split::Test)?;
-        let x = report.model.prepare(te.images.view())?;
-        Some(accuracy(
-            &report.model.predict(x.view())?,
-            &te.label_indices(),
-        ))
+    let test = if test_dir.is_dir() {
+        Some(read_split(dataset, Split::Test)?)
     } else {
         None
     };
-    let mut curves = report.curves.clone();
-    curves.test_accuracy = test_accuracy;
     let info = ModelInfo {
         arch: arch_label(arch),
         task: "dataset".into(),
@@ -137,14 +130,37 @@ pub fn train_on_dataset(
         pretrained_layers: init.map_or(0, |s| s.pretrained_layers),
         frozen: init.is_some_and(|s| s.frozen),
         seed,
-        data_seed: None,
-        epochs: curves.train_loss.len(),
-        best_epoch: curves.best_epoch,
-        val_accuracy: Some(curves.val_accuracy_best),
-        test_accuracy,
-        config: Some(cfg.clone()),
-        versions: ModelInfo::versions(),
+        ..ModelInfo::untrained()
     };
+    save_trained(&report, test.as_ref(), cfg, info, out)
+}
+
+/// Measures the test accuracy of a trained model (when a test split is given), completes
+/// `info` with the training outcome and writes the checkpoint folder `out`.
+fn save_trained(
+    report: &TrainReport,
+    test: Option<&SplitArrays>,
+    cfg: &TrainConfig,
+    mut info: ModelInfo,
+    out: &Path,
+) -> Result<ModelInfo> {
+    let test_accuracy = match test {
+        Some(te) => {
+            let x = report.model.prepare(te.images.view())?;
+            Some(accuracy(
+                &report.model.predict(x.view())?,
+                &te.label_indices(),
+            ))
+        }
+        None => None,
+    };
+    let mut curves = report.curves.clone();
+    curves.test_accuracy = test_accuracy;
+    info.epochs = curves.train_loss.len();
+    info.best_epoch = curves.best_epoch;
+    info.val_accuracy = Some(curves.val_accuracy_best);
+    info.test_accuracy = test_accuracy;
+    info.config = Some(cfg.clone());
     save_checkpoint(out, &report.model, &info, Some(&curves))?;
     Ok(info)
 }
@@ -165,35 +181,18 @@ pub fn pretrain_ood(
         [task.size, task.size],
     )?;
     let report = train(cfg, &a, &tr, &va, None, seed)?;
-    let x = report.model.prepare(te.images.view())?;
-    let test_accuracy = Some(accuracy(
-        &report.model.predict(x.view())?,
-        &te.label_indices(),
-    ));
-    let mut curves = report.curves.clone();
-    curves.test_accuracy = test_accuracy;
     let info = ModelInfo {
         arch: arch_label(arch),
         task: "ood-shapes".into(),
-        source: "scratch".into(),
         data: format!(
             "procedural shapes {}x{}, {}/{}/{} per class",
             task.size, task.size, task.train_per_class, task.val_per_class, task.test_per_class
         ),
-        init: None,
-        pretrained_layers: 0,
-        frozen: false,
         seed,
         data_seed: Some(data_seed),
-        epochs: curves.train_loss.len(),
-        best_epoch: curves.best_epoch,
-        val_accuracy: Some(curves.val_accuracy_best),
-        test_accuracy,
-        config: Some(cfg.clone()),
-        versions: ModelInfo::versions(),
+        ..ModelInfo::untrained()
     };
-    save_checkpoint(out, &report.model, &info, Some(&curves))?;
-    Ok(info)
+    save_trained(&report, Some(&te), cfg, info, out)
 }
 
 /// Imports a torchvision ImageNet checkpoint (converted to safetensors, names unchanged) as a
@@ -217,19 +216,8 @@ pub fn import_imagenet(
     let info = ModelInfo {
         arch: arch.into(),
         task: "imagenet".into(),
-        source: "scratch".into(),
         data: weights.display().to_string(),
-        init: None,
-        pretrained_layers: 0,
-        frozen: false,
-        seed: 0,
-        data_seed: None,
-        epochs: 0,
-        best_epoch: 0,
-        val_accuracy: None,
-        test_accuracy: None,
-        config: None,
-        versions: ModelInfo::versions(),
+        ..ModelInfo::untrained()
     };
     save_checkpoint(out, &model, &info, None)?;
     Ok(info)
