@@ -5,10 +5,13 @@
 //! distributions in place: EMD(p, q) = EMD((p − q)⁺, (q − p)⁺). Only the voxels with an
 //! excess (sources) and a deficit (sinks) enter a transportation problem. It is solved
 //! exactly by a primal network simplex (strongly feasible spanning trees, block-search
-//! pricing) that starts from a greedy nearest-sink allocation and prices a sparse set of
-//! candidate arcs (each source's nearest sinks); a full pricing pass over all
-//! source × sink pairs then adds every arc with a negative reduced cost, until none is
-//! left, which certifies optimality on the complete problem.
+//! pricing over a sparse set of candidate arcs), coarse to fine: the larger side is merged
+//! in 2×…×2 blocks and the coarse problem solved first (recursively); its plan, split among
+//! each block's members, is the fine simplex's starting tree, and its potentials choose
+//! each fine source's candidate arcs. A full pricing pass over all source × sink pairs then
+//! adds every arc with a negative reduced cost, until none is left, which certifies
+//! optimality on the complete fine problem: the warm start changes the speed, never the
+//! value.
 
 use mrixai_core::{Error, Result};
 
@@ -73,6 +76,12 @@ pub fn emd_mask(a: &[f64], gt: &[bool], shape: &[usize]) -> f64 {
 /// EMD given the signed difference `d = q − p` of two distributions of equal mass:
 /// positive entries are supplies, negative entries demands.
 fn emd_from_difference(d: &[f64], shape: &[usize]) -> f64 {
+    emd_from_difference_with(d, shape, DIRECT_BELOW)
+}
+
+/// [`emd_from_difference`], solving problems of at most `direct_below` nodes without
+/// coarsening.
+fn emd_from_difference_with(d: &[f64], shape: &[usize], direct_below: usize) -> f64 {
     let src: Vec<usize> = (0..d.len()).filter(|&i| d[i] > 0.0).collect();
     let snk: Vec<usize> = (0..d.len()).filter(|&i| d[i] < 0.0).collect();
     if src.is_empty() || snk.is_empty() {
@@ -80,70 +89,236 @@ fn emd_from_difference(d: &[f64], shape: &[usize]) -> f64 {
     }
     let supply: Vec<f64> = src.iter().map(|&i| d[i]).collect();
     let demand: Vec<f64> = snk.iter().map(|&i| -d[i]).collect();
-    let grid = Grid::new(shape);
-    let mut t = Transport::new(&grid, &src, &snk, &supply, &demand);
-    t.solve();
-    t.cost()
+    let side = |cell: Vec<usize>, mass: Vec<f64>| Level {
+        xy: voxel_coords(&cell, shape),
+        cell,
+        cell_shape: shape.to_vec(),
+        mass,
+    };
+    let art = (grid_diameter(shape) + 1.0) * ((src.len() + snk.len()) as f64 + 1.0);
+    solve_multiscale(side(src, supply), side(snk, demand), art, direct_below).cost()
 }
 
-/// Euclidean distances between voxels of a grid, looked up by the per-axis absolute
-/// index offsets (the offset vector is itself a voxel of the grid, so the table has one
-/// entry per voxel).
-struct Grid {
-    dims: usize,
-    shape: Vec<i32>,
-    strides: Vec<i32>,
-    table: Vec<f64>,
+/// Euclidean distance between node `i` of coordinates `a` and node `j` of `b`
+/// (`dims` values per node).
+#[inline]
+fn dist(dims: usize, a: &[f64], i: usize, b: &[f64], j: usize) -> f64 {
+    let (a, b) = (&a[i * dims..(i + 1) * dims], &b[j * dims..(j + 1) * dims]);
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }
 
-impl Grid {
-    fn new(shape: &[usize]) -> Self {
-        let dims = shape.len();
-        let mut strides = vec![1i32; dims];
-        for d in (0..dims.saturating_sub(1)).rev() {
-            strides[d] = strides[d + 1] * shape[d + 1] as i32;
-        }
-        let n: usize = shape.iter().product();
-        let table = (0..n)
-            .map(|mut f| {
-                let mut s = 0.0;
-                for d in (0..dims).rev() {
-                    let x = (f % shape[d]) as f64;
-                    f /= shape[d];
-                    s += x * x;
-                }
-                s.sqrt()
-            })
-            .collect();
-        Self {
-            dims,
-            shape: shape.iter().map(|&n| n as i32).collect(),
-            strides,
-            table,
+/// Index coordinates of C-order voxels of `shape`, `shape.len()` values per voxel.
+fn voxel_coords(flat: &[usize], shape: &[usize]) -> Vec<f64> {
+    let dims = shape.len();
+    let mut out = vec![0.0; flat.len() * dims];
+    for (k, &f) in flat.iter().enumerate() {
+        let mut f = f;
+        for d in (0..dims).rev() {
+            out[k * dims + d] = (f % shape[d]) as f64;
+            f /= shape[d];
         }
     }
+    out
+}
 
-    /// Index coordinates of flat voxels, `dims` values per voxel.
-    fn coords(&self, flat: &[usize]) -> Vec<i32> {
-        let mut out = vec![0i32; flat.len() * self.dims];
-        for (k, &f) in flat.iter().enumerate() {
-            let mut f = f as i32;
-            for d in (0..self.dims).rev() {
-                out[k * self.dims + d] = f % self.shape[d];
-                f /= self.shape[d];
+/// A warm start from a coarser solution: a feasible allocation forest (source, sink,
+/// flow) and estimated potentials of the sources and sinks.
+struct Start {
+    alloc: Vec<(u32, u32, f64)>,
+    src_pi: Vec<f64>,
+    snk_pi: Vec<f64>,
+}
+
+/// Sources (or sinks) at one resolution: `cell` indexes the (coarsened) lattice
+/// `cell_shape`, `xy` holds each node's coordinates (the mass-weighted centroid of the
+/// voxels it stands for) and `mass` its supply (or demand).
+#[derive(Clone)]
+struct Level {
+    cell: Vec<usize>,
+    cell_shape: Vec<usize>,
+    xy: Vec<f64>,
+    mass: Vec<f64>,
+}
+
+impl Level {
+    /// Merges the nodes of each 2×…×2 block of lattice cells into one, placed at the
+    /// mass-weighted centroid of its members. Returns the coarse level and, per coarse
+    /// node, the indices of its members.
+    fn coarsen(&self) -> (Level, Vec<Vec<u32>>) {
+        let dims = self.cell_shape.len();
+        let coarse_shape: Vec<usize> = self.cell_shape.iter().map(|&n| n.div_ceil(2)).collect();
+        let mut slot = vec![NONE; coarse_shape.iter().product()];
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        let mut cell = Vec::new();
+        let mut centroid: Vec<f64> = Vec::new();
+        let mut mass: Vec<f64> = Vec::new();
+        for (i, &c) in self.cell.iter().enumerate() {
+            // coarse cell index from the fine cell's lattice coordinates
+            let (mut f, mut key, mut stride) = (c, 0usize, 1usize);
+            for d in (0..dims).rev() {
+                key += (f % self.cell_shape[d]) / 2 * stride;
+                f /= self.cell_shape[d];
+                stride *= coarse_shape[d];
+            }
+            let k = if slot[key] == NONE {
+                slot[key] = members.len() as u32;
+                members.push(Vec::new());
+                cell.push(key);
+                mass.push(0.0);
+                centroid.extend(std::iter::repeat_n(0.0, dims));
+                members.len() - 1
+            } else {
+                slot[key] as usize
+            };
+            members[k].push(i as u32);
+            mass[k] += self.mass[i];
+            for d in 0..dims {
+                centroid[k * dims + d] += self.mass[i] * self.xy[i * dims + d];
+            }
+        }
+        for (k, m) in mass.iter().enumerate() {
+            for c in &mut centroid[k * dims..(k + 1) * dims] {
+                *c /= m;
+            }
+        }
+        let level = Level {
+            cell,
+            cell_shape: coarse_shape,
+            xy: centroid,
+            mass,
+        };
+        (level, members)
+    }
+}
+
+/// Solves the transportation problem between `src` and `snk`. Large problems are solved
+/// coarse-to-fine: the larger side is merged in 2×…×2 blocks, the coarse problem is solved
+/// (recursively), and its plan, split among each block's members, starts the simplex on
+/// the fine problem together with the coarse potentials, so the fine simplex needs few
+/// pivots and pricing passes.
+fn solve_multiscale(src: Level, snk: Level, art: f64, direct_below: usize) -> Transport {
+    let (ns, nt) = (src.mass.len(), snk.mass.len());
+    if ns + nt <= direct_below {
+        let mut t = Transport::new(&src, &snk, art, None);
+        t.solve();
+        return t;
+    }
+    let coarse_sources = ns >= nt;
+    let dims = src.cell_shape.len();
+    let fine = if coarse_sources { &src } else { &snk };
+    let (coarse, members) = fine.coarsen();
+    let coarse_t = if coarse_sources {
+        solve_multiscale(coarse, snk.clone(), art, direct_below)
+    } else {
+        solve_multiscale(src.clone(), coarse, art, direct_below)
+    };
+    // candidate arcs: every arc the coarse simplex priced, given to the members of its
+    // coarsened end
+    // potentials of the coarse solution, given to the members of the coarsened side
+    let mut src_pi: Vec<f64> = (0..coarse_t.ns)
+        .map(|i| coarse_t.potential(i as u32))
+        .collect();
+    let mut snk_pi = coarse_t.pi[coarse_t.ns..coarse_t.ns + coarse_t.nt].to_vec();
+    let expand = |coarse: &[f64], n: usize| {
+        let mut out = vec![0.0; n];
+        for (v, mem) in coarse.iter().zip(&members) {
+            for &i in mem {
+                out[i as usize] = *v;
             }
         }
         out
+    };
+    if coarse_sources {
+        src_pi = expand(&src_pi, ns);
+    } else {
+        snk_pi = expand(&snk_pi, nt);
     }
-
-    #[inline]
-    fn dist(&self, a: &[i32], b: &[i32]) -> f64 {
-        let mut off = 0i32;
-        for d in 0..self.dims {
-            off += (a[d] - b[d]).abs() * self.strides[d];
+    let plan = coarse_t.plan();
+    let alloc = if coarse_sources {
+        split_shipments(&plan, &members, &src.mass, |m, o| {
+            dist(dims, &src.xy, m as usize, &snk.xy, o as usize)
+        })
+    } else {
+        let mut incoming = vec![Vec::new(); members.len()];
+        for (i, ships) in plan.iter().enumerate() {
+            for &(j, x) in ships {
+                incoming[j as usize].push((i as u32, x));
+            }
         }
-        self.table[off as usize]
+        let mut a = split_shipments(&incoming, &members, &snk.mass, |m, o| {
+            dist(dims, &snk.xy, m as usize, &src.xy, o as usize)
+        });
+        for e in &mut a {
+            (e.0, e.1) = (e.1, e.0);
+        }
+        a
+    };
+    let start = Start {
+        alloc,
+        src_pi,
+        snk_pi,
+    };
+    let mut t = Transport::new(&src, &snk, art, Some(start));
+    t.solve();
+    t
+}
+
+/// Inserts `(key, j)` into `best` (ascending by key) if it is among the `cap` smallest.
+#[inline]
+fn keep_smallest(best: &mut Vec<(f64, u32)>, cap: usize, key: f64, j: u32) {
+    if best.len() < cap || key < best[best.len() - 1].0 {
+        let pos = best.partition_point(|b| b.0 <= key);
+        best.insert(pos, (key, j));
+        best.truncate(cap);
     }
+}
+
+/// Problems with at most this many sources plus sinks are solved directly.
+const DIRECT_BELOW: usize = 256;
+
+/// Splits each coarse node's shipments `(other, flow)` among its members: member–shipment
+/// pairs are filled cheapest first (`cost(member, other)`), each fill exhausting a member
+/// or a shipment, which keeps the allocation a forest. Returns `(member, other, flow)`.
+fn split_shipments(
+    plan: &[Vec<(u32, f64)>],
+    members: &[Vec<u32>],
+    mass: &[f64],
+    cost: impl Fn(u32, u32) -> f64,
+) -> Vec<(u32, u32, f64)> {
+    let mut alloc = Vec::with_capacity(mass.len() + plan.len());
+    let mut pairs: Vec<(f64, u32, u32)> = Vec::new();
+    let mut left_m: Vec<f64> = Vec::new();
+    let mut left_k: Vec<f64> = Vec::new();
+    for (ships, mem) in plan.iter().zip(members) {
+        if ships.is_empty() {
+            continue;
+        }
+        pairs.clear();
+        for (a, &m) in mem.iter().enumerate() {
+            for (k, &(o, _)) in ships.iter().enumerate() {
+                pairs.push((cost(m, o), a as u32, k as u32));
+            }
+        }
+        pairs.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+        left_m.clear();
+        left_m.extend(mem.iter().map(|&m| mass[m as usize]));
+        left_k.clear();
+        left_k.extend(ships.iter().map(|s| s.1));
+        for &(_, a, k) in &pairs {
+            let (a, k) = (a as usize, k as usize);
+            let x = left_m[a].min(left_k[k]);
+            if x > 0.0 {
+                alloc.push((mem[a], ships[k].0, x));
+                left_m[a] -= x;
+                left_k[k] -= x;
+            }
+        }
+    }
+    alloc
 }
 
 const NONE: u32 = u32::MAX;
@@ -158,12 +333,14 @@ const NONE: u32 = u32::MAX;
 /// parent) and a sink's always points down. Sources are mostly leaves of the tree: their
 /// potential is not stored but derived from their parent (π_i = π_parent − c), and their
 /// depth likewise, so moving a subtree only touches its sinks.
-struct Transport<'g> {
-    grid: &'g Grid,
+struct Transport {
+    dims: usize,
     ns: usize,
     nt: usize,
-    src_xy: Vec<i32>,
-    snk_xy: Vec<i32>,
+    src_xy: Vec<f64>,
+    snk_xy: Vec<f64>,
+    /// Sink coordinates per axis, for vectorised distance rows.
+    snk_axes: Vec<Vec<f64>>,
     art: f64,
     parent: Vec<u32>,
     flow: Vec<f64>,
@@ -184,21 +361,26 @@ struct Transport<'g> {
 
 /// Nearest sinks each source gets as candidate arcs before the first simplex run.
 const NEAREST: usize = 4;
+/// Candidate arcs per source with a warm start.
+const WARM_CANDIDATES: usize = 6;
 /// Most arcs added per source by one full pricing pass.
 const ADD_PER_SOURCE: usize = 4;
 
-impl<'g> Transport<'g> {
-    fn new(grid: &'g Grid, src: &[usize], snk: &[usize], supply: &[f64], demand: &[f64]) -> Self {
-        let (ns, nt) = (src.len(), snk.len());
+impl Transport {
+    fn new(src: &Level, snk: &Level, art: f64, start: Option<Start>) -> Self {
+        let (ns, nt) = (src.mass.len(), snk.mass.len());
         let n = ns + nt;
-        let dmax = grid.table.iter().copied().fold(0.0, f64::max);
+        let dims = src.cell_shape.len();
         let mut t = Transport {
-            grid,
+            dims,
             ns,
             nt,
-            src_xy: grid.coords(src),
-            snk_xy: grid.coords(snk),
-            art: (dmax + 1.0) * (n as f64 + 1.0),
+            src_xy: src.xy.clone(),
+            snk_xy: snk.xy.clone(),
+            snk_axes: (0..dims)
+                .map(|d| (0..nt).map(|j| snk.xy[j * dims + d]).collect())
+                .collect(),
+            art,
             parent: vec![NONE; n + 1],
             flow: vec![0.0; n + 1],
             pcost: vec![0.0; n + 1],
@@ -212,22 +394,30 @@ impl<'g> Transport<'g> {
             stack: Vec::new(),
             arcs: Vec::new(),
         };
-        t.initial_tree(supply, demand);
+        t.initial_tree(&src.mass, &snk.mass, start);
         t
     }
 
-    #[inline]
-    fn src_row(&self, i: usize) -> &[i32] {
-        &self.src_xy[i * self.grid.dims..(i + 1) * self.grid.dims]
+    /// Distances from source `i` to every sink, into `row`.
+    fn dist_row(&self, i: usize, row: &mut [f64]) {
+        row.fill(0.0);
+        for (d, axis) in self.snk_axes.iter().enumerate() {
+            let x = self.src_xy[i * self.dims + d];
+            for (r, &y) in row.iter_mut().zip(axis) {
+                *r += (x - y) * (x - y);
+            }
+        }
+        for r in row.iter_mut() {
+            *r = r.sqrt();
+        }
     }
-    #[inline]
-    fn snk_row(&self, j: usize) -> &[i32] {
-        &self.snk_xy[j * self.grid.dims..(j + 1) * self.grid.dims]
-    }
+
+    /// Euclidean distance between source `i` and sink `j`.
     #[inline]
     fn cost_of(&self, i: usize, j: usize) -> f64 {
-        self.grid.dist(self.src_row(i), self.snk_row(j))
+        dist(self.dims, &self.src_xy, i, &self.snk_xy, j)
     }
+
     #[inline]
     fn is_source(&self, v: u32) -> bool {
         (v as usize) < self.ns
@@ -322,29 +512,60 @@ impl<'g> Transport<'g> {
         }
     }
 
-    /// Greedy start: sources in order of distance to their nearest sink each fill their
-    /// nearest sinks with remaining demand. The allocations form a forest of positive-flow
-    /// arcs; each tree of it hangs from the root by one artificial arc carrying its
-    /// imbalance (a zero-flow artificial arc points away from the root), which makes the
-    /// starting tree strongly feasible.
-    fn initial_tree(&mut self, supply: &[f64], demand: &[f64]) {
+    /// Starting tree and candidate arcs: from the warm start when given, else greedy.
+    fn initial_tree(&mut self, supply: &[f64], demand: &[f64], start: Option<Start>) {
+        let ns = self.ns;
+        let alloc = match start {
+            Some(st) => {
+                // candidate arcs: each source's sinks of smallest estimated reduced cost
+                let l = WARM_CANDIDATES.min(self.nt);
+                let mut row = vec![0.0; self.nt];
+                let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
+                for i in 0..ns {
+                    self.dist_row(i, &mut row);
+                    best.clear();
+                    for (j, (&c, &pj)) in row.iter().zip(&st.snk_pi).enumerate() {
+                        keep_smallest(&mut best, l, c + st.src_pi[i] - pj, j as u32);
+                    }
+                    for &(_, j) in &best {
+                        self.arcs
+                            .push((i as u32, (ns + j as usize) as u32, row[j as usize]));
+                    }
+                }
+                for &(i, j, _) in &st.alloc {
+                    let c = self.cost_of(i as usize, j as usize);
+                    self.arcs.push((i, (ns + j as usize) as u32, c));
+                }
+                st.alloc
+            }
+            None => self.greedy(supply, demand),
+        };
+        self.build_tree(&alloc, supply, demand);
+    }
+
+    /// Cold start: each source's nearest sinks become candidate arcs, and sources in order
+    /// of the distance to their nearest sink each fill the nearest sinks that still have
+    /// demand (a greedy allocation forest).
+    fn greedy(&mut self, supply: &[f64], demand: &[f64]) -> Vec<(u32, u32, f64)> {
         let (ns, nt) = (self.ns, self.nt);
-        let mut left_d = demand.to_vec();
+        // candidate arcs: each source's nearest sinks, ascending, so the last arc of a
+        // source is the farthest of them
         let l = NEAREST.min(nt);
-        let mut buf: Vec<(f64, u32)> = Vec::with_capacity(nt);
+        let mut row = vec![0.0; nt];
+        let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
         let mut near: Vec<(f64, u32)> = Vec::with_capacity(ns);
         for i in 0..ns {
-            buf.clear();
-            buf.extend((0..nt).map(|j| (self.cost_of(i, j), j as u32)));
-            if l < nt {
-                buf.select_nth_unstable_by(l - 1, |x, y| x.0.total_cmp(&y.0));
+            self.dist_row(i, &mut row);
+            best.clear();
+            for (j, &c) in row.iter().enumerate() {
+                keep_smallest(&mut best, l, c, j as u32);
             }
-            let m = buf[..l].iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
-            for &(c, j) in &buf[..l] {
+            for &(c, j) in &best {
                 self.arcs.push((i as u32, (ns + j as usize) as u32, c));
             }
-            near.push((m, i as u32));
+            near.push((best[0].0, i as u32));
         }
+        let mut left_d = demand.to_vec();
         near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut alloc: Vec<(u32, u32, f64)> = Vec::with_capacity(ns + nt);
         let mut open: Vec<u32> = (0..nt as u32).collect();
@@ -352,10 +573,9 @@ impl<'g> Transport<'g> {
             let i = i as usize;
             let mut s = supply[i];
             while s > 0.0 && !open.is_empty() {
-                let a = self.src_row(i);
                 let (mut bk, mut bc) = (0usize, f64::INFINITY);
                 for (k, &j) in open.iter().enumerate() {
-                    let c = self.grid.dist(a, self.snk_row(j as usize));
+                    let c = self.cost_of(i, j as usize);
                     if c < bc {
                         bc = c;
                         bk = k;
@@ -374,10 +594,18 @@ impl<'g> Transport<'g> {
                 }
             }
         }
+        alloc
+    }
+
+    /// Spanning tree from a feasible allocation forest: each tree of the forest hangs
+    /// from the root by one artificial arc carrying its imbalance (a zero-flow artificial
+    /// arc points away from the root), which makes the starting tree strongly feasible.
+    fn build_tree(&mut self, alloc: &[(u32, u32, f64)], supply: &[f64], demand: &[f64]) {
+        let (ns, nt) = (self.ns, self.nt);
         // adjacency of the forest
         let n = ns + nt;
         let mut deg = vec![0u32; n + 1];
-        for &(i, j, _) in &alloc {
+        for &(i, j, _) in alloc {
             deg[i as usize] += 1;
             deg[ns + j as usize] += 1;
         }
@@ -512,6 +740,7 @@ impl<'g> Transport<'g> {
         let psnk: Vec<f64> = self.pi[ns..ns + nt].to_vec();
         let max_p = psnk.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(ADD_PER_SOURCE + 1);
+        let mut row = vec![0.0; nt];
         let mut added = 0;
         for i in 0..ns {
             let pi_i = self.potential(i as u32);
@@ -519,24 +748,17 @@ impl<'g> Transport<'g> {
             if pi_i - max_p >= -PRICE_EPS {
                 continue;
             }
+            self.dist_row(i, &mut row);
             best.clear();
-            let a = self.src_row(i);
-            for (j, &pj) in psnk.iter().enumerate() {
-                let lb = pi_i - pj;
-                if lb >= -PRICE_EPS {
-                    continue;
-                }
-                let rc = lb + self.grid.dist(a, self.snk_row(j));
-                if rc < -PRICE_EPS && (best.len() < ADD_PER_SOURCE || rc < best[best.len() - 1].0) {
-                    let pos = best.partition_point(|b| b.0 <= rc);
-                    best.insert(pos, (rc, j as u32));
-                    best.truncate(ADD_PER_SOURCE);
+            for (j, (&c, &pj)) in row.iter().zip(&psnk).enumerate() {
+                let rc = c + pi_i - pj;
+                if rc < -PRICE_EPS {
+                    keep_smallest(&mut best, ADD_PER_SOURCE, rc, j as u32);
                 }
             }
-            for &(rc, j) in &best {
-                let c = rc - pi_i + psnk[j as usize];
+            for &(_, j) in &best {
                 self.arcs
-                    .push((i as u32, (ns + j as usize) as u32, c.max(0.0)));
+                    .push((i as u32, (ns + j as usize) as u32, row[j as usize]));
                 added += 1;
             }
         }
@@ -687,6 +909,25 @@ impl<'g> Transport<'g> {
         }
     }
 
+    /// Shipments of each source: (sink index, flow) for every real tree arc with flow.
+    fn plan(&self) -> Vec<Vec<(u32, f64)>> {
+        let (ns, root) = (self.ns, self.root());
+        let mut out = vec![Vec::new(); ns];
+        for v in 0..ns + self.nt {
+            let p = self.parent[v];
+            if p == root || self.flow[v] <= 0.0 {
+                continue;
+            }
+            let (i, j) = if v < ns {
+                (v, p as usize)
+            } else {
+                (p as usize, v)
+            };
+            out[i].push(((j - ns) as u32, self.flow[v]));
+        }
+        out
+    }
+
     /// Total cost of the flow on real (non-artificial) tree arcs.
     fn cost(&self) -> f64 {
         let root = self.root();
@@ -713,6 +954,40 @@ mod tests {
         assert_eq!(emd_between(&p, &p, &shape).unwrap(), 0.0);
         assert!(emd_between(&p, &vec![0.0; 35], &shape).unwrap().is_nan());
         assert!(emd_between(&p, &q[..3], &shape).is_err());
+    }
+
+    /// Signed differences of two random distributions on `n` voxels: a dense one and one
+    /// concentrated on a random blob, so sources and sinks are unbalanced in number.
+    fn random_difference(n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let p: Vec<f64> = (0..n).map(|_| next()).collect();
+        let (lo, hi) = ((next() * n as f64) as usize, n / 10);
+        let q: Vec<f64> = (0..n)
+            .map(|i| if i >= lo && i < lo + hi { next() } else { 0.0 })
+            .collect();
+        let (sp, sq) = (p.iter().sum::<f64>(), q.iter().sum::<f64>());
+        p.iter().zip(&q).map(|(a, b)| b / sq - a / sp).collect()
+    }
+
+    #[test]
+    fn coarse_to_fine_equals_direct_solve() {
+        for (shape, seed) in [(vec![40, 40], 1), (vec![33, 47], 2), (vec![10, 11, 12], 3)] {
+            let n = shape.iter().product();
+            let d = random_difference(n, seed);
+            let warm = emd_from_difference(&d, &shape);
+            let cold = emd_from_difference_with(&d, &shape, usize::MAX);
+            assert!((warm - cold).abs() < 1e-9, "{shape:?}: {warm} vs {cold}");
+            // the transposed problem has the same cost
+            let neg: Vec<f64> = d.iter().map(|v| -v).collect();
+            let back = emd_from_difference(&neg, &shape);
+            assert!((warm - back).abs() < 1e-9, "{shape:?}: {warm} vs {back}");
+        }
     }
 
     #[test]
