@@ -1,0 +1,395 @@
+//! `mrixai explain` end to end: a tiny dataset and checkpoint made with the CLI's own `synth`
+//! and `train`, then attribution maps on a dataset split and on `.npy` inputs, determinism
+//! (byte-identical reruns, seeded stochastic methods), the checkpoint-file layout of the
+//! Captum fixtures, and failing requests (message, non-zero exit, no output file).
+
+use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::{ArrayF, npy};
+use ndarray::{Array1, Axis, Slice};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The shared tiny dataset and checkpoint.
+struct Fixture {
+    dir: PathBuf,
+    data: PathBuf,
+    model: PathBuf,
+}
+
+fn mrixai() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mrixai"))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str], paths: &[&Path]) -> Output {
+    let mut cmd = mrixai();
+    cmd.args(args);
+    for p in paths {
+        cmd.arg(p);
+    }
+    cmd.output().expect("spawn mrixai")
+}
+
+fn ok(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn mrixai");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `synth-tiny` (100 images of 32×32, 20 in the test split) and one epoch of `vgg-small`.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale(tmp);
+        let dir = tmp.join(format!("explain-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        let (data, model) = (dir.join("data"), dir.join("model"));
+        ok(mrixai()
+            .args(["synth", "--seed", "1", "--config"])
+            .arg(workspace().join("configs/synth-tiny.toml"))
+            .arg("--out")
+            .arg(&data));
+        ok(mrixai()
+            .args([
+                "train",
+                "--seed",
+                "1",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--dataset",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model));
+        Fixture { dir, data, model }
+    })
+}
+
+/// Removes scratch folders of earlier runs (older than an hour).
+fn remove_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if old && e.file_name().to_string_lossy().starts_with("explain-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// A fresh output path in the scratch folder (removed if it exists).
+fn out_path(name: &str) -> PathBuf {
+    let p = fixture().dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// `mrixai explain --model MODEL ARGS --out OUT`, which must succeed; returns the maps.
+fn explain_ok(model: &Path, args: &[&str], out: &Path) -> ArrayF {
+    let mut cmd = mrixai();
+    cmd.arg("explain").arg("--model").arg(model).args(args);
+    ok(cmd.arg("--out").arg(out));
+    npy::read::<f32>(out).expect("attribution file")
+}
+
+/// `mrixai explain ARGS --out OUT` must fail, mention `needle` and leave no `OUT`.
+fn explain_fails(args: &[&str], paths: &[(&str, &Path)], needle: &str) {
+    let out = out_path("failed.npy");
+    let mut cmd = mrixai();
+    cmd.arg("explain").args(args);
+    for (flag, p) in paths {
+        cmd.arg(flag).arg(p);
+    }
+    cmd.arg("--out").arg(&out);
+    let res = cmd.output().expect("spawn mrixai");
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "{cmd:?} succeeded");
+    assert!(err.contains(needle), "{cmd:?}: `{needle}` not in: {err}");
+    assert!(!out.exists(), "{cmd:?} left {}", out.display());
+}
+
+/// The first `n` test images and their labels, written as `.npy` files.
+fn inputs(n: usize, tag: &str) -> (PathBuf, PathBuf, ArrayF, Vec<usize>) {
+    let s = read_split(&fixture().data, Split::Test).expect("test split");
+    let x = s.images.slice_axis(Axis(0), Slice::from(0..n)).to_owned();
+    let t: Vec<usize> = s.label_indices()[..n].to_vec();
+    let (xp, tp) = (
+        fixture().dir.join(format!("{tag}-x.npy")),
+        fixture().dir.join(format!("{tag}-t.npy")),
+    );
+    npy::write(&xp, &x).expect("write x");
+    let ti = Array1::from_iter(t.iter().map(|&v| v as i64)).into_dyn();
+    npy::write(&tp, &ti).expect("write t");
+    (xp, tp, x, t)
+}
+
+#[test]
+fn dataset_split_gives_one_finite_map_per_sample_byte_identically() {
+    let f = fixture();
+    let test = read_split(&f.data, Split::Test).expect("test split");
+    let data = f.data.to_str().expect("utf-8 path");
+    let args = [
+        "--dataset",
+        data,
+        "--split",
+        "test",
+        "--method",
+        "gradient",
+        "--batch-size",
+        "7",
+    ];
+    let (a, b) = (out_path("grad-a.npy"), out_path("grad-b.npy"));
+    let maps = explain_ok(&f.model, &args, &a);
+    assert_eq!(maps.shape(), test.images.shape());
+    assert!(maps.iter().all(|v| v.is_finite()));
+    assert!(maps.iter().any(|&v| v != 0.0), "all-zero gradients");
+    let mut with_nifti = args.to_vec();
+    with_nifti.push("--nifti");
+    explain_ok(&f.model, &with_nifti, &b);
+    assert_eq!(
+        std::fs::read(&a).expect("a"),
+        std::fs::read(&b).expect("b"),
+        "two runs differ"
+    );
+    assert!(b.with_extension("nii.gz").is_file(), "no NIfTI written");
+    // another split has its own sample count
+    let val = read_split(&f.data, Split::Val).expect("val split");
+    let v = explain_ok(
+        &f.model,
+        &["--dataset", data, "--split", "val", "--method", "input"],
+        &out_path("val.npy"),
+    );
+    assert_eq!(v.shape(), val.images.shape());
+}
+
+#[test]
+fn stochastic_method_is_byte_identical_for_a_seed() {
+    let f = fixture();
+    let data = f.data.to_str().expect("utf-8 path");
+    let shap = |seed: &str, out: &Path| {
+        let seed = format!("seed={seed}");
+        explain_ok(
+            &f.model,
+            &[
+                "--dataset",
+                data,
+                "--method",
+                "gradient_shap",
+                "--param",
+                "n_samples=4",
+                "--param",
+                "stdevs=0.1",
+                "--param",
+                &seed,
+            ],
+            out,
+        )
+    };
+    let (a, b, c) = (
+        out_path("shap-a.npy"),
+        out_path("shap-b.npy"),
+        out_path("shap-c.npy"),
+    );
+    let ma = shap("7", &a);
+    shap("7", &b);
+    let mc = shap("8", &c);
+    assert!(ma.iter().all(|v| v.is_finite()));
+    assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    assert_ne!(ma, mc, "another seed gives the same maps");
+}
+
+#[test]
+fn input_and_target_files_match_the_dataset_maps() {
+    let f = fixture();
+    let (xp, tp, x, _) = inputs(4, "match");
+    let ig = ["--method", "integrated_gradients", "--param", "n_steps=8"];
+    let from_files = explain_ok(
+        &f.model,
+        &[
+            &ig[..],
+            &[
+                "--input",
+                xp.to_str().expect("utf-8"),
+                "--target",
+                tp.to_str().expect("utf-8"),
+            ],
+        ]
+        .concat(),
+        &out_path("files.npy"),
+    );
+    assert_eq!(from_files.shape(), x.shape());
+    let from_dataset = explain_ok(
+        &f.model,
+        &[&ig[..], &["--dataset", f.data.to_str().expect("utf-8")]].concat(),
+        &out_path("dataset.npy"),
+    );
+    let head = from_dataset
+        .slice_axis(Axis(0), Slice::from(0..4))
+        .to_owned();
+    assert_eq!(from_files, head, "--input/--target differ from --dataset");
+    // without --target: the predicted class
+    let predicted = explain_ok(
+        &f.model,
+        &[
+            "--method",
+            "gradient",
+            "--input",
+            xp.to_str().expect("utf-8"),
+        ],
+        &out_path("predicted.npy"),
+    );
+    assert_eq!(predicted.shape(), x.shape());
+    assert!(predicted.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn captum_fixture_checkpoint_file_reproduces_captum() {
+    let case = workspace().join("fixtures/captum/vgg_small");
+    let model = case.join("model.safetensors");
+    for (method, file, extra) in [
+        ("gradient", "gradient.npy", None),
+        (
+            "integrated_gradients",
+            "integrated_gradients.npy",
+            Some("n_steps=50"),
+        ),
+    ] {
+        let mut args = vec!["--method", method];
+        if let Some(p) = extra {
+            args.extend(["--param", p]);
+        }
+        let x = case.join("inputs.npy");
+        let t = case.join("targets.npy");
+        args.extend([
+            "--input",
+            x.to_str().expect("utf-8"),
+            "--target",
+            t.to_str().expect("utf-8"),
+        ]);
+        let got = explain_ok(&model, &args, &out_path(&format!("captum-{file}")));
+        let want = npy::read::<f32>(&case.join(file)).expect("fixture");
+        assert_eq!(got.shape(), want.shape(), "{method}");
+        let mx = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let bad = got
+            .iter()
+            .zip(want.iter())
+            .filter(|(a, r)| a.is_nan() || (*a - *r).abs() > 1e-4 * r.abs() + 1e-5 * mx)
+            .count();
+        assert_eq!(bad, 0, "{method}: {bad} elements outside tolerance");
+    }
+}
+
+#[test]
+fn bad_requests_fail_with_a_message_and_no_output() {
+    let f = fixture();
+    let m: (&str, &Path) = ("--model", &f.model);
+    let d: (&str, &Path) = ("--dataset", &f.data);
+    explain_fails(&["--method", "nope"], &[m, d], "unknown method `nope`");
+    explain_fails(
+        &["--method", "gradient", "--param", "bogus=1"],
+        &[m, d],
+        "gradient.bogus",
+    );
+    explain_fails(
+        &["--method", "integrated_gradients", "--param", "n_steps=0"],
+        &[m, d],
+        "n_steps",
+    );
+    explain_fails(
+        &["--method", "gradient", "--param", "abs"],
+        &[m, d],
+        "expected KEY=VALUE",
+    );
+    explain_fails(
+        &["--method", "gradient", "--batch-size", "0"],
+        &[m, d],
+        "--batch-size",
+    );
+    explain_fails(
+        &["--method", "gradient", "--split", "holdout"],
+        &[m, d],
+        "--split",
+    );
+    let missing = f.dir.join("no-such-dataset");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--dataset", &missing)],
+        "no-such-dataset",
+    );
+    explain_fails(
+        &["--method", "gradient"],
+        &[("--model", &f.dir.join("no-such-model")), d],
+        "no-such-model",
+    );
+    // targets out of range and of the wrong length
+    let (xp, _, x, _) = inputs(3, "bad");
+    let t_range = f.dir.join("t-range.npy");
+    npy::write(&t_range, &Array1::from_vec(vec![0i64, 5, 1]).into_dyn()).expect("t");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &xp), ("--target", &t_range)],
+        "target[1] = 5 is out of range",
+    );
+    let t_short = f.dir.join("t-short.npy");
+    npy::write(&t_short, &Array1::from_vec(vec![0i64, 1]).into_dyn()).expect("t");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &xp), ("--target", &t_short)],
+        "2 target(s) for 3 input sample(s)",
+    );
+    // inputs the model cannot take: 2 channels for a 1-channel model, too small, not 4-D
+    let two = ndarray::concatenate(Axis(1), &[x.view(), x.view()]).expect("2 channels");
+    let two_p = f.dir.join("x-2ch.npy");
+    npy::write(&two_p, &two).expect("x");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &two_p)],
+        "got [3, 2, 32, 32]",
+    );
+    let small_p = f.dir.join("x-small.npy");
+    npy::write(&small_p, &ArrayF::zeros(ndarray::IxDyn(&[2, 1, 4, 4]))).expect("x");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &small_p)],
+        "got [2, 1, 4, 4]",
+    );
+    let flat_p = f.dir.join("x-flat.npy");
+    npy::write(&flat_p, &ArrayF::zeros(ndarray::IxDyn(&[2, 32, 32]))).expect("x");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &flat_p)],
+        "got [2, 32, 32]",
+    );
+    let mut nan = x.clone();
+    nan[[0, 0, 3, 3]] = f32::NAN;
+    let nan_p = f.dir.join("x-nan.npy");
+    npy::write(&nan_p, &nan).expect("x");
+    explain_fails(
+        &["--method", "gradient"],
+        &[m, ("--input", &nan_p)],
+        "x-nan.npy",
+    );
+    // the command line itself
+    let out = run(
+        &["explain", "--method", "gradient", "--out"],
+        &[&f.dir.join("x.npy")],
+    );
+    assert!(!out.status.success(), "explain without --model succeeded");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+}
