@@ -400,15 +400,30 @@ impl Transport {
 
     /// Distances from source `i` to every sink, into `row`.
     fn dist_row(&self, i: usize, row: &mut [f64]) {
-        row.fill(0.0);
-        for (d, axis) in self.snk_axes.iter().enumerate() {
-            let x = self.src_xy[i * self.dims + d];
-            for (r, &y) in row.iter_mut().zip(axis) {
-                *r += (x - y) * (x - y);
+        let x = &self.src_xy[i * self.dims..(i + 1) * self.dims];
+        let sq = |a: f64, b: f64| (a - b) * (a - b);
+        match self.snk_axes.as_slice() {
+            [a0, a1] => {
+                for ((r, &y0), &y1) in row.iter_mut().zip(a0).zip(a1) {
+                    *r = (sq(x[0], y0) + sq(x[1], y1)).sqrt();
+                }
             }
-        }
-        for r in row.iter_mut() {
-            *r = r.sqrt();
+            [a0, a1, a2] => {
+                for (((r, &y0), &y1), &y2) in row.iter_mut().zip(a0).zip(a1).zip(a2) {
+                    *r = (sq(x[0], y0) + sq(x[1], y1) + sq(x[2], y2)).sqrt();
+                }
+            }
+            axes => {
+                row.fill(0.0);
+                for (axis, &xd) in axes.iter().zip(x) {
+                    for (r, &y) in row.iter_mut().zip(axis) {
+                        *r += sq(xd, y);
+                    }
+                }
+                for r in row.iter_mut() {
+                    *r = r.sqrt();
+                }
+            }
         }
     }
 
@@ -703,7 +718,7 @@ impl Transport {
         if m == 0 {
             return None;
         }
-        let block = ((m as f64).sqrt() as usize).max(16);
+        let block = ((m as f64).sqrt() as usize / 4).max(8);
         let mut best = -PRICE_EPS;
         let mut best_arc = None;
         let mut count = 0;
