@@ -104,11 +104,13 @@ fn relative(c: &AxiomCheck) -> Vec<f64> {
         .collect()
 }
 
-/// Quantile `q` of `v` (nearest rank, lower).
+/// Quantile `q` of `v`, interpolated linearly between order statistics (numpy's default).
 fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * q).floor() as usize]
+    let pos = (s.len() - 1) as f64 * q;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
 fn summary(label: &str, rel: &[f64]) -> String {
@@ -160,14 +162,21 @@ fn at_50_steps(t: &Trained) -> (Vec<f64>, Vec<f64>) {
     (rel, check.expected)
 }
 
-/// Doubles `n_steps` from 100 for the samples still outside [`RTOL`], up to `max_steps`;
-/// returns per sample the smallest step count of the sequence 50, 100, 200, … at which it
-/// was within tolerance (`None` when it was not by `max_steps`).
-fn refine(t: &Trained, rel50: &[f64], max_steps: usize) -> Vec<Option<usize>> {
+/// Doubles `n_steps` from 100 for the samples selected by `keep` that are still outside
+/// [`RTOL`], up to `max_steps`; returns per sample the smallest step count of the sequence
+/// 50, 100, 200, … at which it was within tolerance (`None` when it was not, or not refined).
+fn refine(
+    t: &Trained,
+    rel50: &[f64],
+    keep: impl Fn(usize) -> bool,
+    max_steps: usize,
+) -> Vec<Option<usize>> {
     let mut need: Vec<Option<usize>> = rel50.iter().map(|&r| (r <= RTOL).then_some(50)).collect();
     let mut steps = 100;
     while steps <= max_steps {
-        let todo: Vec<usize> = (0..need.len()).filter(|&i| need[i].is_none()).collect();
+        let todo: Vec<usize> = (0..need.len())
+            .filter(|&i| need[i].is_none() && keep(i))
+            .collect();
         if todo.is_empty() {
             break;
         }
@@ -200,7 +209,7 @@ fn integrated_gradients_completeness_on_a_trained_vgg() {
     let t = trained();
     assert!(t.accuracy >= 0.85, "test accuracy {}", t.accuracy);
     let (rel, expected) = at_50_steps(&t);
-    // measured: median 1.2e-2, 51 of 110 samples within 1 % (Captum: the same samples)
+    // measured: median 1.15e-2, 51 of 110 samples within 1 % (Captum: the same samples)
     assert!(quantile(&rel, 0.5) <= 0.02, "median at 50 steps");
     let within = rel.iter().filter(|&&r| r <= RTOL).count();
     assert!(
@@ -209,7 +218,7 @@ fn integrated_gradients_completeness_on_a_trained_vgg() {
         rel.len()
     );
     // well-conditioned samples (|f(x) − f(0)| ≥ 1 logit) all reach 1 % by 400 steps
-    let need = refine(&t, &rel, 400);
+    let need = refine(&t, &rel, |i| expected[i].abs() >= 1.0, 400);
     let bad: Vec<(usize, f64)> = (0..need.len())
         .filter(|&i| need[i].is_none() && expected[i].abs() >= 1.0)
         .map(|i| (i, expected[i]))
@@ -220,7 +229,7 @@ fn integrated_gradients_completeness_on_a_trained_vgg() {
     );
     let left = need.iter().filter(|n| n.is_none()).count();
     eprintln!(
-        "{left} sample(s) with |f(x) − f(0)| < 1 still outside 1 % at 400 steps; total {:.1} s",
+        "{left} sample(s) with |f(x) − f(0)| < 1 outside 1 % at 50 steps (not refined); total {:.1} s",
         start.elapsed().as_secs_f64()
     );
 }
@@ -233,7 +242,7 @@ fn integrated_gradients_completeness_converges_for_every_sample() {
     let t = trained();
     assert!(t.accuracy >= 0.85, "test accuracy {}", t.accuracy);
     let (rel, _) = at_50_steps(&t);
-    let need = refine(&t, &rel, 12800);
+    let need = refine(&t, &rel, |_| true, 12800);
     let mut counts = std::collections::BTreeMap::new();
     for n in &need {
         *counts.entry(*n).or_insert(0) += 1;
