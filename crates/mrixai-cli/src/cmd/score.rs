@@ -3,15 +3,17 @@
 //!
 //! ```text
 //! mrixai score --attributions attr.npy --masks masks.npy --out scores.csv
+//! mrixai score --attributions attr.npy --masks masks.npy --out scores.parquet
 //! mrixai score --attributions attr.npy --dataset data/ --split test --metrics emd_score,precision
 //! ```
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use mrixai_core::{atomic, dataset};
+use mrixai_core::dataset;
 use mrixai_metrics::{
     MetricSet, NanPolicy, Pooling, align, binarize, check_finite, read_attributions, read_mask,
 };
+use mrixai_stats::table::{ScoreRow, write_long_rows};
 use std::path::PathBuf;
 
 /// Arguments of `mrixai score`.
@@ -49,7 +51,7 @@ pub struct Args {
     /// Method name written as an extra `method` column.
     #[arg(long)]
     pub method: Option<String>,
-    /// Output table (`.csv`).
+    /// Output table, `.csv` or `.parquet` (long format `sample,metric,value`, NaN as NaN).
     #[arg(long, default_value = "scores.csv")]
     pub out: PathBuf,
 }
@@ -57,9 +59,9 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext != "csv" {
+    if ext != "csv" && ext != "parquet" {
         bail!(
-            "{}: unsupported output format `.{ext}`; `mrixai score` writes .csv tables (use --out scores.csv)",
+            "{}: unsupported output format `.{ext}`; `mrixai score` writes .csv or .parquet tables",
             args.out.display()
         );
     }
@@ -107,23 +109,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let names = set.names();
-    let method = args.method.clone();
-    atomic::write_with(&args.out, |w| {
-        match &method {
-            Some(_) => writeln!(w, "method,sample,metric,value")?,
-            None => writeln!(w, "sample,metric,value")?,
+    let mut rows: Vec<ScoreRow> = Vec::with_capacity(scores.len());
+    for (i, row) in scores.outer_iter().enumerate() {
+        for (name, &value) in names.iter().zip(row.iter()) {
+            rows.push(ScoreRow {
+                method: args.method.clone(),
+                sample: i as i64,
+                metric: name.to_string(),
+                value,
+                ..ScoreRow::default()
+            });
         }
-        for (i, row) in scores.outer_iter().enumerate() {
-            for (name, v) in names.iter().zip(row.iter()) {
-                if let Some(m) = &method {
-                    write!(w, "{},", csv_field(m))?;
-                }
-                writeln!(w, "{i},{name},{v}")?;
-            }
-        }
-        Ok(())
-    })
-    .with_context(|| format!("writing {}", args.out.display()))?;
+    }
+    write_long_rows(&args.out, &rows).with_context(|| format!("writing {}", args.out.display()))?;
     let nan = scores.iter().filter(|v| v.is_nan()).count();
     eprintln!(
         "scored {n} sample(s) on {} metric(s) → {} ({nan} NaN value(s))",
@@ -131,15 +129,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -183,11 +172,16 @@ mod tests {
         let v: f64 = lines[1].split(',').nth(2).unwrap().parse().unwrap();
         assert!((v - 4.0 / 28.0).abs() < 1e-12, "{v}");
         assert_eq!(lines[3], "1,mass_accuracy,NaN");
+        // the same table as Parquet
+        run(args(&dir, "s.parquet")).unwrap();
+        let t = mrixai_stats::table::Table::read(&dir.join("s.parquet")).unwrap();
+        assert_eq!(t.names(), ["sample", "metric", "value"]);
+        assert_eq!(t.len(), 4);
         assert!(
-            run(args(&dir, "s.parquet"))
+            run(args(&dir, "s.txt"))
                 .unwrap_err()
                 .to_string()
-                .contains(".csv")
+                .contains("s.txt")
         );
         let mut bad = args(&dir, "s.csv");
         bad.metrics = vec!["nope".into()];
