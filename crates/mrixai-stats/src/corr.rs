@@ -79,20 +79,26 @@ pub fn fisher_ci(r: f64, n: usize, level: f64) -> (f64, f64) {
     ((z - h * se).tanh(), (z + h * se).tanh())
 }
 
+impl Correlation {
+    /// The t-test (n − 2 df) and 95 % Fisher-z interval of a coefficient `r` over `n` pairs.
+    fn tested(r: f64, n: usize) -> Self {
+        let (ci_low, ci_high) = fisher_ci(r, n, 0.95);
+        Self {
+            n,
+            r,
+            p: r_pvalue(r, n as f64 - 2.0),
+            ci_low,
+            ci_high,
+        }
+    }
+}
+
 /// Pearson correlation (`scipy.stats.pearsonr`) with a 95 % Fisher-z interval.
 /// Needs ≥ 3 finite pairs and non-constant inputs.
 pub fn pearson(x: &[f64], y: &[f64]) -> Result<Correlation> {
     check_pairs("Pearson correlation", x, y, 3)?;
     let r = pearson_r("Pearson correlation", x, y)?;
-    let n = x.len();
-    let (lo, hi) = fisher_ci(r, n, 0.95);
-    Ok(Correlation {
-        n,
-        r,
-        p: r_pvalue(r, n as f64 - 2.0),
-        ci_low: lo,
-        ci_high: hi,
-    })
+    Ok(Correlation::tested(r, x.len()))
 }
 
 /// Spearman rank correlation (`scipy.stats.spearmanr`: average ranks, t-based p with
@@ -100,15 +106,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Result<Correlation> {
 pub fn spearman(x: &[f64], y: &[f64]) -> Result<Correlation> {
     check_pairs("Spearman correlation", x, y, 3)?;
     let r = pearson_r("Spearman correlation", &average_ranks(x), &average_ranks(y))?;
-    let n = x.len();
-    let (lo, hi) = fisher_ci(r, n, 0.95);
-    Ok(Correlation {
-        n,
-        r,
-        p: r_pvalue(r, n as f64 - 2.0),
-        ci_low: lo,
-        ci_high: hi,
-    })
+    Ok(Correlation::tested(r, x.len()))
 }
 
 /// A partial correlation and its t-test.
