@@ -227,6 +227,55 @@ fn t(cols: &[(&str, Kind)]) -> Table {
     Table::new(cols)
 }
 
+/// Leading columns of the per-model tables: a model's attributes.
+const MODEL_COLUMNS: [(&str, Kind); 6] = [
+    ("cell", Kind::Str),
+    ("source", Kind::Str),
+    ("pretrained_layers", Kind::I64),
+    ("frozen", Kind::Bool),
+    ("seed", Kind::I64),
+    ("accuracy", Kind::F64),
+];
+
+/// A model's attributes, in the order of [`MODEL_COLUMNS`].
+fn model_values(m: &Model) -> Vec<Value> {
+    vec![
+        s(&m.cell),
+        s(&m.source),
+        m.layers.into(),
+        m.frozen.into(),
+        m.seed.into(),
+        m.accuracy.into(),
+    ]
+}
+
+/// A table with one row per model, method, metric and subset: [`MODEL_COLUMNS`], then
+/// `method`, `metric`, `subset`, `n`, then `rest`.
+fn per_model_table(rest: &[(&str, Kind)]) -> Table {
+    let key = [
+        ("method", Kind::Str),
+        ("metric", Kind::Str),
+        ("subset", Kind::Str),
+        ("n", Kind::I64),
+    ];
+    t(&[&MODEL_COLUMNS[..], &key, rest].concat())
+}
+
+/// A row of a [`per_model_table`]: the model, its key and `n`, then `rest`.
+fn per_model_row(
+    m: &Model,
+    method: &str,
+    metric: &str,
+    subset: Subset,
+    n: usize,
+    rest: impl IntoIterator<Item = Value>,
+) -> Vec<Value> {
+    let mut row = model_values(m);
+    row.extend([s(method), s(metric), s(subset.name()), n.into()]);
+    row.extend(rest);
+    row
+}
+
 /// Runs the whole analysis on score records.
 pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
     if records.is_empty() {
@@ -316,39 +365,15 @@ pub fn run(scores: &Path, out_dir: &Path, opts: &Options) -> Result<Tables> {
 }
 
 fn models_table(ctx: &Ctx) -> Result<Table> {
-    let mut tb = t(&[
-        ("cell", Kind::Str),
-        ("source", Kind::Str),
-        ("pretrained_layers", Kind::I64),
-        ("frozen", Kind::Bool),
-        ("seed", Kind::I64),
-        ("accuracy", Kind::F64),
-    ]);
+    let mut tb = t(&MODEL_COLUMNS);
     for m in ctx.models.values() {
-        tb.push(vec![
-            s(&m.cell),
-            s(&m.source),
-            m.layers.into(),
-            m.frozen.into(),
-            m.seed.into(),
-            m.accuracy.into(),
-        ])?;
+        tb.push(model_values(m))?;
     }
     Ok(tb)
 }
 
 fn summary_table(ctx: &Ctx, bar: &indicatif::ProgressBar) -> Result<Table> {
-    let mut tb = t(&[
-        ("cell", Kind::Str),
-        ("source", Kind::Str),
-        ("pretrained_layers", Kind::I64),
-        ("frozen", Kind::Bool),
-        ("seed", Kind::I64),
-        ("accuracy", Kind::F64),
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("subset", Kind::Str),
-        ("n", Kind::I64),
+    let mut tb = per_model_table(&[
         ("n_nan", Kind::I64),
         ("mean", Kind::F64),
         ("sd", Kind::F64),
@@ -390,28 +415,25 @@ fn summary_table(ctx: &Ctx, bar: &indicatif::ProgressBar) -> Result<Table> {
                     Err(_) => (0, x.len(), nan, nan, nan, nan, nan, nan),
                 };
                 let (lo, hi) = ci.as_ref().copied().unwrap_or((nan, nan));
-                tb.push(vec![
-                    s(cell),
-                    s(&m.source),
-                    m.layers.into(),
-                    m.frozen.into(),
-                    m.seed.into(),
-                    m.accuracy.into(),
-                    s(method),
-                    s(metric),
-                    s(subset.name()),
-                    n.into(),
-                    n_nan.into(),
-                    mean.into(),
-                    sd.into(),
-                    med.into(),
-                    q25.into(),
-                    q75.into(),
-                    iqr.into(),
-                    lo.into(),
-                    hi.into(),
-                    note_of(&ci),
-                ])?;
+                tb.push(per_model_row(
+                    m,
+                    method,
+                    metric,
+                    subset,
+                    n,
+                    [
+                        n_nan.into(),
+                        mean.into(),
+                        sd.into(),
+                        med.into(),
+                        q25.into(),
+                        q75.into(),
+                        iqr.into(),
+                        lo.into(),
+                        hi.into(),
+                        note_of(&ci),
+                    ],
+                ))?;
             }
         }
         bar.inc(1);
@@ -445,35 +467,17 @@ fn model_scores<'a>(ctx: &'a Ctx) -> Scores<'a> {
 }
 
 fn model_scores_table(ctx: &Ctx, scores: &Scores) -> Result<Table> {
-    let mut tb = t(&[
-        ("cell", Kind::Str),
-        ("source", Kind::Str),
-        ("pretrained_layers", Kind::I64),
-        ("frozen", Kind::Bool),
-        ("seed", Kind::I64),
-        ("accuracy", Kind::F64),
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("subset", Kind::Str),
-        ("n", Kind::I64),
-        ("score", Kind::F64),
-    ]);
+    let mut tb = per_model_table(&[("score", Kind::F64)]);
     for ((method, metric), v) in scores {
         for ms in v {
-            let m = ms.model;
-            tb.push(vec![
-                s(&m.cell),
-                s(&m.source),
-                m.layers.into(),
-                m.frozen.into(),
-                m.seed.into(),
-                m.accuracy.into(),
-                s(method),
-                s(metric),
-                s(ctx.opts.subset.name()),
-                ms.n.into(),
-                ms.score.into(),
-            ])?;
+            tb.push(per_model_row(
+                ms.model,
+                method,
+                metric,
+                ctx.opts.subset,
+                ms.n,
+                [ms.score.into()],
+            ))?;
         }
     }
     Ok(tb)
