@@ -3,7 +3,9 @@
 //! fits, and residuals against pre-trained layers.
 
 use mrixai_core::{Error, Result};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Width/height of single figures in pixels.
@@ -62,6 +64,54 @@ fn finish(svg: String) -> String {
     )
 }
 
+/// Text of `px` pixels in the figure font and ink colour.
+fn ink_text(px: u32) -> TextStyle<'static> {
+    (FONT, px).into_font().color(&INK)
+}
+
+/// The common look of a mesh: no minor lines, light grey major lines, ink axes, tick labels
+/// of `label_px` and axis descriptions of `desc_px` pixels.
+fn house_style<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    label_px: u32,
+    desc_px: u32,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(INK)
+        .label_style(ink_text(label_px))
+        .axis_desc_style(ink_text(desc_px))
+}
+
+/// Draws the mesh of a chart whose x positions 0, 1, … stand for the categories `labels`
+/// (one tick label under each), with `y_desc` on the y axis.
+fn draw_category_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    labels: Vec<String>,
+    y_desc: &str,
+) -> Result<()> {
+    let n = labels.len().max(1);
+    let fmt = move |x: &f64| {
+        let r = x.round();
+        if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < labels.len() {
+            labels[r as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .x_labels(2 * n + 2)
+        .x_label_formatter(&fmt)
+        .y_desc(y_desc);
+    house_style(&mut mesh, 13, 14).draw().map_err(fig_err)
+}
+
 fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
@@ -98,15 +148,6 @@ pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[String]) -> Result<S
     {
         let root = SVGBackend::with_string(&mut svg, (w, 340)).into_drawing_area();
         root.fill(&WHITE).map_err(fig_err)?;
-        let labels: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
-        let fmt = move |x: &f64| {
-            let r = x.round();
-            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < labels.len() {
-                labels[r as usize].clone()
-            } else {
-                String::new()
-            }
-        };
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(36)
@@ -116,19 +157,8 @@ pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[String]) -> Result<S
                 lo.max(0.0)..hi.min(1.0).max(lo + 0.01),
             )
             .map_err(fig_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(2 * n + 2)
-            .x_label_formatter(&fmt)
-            .y_desc("test accuracy")
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style((FONT, 13).into_font().color(&INK))
-            .axis_desc_style((FONT, 14).into_font().color(&INK))
-            .draw()
-            .map_err(fig_err)?;
+        let labels: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
+        draw_category_mesh(&mut chart, labels, "test accuracy")?;
         for (i, c) in configs.iter().enumerate() {
             let col = source_color(&c.source, sources);
             let m = c.values.iter().sum::<f64>() / c.values.len().max(1) as f64;
@@ -233,15 +263,6 @@ pub fn box_figure(metric: &str, methods: &[String], series: &[BoxSeries]) -> Res
     {
         let root = SVGBackend::with_string(&mut svg, (w, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(fig_err)?;
-        let names = methods.to_vec();
-        let fmt = move |x: &f64| {
-            let r = x.round();
-            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < names.len() {
-                names[r as usize].clone()
-            } else {
-                String::new()
-            }
-        };
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .margin_right(170)
@@ -249,19 +270,7 @@ pub fn box_figure(metric: &str, methods: &[String], series: &[BoxSeries]) -> Res
             .y_label_area_size(60)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
             .map_err(fig_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(2 * n + 2)
-            .x_label_formatter(&fmt)
-            .y_desc(metric)
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style((FONT, 13).into_font().color(&INK))
-            .axis_desc_style((FONT, 14).into_font().color(&INK))
-            .draw()
-            .map_err(fig_err)?;
+        draw_category_mesh(&mut chart, methods.to_vec(), metric)?;
         let slot = 0.8 / k as f64;
         for (si, s) in series.iter().enumerate() {
             let col = s.color;
@@ -299,12 +308,8 @@ pub fn box_figure(metric: &str, methods: &[String], series: &[BoxSeries]) -> Res
         }
         // legend on the root area, right of the plot (the plot area clips shapes)
         let lx = w as i32 - 158;
-        root.draw(&Text::new(
-            "configuration",
-            (lx, 14),
-            (FONT, 13).into_font().color(&INK),
-        ))
-        .map_err(fig_err)?;
+        root.draw(&Text::new("configuration", (lx, 14), ink_text(13)))
+            .map_err(fig_err)?;
         for (si, s) in series.iter().enumerate() {
             let y = 36 + 20 * si as i32;
             root.draw(&Rectangle::new(
@@ -317,12 +322,8 @@ pub fn box_figure(metric: &str, methods: &[String], series: &[BoxSeries]) -> Res
                 s.color.stroke_width(1),
             ))
             .map_err(fig_err)?;
-            root.draw(&Text::new(
-                s.label.clone(),
-                (lx + 20, y - 7),
-                (FONT, 12).into_font().color(&INK),
-            ))
-            .map_err(fig_err)?;
+            root.draw(&Text::new(s.label.clone(), (lx + 20, y - 7), ink_text(12)))
+                .map_err(fig_err)?;
         }
         root.present().map_err(fig_err)?;
     }
@@ -407,36 +408,22 @@ pub fn panels_figure(
                 .draw(&Circle::new((x + 5, 17), 5, col.filled()))
                 .map_err(fig_err)?;
             legend
-                .draw(&Text::new(
-                    s.clone(),
-                    (x + 15, 10),
-                    (FONT, 13).into_font().color(&INK),
-                ))
+                .draw(&Text::new(s.clone(), (x + 15, 10), ink_text(13)))
                 .map_err(fig_err)?;
             x += 30 + 8 * s.len() as i32;
         }
         let areas: Vec<DrawingArea<SVGBackend, Shift>> = body.split_evenly((rows, cols));
         for (panel, area) in panels.iter().zip(areas.iter()) {
             let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, (FONT, 14).into_font().color(&INK))
+                .caption(&panel.title, ink_text(14))
                 .margin(8)
                 .x_label_area_size(34)
                 .y_label_area_size(50)
                 .build_cartesian_2d(xlo..xhi, ylo..yhi)
                 .map_err(fig_err)?;
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .x_labels(5)
-                .y_labels(5)
-                .light_line_style(WHITE)
-                .bold_line_style(GRID)
-                .axis_style(INK)
-                .label_style((FONT, 11).into_font().color(&INK))
-                .axis_desc_style((FONT, 12).into_font().color(&INK))
-                .draw()
-                .map_err(fig_err)?;
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(x_desc).y_desc(y_desc).x_labels(5).y_labels(5);
+            house_style(&mut mesh, 11, 12).draw().map_err(fig_err)?;
             if zero_line {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
