@@ -43,6 +43,11 @@ struct ReproduceArgs {
     /// Do not ask before starting a long (non-quick) profile.
     #[arg(long)]
     yes: bool,
+    /// Only print the work and its CPU time priced with unit costs measured now on this
+    /// machine (a short calibration: one training epoch on a few images, one map per
+    /// method on a proxy network, one scored map), then exit. Long profiles always print it.
+    #[arg(long)]
+    estimate: bool,
 }
 
 fn workspace_root() -> PathBuf {
@@ -81,7 +86,15 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         out.display()
     );
     println!("{}", mrixai_cli::pipeline::estimate(&cfg)?);
-    if cfg.profile != "quick" && cfg.profile != "tiny" && !args.yes {
+    let long = cfg.profile != "quick" && cfg.profile != "tiny";
+    if long || args.estimate {
+        eprintln!("calibrating unit costs on this machine …");
+        println!("{}", mrixai_cli::pipeline::estimate::calibrate(&cfg)?);
+    }
+    if args.estimate {
+        return Ok(());
+    }
+    if long && !args.yes {
         anyhow::bail!(
             "profile `{}` is long: rerun with --yes to start it",
             cfg.profile

@@ -14,6 +14,7 @@
 //! killed at any moment and started again recomputes only unfinished work.
 
 pub mod config;
+pub mod estimate;
 pub mod grid;
 pub mod manifest;
 pub mod run;
@@ -26,19 +27,5 @@ pub use run::Run;
 
 /// A plain-words estimate of the work a configuration asks for, printed before a run starts.
 pub fn estimate(cfg: &ExperimentConfig) -> mrixai_core::Result<String> {
-    let cells = grid::cells(cfg)?;
-    let pretrained = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();
-    let maps = cells.len() * cfg.explain.methods.len() * cfg.explain.max_samples;
-    Ok(format!(
-        "work: {} pre-training run(s) of ≤ {} epochs, {} cell(s) × ≤ {} epochs of `{}`, {} attribution maps ({} methods × ≤ {} test samples per cell), {} metrics each",
-        pretrained,
-        cfg.pretrain.train.epochs,
-        cells.len(),
-        cfg.train.epochs,
-        cfg.model.arch,
-        maps,
-        cfg.explain.methods.len(),
-        cfg.explain.max_samples,
-        cfg.score.metrics.len()
-    ))
+    estimate::work(cfg)
 }

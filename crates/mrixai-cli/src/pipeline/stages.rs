@@ -79,7 +79,7 @@ pub fn dataset(run: &Run) -> Result<()> {
 }
 
 /// The zoo's training configuration for `t`.
-fn train_config(t: &TrainSettings, progress: bool) -> TrainConfig {
+pub(crate) fn train_config(t: &TrainSettings, progress: bool) -> TrainConfig {
     TrainConfig {
         epochs: t.epochs,
         batch_size: t.batch_size,

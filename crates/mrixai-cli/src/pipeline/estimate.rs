@@ -1,0 +1,336 @@
+//! What a configuration will cost: the work it asks for, and that work priced with unit
+//! costs measured on this machine (a short calibration run).
+//!
+//! The calibration trains the configured architecture for one epoch on a few blank images
+//! at the benchmark's size, times every configured attribution method on one image of a
+//! small proxy network (`vgg-small` at the same size) relative to one gradient pass of that
+//! proxy, times one gradient pass of the configured architecture, and scores one synthetic
+//! map with the configured metrics. Totals are upper bounds in CPU time: every training run
+//! is counted at its full epoch budget (early stopping only shortens it).
+
+use super::{ExperimentConfig, grid};
+use mrixai_core::{Attributor, Error, Explainable, Result, dataset::SplitArrays};
+use mrixai_synth::SynthConfig;
+use ndarray::{ArrayD, IxDyn};
+use std::time::Instant;
+
+/// A plain-words summary of the work a configuration asks for.
+pub fn work(cfg: &ExperimentConfig) -> Result<String> {
+    let cells = grid::cells(cfg)?;
+    let pretrained = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();
+    let maps = cells.len() * cfg.explain.methods.len() * cfg.explain.max_samples;
+    Ok(format!(
+        "work: {} pre-training run(s) of ≤ {} epochs, {} cell(s) × ≤ {} epochs of `{}`, {} attribution maps ({} methods × ≤ {} test samples per cell), {} metrics each",
+        pretrained,
+        cfg.pretrain.train.epochs,
+        cells.len(),
+        cfg.train.epochs,
+        cfg.model.arch,
+        maps,
+        cfg.explain.methods.len(),
+        cfg.explain.max_samples,
+        cfg.score.metrics.len()
+    ))
+}
+
+/// One priced stage: `count` units of `unit_s` seconds each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostRow {
+    /// What is done.
+    pub stage: String,
+    /// How many units.
+    pub count: f64,
+    /// What one unit is.
+    pub unit: String,
+    /// Measured seconds per unit on this machine.
+    pub unit_s: f64,
+}
+
+impl CostRow {
+    /// CPU seconds of the stage.
+    pub fn total_s(&self) -> f64 {
+        self.count * self.unit_s
+    }
+}
+
+/// The priced work of a configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Costs {
+    /// One row per stage.
+    pub rows: Vec<CostRow>,
+}
+
+impl Costs {
+    /// CPU seconds of all stages.
+    pub fn total_s(&self) -> f64 {
+        self.rows.iter().map(CostRow::total_s).sum()
+    }
+}
+
+impl std::fmt::Display for Costs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "estimated CPU time on this machine (measured unit costs; upper bound: full epoch budgets):"
+        )?;
+        for r in &self.rows {
+            writeln!(
+                f,
+                "  {:<50} {:>10.0} × {:>22} = {:>10}",
+                r.stage,
+                r.count,
+                format!("{} {}", seconds(r.unit_s), r.unit),
+                seconds(r.total_s())
+            )?;
+        }
+        write!(
+            f,
+            "  total ≈ {} of one core; divide by the cores or GPUs working in parallel",
+            seconds(self.total_s())
+        )
+    }
+}
+
+/// A duration in the largest sensible unit.
+fn seconds(s: f64) -> String {
+    match s {
+        s if s < 1e-3 => format!("{:.0} µs", s * 1e6),
+        s if s < 1.0 => format!("{:.1} ms", s * 1e3),
+        s if s < 120.0 => format!("{s:.1} s"),
+        s if s < 7200.0 => format!("{:.1} min", s / 60.0),
+        s if s < 172_800.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} days", s / 86_400.0),
+    }
+}
+
+/// Images per split (train, val, test) of a synthesis configuration.
+fn split_counts(s: &SynthConfig) -> [f64; 3] {
+    let n = (s.subjects * s.samples_per_subject) as f64;
+    [s.split.train * n, s.split.val * n, s.split.test * n]
+}
+
+/// Deterministic stand-in images `[n, 1, size…]` with values in [0, 1].
+fn blank_images(n: usize, size: &[usize]) -> ArrayD<f32> {
+    let mut shape = vec![n, 1];
+    shape.extend_from_slice(size);
+    let len: usize = shape.iter().product();
+    let v = (0..len)
+        .map(|i| 0.5 + 0.5 * ((i as f32) * 0.618).sin())
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), v).expect("length matches shape")
+}
+
+/// A synthetic attribution map (a smooth bump near the lesion plus ripple, so every voxel is
+/// non-zero) and a ball-shaped mask covering `area` of the grid.
+fn synthetic_map(size: &[usize], area: f64) -> (ArrayD<f32>, ArrayD<u8>) {
+    let n: usize = size.iter().product();
+    let dims = size.len() as i32;
+    // radius of a ball (disc) of `area × n` voxels
+    let unit_ball = match dims {
+        2 => std::f64::consts::PI,
+        3 => 4.0 / 3.0 * std::f64::consts::PI,
+        _ => 1.0,
+    };
+    let r = (area * n as f64 / unit_ball).powf(1.0 / dims as f64);
+    let mut attr = Vec::with_capacity(n);
+    let mut mask = Vec::with_capacity(n);
+    for f in 0..n {
+        let (mut rest, mut d2, mut b2) = (f, 0.0, 0.0);
+        for &s in size.iter().rev() {
+            let x = (rest % s) as f64;
+            rest /= s;
+            let c = s as f64 / 2.0;
+            d2 += (x - c) * (x - c);
+            b2 += (x - c - r / 2.0) * (x - c - r / 2.0);
+        }
+        mask.push(u8::from(d2 <= r * r));
+        let ripple = 0.1 * ((f as f64) * 0.618).sin().abs();
+        attr.push(((-b2 / (2.0 * r * r)).exp() + ripple + 1e-3) as f32);
+    }
+    let shape = IxDyn(size);
+    (
+        ArrayD::from_shape_vec(shape.clone(), attr).expect("length matches shape"),
+        ArrayD::from_shape_vec(shape, mask).expect("length matches shape"),
+    )
+}
+
+/// Wall seconds of the fastest of `reps` runs of `f`.
+fn fastest(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+/// Prices the work of `cfg` with unit costs measured now on this machine.
+pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
+    let synth = SynthConfig::from_toml_file(&cfg.data.synth_config)?;
+    let size = synth.size.clone();
+    if size.len() != 2 || size[0] != size[1] {
+        return Err(Error::config(
+            "data.synth_config",
+            format!("the pipeline's VGG cells need square 2-D slices, got size {size:?}"),
+        ));
+    }
+    let side = [size[0], size[1]];
+    let [n_train, n_val, n_test] = split_counts(&synth);
+    let cells = grid::cells(cfg)?.len() as f64;
+    let mut rows = Vec::new();
+
+    // training: one epoch of the configured architecture on a few images
+    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, side)?;
+    let batch = cfg.train.batch_size.clamp(1, 4);
+    let split = |n: usize| SplitArrays {
+        images: blank_images(n, &size),
+        masks: ArrayD::zeros(IxDyn(&[n, 1, side[0], side[1]])),
+        weights: ArrayD::zeros(IxDyn(&[n, 1, side[0], side[1]])),
+        labels: ArrayD::from_shape_vec(IxDyn(&[n]), (0..n as i64).map(|i| i % 2).collect())
+            .expect("length matches shape"),
+    };
+    let (tr, va) = (split(2 * batch), split(batch));
+    let mut tc = super::stages::train_config(&cfg.train, false);
+    tc.epochs = 1;
+    tc.batch_size = batch;
+    let epoch_s = fastest(1, || {
+        mrixai_zoo::train(&tc, &arch, &tr, &va, None, 0).map(|_| ())
+    })?;
+    // the epoch trained 2·batch images and validated batch images; counting a validation
+    // image as a third of a training image (forward only), the seconds per training image
+    // and epoch with the configuration's validation share are:
+    let per_train_image = epoch_s / (2.0 * batch as f64 + batch as f64 / 3.0);
+    let per_image = per_train_image * (1.0 + n_val / (3.0 * n_train.max(1.0)));
+    let mut pretrain_images = 0.0;
+    for source in &cfg.grid.sources {
+        match source.as_str() {
+            "mri" => {
+                let p = SynthConfig::from_toml_file(&cfg.data.pretrain_synth_config)?;
+                pretrain_images += split_counts(&p)[0];
+            }
+            "ood" if cfg.pretrain.ood == "procedural" => {
+                pretrain_images += cfg.pretrain.ood_images as f64;
+            }
+            _ => {}
+        }
+    }
+    rows.push(CostRow {
+        stage: format!("pre-training ({} epochs)", cfg.pretrain.train.epochs),
+        count: pretrain_images * cfg.pretrain.train.epochs as f64,
+        unit: "per image·epoch".into(),
+        unit_s: per_image,
+    });
+    rows.push(CostRow {
+        stage: format!("fine-tuning ({cells} cells × {} epochs)", cfg.train.epochs),
+        count: cells * n_train * cfg.train.epochs as f64,
+        unit: "per image·epoch".into(),
+        unit_s: per_image,
+    });
+
+    // attribution: each method on one image of the proxy, in gradient passes of the proxy,
+    // priced with one gradient pass of the configured architecture
+    let model = mrixai_zoo::Vgg::init(&arch, 0)?;
+    let proxy = mrixai_zoo::Vgg::init(&mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?, 0)?;
+    let x = blank_images(1, &size);
+    let (xm, xp) = (model.prepare(x.view())?, proxy.prepare(x.view())?);
+    let pass = |m: &dyn Explainable, x: &ArrayD<f32>| {
+        fastest(2, || m.input_gradient(x.view(), &[0]).map(|_| ()))
+    };
+    let model_pass = pass(&model, &xm)?;
+    let proxy_pass = pass(&proxy, &xp)?;
+    let maps = cells * n_test.min(cfg.explain.max_samples as f64);
+    let (map, mask) = synthetic_map(
+        &size,
+        f64::from(synth.lesion.area_fraction.iter().sum::<f32>()) / 2.0,
+    );
+    for name in &cfg.explain.methods {
+        let method: Box<dyn Attributor> = if name == "oracle" {
+            let m = mask
+                .clone()
+                .insert_axis(ndarray::Axis(0))
+                .insert_axis(ndarray::Axis(0));
+            Box::new(mrixai_attrib::Oracle::new(m.view()))
+        } else {
+            let params = cfg.explain.params.get(name).cloned().unwrap_or_default();
+            mrixai_attrib::method_by_name(name, &params)
+                .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?
+        };
+        let t = fastest(1, || method.attribute(&proxy, xp.view(), &[0]).map(|_| ()))?;
+        let passes = t / proxy_pass;
+        // controls never run the network: their own time is the unit cost
+        let (stage, unit_s) = if passes < 0.5 {
+            (format!("attribution: {name} (no network pass)"), t)
+        } else {
+            (
+                format!("attribution: {name} ({passes:.1} passes)"),
+                passes * model_pass,
+            )
+        };
+        rows.push(CostRow {
+            stage,
+            count: maps,
+            unit: "per map".into(),
+            unit_s,
+        });
+    }
+
+    // scoring: the configured metrics on one synthetic map
+    let metrics = mrixai_metrics::MetricSet::parse(&cfg.score.metrics)?;
+    let (map1, mask1) = (
+        map.insert_axis(ndarray::Axis(0)),
+        mask.insert_axis(ndarray::Axis(0)),
+    );
+    let score_s = fastest(1, || {
+        metrics
+            .score_batch(map1.view(), mask1.view(), None)
+            .map(|_| ())
+    })?;
+    rows.push(CostRow {
+        stage: format!("scoring ({} metrics)", cfg.score.metrics.len()),
+        count: maps * cfg.explain.methods.len() as f64,
+        unit: "per map".into(),
+        unit_s: score_s,
+    });
+    Ok(Costs { rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_profile_is_priced_stage_by_stage() {
+        let cfg = ExperimentConfig::profile("tiny").unwrap();
+        let costs = calibrate(&cfg).unwrap();
+        assert_eq!(costs.rows.len(), 2 + cfg.explain.methods.len() + 1);
+        for r in &costs.rows {
+            assert!(r.unit_s.is_finite() && r.unit_s > 0.0, "{r:?}");
+            assert!(r.count.is_finite() && r.count >= 0.0, "{r:?}");
+        }
+        // integrated gradients costs more network passes than the plain gradient
+        let unit = |m: &str| {
+            costs
+                .rows
+                .iter()
+                .find(|r| r.stage.starts_with(&format!("attribution: {m} ")))
+                .map(|r| r.unit_s)
+        };
+        if let (Some(g), Some(ig)) = (unit("gradient"), unit("integrated_gradients")) {
+            assert!(ig > 5.0 * g, "IG {ig} vs gradient {g}");
+        }
+        let text = costs.to_string();
+        assert!(text.contains("total ≈"), "{text}");
+    }
+
+    #[test]
+    fn synthetic_mask_covers_the_requested_area() {
+        let (a, m) = synthetic_map(&[64, 64], 0.05);
+        let k = m.iter().filter(|&&v| v == 1).count() as f64;
+        assert!((k / 4096.0 - 0.05).abs() < 0.01, "{k}");
+        assert!(a.iter().all(|v| *v > 0.0 && v.is_finite()));
+        assert_eq!(seconds(90.0), "90.0 s");
+        assert_eq!(seconds(5400.0), "90.0 min");
+        assert_eq!(seconds(3.0 * 86_400.0), "3.0 days");
+    }
+}
