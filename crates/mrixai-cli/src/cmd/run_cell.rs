@@ -1,18 +1,15 @@
 //! `mrixai run-cell`: one unit of work of an experiment run (what a SLURM array task runs).
 
+use super::RunArgs;
 use anyhow::{Context, Result, bail};
 use mrixai_cli::pipeline::{ExperimentConfig, Run, grid};
-use std::path::PathBuf;
 
 /// Arguments of `mrixai run-cell`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run folder.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// Experiment config (TOML).
-    #[arg(long)]
-    pub config: PathBuf,
+    /// Run folder and experiment config.
+    #[command(flatten)]
+    pub target: RunArgs,
     /// Prepare the run: datasets and pre-trained checkpoints (needed before any cell).
     #[arg(long, conflicts_with_all = ["index", "cell", "all"])]
     pub prepare: bool,
@@ -32,9 +29,9 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
-    let cfg = ExperimentConfig::from_file(&args.config)?;
+    let cfg = ExperimentConfig::from_file(&args.target.config)?;
     let cells = grid::cells(&cfg)?;
-    let mut run = Run::new(&args.run, cfg.clone())?;
+    let mut run = Run::new(&args.target.run, cfg.clone())?;
     run.progress = !args.quiet;
     if args.prepare {
         return Ok(run.prepare()?);
