@@ -31,15 +31,9 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Formats a p-value.
+/// Formats a p-value (a dash when there is none).
 pub(crate) fn fmt_p(p: f64) -> String {
-    if p.is_nan() {
-        "—".to_string()
-    } else if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
+    mrixai_stats::analysis::format_p(p, "—")
 }
 
 fn fmt_value(col: &str, v: &Value) -> String {

@@ -1105,14 +1105,20 @@ fn method_comparisons(ctx: &Ctx, scores: &Scores) -> Result<(Table, Table, Table
     Ok((fr_t, rank_t, wx))
 }
 
-fn fmt_p(p: f64) -> String {
+/// A p-value as text: four decimals, scientific notation with one decimal below 10⁻⁴, and
+/// `nan_text` for NaN.
+pub fn format_p(p: f64, nan_text: &str) -> String {
     if p.is_nan() {
-        "n/a".to_string()
+        nan_text.to_string()
     } else if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
     }
+}
+
+fn fmt_p(p: f64) -> String {
+    format_p(p, "n/a")
 }
 
 /// The primary metric of the findings.
