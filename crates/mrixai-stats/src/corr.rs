@@ -20,7 +20,9 @@ pub struct Correlation {
     pub ci_high: f64,
 }
 
-fn check_pairs(what: &str, x: &[f64], y: &[f64], min_n: usize) -> Result<()> {
+/// Checks paired inputs of the test `what`: equal lengths, finite values, at least `min_n`
+/// pairs.
+pub(crate) fn check_pairs(what: &str, x: &[f64], y: &[f64], min_n: usize) -> Result<()> {
     if x.len() != y.len() {
         return Err(Error::invalid(format!(
             "{what}: x has {} values, y has {}",

@@ -2,7 +2,7 @@
 //! `zero_method="wilcox"`, no continuity correction) with the matched-pairs rank-biserial
 //! effect size, and the Friedman test with tie correction.
 
-use crate::{dist, rank};
+use crate::{corr, dist, rank};
 use mrixai_core::{Error, Result};
 
 /// How the Wilcoxon p-value is computed.
@@ -56,18 +56,7 @@ fn wilcoxon_counts(n: usize) -> Vec<u64> {
 
 /// Two-sided Wilcoxon signed-rank test of paired samples `x` and `y`.
 pub fn wilcoxon(x: &[f64], y: &[f64], method: WilcoxonMethod) -> Result<Wilcoxon> {
-    if x.len() != y.len() {
-        return Err(Error::invalid(format!(
-            "Wilcoxon test: x has {} values, y has {}",
-            x.len(),
-            y.len()
-        )));
-    }
-    if x.iter().chain(y).any(|v| !v.is_finite()) {
-        return Err(Error::invalid(
-            "Wilcoxon test: inputs contain NaN or infinite values",
-        ));
-    }
+    corr::check_pairs("Wilcoxon test", x, y, 0)?;
     let n = x.len();
     let d: Vec<f64> = x
         .iter()
