@@ -4,9 +4,10 @@
 //!   `mrixai synth`) — train on it with [`crate::train()`].
 //! * Out-of-domain: ImageNet weights from a torchvision checkpoint file when the user has
 //!   one, or [`ood_shapes`], a procedural natural-image classification task generated on the
-//!   fly. It is a stand-in for ImageNet, not a replacement: four shape classes (disk, square,
-//!   triangle, cross) with random pose, grating texture and contrast on a dead-leaves
-//!   background, 1×64×64 grayscale.
+//!   fly. It is a stand-in for ImageNet, not a replacement: one object per image on a
+//!   dead-leaves background (1×H×W grayscale), of random outline (disk, square, triangle,
+//!   cross), size, position, rotation and polarity; the class is the object's surface pattern
+//!   (smooth, striped, checkered, dotted), at equal mean intensity.
 
 use crate::train::{Curves, TrainConfig};
 use crate::vgg::Vgg;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Class names of the procedural out-of-domain task.
-pub const OOD_CLASSES: [&str; 4] = ["disk", "square", "triangle", "cross"];
+pub const OOD_CLASSES: [&str; 4] = ["smooth", "striped", "checkered", "dotted"];
 
 /// Sizes of the procedural out-of-domain task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,16 +89,22 @@ pub fn ood_shapes(task: &OodTask, seed: u64) -> Result<[SplitArrays; 3]> {
     ])
 }
 
-/// One image of `class` with its object mask.
+/// Outlines of the objects (a nuisance factor: every class appears in every outline).
+const OUTLINES: usize = 4;
+
+/// One image of `class` with its object mask: a dead-leaves background (occluding grey
+/// disks with power-law radii) and one object of random outline, size, position, rotation
+/// and polarity (darker or brighter than every leaf), whose surface pattern is the class.
+/// Every pattern covers the object with the same mean intensity, so the class is not in the
+/// image's brightness.
 fn render(
     class: usize,
     s: usize,
     rng: &mut impl Rng,
 ) -> (ndarray::Array2<f32>, ndarray::Array2<u8>) {
+    use std::f32::consts::TAU;
     let sf = s as f32;
     let mut img = ndarray::Array2::<f32>::zeros((s, s));
-    // dead leaves: occluding disks with power-law radii
-    // background leaves in the mid-grey range, the object darker or brighter than all of them
     img.fill(0.3 + 0.4 * rng.random::<f32>());
     for _ in 0..40 {
         let (cx, cy) = (rng.random::<f32>() * sf, rng.random::<f32>() * sf);
@@ -110,33 +117,47 @@ fn render(
             }
         }
     }
-    // the object
+    let outline = rng.random_range(0..OUTLINES);
     let r = sf * (0.18 + 0.14 * rng.random::<f32>());
     let (cx, cy) = (
         sf * 0.5 + (rng.random::<f32>() - 0.5) * (sf - 2.2 * r),
         sf * 0.5 + (rng.random::<f32>() - 0.5) * (sf - 2.2 * r),
     );
-    let theta = rng.random::<f32>() * std::f32::consts::TAU;
+    let theta = rng.random::<f32>() * TAU;
     let (ct, st) = (theta.cos(), theta.sin());
-    let fill = if rng.random::<bool>() {
-        0.05 + 0.15 * rng.random::<f32>()
+    // polarity: the pattern modulates the fill towards mid-grey
+    let (fill, amp) = if rng.random::<bool>() {
+        (0.05 + 0.15 * rng.random::<f32>(), PATTERN_CONTRAST)
     } else {
-        0.8 + 0.15 * rng.random::<f32>()
+        (0.8 + 0.15 * rng.random::<f32>(), -PATTERN_CONTRAST)
     };
-    let freq = 0.2 + 0.6 * rng.random::<f32>();
-    let phi = rng.random::<f32>() * std::f32::consts::TAU;
+    // pattern period in pixels, independent of the object's size (a texture has its own scale)
+    let period = (5.0 + 4.0 * rng.random::<f32>()) * (sf / 64.0).max(1.0);
+    let f = TAU / period;
+    let (phi, psi) = (rng.random::<f32>() * TAU, rng.random::<f32>() * TAU);
     let mut mask = ndarray::Array2::<u8>::zeros((s, s));
     for ((y, x), v) in img.indexed_iter_mut() {
-        let (dx, dy) = ((x as f32 + 0.5 - cx) / r, (y as f32 + 0.5 - cy) / r);
-        let (u, w) = (ct * dx + st * dy, -st * dx + ct * dy);
-        let inside = match class {
-            0 => u * u + w * w <= 1.0,
-            1 => u.abs() <= 0.8 && w.abs() <= 0.8,
-            2 => w >= -0.5 && w <= 1.0 - 3f32.sqrt() * u.abs(),
-            _ => (u.abs() <= 0.3 && w.abs() <= 0.9) || (w.abs() <= 0.3 && u.abs() <= 0.9),
+        let (px, py) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        // object frame: (u, w) in pixels, (a, b) in radii
+        let (u, w) = (ct * px + st * py, -st * px + ct * py);
+        let (a, b) = (u / r, w / r);
+        let inside = match outline {
+            0 => a * a + b * b <= 1.0,
+            1 => a.abs() <= 0.8 && b.abs() <= 0.8,
+            2 => b >= -0.5 && b <= 1.0 - 3f32.sqrt() * a.abs(),
+            _ => (a.abs() <= 0.3 && b.abs() <= 0.9) || (b.abs() <= 0.3 && a.abs() <= 0.9),
         };
         if inside {
-            *v = fill + 0.08 * (freq * r * u + phi).sin();
+            let (su, sw) = ((f * u + phi).sin(), (f * w + psi).sin());
+            let m = match class {
+                0 => 0.5,
+                1 => f32::from(su > 0.0),
+                2 => f32::from(su * sw > 0.0),
+                // small dots (18.5 % of the surface) on a fill raised to the same mean
+                _ if (f * u + phi).cos() + (f * w + psi).cos() > 1.0 => 1.0,
+                _ => DOT_FILL,
+            };
+            *v = fill + amp * m;
             mask[[y, x]] = 1;
         }
     }
@@ -144,6 +165,13 @@ fn render(
     img.mapv_inplace(|v| (v + rand_distr::Distribution::sample(&noise, rng)).clamp(0.0, 1.0));
     (img, mask)
 }
+
+/// Pattern value between the dots of the dotted class: the dots (where `cos + cos > 1`) cover
+/// 18.49 % of the surface, so this fill keeps the mean at 0.5 like the other patterns.
+const DOT_FILL: f32 = (0.5 - 0.1849) / (1.0 - 0.1849);
+
+/// Contrast of the surface patterns (fraction of the intensity range).
+const PATTERN_CONTRAST: f32 = 0.45;
 
 /// The `model.json` sidecar of a checkpoint folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -49,6 +49,10 @@ pub struct TrainConfig {
     pub min_delta: f64,
     /// Class-balanced batches (minority classes oversampled to the majority count per epoch).
     pub balanced: bool,
+    /// Precise BatchNorm: after every epoch, the running statistics of the trainable
+    /// BatchNorm layers are replaced by the mean batch statistics of this many training
+    /// images under the current weights (0 keeps the running averages of the steps).
+    pub bn_recalibration: usize,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -65,6 +69,7 @@ impl Default for TrainConfig {
             patience: 5,
             min_delta: 0.0,
             balanced: true,
+            bn_recalibration: 512,
             progress: true,
         }
     }
@@ -272,6 +277,8 @@ pub fn train(
                 correct as f64 / seen as f64
             ));
         }
+        let calib = &order[..cfg.bn_recalibration.min(order.len())];
+        recalibrate_bn(&mut model, &frozen, xtr.view(), calib, cfg.batch_size)?;
         let (vl, va) = evaluate(&model, xval.view(), &yval)?;
         curves.train_loss.push(loss_sum / seen as f64);
         curves.train_accuracy.push(correct as f64 / seen as f64);
@@ -440,82 +447,13 @@ fn train_step(
             }
         })
         .collect();
-    let mut a = Act2::S(to_tensor::<4>(x, &dev).autodiff());
-    let mut bn_updates: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
-    for (i, spec) in model.specs.iter().enumerate() {
-        let shaped = with_flat(&model.params[i], &leaves[i]);
-        a = match (shaped, spec.kind, a) {
-            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
-            (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
-            (
-                Params::BatchNorm {
-                    gamma,
-                    beta,
-                    mean,
-                    var,
-                    ..
-                },
-                _,
-                Act2::S(x),
-            ) => {
-                if frozen[i] {
-                    let (sa, sc) = bn_affine(&gamma, &beta, &mean, &var);
-                    Act2::S(channel_affine(x, sa, sc))
-                } else {
-                    let [bn, c, h, w] = x.dims();
-                    let count = (bn * h * w) as f32;
-                    let mu = x.clone().mean_dims(&[0, 2, 3]).reshape([1, c, 1, 1]);
-                    let centered = x - mu.clone();
-                    let var_b = (centered.clone() * centered.clone())
-                        .mean_dims(&[0, 2, 3])
-                        .reshape([1, c, 1, 1]);
-                    let xhat = centered / (var_b.clone() + crate::vgg::BN_EPS).sqrt();
-                    let unbiased = var_b.reshape([c]).inner() * (count / (count - 1.0).max(1.0));
-                    bn_updates.push((i, mu.reshape([c]).inner(), unbiased));
-                    Act2::S(channel_affine(xhat, gamma, beta))
-                }
-            }
-            (Params::None, LayerKind::Relu, Act2::S(x)) => Act2::S(relu(x)),
-            (Params::None, LayerKind::Relu, Act2::F(x)) => Act2::F(relu(x)),
-            (Params::None, LayerKind::MaxPool, Act2::S(x)) => Act2::S(maxpool2(x)),
-            (Params::None, LayerKind::AdaptiveAvgPool, Act2::S(x)) => {
-                Act2::S(adaptive_avg_pool2d(x, model.arch.avgpool))
-            }
-            (Params::None, LayerKind::Flatten, Act2::S(x)) => {
-                let [bn, c, h, w] = x.dims();
-                Act2::F(x.reshape([bn, c * h * w]))
-            }
-            (Params::None, LayerKind::Dropout, Act2::F(x)) => {
-                let p = model.arch.dropout;
-                if p > 0.0 {
-                    let [bn, f] = x.dims();
-                    let keep = 1.0 - p;
-                    let mask: Vec<f32> = (0..bn * f)
-                        .map(|_| {
-                            if rng.random::<f32>() < keep {
-                                1.0 / keep
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
-                    Act2::F(x * from_vec(mask, [bn, f], &dev))
-                } else {
-                    Act2::F(x)
-                }
-            }
-            (_, kind, _) => {
-                return Err(Error::invalid(format!(
-                    "layer {} ({kind:?}): unexpected input rank",
-                    spec.name
-                )));
-            }
-        };
-    }
-    let logits = match a {
-        Act2::F(t) => t,
-        Act2::S(t) => return Err(Error::shape("logits", "[N, classes]", &t.dims())),
-    };
+    let (logits, bn_updates) = forward_train(
+        model,
+        &leaves,
+        frozen,
+        to_tensor::<4>(x, &dev).autodiff(),
+        Some(rng),
+    )?;
     let classes = model.arch.num_classes;
     let mut onehot = vec![0.0f32; n * classes];
     for (r, &t) in y.iter().enumerate() {
@@ -592,6 +530,143 @@ fn train_step(
         }
     }
     Ok((loss_v, preds))
+}
+
+/// Replaces the running statistics of the trainable BatchNorm layers by the mean batch
+/// statistics (batches of `batch` in training mode) of the prepared images `x[idx]`.
+fn recalibrate_bn(
+    model: &mut Vgg,
+    frozen: &[bool],
+    x: ndarray::ArrayViewD<f32>,
+    idx: &[usize],
+    batch: usize,
+) -> Result<()> {
+    let trainable_bn = model
+        .params
+        .iter()
+        .zip(frozen)
+        .any(|(p, f)| !f && matches!(p, Params::BatchNorm { .. }));
+    if idx.is_empty() || !trainable_bn {
+        return Ok(());
+    }
+    let leaves: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
+    let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
+    for chunk in idx.chunks(batch.max(1)) {
+        let xb = to_tensor::<4>(x.select(Axis(0), chunk).view(), &model.device);
+        let (_, stats) = forward_train(model, &leaves, frozen, xb, None)?;
+        let w = chunk.len() as f32 / idx.len() as f32;
+        if sums.is_empty() {
+            sums = stats
+                .into_iter()
+                .map(|(i, m, v)| (i, m * w, v * w))
+                .collect();
+        } else {
+            for (acc, (_, m, v)) in sums.iter_mut().zip(stats) {
+                acc.1 = acc.1.clone() + m * w;
+                acc.2 = acc.2.clone() + v * w;
+            }
+        }
+    }
+    for (i, m, v) in sums {
+        if let Params::BatchNorm { mean, var, .. } = &mut model.params[i] {
+            *mean = m;
+            *var = v;
+        }
+    }
+    Ok(())
+}
+
+/// Batch statistics of one BatchNorm layer in training mode: layer index, per-channel mean
+/// and unbiased variance.
+type BnStats = (usize, Tensor<1>, Tensor<1>);
+
+/// The training-mode forward pass (BatchNorm on batch statistics, dropout when `rng` is
+/// given) with the flat parameters `leaves`; returns the logits and the batch statistics of
+/// every trainable BatchNorm layer.
+fn forward_train(
+    model: &Vgg,
+    leaves: &[Vec<Tensor<1>>],
+    frozen: &[bool],
+    x: Tensor<4>,
+    mut rng: Option<&mut mrixai_core::seed::Rng>,
+) -> Result<(Tensor<2>, Vec<BnStats>)> {
+    let dev = model.device.clone();
+    let mut bn_updates = Vec::new();
+    let mut a = Act2::S(x);
+    for (i, spec) in model.specs.iter().enumerate() {
+        let shaped = with_flat(&model.params[i], &leaves[i]);
+        a = match (shaped, spec.kind, a) {
+            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
+            (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
+            (
+                Params::BatchNorm {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    ..
+                },
+                _,
+                Act2::S(x),
+            ) => {
+                if frozen[i] {
+                    let (sa, sc) = bn_affine(&gamma, &beta, &mean, &var);
+                    Act2::S(channel_affine(x, sa, sc))
+                } else {
+                    let [bn, c, h, w] = x.dims();
+                    let count = (bn * h * w) as f32;
+                    let mu = x.clone().mean_dims(&[0, 2, 3]).reshape([1, c, 1, 1]);
+                    let centered = x - mu.clone();
+                    let var_b = (centered.clone() * centered.clone())
+                        .mean_dims(&[0, 2, 3])
+                        .reshape([1, c, 1, 1]);
+                    let xhat = centered / (var_b.clone() + crate::vgg::BN_EPS).sqrt();
+                    let unbiased = var_b.reshape([c]).inner() * (count / (count - 1.0).max(1.0));
+                    bn_updates.push((i, mu.reshape([c]).inner(), unbiased));
+                    Act2::S(channel_affine(xhat, gamma, beta))
+                }
+            }
+            (Params::None, LayerKind::Relu, Act2::S(x)) => Act2::S(relu(x)),
+            (Params::None, LayerKind::Relu, Act2::F(x)) => Act2::F(relu(x)),
+            (Params::None, LayerKind::MaxPool, Act2::S(x)) => Act2::S(maxpool2(x)),
+            (Params::None, LayerKind::AdaptiveAvgPool, Act2::S(x)) => {
+                Act2::S(adaptive_avg_pool2d(x, model.arch.avgpool))
+            }
+            (Params::None, LayerKind::Flatten, Act2::S(x)) => {
+                let [bn, c, h, w] = x.dims();
+                Act2::F(x.reshape([bn, c * h * w]))
+            }
+            (Params::None, LayerKind::Dropout, Act2::F(x)) => {
+                let p = model.arch.dropout;
+                if let (true, Some(rng)) = (p > 0.0, rng.as_deref_mut()) {
+                    let [bn, f] = x.dims();
+                    let keep = 1.0 - p;
+                    let mask: Vec<f32> = (0..bn * f)
+                        .map(|_| {
+                            if rng.random::<f32>() < keep {
+                                1.0 / keep
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    Act2::F(x * from_vec(mask, [bn, f], &dev))
+                } else {
+                    Act2::F(x)
+                }
+            }
+            (_, kind, _) => {
+                return Err(Error::invalid(format!(
+                    "layer {} ({kind:?}): unexpected input rank",
+                    spec.name
+                )));
+            }
+        };
+    }
+    match a {
+        Act2::F(t) => Ok((t, bn_updates)),
+        Act2::S(t) => Err(Error::shape("logits", "[N, classes]", &t.dims())),
+    }
 }
 
 /// Activation in the training forward pass.
