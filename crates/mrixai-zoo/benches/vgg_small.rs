@@ -40,6 +40,8 @@ fn main() {
         let cfg = TrainConfig {
             epochs: 1,
             batch_size: b,
+            // the peer has no precise-BatchNorm pass
+            bn_recalibration: 0,
             progress: false,
             ..TrainConfig::default()
         };

@@ -1,5 +1,6 @@
-"""PyTorch peer of benches/vgg_small.rs: vgg-small (features [16,M,32,M,64,64,M], avgpool 4x4,
-classifier [128,128], 2 classes) on B=32 batches of 1x64x64, CPU.
+"""PyTorch peer of benches/vgg_small.rs: vgg-small (features [16,M,32,M,64,64,M] with BatchNorm
+after every convolution, avgpool 4x4, classifier [128,128], 2 classes) on B=32 batches of
+1x64x64, CPU.
 
 usage: python vgg_small_torch.py train|infer [steps]
 Prints one JSON line: mode, images_per_s, threads, torch version.
@@ -20,7 +21,7 @@ def vgg_small():
         if v == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
             c = v
     return nn.Sequential(
         nn.Sequential(*layers),
