@@ -116,20 +116,41 @@ pub fn completeness(
     ))
 }
 
-/// Runs `method` and checks [`completeness`] of its maps against `baselines` — the
-/// `attribute_with_delta` of every baseline-based method (IG, DeepLIFT).
-pub fn attribute_with_completeness(
-    method: &dyn Attributor,
-    baselines: &Baseline,
-    model: &dyn Explainable,
-    x: ViewF,
-    target: &[usize],
-    rtol: f64,
-) -> Result<(ArrayF, AxiomCheck)> {
-    let attr = method.attribute(model, x.view(), target)?;
-    let b = baselines.for_batch(&x)?;
-    let check = completeness(model, x, b.view(), target, attr.view(), rtol)?;
-    Ok((attr, check))
+/// The property a method's maps satisfy.
+#[derive(Debug, Clone, Copy)]
+pub enum Axiom<'a> {
+    /// `Σ attr = f(x) - f(b)` for the method's baselines (IG completeness, DeepLIFT
+    /// summation-to-delta).
+    Completeness(&'a Baseline),
+    /// `Σ attr = f(x)[t]` (LRP conservation).
+    Conservation,
+}
+
+/// Methods that report an axiom check per sample next to their maps: IG and DeepLIFT
+/// ([`completeness`] against their baselines), LRP ([`conservation`]).
+pub trait AxiomChecked: Attributor {
+    /// The property this method's maps satisfy.
+    fn axiom(&self) -> Axiom<'_>;
+
+    /// Attributions together with the per-sample check (`delta`, and the samples whose
+    /// `|delta|` exceeds `rtol` relative to the expected sum).
+    fn attribute_with_delta(
+        &self,
+        model: &dyn Explainable,
+        x: ViewF,
+        target: &[usize],
+        rtol: f64,
+    ) -> Result<(ArrayF, AxiomCheck)> {
+        let attr = self.attribute(model, x.view(), target)?;
+        let check = match self.axiom() {
+            Axiom::Completeness(baselines) => {
+                let b = baselines.for_batch(&x)?;
+                completeness(model, x, b.view(), target, attr.view(), rtol)?
+            }
+            Axiom::Conservation => conservation(model, x, target, attr.view(), rtol)?,
+        };
+        Ok((attr, check))
+    }
 }
 
 /// Conservation (LRP): `Σ attr[n] ≈ f(x[n])[t]` (exact for bias-free layers with LRP-0/ε→0).

@@ -1,6 +1,6 @@
 //! DeepLIFT (Rescale rule) and DeepLIFT-SHAP, following Captum 0.9 layer by layer.
 
-use crate::axioms::{self, AxiomCheck};
+use crate::axioms::{Axiom, AxiomChecked};
 use crate::util::{Baseline, check_batch, map_chunks, sample_shape, zeros_batch};
 use mrixai_core::explain::one_hot_like;
 use mrixai_core::{ArrayF, Attributor, Error, Explainable, LayerKind, Result, ViewF};
@@ -112,16 +112,10 @@ impl Default for DeepLift {
     }
 }
 
-impl DeepLift {
-    /// Attributions with the summation-to-delta check `Σ attr - (f(x) - f(b))` per sample.
-    pub fn attribute_with_delta(
-        &self,
-        model: &dyn Explainable,
-        x: ViewF,
-        target: &[usize],
-        rtol: f64,
-    ) -> Result<(ArrayF, AxiomCheck)> {
-        axioms::attribute_with_completeness(self, &self.baselines, model, x, target, rtol)
+/// Summation-to-delta `Σ attr - (f(x) - f(b))` per sample.
+impl AxiomChecked for DeepLift {
+    fn axiom(&self) -> Axiom<'_> {
+        Axiom::Completeness(&self.baselines)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Gradient-based methods: Saliency, Input×Gradient, Guided Backprop, Deconvolution,
 //! Integrated Gradients and GradientSHAP.
 
-use crate::axioms::{self, AxiomCheck};
+use crate::axioms::{Axiom, AxiomChecked};
 use crate::backprop::{ReluRule, backward};
 use crate::quadrature::{Quadrature, alphas_and_steps};
 use crate::util::{Baseline, check_batch, map_chunks, sample_seed, sample_shape, zeros_batch};
@@ -108,17 +108,10 @@ impl Default for IntegratedGradients {
     }
 }
 
-impl IntegratedGradients {
-    /// Attributions together with the completeness check
-    /// `Σ attr - (f(x) - f(baseline))` per sample (Captum's convergence delta).
-    pub fn attribute_with_delta(
-        &self,
-        model: &dyn Explainable,
-        x: ViewF,
-        target: &[usize],
-        rtol: f64,
-    ) -> Result<(ArrayF, AxiomCheck)> {
-        axioms::attribute_with_completeness(self, &self.baselines, model, x, target, rtol)
+/// Completeness `Σ attr - (f(x) - f(baseline))` per sample (Captum's convergence delta).
+impl AxiomChecked for IntegratedGradients {
+    fn axiom(&self) -> Axiom<'_> {
+        Axiom::Completeness(&self.baselines)
     }
 }
 

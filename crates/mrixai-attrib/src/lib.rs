@@ -36,7 +36,7 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
-pub use axioms::AxiomCheck;
+pub use axioms::{Axiom, AxiomCheck, AxiomChecked};
 pub use cam::{GradCam, GuidedGradCam};
 pub use controls::{InputMap, Laplace, Oracle, RandomMap, Sobel};
 pub use deeplift::{DeepLift, DeepLiftShap};

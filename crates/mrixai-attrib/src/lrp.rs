@@ -3,7 +3,7 @@
 //! [`Composite::epsilon`] with ε = 1e-9 on every convolution, linear, batch-norm and pooling
 //! layer, ReLU and dropout passing relevance through.
 
-use crate::axioms::{self, AxiomCheck};
+use crate::axioms::{Axiom, AxiomChecked};
 use crate::util::{check_batch, map_chunks};
 use mrixai_core::explain::one_hot_like;
 use mrixai_core::{
@@ -344,18 +344,12 @@ impl Lrp {
         }
         Ok(r)
     }
+}
 
-    /// Attributions with the conservation check `Σ attr - f(x)[t]` per sample.
-    pub fn attribute_with_delta(
-        &self,
-        model: &dyn Explainable,
-        x: ViewF,
-        target: &[usize],
-        rtol: f64,
-    ) -> Result<(ArrayF, AxiomCheck)> {
-        let attr = self.attribute(model, x.view(), target)?;
-        let check = axioms::conservation(model, x, target, attr.view(), rtol)?;
-        Ok((attr, check))
+/// Conservation `Σ attr - f(x)[t]` per sample.
+impl AxiomChecked for Lrp {
+    fn axiom(&self) -> Axiom<'_> {
+        Axiom::Conservation
     }
 }
 

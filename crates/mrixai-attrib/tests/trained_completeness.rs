@@ -10,7 +10,7 @@
 //! every well-conditioned sample reaches 1 % when `n_steps` is doubled up to 400; the
 //! ignored test refines every sample until it is within 1 %.
 
-use mrixai_attrib::{AxiomCheck, Baseline, IntegratedGradients, Quadrature};
+use mrixai_attrib::{AxiomCheck, AxiomChecked, Baseline, IntegratedGradients, Quadrature};
 use mrixai_core::dataset::{Split, SplitArrays};
 use mrixai_core::{ArrayF, Explainable};
 use mrixai_synth::SynthConfig;
