@@ -344,7 +344,7 @@ fn bad_requests_fail_with_a_message_and_no_output() {
     explain_fails(
         &["--method", "gradient"],
         &[m, ("--input", &xp), ("--target", &t_range)],
-        "target[1] = 5 is out of range",
+        "t-range.npy: target[1] = 5 is out of range",
     );
     let t_short = f.dir.join("t-short.npy");
     npy::write(&t_short, &Array1::from_vec(vec![0i64, 1]).into_dyn()).expect("t");

@@ -134,6 +134,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             x.shape()[0]
         );
     }
+    let classes = model.num_classes();
+    if let Some((i, t)) = targets.iter().enumerate().find(|(_, t)| **t >= classes) {
+        let source = match (&args.dataset, &args.target) {
+            (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.split),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => "predictions".into(),
+        };
+        anyhow::bail!(
+            "{source}: target[{i}] = {t} is out of range for a model with {classes} classes"
+        );
+    }
     let oracle = if args.method == "oracle" && !params.contains_key("masks") {
         let m = masks.context(
             "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy",
