@@ -209,23 +209,26 @@ fn integrated_gradients_completeness_on_a_trained_vgg() {
     let t = trained();
     assert!(t.accuracy >= 0.85, "test accuracy {}", t.accuracy);
     let (rel, expected) = at_50_steps(&t);
-    // measured: median 1.15e-2, 51 of 110 samples within 1 % (Captum: the same samples)
-    assert!(quantile(&rel, 0.5) <= 0.02, "median at 50 steps");
+    // measured here: median 1.15e-2, 51 of 110 samples within 1 % (Captum: the same
+    // samples); the bounds leave room for a model trained on another CPU (other SIMD
+    // widths round differently, so training lands on a slightly different model)
+    assert!(quantile(&rel, 0.5) <= 0.03, "median at 50 steps");
     let within = rel.iter().filter(|&&r| r <= RTOL).count();
     assert!(
-        within * 10 >= rel.len() * 4,
+        within * 4 >= rel.len(),
         "{within} of {} within 1 %",
         rel.len()
     );
-    // well-conditioned samples (|f(x) − f(0)| ≥ 1 logit) all reach 1 % by 400 steps
-    let need = refine(&t, &rel, |i| expected[i].abs() >= 1.0, 400);
+    // well-conditioned samples (|f(x) − f(0)| ≥ 1 logit) all reach 1 % by 800 steps
+    // (measured here: by 400, the worst at 6.8e-3)
+    let need = refine(&t, &rel, |i| expected[i].abs() >= 1.0, 800);
     let bad: Vec<(usize, f64)> = (0..need.len())
         .filter(|&i| need[i].is_none() && expected[i].abs() >= 1.0)
         .map(|i| (i, expected[i]))
         .collect();
     assert!(
         bad.is_empty(),
-        "not within 1 % by 400 steps (sample, f(x) − f(0)): {bad:?}"
+        "not within 1 % by 800 steps (sample, f(x) − f(0)): {bad:?}"
     );
     let left = need.iter().filter(|n| n.is_none()).count();
     eprintln!(
