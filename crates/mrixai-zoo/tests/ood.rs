@@ -91,7 +91,9 @@ fn task_is_learned_in_a_few_short_epochs() {
         ..TrainConfig::default()
     };
     let acc = train_and_test(&task, &cfg, 3, 4);
-    assert!(acc >= 0.6, "test accuracy {acc} (chance 0.25)");
+    eprintln!("procedural task, 32×32, 4 epochs: test accuracy {acc}");
+    // measured here: 0.706; twice chance leaves room for a model trained on another CPU
+    assert!(acc >= 0.5, "test accuracy {acc} (chance 0.25)");
 }
 
 /// The pre-training run of `configs/quick.toml` (`[pretrain] ood_images = 1200`,
