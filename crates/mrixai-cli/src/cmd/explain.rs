@@ -4,6 +4,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_attrib::{ALL_METHODS, Oracle, method_by_name};
 use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::explain::check_targets;
 use mrixai_core::{ArrayF, Attributor, Error, Explainable};
 use mrixai_zoo::Vgg;
 use ndarray::{Axis, Slice, concatenate};
@@ -134,17 +135,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             x.shape()[0]
         );
     }
-    let classes = model.num_classes();
-    if let Some((i, t)) = targets.iter().enumerate().find(|(_, t)| **t >= classes) {
+    // the targets' range, checked here so that the error names where they came from
+    check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
         let source = match (&args.dataset, &args.target) {
             (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.split),
             (None, Some(path)) => path.display().to_string(),
             (None, None) => "predictions".into(),
         };
-        anyhow::bail!(
-            "{source}: target[{i}] = {t} is out of range for a model with {classes} classes"
-        );
-    }
+        anyhow::anyhow!("{source}: {e}")
+    })?;
     let oracle = if args.method == "oracle" && !params.contains_key("masks") {
         let m = masks.context(
             "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy",
