@@ -96,7 +96,7 @@ fn emd_from_difference_with(d: &[f64], shape: &[usize], direct_below: usize) -> 
         mass,
     };
     let art = (grid_diameter(shape) + 1.0) * ((src.len() + snk.len()) as f64 + 1.0);
-    solve_multiscale(side(src, supply), side(snk, demand), art, direct_below).cost()
+    solve_multiscale(&side(src, supply), &side(snk, demand), art, direct_below).cost()
 }
 
 /// Euclidean distance between node `i` of coordinates `a` and node `j` of `b`
@@ -136,7 +136,6 @@ struct Start {
 /// Sources (or sinks) at one resolution: `cell` indexes the (coarsened) lattice
 /// `cell_shape`, `xy` holds each node's coordinates (the mass-weighted centroid of the
 /// voxels it stands for) and `mass` its supply (or demand).
-#[derive(Clone)]
 struct Level {
     cell: Vec<usize>,
     cell_shape: Vec<usize>,
@@ -200,24 +199,22 @@ impl Level {
 /// (recursively), and its plan, split among each block's members, starts the simplex on
 /// the fine problem together with the coarse potentials, so the fine simplex needs few
 /// pivots and pricing passes.
-fn solve_multiscale(src: Level, snk: Level, art: f64, direct_below: usize) -> Transport {
+fn solve_multiscale(src: &Level, snk: &Level, art: f64, direct_below: usize) -> Transport {
     let (ns, nt) = (src.mass.len(), snk.mass.len());
     if ns + nt <= direct_below {
-        let mut t = Transport::new(&src, &snk, art, None);
+        let mut t = Transport::new(src, snk, art, None);
         t.solve();
         return t;
     }
     let coarse_sources = ns >= nt;
     let dims = src.cell_shape.len();
-    let fine = if coarse_sources { &src } else { &snk };
+    let fine = if coarse_sources { src } else { snk };
     let (coarse, members) = fine.coarsen();
     let coarse_t = if coarse_sources {
-        solve_multiscale(coarse, snk.clone(), art, direct_below)
+        solve_multiscale(&coarse, snk, art, direct_below)
     } else {
-        solve_multiscale(src.clone(), coarse, art, direct_below)
+        solve_multiscale(src, &coarse, art, direct_below)
     };
-    // candidate arcs: every arc the coarse simplex priced, given to the members of its
-    // coarsened end
     // potentials of the coarse solution, given to the members of the coarsened side
     let mut src_pi: Vec<f64> = (0..coarse_t.ns)
         .map(|i| coarse_t.potential(i as u32))
@@ -262,7 +259,7 @@ fn solve_multiscale(src: Level, snk: Level, art: f64, direct_below: usize) -> Tr
         src_pi,
         snk_pi,
     };
-    let mut t = Transport::new(&src, &snk, art, Some(start));
+    let mut t = Transport::new(src, snk, art, Some(start));
     t.solve();
     t
 }
@@ -338,8 +335,7 @@ struct Transport {
     ns: usize,
     nt: usize,
     src_xy: Vec<f64>,
-    snk_xy: Vec<f64>,
-    /// Sink coordinates per axis, for vectorised distance rows.
+    /// Sink coordinates per axis (vectorised distance rows read them axis by axis).
     snk_axes: Vec<Vec<f64>>,
     art: f64,
     parent: Vec<u32>,
@@ -376,7 +372,6 @@ impl Transport {
             ns,
             nt,
             src_xy: src.xy.clone(),
-            snk_xy: snk.xy.clone(),
             snk_axes: (0..dims)
                 .map(|d| (0..nt).map(|j| snk.xy[j * dims + d]).collect())
                 .collect(),
@@ -396,6 +391,35 @@ impl Transport {
         };
         t.initial_tree(&src.mass, &snk.mass, start);
         t
+    }
+
+    /// Distances from source `i` to every sink into `row`, and into `best` the `cap` sinks
+    /// of smallest key `row[j] + off − pj[j]` (all of `pj` zero when `None`) below `below`,
+    /// ascending.
+    fn best_sinks(
+        &self,
+        i: usize,
+        (off, pj): (f64, Option<&[f64]>),
+        (cap, below): (usize, f64),
+        row: &mut [f64],
+        best: &mut Vec<(f64, u32)>,
+    ) {
+        self.dist_row(i, row);
+        best.clear();
+        for (j, &c) in row.iter().enumerate() {
+            let key = c + off - pj.map_or(0.0, |p| p[j]);
+            if key < below {
+                keep_smallest(best, cap, key, j as u32);
+            }
+        }
+    }
+
+    /// Candidate arcs from source `i` to the sinks in `best`, with their costs from `row`.
+    fn push_arcs(&mut self, i: usize, best: &[(f64, u32)], row: &[f64]) {
+        for &(_, j) in best {
+            self.arcs
+                .push((i as u32, (self.ns + j as usize) as u32, row[j as usize]));
+        }
     }
 
     /// Distances from source `i` to every sink, into `row`.
@@ -430,7 +454,12 @@ impl Transport {
     /// Euclidean distance between source `i` and sink `j`.
     #[inline]
     fn cost_of(&self, i: usize, j: usize) -> f64 {
-        dist(self.dims, &self.src_xy, i, &self.snk_xy, j)
+        let x = &self.src_xy[i * self.dims..(i + 1) * self.dims];
+        x.iter()
+            .zip(&self.snk_axes)
+            .map(|(&a, axis)| (a - axis[j]) * (a - axis[j]))
+            .sum::<f64>()
+            .sqrt()
     }
 
     #[inline]
@@ -537,15 +566,9 @@ impl Transport {
                 let mut row = vec![0.0; self.nt];
                 let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
                 for i in 0..ns {
-                    self.dist_row(i, &mut row);
-                    best.clear();
-                    for (j, (&c, &pj)) in row.iter().zip(&st.snk_pi).enumerate() {
-                        keep_smallest(&mut best, l, c + st.src_pi[i] - pj, j as u32);
-                    }
-                    for &(_, j) in &best {
-                        self.arcs
-                            .push((i as u32, (ns + j as usize) as u32, row[j as usize]));
-                    }
+                    let key = (st.src_pi[i], Some(&st.snk_pi[..]));
+                    self.best_sinks(i, key, (l, f64::INFINITY), &mut row, &mut best);
+                    self.push_arcs(i, &best, &row);
                 }
                 for &(i, j, _) in &st.alloc {
                     let c = self.cost_of(i as usize, j as usize);
@@ -570,14 +593,8 @@ impl Transport {
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
         let mut near: Vec<(f64, u32)> = Vec::with_capacity(ns);
         for i in 0..ns {
-            self.dist_row(i, &mut row);
-            best.clear();
-            for (j, &c) in row.iter().enumerate() {
-                keep_smallest(&mut best, l, c, j as u32);
-            }
-            for &(c, j) in &best {
-                self.arcs.push((i as u32, (ns + j as usize) as u32, c));
-            }
+            self.best_sinks(i, (0.0, None), (l, f64::INFINITY), &mut row, &mut best);
+            self.push_arcs(i, &best, &row);
             near.push((best[0].0, i as u32));
         }
         let mut left_d = demand.to_vec();
@@ -763,19 +780,10 @@ impl Transport {
             if pi_i - max_p >= -PRICE_EPS {
                 continue;
             }
-            self.dist_row(i, &mut row);
-            best.clear();
-            for (j, (&c, &pj)) in row.iter().zip(&psnk).enumerate() {
-                let rc = c + pi_i - pj;
-                if rc < -PRICE_EPS {
-                    keep_smallest(&mut best, ADD_PER_SOURCE, rc, j as u32);
-                }
-            }
-            for &(_, j) in &best {
-                self.arcs
-                    .push((i as u32, (ns + j as usize) as u32, row[j as usize]));
-                added += 1;
-            }
+            let key = (pi_i, Some(&psnk[..]));
+            self.best_sinks(i, key, (ADD_PER_SOURCE, -PRICE_EPS), &mut row, &mut best);
+            self.push_arcs(i, &best, &row);
+            added += best.len();
         }
         added
     }
