@@ -9,7 +9,7 @@
 //! is counted at its full epoch budget (early stopping only shortens it).
 
 use super::{ExperimentConfig, grid};
-use mrixai_core::{Attributor, Error, Explainable, Result, dataset::SplitArrays};
+use mrixai_core::{Error, Explainable, Result, dataset::SplitArrays};
 use mrixai_synth::SynthConfig;
 use ndarray::{ArrayD, IxDyn};
 use std::time::Instant;
@@ -244,18 +244,12 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
         &size,
         f64::from(synth.lesion.area_fraction.iter().sum::<f32>()) / 2.0,
     );
+    let masks = mask
+        .clone()
+        .insert_axis(ndarray::Axis(0))
+        .insert_axis(ndarray::Axis(0));
     for name in &cfg.explain.methods {
-        let method: Box<dyn Attributor> = if name == "oracle" {
-            let m = mask
-                .clone()
-                .insert_axis(ndarray::Axis(0))
-                .insert_axis(ndarray::Axis(0));
-            Box::new(mrixai_attrib::Oracle::new(m.view()))
-        } else {
-            let params = cfg.explain.params.get(name).cloned().unwrap_or_default();
-            mrixai_attrib::method_by_name(name, &params)
-                .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?
-        };
+        let method = super::stages::attributor(cfg, name, masks.view())?;
         let t = fastest(1, || method.attribute(&proxy, xp.view(), &[0]).map(|_| ()))?;
         let passes = t / proxy_pass;
         // controls never run the network: their own time is the unit cost

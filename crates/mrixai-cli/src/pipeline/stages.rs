@@ -198,18 +198,17 @@ pub struct CellRecord {
     pub method_seconds: std::collections::BTreeMap<String, f64>,
 }
 
-/// Builds the attribution method `name` with the run's parameters (the oracle gets `masks`).
-fn attributor(run: &Run, name: &str, masks: ArrayViewD<u8>) -> Result<Box<dyn Attributor>> {
+/// Builds the attribution method `name` with the configuration's parameters (the oracle
+/// gets `masks`).
+pub(crate) fn attributor(
+    cfg: &super::ExperimentConfig,
+    name: &str,
+    masks: ArrayViewD<u8>,
+) -> Result<Box<dyn Attributor>> {
     if name == "oracle" {
         return Ok(Box::new(mrixai_attrib::Oracle::new(masks)));
     }
-    let params = run
-        .cfg
-        .explain
-        .params
-        .get(name)
-        .cloned()
-        .unwrap_or_default();
+    let params = cfg.explain.params.get(name).cloned().unwrap_or_default();
     mrixai_attrib::method_by_name(name, &params)
         .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))
 }
@@ -272,7 +271,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
                 let end = (start + bs).min(n);
                 let xb = x.slice_axis(Axis(0), (start..end).into());
                 let mb = test.masks.slice_axis(Axis(0), (start..end).into());
-                let method = attributor(run, name, mb.into_dyn())?;
+                let method = attributor(&run.cfg, name, mb.into_dyn())?;
                 parts.push(method.attribute(&model, xb.into_dyn(), &pred[start..end])?);
             }
             let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
