@@ -47,10 +47,14 @@ fn tmap(w: &ndarray::ArrayD<f32>, m: WeightMap) -> ndarray::ArrayD<f32> {
     w.mapv(|v| m.apply(v))
 }
 
-fn im2col(x: &Array4<f32>, k: usize) -> Array2<f32> {
-    let (n, c, h, w) = x.dim();
+/// Every in-bounds tap of a k×k "same" convolution over an `(n, c, h, w)` input: the
+/// im2col row and column and the input position it reads.
+fn conv_taps(
+    (n, c, h, w): (usize, usize, usize, usize),
+    k: usize,
+    mut f: impl FnMut(usize, usize, [usize; 4]),
+) {
     let p = k / 2;
-    let mut cols = Array2::zeros((n * h * w, c * k * k));
     for b in 0..n {
         for i in 0..h {
             for j in 0..w {
@@ -63,8 +67,7 @@ fn im2col(x: &Array4<f32>, k: usize) -> Array2<f32> {
                                 j as isize + dj as isize - p as isize,
                             );
                             if ii >= 0 && jj >= 0 && (ii as usize) < h && (jj as usize) < w {
-                                cols[[r, (ch * k + di) * k + dj]] =
-                                    x[[b, ch, ii as usize, jj as usize]];
+                                f(r, (ch * k + di) * k + dj, [b, ch, ii as usize, jj as usize]);
                             }
                         }
                     }
@@ -72,34 +75,18 @@ fn im2col(x: &Array4<f32>, k: usize) -> Array2<f32> {
             }
         }
     }
+}
+
+fn im2col(x: &Array4<f32>, k: usize) -> Array2<f32> {
+    let (n, c, h, w) = x.dim();
+    let mut cols = Array2::zeros((n * h * w, c * k * k));
+    conv_taps(x.dim(), k, |r, col, at| cols[[r, col]] = x[at]);
     cols
 }
 
 fn col2im(cols: &Array2<f32>, shape: (usize, usize, usize, usize), k: usize) -> Array4<f32> {
-    let (n, c, h, w) = shape;
-    let p = k / 2;
     let mut x = Array4::zeros(shape);
-    for b in 0..n {
-        for i in 0..h {
-            for j in 0..w {
-                let r = (b * h + i) * w + j;
-                for ch in 0..c {
-                    for di in 0..k {
-                        for dj in 0..k {
-                            let (ii, jj) = (
-                                i as isize + di as isize - p as isize,
-                                j as isize + dj as isize - p as isize,
-                            );
-                            if ii >= 0 && jj >= 0 && (ii as usize) < h && (jj as usize) < w {
-                                x[[b, ch, ii as usize, jj as usize]] +=
-                                    cols[[r, (ch * k + di) * k + dj]];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    conv_taps(shape, k, |r, col, at| x[at] += cols[[r, col]]);
     x
 }
 
