@@ -85,7 +85,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         cells.len(),
         out.display()
     );
-    println!("{}", mrixai_cli::pipeline::estimate(&cfg)?);
+    println!("{}", mrixai_cli::pipeline::estimate::work(&cfg)?);
     let long = cfg.profile != "quick" && cfg.profile != "tiny";
     if long || args.estimate {
         eprintln!("calibrating unit costs on this machine …");

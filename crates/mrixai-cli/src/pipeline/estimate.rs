@@ -14,7 +14,7 @@ use mrixai_synth::SynthConfig;
 use ndarray::{ArrayD, IxDyn};
 use std::time::Instant;
 
-/// A plain-words summary of the work a configuration asks for.
+/// A plain-words summary of the work a configuration asks for, printed before a run starts.
 pub fn work(cfg: &ExperimentConfig) -> Result<String> {
     let cells = grid::cells(cfg)?;
     let pretrained = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();

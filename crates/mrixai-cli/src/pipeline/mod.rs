@@ -24,8 +24,3 @@ pub mod stages;
 pub use config::ExperimentConfig;
 pub use grid::{Cell, Source};
 pub use run::Run;
-
-/// A plain-words estimate of the work a configuration asks for, printed before a run starts.
-pub fn estimate(cfg: &ExperimentConfig) -> mrixai_core::Result<String> {
-    estimate::work(cfg)
-}
