@@ -229,7 +229,7 @@ impl LesionParams {
             ndim,
             radius: 0.0,
         };
-        p.radius = p.calibrate();
+        p.radius = p.calibrate([0.2, 0.3, -0.2], p.equivalent_radius());
         p
     }
 
@@ -377,43 +377,76 @@ impl LesionParams {
     }
 
     /// Finds the base radius whose footprint hits the target area, on a free canvas around a
-    /// sub-pixel centre (damped secant steps on `area ∝ r^ndim`, keeping the best).
-    fn calibrate(&self) -> f32 {
+    /// centre with the given sub-pixel offset (`[z, y, x]`, each in [-0.5, 0.5]), starting from
+    /// `start` (damped secant steps on `area ∝ r^ndim`, keeping the best).
+    fn calibrate(&self, offset: [f32; 3], start: f32) -> f32 {
         let (long, _) = self.axes();
         let req = self.equivalent_radius();
         let sigma = (self.softness * req).max(1e-3);
         let half = (1.25 * req * self.max_radial() * long + 4.0 * sigma + 3.0).ceil();
         let side = 2 * half as usize + 1;
         let (dims, centre) = if self.ndim == 2 {
-            ([1, side, side], [0.0, half + 0.3, half - 0.2])
+            ([1, side, side], [0.0, half + offset[1], half + offset[2]])
         } else {
-            ([side, side, side], [half + 0.2, half - 0.3, half + 0.1])
+            (
+                [side, side, side],
+                [half + offset[0], half + offset[1], half + offset[2]],
+            )
         };
         let exp = 1.0 / self.ndim as f32;
         let err = |a: usize| (a as f32 - self.target_area).abs();
-        let mut r0 = req;
-        let (mut best_r, mut best_err) = (r0, f32::INFINITY);
-        // The continuous footprint scales exactly as r0^ndim, so a few steps reach the pixel
-        // discretisation limit.
-        for _ in 0..6 {
+        let tol = (0.003 * self.target_area).max(0.5);
+        let (mut best_r, mut best_err) = (start, f32::INFINITY);
+        // The inside test `|q| <= r0·radial(u)` makes the area monotone in r0. Keep a bracket:
+        // the largest radius seen with too small an area, the smallest with too large an area.
+        let (mut below, mut above) = (0.0f32, f32::INFINITY);
+        let mut r0 = start;
+        for step in 0..24 {
             let area = self.render_at(centre, dims, r0).area;
             if err(area) < best_err {
                 best_err = err(area);
                 best_r = r0;
             }
-            if err(area) <= (0.003 * self.target_area).max(0.5) || area == 0 {
+            if best_err <= tol {
                 break;
             }
-            // Area grows with r0^ndim; damp the update so discrete jumps do not oscillate.
-            r0 *= (self.target_area / area as f32).powf(exp * 0.8);
+            if (area as f32) < self.target_area {
+                below = below.max(r0);
+            } else {
+                above = above.min(r0);
+            }
+            if above.is_finite() && above - below <= 1e-4 * above {
+                // Adjacent discrete steps: the target falls inside one jump of the area.
+                break;
+            }
+            r0 = if step < 3 && area > 0 {
+                // Area grows as r0^ndim: damped secant steps get near in a few renders.
+                r0 * (self.target_area / area as f32).powf(exp * 0.8)
+            } else if above.is_finite() {
+                0.5 * (below + above)
+            } else {
+                r0 * 1.25
+            };
+            // Secant steps must stay inside the bracket.
+            if r0 <= below || r0 >= above {
+                r0 = if above.is_finite() {
+                    0.5 * (below + above)
+                } else {
+                    below * 1.25
+                };
+            }
         }
         best_r
     }
 
     /// Rasterises the lesion centred at `centre` (`[z, y, x]`; `z` is the plane index in 2-D)
-    /// on a grid of `dims`, with the radius calibrated to the target area.
+    /// on a grid of `dims`. The radius is calibrated to the target area for this centre's
+    /// sub-pixel position, so the footprint covers the target area wherever it is placed (unless
+    /// the grid border cuts it).
     pub fn render(&self, centre: [f32; 3], dims: [usize; 3]) -> Footprint {
-        self.render_at(centre, dims, self.radius)
+        let offset = centre.map(|c| c - c.round());
+        let r0 = self.calibrate(offset, self.radius);
+        self.render_at(centre, dims, r0)
     }
 }
 
