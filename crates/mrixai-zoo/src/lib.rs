@@ -6,6 +6,7 @@
 //! training loop, and the [`mrixai_core::Explainable`] view used by attribution methods.
 
 pub mod arch;
+mod conv;
 pub mod pretrain;
 pub mod run;
 pub mod tensor;

@@ -3,18 +3,20 @@
 //! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
 
 use crate::arch::Arch;
+use crate::conv::{self, ConvShape};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
-use burn::tensor::Tensor;
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::module::adaptive_avg_pool2d;
+use burn::tensor::{Device, Gradients, Tensor};
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::{ArrayF, Error, LayerKind, Result};
 use ndarray::{Axis, IxDyn};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -447,21 +449,18 @@ fn train_step(
             }
         })
         .collect();
+    let mut cuts = Vec::new();
     let (logits, bn_updates) = forward_train(
         model,
         &leaves,
         frozen,
         to_tensor::<4>(x, &dev).autodiff(),
         Some(rng),
+        Some(&mut cuts),
     )?;
     let classes = model.arch.num_classes;
-    let mut onehot = vec![0.0f32; n * classes];
-    for (r, &t) in y.iter().enumerate() {
-        onehot[r * classes + t] = 1.0;
-    }
-    let onehot = from_vec(onehot, [n, classes], &dev);
-    let loss = (log_softmax(logits.clone(), 1) * onehot).sum() * (-1.0 / n as f32);
-    let grads = loss.backward();
+    let loss = cross_entropy_loss(logits.clone(), y);
+    let mut grads = backward_with_cuts(&loss, &cuts, frozen)?;
     let loss_v = to_vec(loss.inner())?[0] as f64;
     let lv = to_vec(logits.inner())?;
     let preds = argmax_rows(
@@ -475,7 +474,7 @@ fn train_step(
     let mut new_flat: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
     for s in slots.iter_mut() {
         let leaf = &leaves[s.layer][s.which];
-        let Some(mut g) = leaf.grad(&grads) else {
+        let Some(mut g) = grads.get(s.layer, s.which, leaf) else {
             continue;
         };
         let p = new_flat[s.layer][s.which].clone();
@@ -553,7 +552,7 @@ fn recalibrate_bn(
     let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
         let xb = to_tensor::<4>(x.select(Axis(0), chunk).view(), &model.device);
-        let (_, stats) = forward_train(model, &leaves, frozen, xb, None)?;
+        let (_, stats) = forward_train(model, &leaves, frozen, xb, None, None)?;
         let w = chunk.len() as f32 / idx.len() as f32;
         if sums.is_empty() {
             sums = stats
@@ -583,12 +582,17 @@ type BnStats = (usize, Tensor<1>, Tensor<1>);
 /// The training-mode forward pass (BatchNorm on batch statistics, dropout when `rng` is
 /// given) with the flat parameters `leaves`; returns the logits and the batch statistics of
 /// every trainable BatchNorm layer.
+///
+/// With `cuts` on the CPU, every convolution runs on the CPU kernels of [`crate::conv`]: its
+/// output becomes a fresh autodiff leaf and the convolution is recorded in `cuts`, for
+/// [`backward_with_cuts`].
 fn forward_train(
     model: &Vgg,
     leaves: &[Vec<Tensor<1>>],
     frozen: &[bool],
     x: Tensor<4>,
     mut rng: Option<&mut mrixai_core::seed::Rng>,
+    mut cuts: Option<&mut Vec<ConvCut>>,
 ) -> Result<(Tensor<2>, Vec<BnStats>)> {
     let dev = model.device.clone();
     let mut bn_updates = Vec::new();
@@ -596,7 +600,12 @@ fn forward_train(
     for (i, spec) in model.specs.iter().enumerate() {
         let shaped = with_flat(&model.params[i], &leaves[i]);
         a = match (shaped, spec.kind, a) {
-            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
+            (Params::Conv { w, b }, _, Act2::S(x)) => match cuts.as_deref_mut() {
+                Some(cuts) if dev == Device::flex() => {
+                    Act2::S(ConvCut::forward(i, x, &w, &b, cuts)?)
+                }
+                _ => Act2::S(conv3x3(x, w, b)),
+            },
             (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
             (
                 Params::BatchNorm {
@@ -669,8 +678,200 @@ fn forward_train(
     }
 }
 
+/// Mean cross-entropy of `logits` (`[n, classes]`) against the labels `y`.
+fn cross_entropy_loss(logits: Tensor<2>, y: &[usize]) -> Tensor<1> {
+    let [n, classes] = logits.dims();
+    let mut onehot = vec![0.0f32; n * classes];
+    for (r, &t) in y.iter().enumerate() {
+        onehot[r * classes + t] = 1.0;
+    }
+    let onehot = from_vec(onehot, [n, classes], &logits.device());
+    (log_softmax(logits, 1) * onehot).sum() * (-1.0 / n.max(1) as f32)
+}
+
+/// A convolution of a training forward pass run on the CPU kernels. The autodiff graph is
+/// cut at its output (`out`, a fresh leaf); [`backward_with_cuts`] does its backward pass.
+struct ConvCut {
+    layer: usize,
+    /// The convolution's input, as recorded in the autodiff graph before the cut.
+    input: Tensor<4>,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    shape: ConvShape,
+    out: Tensor<4>,
+}
+
+impl ConvCut {
+    /// Runs layer `layer`'s convolution of `x` on the CPU kernels and records the cut.
+    fn forward(
+        layer: usize,
+        x: Tensor<4>,
+        w: &Tensor<4>,
+        b: &Tensor<1>,
+        cuts: &mut Vec<ConvCut>,
+    ) -> Result<Tensor<4>> {
+        let [n, ci, h, wd] = x.dims();
+        let shape = ConvShape {
+            n,
+            ci,
+            co: w.dims()[0],
+            h,
+            w: wd,
+        };
+        let xv = to_vec(x.clone().inner())?;
+        let wv = to_vec(w.clone().inner())?;
+        let y = conv::forward(&shape, &xv, &wv, &to_vec(b.clone().inner())?);
+        let out = from_vec(y, [n, shape.co, h, wd], &x.device())
+            .autodiff()
+            .require_grad();
+        cuts.push(ConvCut {
+            layer,
+            input: x,
+            x: xv,
+            w: wv,
+            shape,
+            out: out.clone(),
+        });
+        Ok(out)
+    }
+}
+
+/// Gradients of one training step.
+struct StepGrads {
+    /// The gradient sets of the autodiff graph pieces between the cuts, last first.
+    pieces: Vec<Gradients>,
+    /// Flat weight and bias gradients of the cut convolutions, by (layer, slot).
+    convs: HashMap<(usize, usize), Tensor<1>>,
+}
+
+impl StepGrads {
+    /// The gradient of the flat parameter `leaf` (slot `which` of `layer`), if it has one.
+    fn get(&mut self, layer: usize, which: usize, leaf: &Tensor<1>) -> Option<Tensor<1>> {
+        self.convs
+            .remove(&(layer, which))
+            .or_else(|| self.pieces.iter().find_map(|g| leaf.grad(g)))
+    }
+}
+
+/// Backward pass from `loss` through the graph pieces between the cut convolutions: each
+/// cut's output gradient gives its weight and bias gradients (unless the layer is frozen)
+/// and, through its input gradient, the root of the piece before it. Stops at the first
+/// cut that has only frozen layers before it.
+fn backward_with_cuts(loss: &Tensor<1>, cuts: &[ConvCut], frozen: &[bool]) -> Result<StepGrads> {
+    let mut grads = StepGrads {
+        pieces: vec![loss.backward()],
+        convs: HashMap::new(),
+    };
+    for cut in cuts.iter().rev() {
+        let Some(gz) = grads.pieces.last().and_then(|g| cut.out.grad(g)) else {
+            break;
+        };
+        let gz = to_vec(gz)?;
+        let dev = cut.out.device();
+        if !frozen[cut.layer] {
+            let (dw, db) = conv::backward_weights(&cut.shape, &cut.x, &gz);
+            let nw = dw.len();
+            grads.convs.insert((cut.layer, 0), from_vec(dw, [nw], &dev));
+            grads
+                .convs
+                .insert((cut.layer, 1), from_vec(db, [cut.shape.co], &dev));
+        }
+        if !cut.input.is_tracked() || frozen[..cut.layer].iter().all(|&f| f) {
+            break;
+        }
+        let s = &cut.shape;
+        let dx = conv::backward_input(s, &cut.w, &gz);
+        let root = (cut.input.clone() * from_vec(dx, [s.n, s.ci, s.h, s.w], &dev)).sum();
+        grads.pieces.push(root.backward());
+    }
+    Ok(grads)
+}
+
 /// Activation in the training forward pass.
 enum Act2 {
     S(Tensor<4>),
     F(Tensor<2>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// Cutting the graph at the convolutions and running their backward passes on the CPU
+    /// kernels gives the gradients of one autodiff graph through burn's convolutions, for
+    /// every trainable parameter, with and without frozen leading layers.
+    #[test]
+    fn cut_convolutions_give_the_autodiff_gradients() {
+        let arch = Arch::preset("vgg-small", 3, [16, 16]).unwrap();
+        let model = Vgg::init(&arch, 3).unwrap();
+        let mut rng = mrixai_core::seed::rng(4, "cut");
+        let xs: Vec<f32> = (0..5 * 256)
+            .map(|_| rng.random_range(0.0f32..1.0))
+            .collect();
+        let y = [0usize, 2, 1, 1, 0];
+        let n_layers = model.params.len();
+        let first_conv_bn = model
+            .params
+            .iter()
+            .position(|p| matches!(p, Params::BatchNorm { .. }))
+            .unwrap();
+        for frozen_upto in [0, first_conv_bn + 1] {
+            let frozen: Vec<bool> = (0..n_layers).map(|i| i < frozen_upto).collect();
+            let leaves: Vec<Vec<Tensor<1>>> = model
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let f = flat_params(p);
+                    if frozen[i] {
+                        f
+                    } else {
+                        f.into_iter().map(|t| t.autodiff().require_grad()).collect()
+                    }
+                })
+                .collect();
+            let x = || from_vec(xs.clone(), [5, 1, 16, 16], &model.device).autodiff();
+            let (logits, _) = forward_train(&model, &leaves, &frozen, x(), None, None).unwrap();
+            let loss = cross_entropy_loss(logits, &y);
+            let reference = loss.backward();
+            let mut cuts = Vec::new();
+            let (logits, _) =
+                forward_train(&model, &leaves, &frozen, x(), None, Some(&mut cuts)).unwrap();
+            assert_eq!(cuts.len(), 4, "every convolution is cut");
+            let cut_loss = cross_entropy_loss(logits, &y);
+            let want = to_vec(loss.inner()).unwrap()[0];
+            let got = to_vec(cut_loss.clone().inner()).unwrap()[0];
+            assert!((want - got).abs() < 1e-5, "loss {got} vs {want}");
+            let mut grads = backward_with_cuts(&cut_loss, &cuts, &frozen).unwrap();
+            let mut checked = 0;
+            for (layer, flat) in leaves.iter().enumerate() {
+                for (which, leaf) in flat.iter().enumerate() {
+                    let want = leaf.grad(&reference);
+                    let got = grads.get(layer, which, leaf);
+                    assert_eq!(want.is_some(), got.is_some(), "layer {layer} slot {which}");
+                    let (Some(want), Some(got)) = (want, got) else {
+                        continue;
+                    };
+                    let (want, got) = (to_vec(want).unwrap(), to_vec(got).unwrap());
+                    let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+                    for (a, b) in got.iter().zip(&want) {
+                        assert!(
+                            (a - b).abs() <= 1e-4 * scale,
+                            "layer {layer} slot {which}: {a} vs {b} (scale {scale})"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+            let trainable = (0..n_layers)
+                .filter(|&i| !frozen[i])
+                .map(|i| leaves[i].len())
+                .sum::<usize>();
+            assert_eq!(
+                checked, trainable,
+                "every trainable parameter has a gradient"
+            );
+        }
+    }
 }

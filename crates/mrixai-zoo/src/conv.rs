@@ -1,0 +1,413 @@
+//! CPU kernels for VGG's 3×3 convolution (stride 1, padding 1) on contiguous NCHW `f32`
+//! buffers: forward, weight/bias gradient and input gradient, as tiled im2col + GEMM.
+//!
+//! burn's CPU backend runs these shapes 3–5× slower than PyTorch (its weight gradient is a
+//! convolution over swapped axes with an image-sized kernel), so inference and training on
+//! the CPU use these kernels; they are tested equal to burn's `conv2d` and its autodiff
+//! gradients. Work is split over samples (and, for the weight gradient, over fixed chunks of
+//! samples summed in order), so results do not depend on the number of threads.
+
+use rayon::prelude::*;
+
+/// Largest im2col tile, in values (4 MiB of `f32`).
+const TILE_VALUES: usize = 1 << 20;
+/// Samples per partial weight gradient; partials are summed in order.
+const WGRAD_CHUNK: usize = 4;
+
+/// Sizes of one 3×3 convolution: batch, input and output channels, height and width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    pub n: usize,
+    pub ci: usize,
+    pub co: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl ConvShape {
+    fn hw(&self) -> usize {
+        self.h * self.w
+    }
+    /// Rows of the output per im2col tile.
+    fn tile_rows(&self) -> usize {
+        (TILE_VALUES / (self.ci * 9 * self.w).max(1)).clamp(1, self.h.max(1))
+    }
+    /// Output row ranges of the tiles.
+    fn tiles(&self) -> impl Iterator<Item = (usize, usize)> {
+        let (rows, h) = (self.tile_rows(), self.h);
+        (0..h.div_ceil(rows)).map(move |t| (t * rows, ((t + 1) * rows).min(h)))
+    }
+}
+
+/// im2col of output rows `r0..r1` of one sample `x` (`[ci, h, w]`): row `(c, kh, kw)` of
+/// `col` holds the input value read by tap `(kh, kw)` of channel `c` at each output pixel
+/// of the tile (zero outside the image).
+fn im2col(s: &ConvShape, x: &[f32], (r0, r1): (usize, usize), col: &mut [f32]) {
+    let (h, w) = (s.h, s.w);
+    let len = (r1 - r0) * w;
+    for c in 0..s.ci {
+        let plane = &x[c * h * w..(c + 1) * h * w];
+        for kh in 0..3 {
+            for kw in 0..3 {
+                let row = &mut col[(c * 9 + kh * 3 + kw) * len..][..len];
+                for (y, dst) in (r0..r1).zip(row.chunks_exact_mut(w)) {
+                    let Some(sy) = (y + kh).checked_sub(1).filter(|&sy| sy < h) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &plane[sy * w..(sy + 1) * w];
+                    match kw {
+                        0 => {
+                            dst[0] = 0.0;
+                            dst[1..].copy_from_slice(&src[..w - 1]);
+                        }
+                        1 => dst.copy_from_slice(src),
+                        _ => {
+                            dst[..w - 1].copy_from_slice(&src[1..]);
+                            dst[w - 1] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the tile's column gradient `dcol` (laid out as [`im2col`]'s) into the sample's
+/// input gradient `dx` (`[ci, h, w]`).
+fn col2im_add(s: &ConvShape, dcol: &[f32], (r0, r1): (usize, usize), dx: &mut [f32]) {
+    let (h, w) = (s.h, s.w);
+    let len = (r1 - r0) * w;
+    for c in 0..s.ci {
+        let plane = &mut dx[c * h * w..(c + 1) * h * w];
+        for kh in 0..3 {
+            for kw in 0..3 {
+                let row = &dcol[(c * 9 + kh * 3 + kw) * len..][..len];
+                for (y, src) in (r0..r1).zip(row.chunks_exact(w)) {
+                    let Some(sy) = (y + kh).checked_sub(1).filter(|&sy| sy < h) else {
+                        continue;
+                    };
+                    let dst = &mut plane[sy * w..(sy + 1) * w];
+                    match kw {
+                        0 => dst[..w - 1]
+                            .iter_mut()
+                            .zip(&src[1..])
+                            .for_each(|(d, v)| *d += v),
+                        1 => dst.iter_mut().zip(src).for_each(|(d, v)| *d += v),
+                        _ => dst[1..]
+                            .iter_mut()
+                            .zip(&src[..w - 1])
+                            .for_each(|(d, v)| *d += v),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A row-major matrix view for [`matmul`]: pointer, row stride and column stride.
+type Mat = (*const f32, isize, isize);
+
+/// `dst (m×n, row stride dst_rs) (+)= a (m×k) · b (k×n)`, single-threaded.
+///
+/// # Safety
+/// The pointers and strides must describe valid matrices of these sizes; `dst` must not
+/// alias `a` or `b`.
+unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_rs: isize,
+    accumulate: bool,
+    a: Mat,
+    b: Mat,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs,
+            accumulate,
+            a.0,
+            a.2,
+            a.1,
+            b.0,
+            b.2,
+            b.1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Forward pass: `x` `[n, ci, h, w]`, weights `[co, ci, 3, 3]`, bias `[co]` → `[n, co, h, w]`.
+pub(crate) fn forward(s: &ConvShape, x: &[f32], wt: &[f32], bias: &[f32]) -> Vec<f32> {
+    let (hw, k) = (s.hw(), s.ci * 9);
+    assert_eq!(x.len(), s.n * s.ci * hw, "conv input size");
+    assert_eq!(wt.len(), s.co * k, "conv weight size");
+    assert_eq!(bias.len(), s.co, "conv bias size");
+    let mut y = vec![0f32; s.n * s.co * hw];
+    if hw == 0 || s.n == 0 {
+        return y;
+    }
+    y.par_chunks_mut(s.co * hw)
+        .zip(x.par_chunks(s.ci * hw))
+        .for_each_init(Vec::new, |col, (yb, xb)| {
+            for (co, plane) in yb.chunks_exact_mut(hw).enumerate() {
+                plane.fill(bias[co]);
+            }
+            for tile in s.tiles() {
+                let len = (tile.1 - tile.0) * s.w;
+                col.resize(k * len, 0.0);
+                im2col(s, xb, tile, col);
+                // y_b[:, tile] += W (co×k) · col (k×len)
+                // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
+                // `wt` is co×k and `col` k×len, both contiguous.
+                unsafe {
+                    matmul(
+                        (s.co, len, k),
+                        yb.as_mut_ptr().add(tile.0 * s.w),
+                        hw as isize,
+                        true,
+                        (wt.as_ptr(), k as isize, 1),
+                        (col.as_ptr(), len as isize, 1),
+                    )
+                }
+            }
+        });
+    y
+}
+
+/// Weight and bias gradients from the input `x` and the output gradient `gout`
+/// (`[n, co, h, w]`): `([co, ci, 3, 3], [co])`.
+pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (hw, k) = (s.hw(), s.ci * 9);
+    assert_eq!(x.len(), s.n * s.ci * hw, "conv input size");
+    assert_eq!(gout.len(), s.n * s.co * hw, "conv output gradient size");
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = (0..s.n.div_ceil(WGRAD_CHUNK))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut dw = vec![0f32; s.co * k];
+            let mut db = vec![0f32; s.co];
+            let mut col = Vec::new();
+            for b in chunk * WGRAD_CHUNK..((chunk + 1) * WGRAD_CHUNK).min(s.n) {
+                let xb = &x[b * s.ci * hw..(b + 1) * s.ci * hw];
+                let gb = &gout[b * s.co * hw..(b + 1) * s.co * hw];
+                for (d, plane) in db.iter_mut().zip(gb.chunks_exact(hw)) {
+                    *d += plane.iter().sum::<f32>();
+                }
+                for tile in s.tiles() {
+                    let len = (tile.1 - tile.0) * s.w;
+                    col.resize(k * len, 0.0);
+                    im2col(s, xb, tile, &mut col);
+                    // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)
+                    // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in
+                    // range (row stride hw); `col` is k×len, read transposed.
+                    unsafe {
+                        matmul(
+                            (s.co, k, len),
+                            dw.as_mut_ptr(),
+                            k as isize,
+                            true,
+                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
+                            (col.as_ptr(), 1, len as isize),
+                        )
+                    }
+                }
+            }
+            (dw, db)
+        })
+        .collect();
+    let mut dw = vec![0f32; s.co * k];
+    let mut db = vec![0f32; s.co];
+    for (pw, pb) in partials {
+        dw.iter_mut().zip(&pw).for_each(|(a, b)| *a += b);
+        db.iter_mut().zip(&pb).for_each(|(a, b)| *a += b);
+    }
+    (dw, db)
+}
+
+/// Input gradient `[n, ci, h, w]` from the weights and the output gradient `gout`.
+pub(crate) fn backward_input(s: &ConvShape, wt: &[f32], gout: &[f32]) -> Vec<f32> {
+    let (hw, k) = (s.hw(), s.ci * 9);
+    assert_eq!(wt.len(), s.co * k, "conv weight size");
+    assert_eq!(gout.len(), s.n * s.co * hw, "conv output gradient size");
+    let mut dx = vec![0f32; s.n * s.ci * hw];
+    if hw == 0 || s.n == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(s.ci * hw)
+        .zip(gout.par_chunks(s.co * hw))
+        .for_each_init(Vec::new, |dcol, (dxb, gb)| {
+            for tile in s.tiles() {
+                let len = (tile.1 - tile.0) * s.w;
+                dcol.resize(k * len, 0.0);
+                // dcol (k×len) = Wᵀ (k×co) · gout_b[:, tile] (co×len)
+                // SAFETY: `dcol` is k×len contiguous; `wt` is co×k, read transposed; the
+                // tile's columns of `gb` are in range (row stride hw).
+                unsafe {
+                    matmul(
+                        (k, len, s.co),
+                        dcol.as_mut_ptr(),
+                        len as isize,
+                        false,
+                        (wt.as_ptr(), 1, k as isize),
+                        (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
+                    )
+                }
+                col2im_add(s, dcol, tile, dxb);
+            }
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::{from_vec, to_vec};
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::{Device, Tensor};
+    use rand::Rng;
+
+    fn random(n: usize, rng: &mut mrixai_core::seed::Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: length");
+        let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 2e-5 * scale,
+                "{what}[{i}]: {x} vs burn {y} (scale {scale})"
+            );
+        }
+    }
+
+    /// Forward, weight/bias gradients and input gradient equal burn's `conv2d` and its
+    /// autodiff gradients, including row tiling (tiny tiles forced by a wide input) and
+    /// single-row/column images.
+    #[test]
+    fn kernels_equal_burn_conv2d_and_its_gradients() {
+        let dev = Device::flex();
+        let mut rng = mrixai_core::seed::rng(7, "conv");
+        for s in [
+            ConvShape {
+                n: 3,
+                ci: 2,
+                co: 5,
+                h: 7,
+                w: 6,
+            },
+            ConvShape {
+                n: 5,
+                ci: 1,
+                co: 4,
+                h: 9,
+                w: 9,
+            },
+            ConvShape {
+                n: 2,
+                ci: 3,
+                co: 2,
+                h: 1,
+                w: 5,
+            },
+            ConvShape {
+                n: 2,
+                ci: 2,
+                co: 3,
+                h: 4,
+                w: 1,
+            },
+            ConvShape {
+                n: 2,
+                ci: 40,
+                co: 3,
+                h: 12,
+                w: 3000,
+            },
+        ] {
+            let hw = s.h * s.w;
+            let x = random(s.n * s.ci * hw, &mut rng);
+            let wt = random(s.co * s.ci * 9, &mut rng);
+            let b = random(s.co, &mut rng);
+            let g = random(s.n * s.co * hw, &mut rng);
+            let xt: Tensor<4> = from_vec(x.clone(), [s.n, s.ci, s.h, s.w], &dev);
+            let wtt: Tensor<4> = from_vec(wt.clone(), [s.co, s.ci, 3, 3], &dev);
+            let bt: Tensor<1> = from_vec(b.clone(), [s.co], &dev);
+            let opts = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+            let want = to_vec(conv2d(
+                xt.clone(),
+                wtt.clone(),
+                Some(bt.clone()),
+                opts.clone(),
+            ))
+            .unwrap();
+            close(&forward(&s, &x, &wt, &b), &want, &format!("{s:?} forward"));
+            let (xl, wl, bl) = (
+                xt.autodiff().require_grad(),
+                wtt.autodiff().require_grad(),
+                bt.autodiff().require_grad(),
+            );
+            let y = conv2d(xl.clone(), wl.clone(), Some(bl.clone()), opts);
+            let gt: Tensor<4> = from_vec(g.clone(), [s.n, s.co, s.h, s.w], &dev);
+            let grads = (y * gt.autodiff()).sum().backward();
+            let (dw, db) = backward_weights(&s, &x, &g);
+            close(
+                &dw,
+                &to_vec(wl.grad(&grads).unwrap()).unwrap(),
+                &format!("{s:?} dW"),
+            );
+            close(
+                &db,
+                &to_vec(bl.grad(&grads).unwrap()).unwrap(),
+                &format!("{s:?} db"),
+            );
+            let dx = backward_input(&s, &wt, &g);
+            close(
+                &dx,
+                &to_vec(xl.grad(&grads).unwrap()).unwrap(),
+                &format!("{s:?} dx"),
+            );
+        }
+    }
+
+    /// The results do not depend on the size of the thread pool.
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let s = ConvShape {
+            n: 9,
+            ci: 3,
+            co: 4,
+            h: 8,
+            w: 8,
+        };
+        let mut rng = mrixai_core::seed::rng(8, "conv-threads");
+        let x = random(s.n * s.ci * 64, &mut rng);
+        let wt = random(s.co * s.ci * 9, &mut rng);
+        let g = random(s.n * s.co * 64, &mut rng);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    (
+                        forward(&s, &x, &wt, &[0.5; 4]),
+                        backward_weights(&s, &x, &g),
+                        backward_input(&s, &wt, &g),
+                    )
+                })
+        };
+        assert_eq!(run(1), run(3));
+    }
+}
