@@ -7,6 +7,7 @@
 
 pub mod arch;
 mod conv;
+mod features;
 pub mod pretrain;
 pub mod run;
 pub mod tensor;

@@ -3,7 +3,7 @@
 //! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
 
 use crate::arch::Arch;
-use crate::conv::{self, ConvShape};
+use crate::features::{Batch, Op, Tape};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
@@ -449,18 +449,18 @@ fn train_step(
             }
         })
         .collect();
-    let mut cuts = Vec::new();
+    let mut features = None;
     let (logits, bn_updates) = forward_train(
         model,
         &leaves,
         frozen,
         to_tensor::<4>(x, &dev).autodiff(),
         Some(rng),
-        Some(&mut cuts),
+        Some(&mut features),
     )?;
     let classes = model.arch.num_classes;
     let loss = cross_entropy_loss(logits.clone(), y);
-    let mut grads = backward_with_cuts(&loss, &cuts, frozen)?;
+    let mut grads = StepGrads::backward(&loss, features.as_ref())?;
     let loss_v = to_vec(loss.inner())?[0] as f64;
     let lv = to_vec(logits.inner())?;
     let preds = argmax_rows(
@@ -583,29 +583,33 @@ type BnStats = (usize, Tensor<1>, Tensor<1>);
 /// given) with the flat parameters `leaves`; returns the logits and the batch statistics of
 /// every trainable BatchNorm layer.
 ///
-/// With `cuts` on the CPU, every convolution runs on the CPU kernels of [`crate::conv`]: its
-/// output becomes a fresh autodiff leaf and the convolution is recorded in `cuts`, for
-/// [`backward_with_cuts`].
+/// With `features` on the CPU, the leading feature layers run on the CPU kernels
+/// ([`FeatureRun`]) and their output enters the autodiff graph as a leaf.
 fn forward_train(
     model: &Vgg,
     leaves: &[Vec<Tensor<1>>],
     frozen: &[bool],
     x: Tensor<4>,
     mut rng: Option<&mut mrixai_core::seed::Rng>,
-    mut cuts: Option<&mut Vec<ConvCut>>,
+    features: Option<&mut Option<FeatureRun>>,
 ) -> Result<(Tensor<2>, Vec<BnStats>)> {
     let dev = model.device.clone();
     let mut bn_updates = Vec::new();
+    let mut start = 0;
     let mut a = Act2::S(x);
-    for (i, spec) in model.specs.iter().enumerate() {
+    if let (Some(slot), Act2::S(x)) = (features, &a)
+        && dev == Device::flex()
+        && let Some((run, ran)) = FeatureRun::forward(model, leaves, frozen, x, &mut bn_updates)?
+    {
+        a = Act2::S(run.out.clone());
+        *slot = Some(run);
+        start = ran;
+    }
+    for (i, spec) in model.specs.iter().enumerate().skip(start) {
         let shaped = with_flat(&model.params[i], &leaves[i]);
         a = match (shaped, spec.kind, a) {
-            (Params::Conv { w, b }, _, Act2::S(x)) => match cuts.as_deref_mut() {
-                Some(cuts) if dev == Device::flex() => {
-                    Act2::S(ConvCut::forward(i, x, &w, &b, cuts)?)
-                }
-                _ => Act2::S(conv3x3(x, w, b)),
-            },
+            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
+
             (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
             (
                 Params::BatchNorm {
@@ -689,102 +693,117 @@ fn cross_entropy_loss(logits: Tensor<2>, y: &[usize]) -> Tensor<1> {
     (log_softmax(logits, 1) * onehot).sum() * (-1.0 / n.max(1) as f32)
 }
 
-/// A convolution of a training forward pass run on the CPU kernels. The autodiff graph is
-/// cut at its output (`out`, a fresh leaf); [`backward_with_cuts`] does its backward pass.
-struct ConvCut {
-    layer: usize,
-    /// The convolution's input, as recorded in the autodiff graph before the cut.
-    input: Tensor<4>,
-    x: Vec<f32>,
-    w: Vec<f32>,
-    shape: ConvShape,
+/// The feature stack of a training step run on the CPU kernels ([`crate::features`]): its
+/// tape and its output, a leaf of the autodiff graph of the classifier.
+struct FeatureRun {
+    tape: Tape,
     out: Tensor<4>,
 }
 
-impl ConvCut {
-    /// Runs layer `layer`'s convolution of `x` on the CPU kernels and records the cut.
+impl FeatureRun {
+    /// Runs the leading feature layers (convolution, BatchNorm, ReLU, max pooling) of
+    /// `model` on `x`; returns the run and how many layers it covered, or `None` when the
+    /// model does not start with such layers.
     fn forward(
-        layer: usize,
-        x: Tensor<4>,
-        w: &Tensor<4>,
-        b: &Tensor<1>,
-        cuts: &mut Vec<ConvCut>,
-    ) -> Result<Tensor<4>> {
-        let [n, ci, h, wd] = x.dims();
-        let shape = ConvShape {
-            n,
-            ci,
-            co: w.dims()[0],
-            h,
-            w: wd,
+        model: &Vgg,
+        leaves: &[Vec<Tensor<1>>],
+        frozen: &[bool],
+        x: &Tensor<4>,
+        bn_updates: &mut Vec<BnStats>,
+    ) -> Result<Option<(FeatureRun, usize)>> {
+        let values = |t: &Tensor<1>| to_vec(t.clone().inner());
+        let mut ops = Vec::new();
+        for (i, spec) in model.specs.iter().enumerate() {
+            let op = match (with_flat(&model.params[i], &leaves[i]), spec.kind) {
+                (Params::Conv { w, b }, _) => Op::Conv {
+                    w: to_vec(w.inner())?,
+                    b: values(&b)?,
+                },
+                (
+                    Params::BatchNorm {
+                        gamma,
+                        beta,
+                        mean,
+                        var,
+                        ..
+                    },
+                    _,
+                ) => {
+                    if frozen[i] {
+                        let (scale, shift) = bn_affine(&gamma, &beta, &mean, &var);
+                        Op::Affine {
+                            scale: values(&scale)?,
+                            shift: values(&shift)?,
+                        }
+                    } else {
+                        Op::BatchNorm {
+                            gamma: values(&gamma)?,
+                            beta: values(&beta)?,
+                        }
+                    }
+                }
+                (Params::None, LayerKind::Relu) => Op::Relu,
+                (Params::None, LayerKind::MaxPool) => Op::MaxPool,
+                _ => break,
+            };
+            ops.push((i, !frozen[i], op));
+        }
+        if ops.is_empty() {
+            return Ok(None);
+        }
+        let batch = Batch {
+            data: to_vec(x.clone().inner())?,
+            dims: x.dims(),
         };
-        let xv = to_vec(x.clone().inner())?;
-        let wv = to_vec(w.clone().inner())?;
-        let y = conv::forward(&shape, &xv, &wv, &to_vec(b.clone().inner())?);
-        let out = from_vec(y, [n, shape.co, h, wd], &x.device())
-            .autodiff()
-            .require_grad();
-        cuts.push(ConvCut {
-            layer,
-            input: x,
-            x: xv,
-            w: wv,
-            shape,
-            out: out.clone(),
-        });
-        Ok(out)
+        let (tape, out, stats) = Tape::forward(&ops, batch);
+        let dev = x.device();
+        for st in stats {
+            let c = st.mean.len();
+            bn_updates.push((
+                st.layer,
+                from_vec(st.mean, [c], &dev),
+                from_vec(st.var, [c], &dev),
+            ));
+        }
+        let out = from_vec(out.data, out.dims, &dev).autodiff().require_grad();
+        Ok(Some((FeatureRun { tape, out }, ops.len())))
     }
 }
 
 /// Gradients of one training step.
 struct StepGrads {
-    /// The gradient sets of the autodiff graph pieces between the cuts, last first.
-    pieces: Vec<Gradients>,
-    /// Flat weight and bias gradients of the cut convolutions, by (layer, slot).
-    convs: HashMap<(usize, usize), Tensor<1>>,
+    /// The gradients of the autodiff graph (the classifier, or the whole model).
+    graph: Gradients,
+    /// Flat gradients of the feature-stack parameters run on the CPU kernels, by (layer, slot).
+    features: HashMap<(usize, usize), Tensor<1>>,
 }
 
 impl StepGrads {
+    /// Backward pass from `loss`, then through the feature stack when it ran on the kernels.
+    fn backward(loss: &Tensor<1>, features: Option<&FeatureRun>) -> Result<StepGrads> {
+        let graph = loss.backward();
+        let mut grads = HashMap::new();
+        if let Some(run) = features
+            && let Some(g) = run.out.grad(&graph)
+        {
+            let dev = run.out.device();
+            for (layer, slot, v) in run.tape.backward(to_vec(g)?) {
+                let len = v.len();
+                grads.insert((layer, slot), from_vec(v, [len], &dev));
+            }
+        }
+        Ok(StepGrads {
+            graph,
+            features: grads,
+        })
+    }
+
     /// The gradient of the flat parameter `leaf` (slot `which` of `layer`), if it has one.
     fn get(&mut self, layer: usize, which: usize, leaf: &Tensor<1>) -> Option<Tensor<1>> {
-        self.convs
+        self.features
             .remove(&(layer, which))
-            .or_else(|| self.pieces.iter().find_map(|g| leaf.grad(g)))
+            .or_else(|| leaf.grad(&self.graph))
     }
-}
-
-/// Backward pass from `loss` through the graph pieces between the cut convolutions: each
-/// cut's output gradient gives its weight and bias gradients (unless the layer is frozen)
-/// and, through its input gradient, the root of the piece before it. Stops at the first
-/// cut that has only frozen layers before it.
-fn backward_with_cuts(loss: &Tensor<1>, cuts: &[ConvCut], frozen: &[bool]) -> Result<StepGrads> {
-    let mut grads = StepGrads {
-        pieces: vec![loss.backward()],
-        convs: HashMap::new(),
-    };
-    for cut in cuts.iter().rev() {
-        let Some(gz) = grads.pieces.last().and_then(|g| cut.out.grad(g)) else {
-            break;
-        };
-        let gz = to_vec(gz)?;
-        let dev = cut.out.device();
-        if !frozen[cut.layer] {
-            let (dw, db) = conv::backward_weights(&cut.shape, &cut.x, &gz);
-            let nw = dw.len();
-            grads.convs.insert((cut.layer, 0), from_vec(dw, [nw], &dev));
-            grads
-                .convs
-                .insert((cut.layer, 1), from_vec(db, [cut.shape.co], &dev));
-        }
-        if !cut.input.is_tracked() || frozen[..cut.layer].iter().all(|&f| f) {
-            break;
-        }
-        let s = &cut.shape;
-        let dx = conv::backward_input(s, &cut.w, &gz);
-        let root = (cut.input.clone() * from_vec(dx, [s.n, s.ci, s.h, s.w], &dev)).sum();
-        grads.pieces.push(root.backward());
-    }
-    Ok(grads)
 }
 
 /// Activation in the training forward pass.
@@ -802,7 +821,7 @@ mod tests {
     /// kernels gives the gradients of one autodiff graph through burn's convolutions, for
     /// every trainable parameter, with and without frozen leading layers.
     #[test]
-    fn cut_convolutions_give_the_autodiff_gradients() {
+    fn cpu_feature_stack_gives_the_autodiff_gradients() {
         let arch = Arch::preset("vgg-small", 3, [16, 16]).unwrap();
         let model = Vgg::init(&arch, 3).unwrap();
         let mut rng = mrixai_core::seed::rng(4, "cut");
@@ -835,15 +854,18 @@ mod tests {
             let (logits, _) = forward_train(&model, &leaves, &frozen, x(), None, None).unwrap();
             let loss = cross_entropy_loss(logits, &y);
             let reference = loss.backward();
-            let mut cuts = Vec::new();
+            let mut features = None;
             let (logits, _) =
-                forward_train(&model, &leaves, &frozen, x(), None, Some(&mut cuts)).unwrap();
-            assert_eq!(cuts.len(), 4, "every convolution is cut");
+                forward_train(&model, &leaves, &frozen, x(), None, Some(&mut features)).unwrap();
+            assert!(
+                features.is_some(),
+                "the feature stack ran on the CPU kernels"
+            );
             let cut_loss = cross_entropy_loss(logits, &y);
             let want = to_vec(loss.inner()).unwrap()[0];
             let got = to_vec(cut_loss.clone().inner()).unwrap()[0];
             assert!((want - got).abs() < 1e-5, "loss {got} vs {want}");
-            let mut grads = backward_with_cuts(&cut_loss, &cuts, &frozen).unwrap();
+            let mut grads = StepGrads::backward(&cut_loss, features.as_ref()).unwrap();
             let mut checked = 0;
             for (layer, flat) in leaves.iter().enumerate() {
                 for (which, leaf) in flat.iter().enumerate() {

@@ -1,0 +1,413 @@
+//! Training-mode forward and backward pass of a VGG feature stack on the CPU, on plain
+//! NCHW buffers: 3×3 convolutions ([`crate::conv`]), BatchNorm on batch statistics (or, when
+//! frozen, its fixed affine map), ReLU and 2×2 max pooling.
+//!
+//! burn's CPU kernels for these layers run several times slower than PyTorch's, and its
+//! autodiff adds a pass over memory per elementary operation; the training loop therefore
+//! runs the feature stack here and hands its output to burn's autodiff as a leaf for the
+//! classifier. [`Tape::backward`] takes that leaf's gradient back through the stack. Work is
+//! split over planes or channels with sums in a fixed order, so results do not depend on the
+//! number of threads.
+
+use crate::conv::{self, ConvShape};
+use crate::vgg::BN_EPS;
+use rayon::prelude::*;
+
+/// An activation batch: values in C order and `[n, c, h, w]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Batch {
+    pub data: Vec<f32>,
+    pub dims: [usize; 4],
+}
+
+/// One layer of the feature stack, with its parameter values.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// 3×3 convolution, padding 1: weights `[co, ci, 3, 3]` and bias `[co]`.
+    Conv {
+        w: Vec<f32>,
+        b: Vec<f32>,
+    },
+    /// BatchNorm on the batch statistics (trainable γ, β).
+    BatchNorm {
+        gamma: Vec<f32>,
+        beta: Vec<f32>,
+    },
+    /// A frozen BatchNorm: the per-channel map `scale·x + shift` of its running statistics.
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Relu,
+    /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped).
+    MaxPool,
+}
+
+/// Batch statistics of a trainable BatchNorm layer: per-channel mean and unbiased variance.
+#[derive(Debug, Clone)]
+pub(crate) struct BnStats {
+    pub layer: usize,
+    pub mean: Vec<f32>,
+    pub var: Vec<f32>,
+}
+
+/// What the backward pass needs from one step of the forward pass.
+#[derive(Debug)]
+enum Saved {
+    Conv {
+        x: Vec<f32>,
+        w: Vec<f32>,
+        shape: ConvShape,
+    },
+    BatchNorm {
+        xhat: Vec<f32>,
+        inv_std: Vec<f32>,
+        gamma: Vec<f32>,
+    },
+    Affine {
+        scale: Vec<f32>,
+    },
+    Relu {
+        positive: Vec<bool>,
+    },
+    MaxPool {
+        argmax: Vec<u32>,
+        input_len: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Step {
+    layer: usize,
+    trainable: bool,
+    dims_in: [usize; 4],
+    saved: Saved,
+}
+
+/// The recorded forward pass of a feature stack.
+#[derive(Debug, Default)]
+pub(crate) struct Tape {
+    steps: Vec<Step>,
+}
+
+/// A parameter gradient: layer, slot (0 = weights/γ, 1 = bias/β) and flat values.
+pub(crate) type ParamGrad = (usize, usize, Vec<f32>);
+
+impl Tape {
+    /// Runs `ops` (each with its layer index and whether its parameters are trained) on `x`;
+    /// returns the tape, the output and the batch statistics of the trainable BatchNorms.
+    pub(crate) fn forward(ops: &[(usize, bool, Op)], x: Batch) -> (Tape, Batch, Vec<BnStats>) {
+        let mut tape = Tape::default();
+        let mut stats = Vec::new();
+        let mut a = x;
+        for (layer, trainable, op) in ops {
+            let dims_in = a.dims;
+            let (out, saved) = match op {
+                Op::Conv { w, b } => {
+                    let [n, ci, h, wd] = a.dims;
+                    let shape = ConvShape {
+                        n,
+                        ci,
+                        co: b.len(),
+                        h,
+                        w: wd,
+                    };
+                    let y = conv::forward(&shape, &a.data, w, b);
+                    let saved = Saved::Conv {
+                        x: a.data,
+                        w: w.clone(),
+                        shape,
+                    };
+                    (
+                        Batch {
+                            data: y,
+                            dims: [n, shape.co, h, wd],
+                        },
+                        saved,
+                    )
+                }
+                Op::BatchNorm { gamma, beta } => {
+                    let (y, xhat, inv_std, st) = batch_norm(&a, gamma, beta);
+                    stats.push(BnStats {
+                        layer: *layer,
+                        mean: st.0,
+                        var: st.1,
+                    });
+                    let saved = Saved::BatchNorm {
+                        xhat,
+                        inv_std,
+                        gamma: gamma.clone(),
+                    };
+                    (y, saved)
+                }
+                Op::Affine { scale, shift } => {
+                    let mut y = a;
+                    per_channel(&mut y, |c, v| *v = *v * scale[c] + shift[c]);
+                    (
+                        y,
+                        Saved::Affine {
+                            scale: scale.clone(),
+                        },
+                    )
+                }
+                Op::Relu => {
+                    let mut y = a;
+                    let positive: Vec<bool> = y.data.par_iter().map(|&v| v > 0.0).collect();
+                    y.data
+                        .par_iter_mut()
+                        .zip(&positive)
+                        .for_each(|(v, &p)| *v = if p { *v } else { 0.0 });
+                    (y, Saved::Relu { positive })
+                }
+                Op::MaxPool => {
+                    let (y, argmax) = max_pool_2x2(&a);
+                    let saved = Saved::MaxPool {
+                        argmax,
+                        input_len: a.data.len(),
+                    };
+                    (y, saved)
+                }
+            };
+            tape.steps.push(Step {
+                layer: *layer,
+                trainable: *trainable,
+                dims_in,
+                saved,
+            });
+            a = out;
+        }
+        (tape, a, stats)
+    }
+
+    /// Takes the gradient `g` of the stack's output back through the recorded steps; returns
+    /// the gradients of the trained parameters. Stops once no trained layer is left below.
+    pub(crate) fn backward(&self, mut g: Vec<f32>) -> Vec<ParamGrad> {
+        let mut grads = Vec::new();
+        for (k, step) in self.steps.iter().enumerate().rev() {
+            let more_below = self.steps[..k].iter().any(|s| s.trainable);
+            let [n, c, h, w] = step.dims_in;
+            match &step.saved {
+                Saved::Conv { x, w: wt, shape } => {
+                    if step.trainable {
+                        let (dw, db) = conv::backward_weights(shape, x, &g);
+                        grads.push((step.layer, 0, dw));
+                        grads.push((step.layer, 1, db));
+                    }
+                    if !more_below {
+                        break;
+                    }
+                    g = conv::backward_input(shape, wt, &g);
+                }
+                Saved::BatchNorm {
+                    xhat,
+                    inv_std,
+                    gamma,
+                } => {
+                    let (dgamma, dbeta) =
+                        batch_norm_backward(step.dims_in, &mut g, xhat, inv_std, gamma);
+                    grads.push((step.layer, 0, dgamma));
+                    grads.push((step.layer, 1, dbeta));
+                }
+                Saved::Affine { scale } => {
+                    let mut gb = Batch {
+                        data: g,
+                        dims: step.dims_in,
+                    };
+                    per_channel(&mut gb, |ch, v| *v *= scale[ch]);
+                    g = gb.data;
+                }
+                Saved::Relu { positive } => {
+                    g.par_iter_mut()
+                        .zip(positive)
+                        .for_each(|(v, &p)| *v = if p { *v } else { 0.0 });
+                }
+                Saved::MaxPool { argmax, input_len } => {
+                    let mut dx = vec![0f32; *input_len];
+                    let (ho, wo) = (h / 2, w / 2);
+                    dx.par_chunks_mut(h * w)
+                        .zip(g.par_chunks(ho * wo).zip(argmax.par_chunks(ho * wo)))
+                        .for_each(|(plane, (gp, ap))| {
+                            for (&gv, &i) in gp.iter().zip(ap) {
+                                plane[i as usize] += gv;
+                            }
+                        });
+                    debug_assert_eq!(dx.len(), n * c * h * w);
+                    g = dx;
+                }
+            }
+        }
+        grads
+    }
+}
+
+/// Applies `f(channel, value)` to every value of `x`.
+fn per_channel(x: &mut Batch, f: impl Fn(usize, &mut f32) + Sync) {
+    let [_, c, h, w] = x.dims;
+    let hw = h * w;
+    if hw == 0 {
+        return;
+    }
+    x.data
+        .par_chunks_mut(hw)
+        .enumerate()
+        .for_each(|(p, plane)| {
+            let ch = p % c;
+            plane.iter_mut().for_each(|v| f(ch, v));
+        });
+}
+
+/// Per-channel sums over the batch of `plane_sum(channel, plane values range)`, in a fixed
+/// order.
+fn channel_sums(
+    dims: [usize; 4],
+    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
+) -> Vec<f64> {
+    let [n, c, h, w] = dims;
+    let hw = h * w;
+    (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            (0..n)
+                .map(|b| {
+                    let start = (b * c + ch) * hw;
+                    plane_sum(ch, start..start + hw)
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// `Σ f(i)` for `i < len`, in eight interleaved f64 partial sums (added in a fixed order),
+/// which breaks the dependency chain of one running sum.
+#[inline]
+fn sum_lanes(len: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut acc = [0f64; 8];
+    let full = len / 8 * 8;
+    for k in (0..full).step_by(8) {
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a += f(k + j);
+        }
+    }
+    for (j, a) in acc.iter_mut().enumerate().take(len - full) {
+        *a += f(full + j);
+    }
+    acc.iter().sum()
+}
+
+type ChannelStats = (Vec<f32>, Vec<f32>);
+
+/// BatchNorm in training mode: output, normalised input x̂, 1/√(σ²+ε) per channel and the
+/// batch statistics (mean, unbiased variance).
+fn batch_norm(x: &Batch, gamma: &[f32], beta: &[f32]) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
+    let [n, _, h, w] = x.dims;
+    let count = (n * h * w) as f64;
+    let sums = channel_sums(x.dims, |_, r| {
+        let v = &x.data[r];
+        sum_lanes(v.len(), |i| v[i] as f64)
+    });
+    let mean: Vec<f64> = sums.iter().map(|s| s / count.max(1.0)).collect();
+    let sq = channel_sums(x.dims, |ch, r| {
+        let (v, m) = (&x.data[r], mean[ch]);
+        sum_lanes(v.len(), |i| (v[i] as f64 - m) * (v[i] as f64 - m))
+    });
+    let var: Vec<f64> = sq.iter().map(|s| s / count.max(1.0)).collect();
+    let inv_std: Vec<f32> = var
+        .iter()
+        .map(|v| (1.0 / (v + BN_EPS as f64).sqrt()) as f32)
+        .collect();
+    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    let mut xhat = x.clone();
+    per_channel(&mut xhat, |ch, v| *v = (*v - mean32[ch]) * inv_std[ch]);
+    let mut y = xhat.clone();
+    per_channel(&mut y, |ch, v| *v = *v * gamma[ch] + beta[ch]);
+    let unbiased = var
+        .iter()
+        .map(|v| (v * count / (count - 1.0).max(1.0)) as f32)
+        .collect();
+    (y, xhat.data, inv_std, (mean32, unbiased))
+}
+
+/// BatchNorm backward in training mode: replaces `g` by the input gradient and returns
+/// (dγ, dβ).
+fn batch_norm_backward(
+    dims: [usize; 4],
+    g: &mut [f32],
+    xhat: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let [n, c, h, w] = dims;
+    let count = (n * h * w) as f32;
+    let dbeta: Vec<f32> = channel_sums(dims, |_, r| {
+        let gv = &g[r];
+        sum_lanes(gv.len(), |i| gv[i] as f64)
+    })
+    .into_iter()
+    .map(|v| v as f32)
+    .collect();
+    let dgamma: Vec<f32> = channel_sums(dims, |_, r| {
+        let (gv, xv) = (&g[r.clone()], &xhat[r]);
+        sum_lanes(gv.len(), |i| gv[i] as f64 * xv[i] as f64)
+    })
+    .into_iter()
+    .map(|v| v as f32)
+    .collect();
+    let hw = h * w;
+    if hw > 0 {
+        g.par_chunks_mut(hw)
+            .zip(xhat.par_chunks(hw))
+            .enumerate()
+            .for_each(|(p, (gp, xp))| {
+                let ch = p % c;
+                let k = gamma[ch] * inv_std[ch] / count.max(1.0);
+                let (db, dg) = (dbeta[ch], dgamma[ch]);
+                for (gv, &xv) in gp.iter_mut().zip(xp) {
+                    *gv = k * (count * *gv - db - xv * dg);
+                }
+            });
+    }
+    (dgamma, dbeta)
+}
+
+/// 2×2 max pooling with stride 2 of every plane; also returns, per output value, the index
+/// within its input plane of the value taken (the first of equal maxima).
+pub(crate) fn max_pool_2x2(x: &Batch) -> (Batch, Vec<u32>) {
+    let [n, c, h, w] = x.dims;
+    let (ho, wo) = (h / 2, w / 2);
+    let mut out = vec![0f32; n * c * ho * wo];
+    let mut argmax = vec![0u32; out.len()];
+    if out.is_empty() {
+        return (
+            Batch {
+                data: out,
+                dims: [n, c, ho, wo],
+            },
+            argmax,
+        );
+    }
+    out.par_chunks_mut(ho * wo)
+        .zip(argmax.par_chunks_mut(ho * wo))
+        .zip(x.data.par_chunks(h * w))
+        .for_each(|((o, am), plane)| {
+            for y in 0..ho {
+                for xo in 0..wo {
+                    let base = 2 * y * w + 2 * xo;
+                    let mut best = base;
+                    for i in [base + 1, base + w, base + w + 1] {
+                        if plane[i] > plane[best] {
+                            best = i;
+                        }
+                    }
+                    o[y * wo + xo] = plane[best];
+                    am[y * wo + xo] = best as u32;
+                }
+            }
+        });
+    (
+        Batch {
+            data: out,
+            dims: [n, c, ho, wo],
+        },
+        argmax,
+    )
+}
