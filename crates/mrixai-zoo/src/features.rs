@@ -10,7 +10,10 @@
 //! number of threads.
 
 use crate::conv::{self, ConvShape};
-use crate::vgg::BN_EPS;
+use crate::tensor::to_vec;
+use crate::vgg::{BN_EPS, Params, bn_affine};
+use burn::tensor::Tensor;
+use mrixai_core::{LayerKind, Result};
 use rayon::prelude::*;
 
 /// An activation batch: values in C order and `[n, c, h, w]`.
@@ -41,6 +44,47 @@ pub(crate) enum Op {
     Relu,
     /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped).
     MaxPool,
+}
+
+impl Op {
+    /// The op of a layer with parameters `p` (flat values read back from the tensors), or
+    /// `None` for a layer that is not part of a feature stack. BatchNorm uses its batch
+    /// statistics unless `fixed_bn`, which makes it the affine map of its running statistics.
+    pub(crate) fn of_layer(p: &Params, kind: LayerKind, fixed_bn: bool) -> Result<Option<Op>> {
+        let values = |t: &Tensor<1>| to_vec(t.clone().inner());
+        Ok(Some(match (p, kind) {
+            (Params::Conv { w, b }, _) => Op::Conv {
+                w: to_vec(w.clone().inner())?,
+                b: values(b)?,
+            },
+            (
+                Params::BatchNorm {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    ..
+                },
+                _,
+            ) => {
+                if fixed_bn {
+                    let (scale, shift) = bn_affine(gamma, beta, mean, var);
+                    Op::Affine {
+                        scale: values(&scale)?,
+                        shift: values(&shift)?,
+                    }
+                } else {
+                    Op::BatchNorm {
+                        gamma: values(gamma)?,
+                        beta: values(beta)?,
+                    }
+                }
+            }
+            (Params::None, LayerKind::Relu) => Op::Relu,
+            (Params::None, LayerKind::MaxPool) => Op::MaxPool,
+            _ => return Ok(None),
+        }))
+    }
 }
 
 /// Batch statistics of a trainable BatchNorm layer: per-channel mean and unbiased variance.
@@ -181,10 +225,21 @@ impl Tape {
 
     /// Takes the gradient `g` of the stack's output back through the recorded steps; returns
     /// the gradients of the trained parameters. Stops once no trained layer is left below.
-    pub(crate) fn backward(&self, mut g: Vec<f32>) -> Vec<ParamGrad> {
+    pub(crate) fn backward(&self, g: Vec<f32>) -> Vec<ParamGrad> {
+        self.run_backward(g, false).0
+    }
+
+    /// The gradient of the stack's input, given the gradient `g` of its output.
+    pub(crate) fn input_gradient(&self, g: Vec<f32>) -> Vec<f32> {
+        self.run_backward(g, true).1
+    }
+
+    /// Backward pass: parameter gradients of the trained layers and, when `to_input`, the
+    /// input gradient (otherwise it stops once no trained layer is left below).
+    fn run_backward(&self, mut g: Vec<f32>, to_input: bool) -> (Vec<ParamGrad>, Vec<f32>) {
         let mut grads = Vec::new();
         for (k, step) in self.steps.iter().enumerate().rev() {
-            let more_below = self.steps[..k].iter().any(|s| s.trainable);
+            let more_below = to_input || self.steps[..k].iter().any(|s| s.trainable);
             let [n, c, h, w] = step.dims_in;
             match &step.saved {
                 Saved::Conv { x, w: wt, shape } => {
@@ -236,7 +291,7 @@ impl Tape {
                 }
             }
         }
-        grads
+        (grads, g)
     }
 }
 

@@ -711,42 +711,13 @@ impl FeatureRun {
         x: &Tensor<4>,
         bn_updates: &mut Vec<BnStats>,
     ) -> Result<Option<(FeatureRun, usize)>> {
-        let values = |t: &Tensor<1>| to_vec(t.clone().inner());
         let mut ops = Vec::new();
         for (i, spec) in model.specs.iter().enumerate() {
-            let op = match (with_flat(&model.params[i], &leaves[i]), spec.kind) {
-                (Params::Conv { w, b }, _) => Op::Conv {
-                    w: to_vec(w.inner())?,
-                    b: values(&b)?,
-                },
-                (
-                    Params::BatchNorm {
-                        gamma,
-                        beta,
-                        mean,
-                        var,
-                        ..
-                    },
-                    _,
-                ) => {
-                    if frozen[i] {
-                        let (scale, shift) = bn_affine(&gamma, &beta, &mean, &var);
-                        Op::Affine {
-                            scale: values(&scale)?,
-                            shift: values(&shift)?,
-                        }
-                    } else {
-                        Op::BatchNorm {
-                            gamma: values(&gamma)?,
-                            beta: values(&beta)?,
-                        }
-                    }
-                }
-                (Params::None, LayerKind::Relu) => Op::Relu,
-                (Params::None, LayerKind::MaxPool) => Op::MaxPool,
-                _ => break,
-            };
-            ops.push((i, !frozen[i], op));
+            let params = with_flat(&model.params[i], &leaves[i]);
+            match Op::of_layer(&params, spec.kind, frozen[i])? {
+                Some(op) => ops.push((i, !frozen[i], op)),
+                None => break,
+            }
         }
         if ops.is_empty() {
             return Ok(None);

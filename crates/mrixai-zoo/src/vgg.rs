@@ -3,6 +3,7 @@
 
 use crate::arch::{Arch, LayerSpec};
 use crate::conv::ConvShape;
+use crate::features::{Batch, Op, Tape};
 use crate::tensor::{Compute, from_vec, to_array, to_tensor, to_vec};
 use crate::weights;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
@@ -163,9 +164,9 @@ pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
 
 /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped, as in PyTorch).
 ///
-/// Inference on the CPU takes the window maxima with a plain loop over the contiguous planes,
-/// several times faster than the backend's generic pooling kernel and equal to it on finite
-/// inputs. Under autodiff (its backward is fast) and off the CPU this is burn's `max_pool2d`.
+/// Inference on the CPU runs [`crate::features::max_pool_2x2`], several times faster than
+/// the backend's generic pooling kernel and equal to it on finite inputs. Under autodiff and
+/// off the CPU this is burn's `max_pool2d`.
 pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
     let [n, c, h, w] = x.dims();
@@ -173,28 +174,16 @@ pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
     if x.is_autodiff() || device != Device::flex() || n * c * ho * wo == 0 {
         return max_pool2d(x, MaxPoolOptions::new([2, 2]));
     }
-    let data = x.into_data();
-    let Ok(v) = data.as_slice::<f32>() else {
-        return max_pool2d(
-            Tensor::from_data(data, &device),
-            MaxPoolOptions::new([2, 2]),
-        );
-    };
-    let mut out = vec![0f32; n * c * ho * wo];
-    for (plane, o) in v.chunks_exact(h * w).zip(out.chunks_exact_mut(ho * wo)) {
-        for (y, orow) in o.chunks_exact_mut(wo).enumerate() {
-            let r0 = &plane[2 * y * w..2 * y * w + 2 * wo];
-            let r1 = &plane[(2 * y + 1) * w..(2 * y + 1) * w + 2 * wo];
-            for ((dst, a), b) in orow
-                .iter_mut()
-                .zip(r0.chunks_exact(2))
-                .zip(r1.chunks_exact(2))
-            {
-                *dst = a[0].max(a[1]).max(b[0].max(b[1]));
-            }
+    match to_vec(x.clone()) {
+        Ok(data) => {
+            let (out, _) = crate::features::max_pool_2x2(&Batch {
+                data,
+                dims: [n, c, h, w],
+            });
+            from_vec(out.data, out.dims, &device)
         }
+        Err(_) => max_pool2d(x, MaxPoolOptions::new([2, 2])),
     }
-    from_vec(out, [n, c, ho, wo], &device)
 }
 
 /// A torchvision-layout VGG on burn tensors.
@@ -575,6 +564,16 @@ impl Explainable for Vgg {
     fn input_gradient(&self, x: ViewF, target: &[usize]) -> Result<ArrayF> {
         self.check_batch(&x)?;
         check_targets(&[x.shape()[0], self.arch.num_classes], target)?;
+        match self.input_gradient_cpu(x.view(), target)? {
+            Some(g) => Ok(g),
+            None => self.input_gradient_autodiff(x, target),
+        }
+    }
+}
+
+impl Vgg {
+    /// The input gradient through one burn autodiff graph of the whole model.
+    fn input_gradient_autodiff(&self, x: ViewF, target: &[usize]) -> Result<ArrayF> {
         let leaf = to_tensor::<4>(x.view(), &self.device)
             .autodiff()
             .require_grad();
@@ -593,6 +592,55 @@ impl Explainable for Vgg {
 }
 
 impl Vgg {
+    /// [`Explainable::input_gradient`] on the CPU: the leading feature layers run on the CPU
+    /// kernels ([`crate::features`]) and their backward pass is taken by hand; burn's autodiff
+    /// covers the rest. `None` off the CPU or when the model has no such leading layers.
+    fn input_gradient_cpu(&self, x: ViewF, target: &[usize]) -> Result<Option<ArrayF>> {
+        if self.device != Device::flex() {
+            return Ok(None);
+        }
+        let mut ops = Vec::new();
+        for (i, spec) in self.specs.iter().enumerate() {
+            match Op::of_layer(&self.params[i], spec.kind, true)? {
+                Some(op) => ops.push((i, false, op)),
+                None => break,
+            }
+        }
+        if ops.is_empty() {
+            return Ok(None);
+        }
+        let dims: [usize; 4] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
+        let data: Vec<f32> = x.iter().copied().collect();
+        let (tape, out, _) = Tape::forward(&ops, Batch { data, dims });
+        let leaf = from_vec(out.data, out.dims, &self.device)
+            .autodiff()
+            .require_grad();
+        let mut a = Act::S(leaf.clone());
+        for i in ops.len()..self.specs.len() {
+            a = self.apply(i, a, WeightTransform::IDENTITY)?;
+        }
+        let Act::F(logits) = a else {
+            return Err(Error::invalid(
+                "the model does not end in [N, classes] logits",
+            ));
+        };
+        let onehot = one_hot_like(
+            ArrayF::zeros(IxDyn(&[dims[0], self.arch.num_classes])).view(),
+            target,
+        )?;
+        let grads = (logits * to_tensor::<2>(onehot.view(), &self.device))
+            .sum()
+            .backward();
+        let g = match leaf.grad(&grads) {
+            Some(g) => to_vec(g)?,
+            None => vec![0.0; out.dims.iter().product()],
+        };
+        let dx = tape.input_gradient(g);
+        ArrayF::from_shape_vec(IxDyn(&dims), dx)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("input gradient shape: {e}")))
+    }
+
     fn check_layer(&self, i: usize) -> Result<()> {
         if i >= self.specs.len() {
             return Err(Error::invalid(format!(
@@ -607,6 +655,35 @@ impl Vgg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The input gradient through the CPU feature kernels equals the one through a single
+    /// burn autodiff graph, for a BatchNorm and a plain model with odd image sizes.
+    #[test]
+    fn cpu_input_gradient_equals_the_autodiff_one() {
+        let mut rng = mrixai_core::seed::rng(1, "input-gradient");
+        for (bn, size) in [(true, [16, 16]), (false, [13, 10])] {
+            let mut arch = Arch::preset("vgg-small", 3, size).unwrap();
+            arch.batch_norm = bn;
+            let mut model = Vgg::init(&arch, 5).unwrap();
+            // non-trivial running statistics
+            for p in &mut model.params {
+                if let Params::BatchNorm { mean, var, .. } = p {
+                    *mean = mean.clone() + 0.1;
+                    *var = var.clone() * 1.7;
+                }
+            }
+            let x = ArrayF::from_shape_fn(IxDyn(&[3, 1, size[0], size[1]]), |_| {
+                rand::Rng::random::<f32>(&mut rng)
+            });
+            let target = [2, 0, 1];
+            let got = model.input_gradient(x.view(), &target).unwrap();
+            let want = model.input_gradient_autodiff(x.view(), &target).unwrap();
+            let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+            for (a, b) in got.iter().zip(want.iter()) {
+                assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b} (scale {scale})");
+            }
+        }
+    }
 
     #[test]
     fn cpu_inference_pooling_equals_the_backend_kernel() {
