@@ -204,7 +204,7 @@ impl Tape {
                     (y, Saved::Relu { positive })
                 }
                 Op::MaxPool => {
-                    let (y, argmax) = max_pool_2x2(&a);
+                    let (y, argmax) = max_pool_2x2(&a.data, a.dims, true);
                     let saved = Saved::MaxPool {
                         argmax,
                         input_len: a.data.len(),
@@ -424,45 +424,57 @@ fn batch_norm_backward(
     (dgamma, dbeta)
 }
 
-/// 2×2 max pooling with stride 2 of every plane; also returns, per output value, the index
-/// within its input plane of the value taken (the first of equal maxima).
-pub(crate) fn max_pool_2x2(x: &Batch) -> (Batch, Vec<u32>) {
-    let [n, c, h, w] = x.dims;
+/// 2×2 max pooling with stride 2 of every plane. With `track`, also returns, per output
+/// value, the index within its input plane of the value taken (the first of equal maxima);
+/// without, the index vector is empty and the maxima are taken branch-free.
+pub(crate) fn max_pool_2x2(x: &[f32], dims: [usize; 4], track: bool) -> (Batch, Vec<u32>) {
+    let [n, c, h, w] = dims;
     let (ho, wo) = (h / 2, w / 2);
     let mut out = vec![0f32; n * c * ho * wo];
-    let mut argmax = vec![0u32; out.len()];
+    let mut argmax = vec![0u32; if track { out.len() } else { 0 }];
+    let dims = [n, c, ho, wo];
     if out.is_empty() {
-        return (
-            Batch {
-                data: out,
-                dims: [n, c, ho, wo],
-            },
-            argmax,
-        );
+        return (Batch { data: out, dims }, argmax);
     }
-    out.par_chunks_mut(ho * wo)
-        .zip(argmax.par_chunks_mut(ho * wo))
-        .zip(x.data.par_chunks(h * w))
-        .for_each(|((o, am), plane)| {
-            for y in 0..ho {
-                for xo in 0..wo {
-                    let base = 2 * y * w + 2 * xo;
-                    let mut best = base;
-                    for i in [base + 1, base + w, base + w + 1] {
-                        if plane[i] > plane[best] {
-                            best = i;
-                        }
-                    }
-                    o[y * wo + xo] = plane[best];
-                    am[y * wo + xo] = best as u32;
+    // One output row: its two input rows, as pairs of horizontal neighbours.
+    fn windows(
+        plane: &[f32],
+        y: usize,
+        (w, wo): (usize, usize),
+    ) -> impl Iterator<Item = (&[f32], &[f32])> {
+        let r0 = &plane[2 * y * w..2 * y * w + 2 * wo];
+        let r1 = &plane[(2 * y + 1) * w..(2 * y + 1) * w + 2 * wo];
+        r0.chunks_exact(2).zip(r1.chunks_exact(2))
+    }
+    let planes = out.par_chunks_mut(ho * wo).zip(x.par_chunks(h * w));
+    if !track {
+        planes.for_each(|(o, plane)| {
+            for (y, orow) in o.chunks_exact_mut(wo).enumerate() {
+                for (dst, (p, q)) in orow.iter_mut().zip(windows(plane, y, (w, wo))) {
+                    *dst = p[0].max(p[1]).max(q[0].max(q[1]));
                 }
             }
         });
-    (
-        Batch {
-            data: out,
-            dims: [n, c, ho, wo],
-        },
-        argmax,
-    )
+        return (Batch { data: out, dims }, argmax);
+    }
+    planes
+        .zip(argmax.par_chunks_mut(ho * wo))
+        .for_each(|((o, plane), am)| {
+            let rows = o.chunks_exact_mut(wo).zip(am.chunks_exact_mut(wo));
+            for (y, (orow, arow)) in rows.enumerate() {
+                let cells = orow.iter_mut().zip(arow).zip(windows(plane, y, (w, wo)));
+                for (x, ((dst, arg), (p, q))) in cells.enumerate() {
+                    // first of equal maxima, in the order p0, p1, q0, q1
+                    let (mut best, mut k) = (p[0], 0u32);
+                    for (v, kk) in [(p[1], 1u32), (q[0], 2), (q[1], 3)] {
+                        let take = v > best;
+                        best = if take { v } else { best };
+                        k = if take { kk } else { k };
+                    }
+                    *dst = best;
+                    *arg = (2 * y * w + 2 * x) as u32 + (k & 1) + (k >> 1) * w as u32;
+                }
+            }
+        });
+    (Batch { data: out, dims }, argmax)
 }

@@ -136,25 +136,36 @@ pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor
 /// 3×3 convolution with padding 1. Outside autodiff on the CPU it runs on the kernels of
 /// [`crate::conv`] (equal to burn's, several times faster); otherwise it is burn's `conv2d`.
 pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
+    let opts = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let device = x.device();
     let plain = !(x.is_autodiff() || w.is_autodiff() || b.is_autodiff());
     let [n, ci, h, wd] = x.dims();
     let [co, wci, kh, kw] = w.dims();
-    if plain && device == Device::flex() && [wci, kh, kw] == [ci, 3, 3] && b.dims() == [co] {
-        let shape = ConvShape {
-            n,
-            ci,
-            co,
-            h,
-            w: wd,
-        };
-        let values = (to_vec(x.clone()), to_vec(w.clone()), to_vec(b.clone()));
-        if let (Ok(xv), Ok(wv), Ok(bv)) = values {
-            let y = crate::conv::forward(&shape, &xv, &wv, &bv);
-            return from_vec(y, [n, co, h, wd], &device);
-        }
+    if !(plain && device == Device::flex() && [wci, kh, kw] == [ci, 3, 3] && b.dims() == [co]) {
+        return conv2d(x, w, Some(b), opts());
     }
-    conv2d(x, w, Some(b), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+    let (Ok(wv), Ok(bv)) = (to_vec(w.clone()), to_vec(b.clone())) else {
+        return conv2d(x, w, Some(b), opts());
+    };
+    // The input is read in place (no copy).
+    let data = x.into_data();
+    match data.as_slice::<f32>() {
+        Ok(xv) => {
+            let shape = ConvShape {
+                n,
+                ci,
+                co,
+                h,
+                w: wd,
+            };
+            from_vec(
+                crate::conv::forward(&shape, xv, &wv, &bv),
+                [n, co, h, wd],
+                &device,
+            )
+        }
+        Err(_) => conv2d(Tensor::from_data(data, &device), w, Some(b), opts()),
+    }
 }
 
 pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
@@ -174,15 +185,16 @@ pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
     if x.is_autodiff() || device != Device::flex() || n * c * ho * wo == 0 {
         return max_pool2d(x, MaxPoolOptions::new([2, 2]));
     }
-    match to_vec(x.clone()) {
-        Ok(data) => {
-            let (out, _) = crate::features::max_pool_2x2(&Batch {
-                data,
-                dims: [n, c, h, w],
-            });
+    let data = x.into_data();
+    match data.as_slice::<f32>() {
+        Ok(v) => {
+            let (out, _) = crate::features::max_pool_2x2(v, [n, c, h, w], false);
             from_vec(out.data, out.dims, &device)
         }
-        Err(_) => max_pool2d(x, MaxPoolOptions::new([2, 2])),
+        Err(_) => max_pool2d(
+            Tensor::from_data(data, &device),
+            MaxPoolOptions::new([2, 2]),
+        ),
     }
 }
 
