@@ -397,6 +397,26 @@ fn flat_params(p: &Params) -> Vec<Tensor<1>> {
     }
 }
 
+/// The flat parameters of every layer: autodiff leaves for trainable layers, constants for
+/// frozen ones.
+fn trainable_leaves(model: &Vgg, frozen: &[bool]) -> Vec<Vec<Tensor<1>>> {
+    model
+        .params
+        .iter()
+        .zip(frozen)
+        .map(|(p, &f)| {
+            let flat = flat_params(p);
+            if f {
+                flat
+            } else {
+                flat.into_iter()
+                    .map(|t| t.autodiff().require_grad())
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 /// Puts flat tensors back into the shapes of `p`.
 fn with_flat(p: &Params, flat: &[Tensor<1>]) -> Params {
     match p {
@@ -435,20 +455,7 @@ fn train_step(
 ) -> Result<(f64, Vec<usize>)> {
     let dev = model.device.clone();
     let n = y.len();
-    // autodiff leaves for trainable layers, constants for frozen ones
-    let leaves: Vec<Vec<Tensor<1>>> = model
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let f = flat_params(p);
-            if frozen[i] {
-                f
-            } else {
-                f.into_iter().map(|t| t.autodiff().require_grad()).collect()
-            }
-        })
-        .collect();
+    let leaves = trainable_leaves(model, frozen);
     let mut features = None;
     let (logits, bn_updates) = forward_train(
         model,
@@ -808,19 +815,7 @@ mod tests {
             .unwrap();
         for frozen_upto in [0, first_conv_bn + 1] {
             let frozen: Vec<bool> = (0..n_layers).map(|i| i < frozen_upto).collect();
-            let leaves: Vec<Vec<Tensor<1>>> = model
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let f = flat_params(p);
-                    if frozen[i] {
-                        f
-                    } else {
-                        f.into_iter().map(|t| t.autodiff().require_grad()).collect()
-                    }
-                })
-                .collect();
+            let leaves = trainable_leaves(&model, &frozen);
             let x = || from_vec(xs.clone(), [5, 1, 16, 16], &model.device).autodiff();
             let (logits, _) = forward_train(&model, &leaves, &frozen, x(), None, None).unwrap();
             let loss = cross_entropy_loss(logits, &y);
