@@ -555,6 +555,9 @@ impl Explainable for Vgg {
     }
     fn layer_vjp_with(&self, i: usize, x: ViewF, v: ViewF, t: WeightTransform) -> Result<ArrayF> {
         self.check_layer(i)?;
+        if let Some(g) = self.layer_vjp_cpu(i, x.view(), v.view(), t)? {
+            return Ok(g);
+        }
         let shape = x.shape().to_vec();
         let leaf = Act::from_view(x, &self.device)?.autodiff_leaf();
         let y = self.apply(i, leaf.clone(), t)?;
@@ -604,6 +607,68 @@ impl Vgg {
 }
 
 impl Vgg {
+    /// [`Explainable::layer_vjp_with`] on the CPU kernels for convolutions, max pooling and
+    /// ReLU (`None` for other layers, off the CPU, or for shapes the layer does not accept,
+    /// which burn's path then reports).
+    fn layer_vjp_cpu(
+        &self,
+        i: usize,
+        x: ViewF,
+        v: ViewF,
+        t: WeightTransform,
+    ) -> Result<Option<ArrayF>> {
+        if self.device != Device::flex() {
+            return Ok(None);
+        }
+        let xs = x.shape().to_vec();
+        let (xv, vv): (Vec<f32>, Vec<f32>) =
+            (x.iter().copied().collect(), v.iter().copied().collect());
+        let dx = match (&self.params[i], self.specs[i].kind, xs.as_slice()) {
+            (Params::Conv { w, .. }, _, &[n, ci, h, wd]) => {
+                let [co, wci, kh, kw] = w.dims();
+                if [wci, kh, kw] != [ci, 3, 3] || v.shape() != [n, co, h, wd] {
+                    return Ok(None);
+                }
+                let wt = to_vec(map_tensor(w, t.weights))?;
+                let shape = ConvShape {
+                    n,
+                    ci,
+                    co,
+                    h,
+                    w: wd,
+                };
+                crate::conv::backward_input(&shape, &wt, &vv)
+            }
+            (Params::None, LayerKind::MaxPool, &[n, c, h, w]) => {
+                if v.shape() != [n, c, h / 2, w / 2] {
+                    return Ok(None);
+                }
+                let (_, argmax) = crate::features::max_pool_2x2(&xv, [n, c, h, w], true);
+                let mut dx = vec![0f32; xv.len()];
+                let (hw, ohw) = (h * w, (h / 2) * (w / 2));
+                for (p, (gp, ap)) in vv
+                    .chunks(ohw.max(1))
+                    .zip(argmax.chunks(ohw.max(1)))
+                    .enumerate()
+                {
+                    for (&g, &k) in gp.iter().zip(ap) {
+                        dx[p * hw + k as usize] += g;
+                    }
+                }
+                dx
+            }
+            (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => xv
+                .iter()
+                .zip(&vv)
+                .map(|(&a, &g)| if a > 0.0 { g } else { 0.0 })
+                .collect(),
+            _ => return Ok(None),
+        };
+        ArrayF::from_shape_vec(IxDyn(&xs), dx)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("layer gradient shape: {e}")))
+    }
+
     /// [`Explainable::input_gradient`] on the CPU: the leading feature layers run on the CPU
     /// kernels ([`crate::features`]) and their backward pass is taken by hand; burn's autodiff
     /// covers the rest. `None` off the CPU or when the model has no such leading layers.
@@ -667,6 +732,69 @@ impl Vgg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Layer vector–Jacobian products on the CPU kernels (convolution with every weight
+    /// map, max pooling with ties, ReLU) equal burn's autodiff ones.
+    #[test]
+    fn cpu_layer_vjps_equal_the_autodiff_ones() {
+        let arch = Arch::preset("vgg-small", 2, [12, 10]).unwrap();
+        let model = Vgg::init(&arch, 9).unwrap();
+        let mut rng = mrixai_core::seed::rng(2, "vjp");
+        let mut random = |shape: &[usize]| {
+            ArrayF::from_shape_fn(IxDyn(shape), |_| {
+                // half zeros: ties in the pooling windows and kinks of ReLU
+                (rand::Rng::random::<f32>(&mut rng) - 0.5).max(0.0)
+            })
+        };
+        let maps = [
+            WeightMap::Identity,
+            WeightMap::Positive,
+            WeightMap::Negative,
+            WeightMap::Gamma(0.25),
+            WeightMap::Ones,
+        ];
+        let mut checked = 0;
+        let mut shape = vec![2usize, 1, 12, 10];
+        for (i, spec) in model.specs.iter().enumerate() {
+            if matches!(spec.kind, LayerKind::AdaptiveAvgPool) {
+                break;
+            }
+            let x = random(&shape);
+            let y = model.layer_forward(i, x.view()).unwrap();
+            let v = random(y.shape());
+            for &m in &maps {
+                let t = WeightTransform {
+                    weights: m,
+                    bias: true,
+                };
+                let want = {
+                    let leaf = Act::from_view(x.view(), &model.device)
+                        .unwrap()
+                        .autodiff_leaf();
+                    let out = model.apply(i, leaf.clone(), t).unwrap();
+                    let grads = out
+                        .dot_sum(Act::from_view(v.view(), &model.device).unwrap())
+                        .unwrap()
+                        .backward();
+                    match leaf {
+                        Act::S(l) => to_array(l.grad(&grads).unwrap()).unwrap(),
+                        Act::F(l) => to_array(l.grad(&grads).unwrap()).unwrap(),
+                    }
+                };
+                let Some(got) = model.layer_vjp_cpu(i, x.view(), v.view(), t).unwrap() else {
+                    continue;
+                };
+                let scale = want.iter().fold(1e-6f32, |a, b| a.max(b.abs()));
+                for (a, b) in got.iter().zip(want.iter()) {
+                    assert!((a - b).abs() <= 1e-5 * scale, "layer {i} {m:?}: {a} vs {b}");
+                }
+                checked += 1;
+            }
+            shape = y.shape().to_vec();
+        }
+        // 4 convolutions × 5 maps, 3 pools and 4 ReLUs × 5 (transform-independent)
+        assert_eq!(checked, 4 * 5 + 3 * 5 + 4 * 5);
+    }
 
     /// The input gradient through the CPU feature kernels equals the one through a single
     /// burn autodiff graph, for a BatchNorm and a plain model with odd image sizes.
