@@ -607,8 +607,8 @@ impl Vgg {
 }
 
 impl Vgg {
-    /// [`Explainable::layer_vjp_with`] on the CPU kernels for convolutions, max pooling and
-    /// ReLU (`None` for other layers, off the CPU, or for shapes the layer does not accept,
+    /// [`Explainable::layer_vjp_with`] on the CPU for convolutions, max pooling, ReLU,
+    /// BatchNorm, flattening and dropout (`None` for other layers, off the CPU, or for shapes the layer does not accept,
     /// which burn's path then reports).
     fn layer_vjp_cpu(
         &self,
@@ -662,6 +662,31 @@ impl Vgg {
                 .zip(&vv)
                 .map(|(&a, &g)| if a > 0.0 { g } else { 0.0 })
                 .collect(),
+            (
+                Params::BatchNorm {
+                    gamma,
+                    beta,
+                    mean,
+                    var,
+                    ..
+                },
+                _,
+                &[_, c, h, w],
+            ) if v.shape() == x.shape() && gamma.dims() == [c] => {
+                let (a, _) = bn_affine(gamma, beta, mean, var);
+                let scale = to_vec(map_tensor(&a, t.weights))?;
+                let hw = (h * w).max(1);
+                vv.iter()
+                    .enumerate()
+                    .map(|(k, &g)| g * scale[(k / hw) % c])
+                    .collect()
+            }
+            (Params::None, LayerKind::Dropout, _) if v.shape() == x.shape() => vv,
+            (Params::None, LayerKind::Flatten, &[n, ..])
+                if v.shape() == [n, xv.len() / n.max(1)] =>
+            {
+                vv
+            }
             _ => return Ok(None),
         };
         ArrayF::from_shape_vec(IxDyn(&xs), dx)
@@ -753,12 +778,9 @@ mod tests {
             WeightMap::Gamma(0.25),
             WeightMap::Ones,
         ];
-        let mut checked = 0;
+        let mut checked = std::collections::BTreeMap::new();
         let mut shape = vec![2usize, 1, 12, 10];
         for (i, spec) in model.specs.iter().enumerate() {
-            if matches!(spec.kind, LayerKind::AdaptiveAvgPool) {
-                break;
-            }
             let x = random(&shape);
             let y = model.layer_forward(i, x.view()).unwrap();
             let v = random(y.shape());
@@ -784,16 +806,28 @@ mod tests {
                 let Some(got) = model.layer_vjp_cpu(i, x.view(), v.view(), t).unwrap() else {
                     continue;
                 };
+                assert_eq!(got.shape(), want.shape(), "layer {i}");
                 let scale = want.iter().fold(1e-6f32, |a, b| a.max(b.abs()));
                 for (a, b) in got.iter().zip(want.iter()) {
                     assert!((a - b).abs() <= 1e-5 * scale, "layer {i} {m:?}: {a} vs {b}");
                 }
-                checked += 1;
+                *checked.entry(format!("{:?}", spec.kind)).or_insert(0) += 1;
             }
             shape = y.shape().to_vec();
         }
-        // 4 convolutions × 5 maps, 3 pools and 4 ReLUs × 5 (transform-independent)
-        assert_eq!(checked, 4 * 5 + 3 * 5 + 4 * 5);
+        // every layer kind but linear and adaptive pooling, with all five weight maps
+        let want: std::collections::BTreeMap<String, usize> = [
+            ("BatchNorm", 4),
+            ("Conv2d", 4),
+            ("Dropout", 2),
+            ("Flatten", 1),
+            ("MaxPool", 3),
+            ("Relu", 6),
+        ]
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), 5 * n))
+        .collect();
+        assert_eq!(checked, want);
     }
 
     /// The input gradient through the CPU feature kernels equals the one through a single
