@@ -171,7 +171,7 @@ impl Tape {
                     )
                 }
                 Op::BatchNorm { gamma, beta } => {
-                    let (y, xhat, inv_std, st) = batch_norm(&a, gamma, beta);
+                    let (y, xhat, inv_std, st) = batch_norm(a, gamma, beta);
                     stats.push(BnStats {
                         layer: *layer,
                         mean: st.0,
@@ -353,7 +353,7 @@ type ChannelStats = (Vec<f32>, Vec<f32>);
 
 /// BatchNorm in training mode: output, normalised input x̂, 1/√(σ²+ε) per channel and the
 /// batch statistics (mean, unbiased variance).
-fn batch_norm(x: &Batch, gamma: &[f32], beta: &[f32]) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
+fn batch_norm(x: Batch, gamma: &[f32], beta: &[f32]) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
     let [n, _, h, w] = x.dims;
     let count = (n * h * w) as f64;
     let sums = channel_sums(x.dims, |_, r| {
@@ -371,7 +371,8 @@ fn batch_norm(x: &Batch, gamma: &[f32], beta: &[f32]) -> (Batch, Vec<f32>, Vec<f
         .map(|v| (1.0 / (v + BN_EPS as f64).sqrt()) as f32)
         .collect();
     let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-    let mut xhat = x.clone();
+    // x̂ in place of the input, which the tape does not keep otherwise
+    let mut xhat = x;
     per_channel(&mut xhat, |ch, v| *v = (*v - mean32[ch]) * inv_std[ch]);
     let mut y = xhat.clone();
     per_channel(&mut y, |ch, v| *v = *v * gamma[ch] + beta[ch]);
