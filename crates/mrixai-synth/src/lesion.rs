@@ -378,7 +378,8 @@ impl LesionParams {
 
     /// Finds the base radius whose footprint hits the target area, on a free canvas around a
     /// centre with the given sub-pixel offset (`[z, y, x]`, each in [-0.5, 0.5]), starting from
-    /// `start` (damped secant steps on `area ∝ r^ndim`, keeping the best).
+    /// `start`: damped secant steps on `area ∝ r^ndim`, then bisection of the bracket of radii
+    /// around the target, keeping the best.
     fn calibrate(&self, offset: [f32; 3], start: f32) -> f32 {
         let (long, _) = self.axes();
         let req = self.equivalent_radius();

@@ -272,6 +272,7 @@ pub(crate) fn backward_input(s: &ConvShape, wt: &[f32], gout: &[f32]) -> Vec<f32
 mod tests {
     use super::*;
     use crate::tensor::{from_vec, to_vec};
+    use crate::testutil::assert_close;
     use burn::tensor::module::conv2d;
     use burn::tensor::ops::ConvOptions;
     use burn::tensor::{Device, Tensor};
@@ -281,16 +282,8 @@ mod tests {
         (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: length");
-        let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 2e-5 * scale,
-                "{what}[{i}]: {x} vs burn {y} (scale {scale})"
-            );
-        }
-    }
+    /// Tolerance against burn: relative to the largest reference value, at least 1.
+    const TOL: (f32, f32) = (2e-5, 1.0);
 
     /// Forward, weight/bias gradients and input gradient equal burn's `conv2d` and its
     /// autodiff gradients, including row tiling (tiny tiles forced by a wide input) and
@@ -352,7 +345,12 @@ mod tests {
                 opts.clone(),
             ))
             .unwrap();
-            close(&forward(&s, &x, &wt, &b), &want, &format!("{s:?} forward"));
+            assert_close(
+                &forward(&s, &x, &wt, &b),
+                &want,
+                TOL,
+                &format!("{s:?} forward"),
+            );
             let (xl, wl, bl) = (
                 xt.autodiff().require_grad(),
                 wtt.autodiff().require_grad(),
@@ -362,20 +360,23 @@ mod tests {
             let gt: Tensor<4> = from_vec(g.clone(), [s.n, s.co, s.h, s.w], &dev);
             let grads = (y * gt.autodiff()).sum().backward();
             let (dw, db) = backward_weights(&s, &x, &g);
-            close(
+            assert_close(
                 &dw,
                 &to_vec(wl.grad(&grads).unwrap()).unwrap(),
+                TOL,
                 &format!("{s:?} dW"),
             );
-            close(
+            assert_close(
                 &db,
                 &to_vec(bl.grad(&grads).unwrap()).unwrap(),
+                TOL,
                 &format!("{s:?} db"),
             );
             let dx = backward_input(&s, &wt, &g);
-            close(
+            assert_close(
                 &dx,
                 &to_vec(xl.grad(&grads).unwrap()).unwrap(),
+                TOL,
                 &format!("{s:?} dx"),
             );
         }

@@ -50,7 +50,7 @@ impl Op {
     /// The op of a layer with parameters `p` (flat values read back from the tensors), or
     /// `None` for a layer that is not part of a feature stack. BatchNorm uses its batch
     /// statistics unless `fixed_bn`, which makes it the affine map of its running statistics.
-    pub(crate) fn of_layer(p: &Params, kind: LayerKind, fixed_bn: bool) -> Result<Option<Op>> {
+    fn of_layer(p: &Params, kind: LayerKind, fixed_bn: bool) -> Result<Option<Op>> {
         let values = |t: &Tensor<1>| to_vec(t.clone().inner());
         Ok(Some(match (p, kind) {
             (Params::Conv { w, b }, _) => Op::Conv {
@@ -116,7 +116,6 @@ enum Saved {
     },
     MaxPool {
         argmax: Vec<u32>,
-        input_len: usize,
     },
 }
 
@@ -139,8 +138,9 @@ pub(crate) type ParamGrad = (usize, usize, Vec<f32>);
 
 impl Tape {
     /// Runs `ops` (each with its layer index and whether its parameters are trained) on `x`;
-    /// returns the tape, the output and the batch statistics of the trainable BatchNorms.
-    pub(crate) fn forward(ops: &[(usize, bool, Op)], x: Batch) -> (Tape, Batch, Vec<BnStats>) {
+    /// returns the tape, the output and the batch statistics of the trainable BatchNorms. The
+    /// parameters the backward pass needs move into the tape.
+    pub(crate) fn forward(ops: Vec<(usize, bool, Op)>, x: Batch) -> (Tape, Batch, Vec<BnStats>) {
         let mut tape = Tape::default();
         let mut stats = Vec::new();
         let mut a = x;
@@ -156,10 +156,10 @@ impl Tape {
                         h,
                         w: wd,
                     };
-                    let y = conv::forward(&shape, &a.data, w, b);
+                    let y = conv::forward(&shape, &a.data, &w, &b);
                     let saved = Saved::Conv {
                         x: a.data,
-                        w: w.clone(),
+                        w,
                         shape,
                     };
                     (
@@ -171,28 +171,23 @@ impl Tape {
                     )
                 }
                 Op::BatchNorm { gamma, beta } => {
-                    let (y, xhat, inv_std, st) = batch_norm(a, gamma, beta);
+                    let (y, xhat, inv_std, st) = batch_norm(a, &gamma, &beta);
                     stats.push(BnStats {
-                        layer: *layer,
+                        layer,
                         mean: st.0,
                         var: st.1,
                     });
                     let saved = Saved::BatchNorm {
                         xhat,
                         inv_std,
-                        gamma: gamma.clone(),
+                        gamma,
                     };
                     (y, saved)
                 }
                 Op::Affine { scale, shift } => {
                     let mut y = a;
                     per_channel(&mut y, |c, v| *v = *v * scale[c] + shift[c]);
-                    (
-                        y,
-                        Saved::Affine {
-                            scale: scale.clone(),
-                        },
-                    )
+                    (y, Saved::Affine { scale })
                 }
                 Op::Relu => {
                     let mut y = a;
@@ -205,16 +200,12 @@ impl Tape {
                 }
                 Op::MaxPool => {
                     let (y, argmax) = max_pool_2x2(&a.data, a.dims, true);
-                    let saved = Saved::MaxPool {
-                        argmax,
-                        input_len: a.data.len(),
-                    };
-                    (y, saved)
+                    (y, Saved::MaxPool { argmax })
                 }
             };
             tape.steps.push(Step {
-                layer: *layer,
-                trainable: *trainable,
+                layer,
+                trainable,
                 dims_in,
                 saved,
             });
@@ -240,7 +231,6 @@ impl Tape {
         let mut grads = Vec::new();
         for (k, step) in self.steps.iter().enumerate().rev() {
             let more_below = to_input || self.steps[..k].iter().any(|s| s.trainable);
-            let [n, c, h, w] = step.dims_in;
             match &step.saved {
                 Saved::Conv { x, w: wt, shape } => {
                     if step.trainable {
@@ -263,36 +253,61 @@ impl Tape {
                     grads.push((step.layer, 0, dgamma));
                     grads.push((step.layer, 1, dbeta));
                 }
-                Saved::Affine { scale } => {
-                    let mut gb = Batch {
-                        data: g,
-                        dims: step.dims_in,
-                    };
-                    per_channel(&mut gb, |ch, v| *v *= scale[ch]);
-                    g = gb.data;
-                }
+                Saved::Affine { scale } => g = scale_channels(g, step.dims_in, scale),
                 Saved::Relu { positive } => {
                     g.par_iter_mut()
                         .zip(positive)
                         .for_each(|(v, &p)| *v = if p { *v } else { 0.0 });
                 }
-                Saved::MaxPool { argmax, input_len } => {
-                    let mut dx = vec![0f32; *input_len];
-                    let (ho, wo) = (h / 2, w / 2);
-                    dx.par_chunks_mut(h * w)
-                        .zip(g.par_chunks(ho * wo).zip(argmax.par_chunks(ho * wo)))
-                        .for_each(|(plane, (gp, ap))| {
-                            for (&gv, &i) in gp.iter().zip(ap) {
-                                plane[i as usize] += gv;
-                            }
-                        });
-                    debug_assert_eq!(dx.len(), n * c * h * w);
-                    g = dx;
-                }
+                Saved::MaxPool { argmax } => g = max_pool_2x2_backward(&g, argmax, step.dims_in),
             }
         }
         (grads, g)
     }
+}
+
+/// The ops of a model's leading feature layers, given `(kind, parameters)` per layer in order
+/// and up to the first layer that is not one: each with its layer index and whether it is
+/// trained (not `frozen(i)`). A frozen BatchNorm is the affine map of its running statistics.
+pub(crate) fn leading_ops(
+    layers: impl IntoIterator<Item = (LayerKind, Params)>,
+    frozen: impl Fn(usize) -> bool,
+) -> Result<Vec<(usize, bool, Op)>> {
+    let mut ops = Vec::new();
+    for (i, (kind, p)) in layers.into_iter().enumerate() {
+        match Op::of_layer(&p, kind, frozen(i))? {
+            Some(op) => ops.push((i, !frozen(i), op)),
+            None => break,
+        }
+    }
+    Ok(ops)
+}
+
+/// `g` (`[n, c, h, w]` values) with every value multiplied by its channel's `scale`: the
+/// input gradient of a per-channel affine map.
+pub(crate) fn scale_channels(g: Vec<f32>, dims: [usize; 4], scale: &[f32]) -> Vec<f32> {
+    let mut gb = Batch { data: g, dims };
+    per_channel(&mut gb, |ch, v| *v *= scale[ch]);
+    gb.data
+}
+
+/// Input gradient of [`max_pool_2x2`] over an input of `dims_in`: each output gradient in
+/// `g` goes to the input position `argmax` recorded for it.
+pub(crate) fn max_pool_2x2_backward(g: &[f32], argmax: &[u32], dims_in: [usize; 4]) -> Vec<f32> {
+    let [n, c, h, w] = dims_in;
+    let mut dx = vec![0f32; n * c * h * w];
+    let out_plane = (h / 2) * (w / 2);
+    if out_plane == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(h * w)
+        .zip(g.par_chunks(out_plane).zip(argmax.par_chunks(out_plane)))
+        .for_each(|(plane, (gp, ap))| {
+            for (&gv, &i) in gp.iter().zip(ap) {
+                plane[i as usize] += gv;
+            }
+        });
+    dx
 }
 
 /// Applies `f(channel, value)` to every value of `x`.

@@ -11,6 +11,8 @@ mod features;
 pub mod pretrain;
 pub mod run;
 pub mod tensor;
+#[cfg(test)]
+mod testutil;
 pub mod train;
 pub mod transfer;
 pub mod vgg;

@@ -3,7 +3,7 @@
 //! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
 
 use crate::arch::Arch;
-use crate::features::{Batch, Op, Tape};
+use crate::features::{Batch, Tape, leading_ops};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
@@ -718,14 +718,9 @@ impl FeatureRun {
         x: &Tensor<4>,
         bn_updates: &mut Vec<BnStats>,
     ) -> Result<Option<(FeatureRun, usize)>> {
-        let mut ops = Vec::new();
-        for (i, spec) in model.specs.iter().enumerate() {
-            let params = with_flat(&model.params[i], &leaves[i]);
-            match Op::of_layer(&params, spec.kind, frozen[i])? {
-                Some(op) => ops.push((i, !frozen[i], op)),
-                None => break,
-            }
-        }
+        let layers = (model.specs.iter().zip(&model.params).zip(leaves))
+            .map(|((spec, p), flat)| (spec.kind, with_flat(p, flat)));
+        let ops = leading_ops(layers, |i| frozen[i])?;
         if ops.is_empty() {
             return Ok(None);
         }
@@ -733,7 +728,8 @@ impl FeatureRun {
             data: to_vec(x.clone().inner())?,
             dims: x.dims(),
         };
-        let (tape, out, stats) = Tape::forward(&ops, batch);
+        let ran = ops.len();
+        let (tape, out, stats) = Tape::forward(ops, batch);
         let dev = x.device();
         for st in stats {
             let c = st.mean.len();
@@ -744,7 +740,7 @@ impl FeatureRun {
             ));
         }
         let out = from_vec(out.data, out.dims, &dev).autodiff().require_grad();
-        Ok(Some((FeatureRun { tape, out }, ops.len())))
+        Ok(Some((FeatureRun { tape, out }, ran)))
     }
 }
 
@@ -795,9 +791,9 @@ mod tests {
     use super::*;
     use rand::Rng;
 
-    /// Cutting the graph at the convolutions and running their backward passes on the CPU
-    /// kernels gives the gradients of one autodiff graph through burn's convolutions, for
-    /// every trainable parameter, with and without frozen leading layers.
+    /// Running the feature stack on the CPU kernels with its hand-written backward pass gives
+    /// the gradients of one burn autodiff graph of the whole model, for every trainable
+    /// parameter, with and without frozen leading layers.
     #[test]
     fn cpu_feature_stack_gives_the_autodiff_gradients() {
         let arch = Arch::preset("vgg-small", 3, [16, 16]).unwrap();
@@ -842,13 +838,12 @@ mod tests {
                         continue;
                     };
                     let (want, got) = (to_vec(want).unwrap(), to_vec(got).unwrap());
-                    let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-                    for (a, b) in got.iter().zip(&want) {
-                        assert!(
-                            (a - b).abs() <= 1e-4 * scale,
-                            "layer {layer} slot {which}: {a} vs {b} (scale {scale})"
-                        );
-                    }
+                    crate::testutil::assert_close(
+                        &got,
+                        &want,
+                        (1e-4, 1e-3),
+                        &format!("layer {layer} slot {which}"),
+                    );
                     checked += 1;
                 }
             }

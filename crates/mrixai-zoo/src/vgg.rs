@@ -3,7 +3,7 @@
 
 use crate::arch::{Arch, LayerSpec};
 use crate::conv::ConvShape;
-use crate::features::{Batch, Op, Tape};
+use crate::features::{Batch, Tape, leading_ops, max_pool_2x2_backward, scale_channels};
 use crate::tensor::{Compute, from_vec, to_array, to_tensor, to_vec};
 use crate::weights;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
@@ -621,8 +621,8 @@ impl Vgg {
             return Ok(None);
         }
         let xs = x.shape().to_vec();
-        let (xv, vv): (Vec<f32>, Vec<f32>) =
-            (x.iter().copied().collect(), v.iter().copied().collect());
+        // values in C order, read only by the layers handled here
+        let values = |a: &ViewF| -> Vec<f32> { a.iter().copied().collect() };
         let dx = match (&self.params[i], self.specs[i].kind, xs.as_slice()) {
             (Params::Conv { w, .. }, _, &[n, ci, h, wd]) => {
                 let [co, wci, kh, kw] = w.dims();
@@ -637,29 +637,18 @@ impl Vgg {
                     h,
                     w: wd,
                 };
-                crate::conv::backward_input(&shape, &wt, &vv)
+                crate::conv::backward_input(&shape, &wt, &values(&v))
             }
             (Params::None, LayerKind::MaxPool, &[n, c, h, w]) => {
                 if v.shape() != [n, c, h / 2, w / 2] {
                     return Ok(None);
                 }
-                let (_, argmax) = crate::features::max_pool_2x2(&xv, [n, c, h, w], true);
-                let mut dx = vec![0f32; xv.len()];
-                let (hw, ohw) = (h * w, (h / 2) * (w / 2));
-                for (p, (gp, ap)) in vv
-                    .chunks(ohw.max(1))
-                    .zip(argmax.chunks(ohw.max(1)))
-                    .enumerate()
-                {
-                    for (&g, &k) in gp.iter().zip(ap) {
-                        dx[p * hw + k as usize] += g;
-                    }
-                }
-                dx
+                let (_, argmax) = crate::features::max_pool_2x2(&values(&x), [n, c, h, w], true);
+                max_pool_2x2_backward(&values(&v), &argmax, [n, c, h, w])
             }
-            (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => xv
+            (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => x
                 .iter()
-                .zip(&vv)
+                .zip(v.iter())
                 .map(|(&a, &g)| if a > 0.0 { g } else { 0.0 })
                 .collect(),
             (
@@ -671,21 +660,17 @@ impl Vgg {
                     ..
                 },
                 _,
-                &[_, c, h, w],
+                &[n, c, h, w],
             ) if v.shape() == x.shape() && gamma.dims() == [c] => {
                 let (a, _) = bn_affine(gamma, beta, mean, var);
                 let scale = to_vec(map_tensor(&a, t.weights))?;
-                let hw = (h * w).max(1);
-                vv.iter()
-                    .enumerate()
-                    .map(|(k, &g)| g * scale[(k / hw) % c])
-                    .collect()
+                scale_channels(values(&v), [n, c, h, w], &scale)
             }
-            (Params::None, LayerKind::Dropout, _) if v.shape() == x.shape() => vv,
+            (Params::None, LayerKind::Dropout, _) if v.shape() == x.shape() => values(&v),
             (Params::None, LayerKind::Flatten, &[n, ..])
-                if v.shape() == [n, xv.len() / n.max(1)] =>
+                if v.shape() == [n, x.len() / n.max(1)] =>
             {
-                vv
+                values(&v)
             }
             _ => return Ok(None),
         };
@@ -701,24 +686,20 @@ impl Vgg {
         if self.device != Device::flex() {
             return Ok(None);
         }
-        let mut ops = Vec::new();
-        for (i, spec) in self.specs.iter().enumerate() {
-            match Op::of_layer(&self.params[i], spec.kind, true)? {
-                Some(op) => ops.push((i, false, op)),
-                None => break,
-            }
-        }
+        let layers = (self.specs.iter().zip(&self.params)).map(|(spec, p)| (spec.kind, p.clone()));
+        let ops = leading_ops(layers, |_| true)?;
         if ops.is_empty() {
             return Ok(None);
         }
         let dims: [usize; 4] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
         let data: Vec<f32> = x.iter().copied().collect();
-        let (tape, out, _) = Tape::forward(&ops, Batch { data, dims });
+        let ran = ops.len();
+        let (tape, out, _) = Tape::forward(ops, Batch { data, dims });
         let leaf = from_vec(out.data, out.dims, &self.device)
             .autodiff()
             .require_grad();
         let mut a = Act::S(leaf.clone());
-        for i in ops.len()..self.specs.len() {
+        for i in ran..self.specs.len() {
             a = self.apply(i, a, WeightTransform::IDENTITY)?;
         }
         let Act::F(logits) = a else {
@@ -807,10 +788,12 @@ mod tests {
                     continue;
                 };
                 assert_eq!(got.shape(), want.shape(), "layer {i}");
-                let scale = want.iter().fold(1e-6f32, |a, b| a.max(b.abs()));
-                for (a, b) in got.iter().zip(want.iter()) {
-                    assert!((a - b).abs() <= 1e-5 * scale, "layer {i} {m:?}: {a} vs {b}");
-                }
+                crate::testutil::assert_close(
+                    &got,
+                    &want,
+                    (1e-5, 1e-6),
+                    &format!("layer {i} {m:?}"),
+                );
                 *checked.entry(format!("{:?}", spec.kind)).or_insert(0) += 1;
             }
             shape = y.shape().to_vec();
@@ -852,10 +835,8 @@ mod tests {
             let target = [2, 0, 1];
             let got = model.input_gradient(x.view(), &target).unwrap();
             let want = model.input_gradient_autodiff(x.view(), &target).unwrap();
-            let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-            for (a, b) in got.iter().zip(want.iter()) {
-                assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b} (scale {scale})");
-            }
+            assert_eq!(got.shape(), want.shape());
+            crate::testutil::assert_close(&got, &want, (1e-4, 1e-6), "input gradient");
         }
     }
 
