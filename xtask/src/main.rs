@@ -1,5 +1,9 @@
 //! `cargo xtask reproduce`: the whole mrixai experiment in one resumable command.
 
+/// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use mrixai_cli::pipeline::{ExperimentConfig, Run, slurm};

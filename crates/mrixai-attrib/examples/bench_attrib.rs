@@ -4,6 +4,10 @@
 //!
 //! `cargo run --release -p mrixai-attrib --example bench_attrib -- CHECKPOINT_DIR [N]`
 
+/// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use mrixai_core::Explainable;
 use rand::Rng as _;
 use std::collections::BTreeMap;

@@ -3,8 +3,10 @@
 use crate::axioms::{Axiom, AxiomChecked};
 use crate::util::{Baseline, check_batch, map_chunks, sample_shape, zeros_batch};
 use mrixai_core::explain::one_hot_like;
-use mrixai_core::{ArrayF, Attributor, Error, Explainable, LayerKind, Result, ViewF};
-use ndarray::{Axis, Slice, Zip, concatenate};
+use mrixai_core::{
+    ArrayF, Attributor, Error, Explainable, LayerKind, Result, ViewF, c_order_values,
+};
+use ndarray::{Axis, Slice, concatenate};
 
 /// Captum's threshold below which a difference of inputs counts as zero.
 pub const DEEPLIFT_EPS: f32 = 1e-10;
@@ -32,56 +34,58 @@ pub(crate) fn deeplift_rows(
     tg.extend_from_slice(target);
     let mut g = one_hot_like(acts[layers].view(), &tg)?;
     let first = Slice::from(0..n);
-    let second = Slice::from(n..2 * n);
     for i in (0..layers).rev() {
         let a = &acts[i];
         g = match model.layer_kind(i) {
             LayerKind::Relu => {
-                let o = &acts[i + 1];
-                let din = &a.slice_axis(Axis(0), first) - &a.slice_axis(Axis(0), second);
-                let dout = &o.slice_axis(Axis(0), first) - &o.slice_axis(Axis(0), second);
-                for half in [first, second] {
-                    Zip::from(g.slice_axis_mut(Axis(0), half))
-                        .and(&din)
-                        .and(&dout)
-                        .and(a.slice_axis(Axis(0), half))
-                        .for_each(|g, &di, &dd, &z| {
-                            *g = if di.abs() < eps {
-                                if z > 0.0 { *g } else { 0.0 }
-                            } else {
-                                *g * dd / di
-                            }
-                        });
+                let mut g = g.as_standard_layout().into_owned();
+                let gs = g.as_slice_mut().expect("standard layout");
+                let (av, ov) = (c_order_values(a), c_order_values(&acts[i + 1]));
+                let h = gs.len() / 2;
+                let (g1, g2) = gs.split_at_mut(h);
+                let (a1, a2) = av.split_at(h);
+                let (o1, o2) = ov.split_at(h);
+                for j in 0..h {
+                    let (di, dd) = (a1[j] - a2[j], o1[j] - o2[j]);
+                    if di.abs() < eps {
+                        g1[j] = if a1[j] > 0.0 { g1[j] } else { 0.0 };
+                        g2[j] = if a2[j] > 0.0 { g2[j] } else { 0.0 };
+                    } else {
+                        g1[j] = g1[j] * dd / di;
+                        g2[j] = g2[j] * dd / di;
+                    }
                 }
                 g
             }
             LayerKind::MaxPool => {
-                let o = &acts[i + 1];
-                let (ox, or) = (o.slice_axis(Axis(0), first), o.slice_axis(Axis(0), second));
-                let m = Zip::from(&ox).and(&or).map_collect(|&a, &b| a.max(b));
-                let mut dd = g.clone();
-                Zip::from(dd.slice_axis_mut(Axis(0), first))
-                    .and(&m)
-                    .and(&or)
-                    .for_each(|d, &m, &r| *d *= m - r);
-                Zip::from(dd.slice_axis_mut(Axis(0), second))
-                    .and(&m)
-                    .and(&ox)
-                    .for_each(|d, &m, &o| *d *= o - m);
+                let ov = c_order_values(&acts[i + 1]).into_owned();
+                let h = ov.len() / 2;
+                let (ox, or) = ov.split_at(h);
+                let mut dd = g.as_standard_layout().into_owned();
+                let ds = dd.as_slice_mut().expect("standard layout");
+                let (d1, d2) = ds.split_at_mut(h);
+                for j in 0..h {
+                    let m = ox[j].max(or[j]);
+                    d1[j] *= m - or[j];
+                    d2[j] *= ox[j] - m;
+                }
                 let unpooled = model.layer_vjp(i, a.view(), dd.view())?;
-                let summed =
-                    &unpooled.slice_axis(Axis(0), first) + &unpooled.slice_axis(Axis(0), second);
-                let mut plain = model.layer_vjp(i, a.view(), g.view())?;
-                let din = &a.slice_axis(Axis(0), first) - &a.slice_axis(Axis(0), second);
-                for half in [first, second] {
-                    Zip::from(plain.slice_axis_mut(Axis(0), half))
-                        .and(&din)
-                        .and(&summed)
-                        .for_each(|p, &di, &s| {
-                            if di.abs() >= eps {
-                                *p = s / di;
-                            }
-                        });
+                let unpooled = c_order_values(&unpooled).into_owned();
+                let mut plain = model
+                    .layer_vjp(i, a.view(), g.view())?
+                    .as_standard_layout()
+                    .into_owned();
+                let av = c_order_values(a);
+                let ps = plain.as_slice_mut().expect("standard layout");
+                let hi = ps.len() / 2;
+                let (p1, p2) = ps.split_at_mut(hi);
+                for j in 0..hi {
+                    let di = av[j] - av[j + hi];
+                    if di.abs() >= eps {
+                        let s = unpooled[j] + unpooled[j + hi];
+                        p1[j] = s / di;
+                        p2[j] = s / di;
+                    }
                 }
                 plain
             }

@@ -5,7 +5,7 @@ use crate::superpixels::Superpixels;
 use crate::util::{
     Baseline, check_batch, map_chunks, pick, sample_seed, sample_shape, zeros_batch,
 };
-use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
+use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF, c_order_values};
 use ndarray::{ArrayViewMutD, Axis, Slice};
 use rand::Rng as _;
 use rand::seq::SliceRandom;
@@ -203,8 +203,7 @@ fn eval_designs(
     chunk: usize,
 ) -> Result<(Vec<f32>, Vec<f64>)> {
     let sample = x.shape().to_vec();
-    let xs: Vec<f32> = x.iter().copied().collect();
-    let bs: Vec<f32> = b.iter().copied().collect();
+    let (xs, bs) = (c_order_values(&x), c_order_values(&b));
     let xn: f64 = xs.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
     let parts = map_chunks(designs.len(), chunk, |s, e| {
         let mut batch = zeros_batch(e - s, &sample);
@@ -212,7 +211,10 @@ fn eval_designs(
         for (row, z) in designs[s..e].iter().enumerate() {
             let mut dst = batch.index_axis_mut(Axis(0), row);
             let (mut dot, mut nn) = (0.0f64, 0.0f64);
-            for ((o, f), (xv, bv)) in dst.iter_mut().zip(&feats.of).zip(xs.iter().zip(&bs)) {
+            let dst = dst
+                .as_slice_mut()
+                .expect("rows of a fresh batch are contiguous");
+            for ((o, f), (xv, bv)) in dst.iter_mut().zip(&feats.of).zip(xs.iter().zip(bs.iter())) {
                 *o = if z[*f] { *xv } else { *bv };
                 dot += *o as f64 * *xv as f64;
                 nn += (*o as f64).powi(2);

@@ -24,3 +24,18 @@ pub type ViewF<'a> = ndarray::ArrayViewD<'a, f32>;
 
 /// Version of the mrixai crates, recorded in every artefact's metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The values of `x` in C order: borrowed when `x` is contiguous in C order, copied otherwise.
+///
+/// Element-wise iteration over a dynamic-rank view is slow; contiguous views (the common
+/// case) are read as one slice.
+pub fn c_order_values<S, D>(x: &ndarray::ArrayBase<S, D>) -> std::borrow::Cow<'_, [f32]>
+where
+    S: ndarray::Data<Elem = f32>,
+    D: ndarray::Dimension,
+{
+    match x.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
+    }
+}

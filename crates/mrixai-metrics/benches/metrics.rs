@@ -9,6 +9,10 @@
 //! (`pot_peer.py`), and the full default metric set is timed on all samples with the
 //! rayon pool (`RAYON_NUM_THREADS` sets its size).
 
+/// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use mrixai_core::npy;
 use mrixai_metrics::{ALL_METRICS, MetricSet, emd_mask};
 use ndarray::Axis;

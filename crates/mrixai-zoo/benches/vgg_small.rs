@@ -2,6 +2,10 @@
 //! `vgg_small_torch.py`: `cargo bench -p mrixai-zoo --bench vgg_small -- train|infer [steps]`.
 //! Prints one JSON line; run the binary under `/usr/bin/time -v` for peak memory.
 
+/// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use mrixai_core::Explainable;
 use mrixai_core::dataset::SplitArrays;
 use mrixai_zoo::{Arch, TrainConfig, Vgg, train};

@@ -52,10 +52,7 @@ impl std::str::FromStr for Compute {
 pub fn to_tensor<const D: usize>(x: ViewF, device: &Device) -> Tensor<D> {
     debug_assert_eq!(x.ndim(), D);
     let shape: Vec<usize> = x.shape().to_vec();
-    let data: Vec<f32> = match x.as_slice() {
-        Some(s) => s.to_vec(),
-        None => x.iter().copied().collect(),
-    };
+    let data = mrixai_core::c_order_values(&x).into_owned();
     Tensor::from_data(TensorData::new(data, shape), device)
 }
 

@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, activation::relu};
 use mrixai_core::explain::{check_targets, one_hot_like};
 use mrixai_core::{
     ArrayF, Error, Explainable, LayerKind, Result, ViewF, WeightMap, WeightTransform,
+    c_order_values,
 };
 use ndarray::{Axis, IxDyn};
 use rand_distr::{Distribution, Normal};
@@ -621,8 +622,7 @@ impl Vgg {
             return Ok(None);
         }
         let xs = x.shape().to_vec();
-        // values in C order, read only by the layers handled here
-        let values = |a: &ViewF| -> Vec<f32> { a.iter().copied().collect() };
+        let values = |a: &ViewF| -> Vec<f32> { c_order_values(a).into_owned() };
         let dx = match (&self.params[i], self.specs[i].kind, xs.as_slice()) {
             (Params::Conv { w, .. }, _, &[n, ci, h, wd]) => {
                 let [co, wci, kh, kw] = w.dims();
@@ -637,20 +637,23 @@ impl Vgg {
                     h,
                     w: wd,
                 };
-                crate::conv::backward_input(&shape, &wt, &values(&v))
+                crate::conv::backward_input(&shape, &wt, &c_order_values(&v))
             }
             (Params::None, LayerKind::MaxPool, &[n, c, h, w]) => {
                 if v.shape() != [n, c, h / 2, w / 2] {
                     return Ok(None);
                 }
-                let (_, argmax) = crate::features::max_pool_2x2(&values(&x), [n, c, h, w], true);
-                max_pool_2x2_backward(&values(&v), &argmax, [n, c, h, w])
+                let (_, argmax) =
+                    crate::features::max_pool_2x2(&c_order_values(&x), [n, c, h, w], true);
+                max_pool_2x2_backward(&c_order_values(&v), &argmax, [n, c, h, w])
             }
-            (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => x
-                .iter()
-                .zip(v.iter())
-                .map(|(&a, &g)| if a > 0.0 { g } else { 0.0 })
-                .collect(),
+            (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => {
+                let (xv, vv) = (c_order_values(&x), c_order_values(&v));
+                xv.iter()
+                    .zip(vv.iter())
+                    .map(|(&a, &g)| if a > 0.0 { g } else { 0.0 })
+                    .collect()
+            }
             (
                 Params::BatchNorm {
                     gamma,
@@ -692,7 +695,7 @@ impl Vgg {
             return Ok(None);
         }
         let dims: [usize; 4] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
-        let data: Vec<f32> = x.iter().copied().collect();
+        let data = c_order_values(&x).into_owned();
         let ran = ops.len();
         let (tape, out, _) = Tape::forward(ops, Batch { data, dims });
         let leaf = from_vec(out.data, out.dims, &self.device)
