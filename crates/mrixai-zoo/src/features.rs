@@ -103,10 +103,13 @@ enum Saved {
         w: Vec<f32>,
         shape: ConvShape,
     },
+    /// A training-mode BatchNorm, fused with the ReLU that follows it when `relu`.
     BatchNorm {
         xhat: Vec<f32>,
         inv_std: Vec<f32>,
         gamma: Vec<f32>,
+        beta: Vec<f32>,
+        relu: bool,
     },
     Affine {
         scale: Vec<f32>,
@@ -144,7 +147,8 @@ impl Tape {
         let mut tape = Tape::default();
         let mut stats = Vec::new();
         let mut a = x;
-        for (layer, trainable, op) in ops {
+        let mut ops = ops.into_iter().peekable();
+        while let Some((layer, trainable, op)) = ops.next() {
             let dims_in = a.dims;
             let (out, saved) = match op {
                 Op::Conv { w, b } => {
@@ -171,7 +175,12 @@ impl Tape {
                     )
                 }
                 Op::BatchNorm { gamma, beta } => {
-                    let (y, xhat, inv_std, st) = batch_norm(a, &gamma, &beta);
+                    // a ReLU right after is applied in the same pass (and its step dropped)
+                    let relu = matches!(ops.peek(), Some((_, _, Op::Relu)));
+                    if relu {
+                        ops.next();
+                    }
+                    let (y, xhat, inv_std, st) = batch_norm(a, &gamma, &beta, relu);
                     stats.push(BnStats {
                         layer,
                         mean: st.0,
@@ -181,6 +190,8 @@ impl Tape {
                         xhat,
                         inv_std,
                         gamma,
+                        beta,
+                        relu,
                     };
                     (y, saved)
                 }
@@ -247,9 +258,12 @@ impl Tape {
                     xhat,
                     inv_std,
                     gamma,
+                    beta,
+                    relu,
                 } => {
+                    let affine = (gamma.as_slice(), beta.as_slice());
                     let (dgamma, dbeta) =
-                        batch_norm_backward(step.dims_in, &mut g, xhat, inv_std, gamma);
+                        batch_norm_backward(step.dims_in, &mut g, xhat, inv_std, affine, *relu);
                     grads.push((step.layer, 0, dgamma));
                     grads.push((step.layer, 1, dbeta));
                 }
@@ -326,117 +340,180 @@ fn per_channel(x: &mut Batch, f: impl Fn(usize, &mut f32) + Sync) {
         });
 }
 
-/// Per-channel sums over the batch of `plane_sum(channel, plane values range)`, in a fixed
-/// order.
-fn channel_sums(
+/// Per-channel sums over the batch of `plane_sum(channel, plane values range)` (`K` sums at
+/// once), in a fixed order.
+fn channel_sums<const K: usize>(
     dims: [usize; 4],
-    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
-) -> Vec<f64> {
+    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> [f64; K] + Sync,
+) -> Vec<[f64; K]> {
     let [n, c, h, w] = dims;
     let hw = h * w;
     (0..c)
         .into_par_iter()
         .map(|ch| {
-            (0..n)
-                .map(|b| {
-                    let start = (b * c + ch) * hw;
-                    plane_sum(ch, start..start + hw)
-                })
-                .sum()
+            let mut total = [0f64; K];
+            for b in 0..n {
+                let start = (b * c + ch) * hw;
+                for (t, v) in total.iter_mut().zip(plane_sum(ch, start..start + hw)) {
+                    *t += v;
+                }
+            }
+            total
         })
         .collect()
 }
 
-/// `Σ f(i)` for `i < len`, in eight interleaved f64 partial sums (added in a fixed order),
-/// which breaks the dependency chain of one running sum.
-#[inline]
-fn sum_lanes(len: usize, f: impl Fn(usize) -> f64) -> f64 {
+/// `Σ f(v[i])` over one plane, in eight interleaved f64 partial sums (added in a fixed
+/// order), which breaks the dependency chain of one running sum.
+#[inline(always)]
+fn sum_lanes(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     let mut acc = [0f64; 8];
-    let full = len / 8 * 8;
-    for k in (0..full).step_by(8) {
-        for (j, a) in acc.iter_mut().enumerate() {
-            *a += f(k + j);
+    let chunks = v.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            acc[j] += f(c[j]);
         }
     }
-    for (j, a) in acc.iter_mut().enumerate().take(len - full) {
-        *a += f(full + j);
+    for (a, &x) in acc.iter_mut().zip(tail) {
+        *a += f(x);
     }
     acc.iter().sum()
 }
 
+/// `(Σ g, Σ g·x̂)` over one plane, in four interleaved f64 partial sums each (added in a
+/// fixed order).
+fn grad_plane_sums(g: &[f32], xhat: &[f32]) -> [f64; 2] {
+    let mut s0 = [0f64; 4];
+    let mut s1 = [0f64; 4];
+    let mut add = |j: usize, gv: f32, xv: f32| {
+        s0[j] += gv as f64;
+        s1[j] += gv as f64 * xv as f64;
+    };
+    let (gc, xc) = (g.chunks_exact(4), xhat.chunks_exact(4));
+    let (gt, xt) = (gc.remainder(), xc.remainder());
+    for (g4, x4) in gc.zip(xc) {
+        for j in 0..4 {
+            add(j, g4[j], x4[j]);
+        }
+    }
+    for (j, (&gv, &xv)) in gt.iter().zip(xt).enumerate() {
+        add(j, gv, xv);
+    }
+    [s0.iter().sum(), s1.iter().sum()]
+}
+
+/// BatchNorm's output for a normalised value: one expression shared by the forward pass and
+/// the ReLU mask of the backward pass, so that both take the same decision.
+#[inline(always)]
+fn bn_out(xhat: f32, gamma: f32, beta: f32) -> f32 {
+    xhat * gamma + beta
+}
+
+/// `v` where `on > 0`, else `+0` (NaN counts as off), branch-free: whether a ReLU passes a
+/// value is data-dependent and unpredictable. `relu_where(v, v)` is the ReLU itself.
+#[inline(always)]
+fn relu_where(v: f32, on: f32) -> f32 {
+    f32::from_bits(v.to_bits() & ((on > 0.0) as u32).wrapping_neg())
+}
+
 type ChannelStats = (Vec<f32>, Vec<f32>);
 
-/// BatchNorm in training mode: output, normalised input x̂, 1/√(σ²+ε) per channel and the
-/// batch statistics (mean, unbiased variance).
-fn batch_norm(x: Batch, gamma: &[f32], beta: &[f32]) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
-    let [n, _, h, w] = x.dims;
+/// BatchNorm in training mode, followed by a ReLU when `relu`: output, normalised input x̂,
+/// 1/√(σ²+ε) per channel and the batch statistics (mean, unbiased variance).
+fn batch_norm(
+    x: Batch,
+    gamma: &[f32],
+    beta: &[f32],
+    relu: bool,
+) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
+    let [n, c, h, w] = x.dims;
     let count = (n * h * w) as f64;
-    let sums = channel_sums(x.dims, |_, r| {
-        let v = &x.data[r];
-        sum_lanes(v.len(), |i| v[i] as f64)
-    });
-    let mean: Vec<f64> = sums.iter().map(|s| s / count.max(1.0)).collect();
+    let sums = channel_sums(x.dims, |_, r| [sum_lanes(&x.data[r], |v| v as f64)]);
+    let mean: Vec<f64> = sums.iter().map(|[s]| s / count.max(1.0)).collect();
     let sq = channel_sums(x.dims, |ch, r| {
-        let (v, m) = (&x.data[r], mean[ch]);
-        sum_lanes(v.len(), |i| (v[i] as f64 - m) * (v[i] as f64 - m))
+        let m = mean[ch];
+        [sum_lanes(&x.data[r], |v| (v as f64 - m) * (v as f64 - m))]
     });
-    let var: Vec<f64> = sq.iter().map(|s| s / count.max(1.0)).collect();
+    let var: Vec<f64> = sq.iter().map(|[s]| s / count.max(1.0)).collect();
     let inv_std: Vec<f32> = var
         .iter()
         .map(|v| (1.0 / (v + BN_EPS as f64).sqrt()) as f32)
         .collect();
     let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-    // x̂ in place of the input, which the tape does not keep otherwise
+    // x̂ in place of the input (which the tape does not keep otherwise) and the output, in
+    // one pass
     let mut xhat = x;
-    per_channel(&mut xhat, |ch, v| *v = (*v - mean32[ch]) * inv_std[ch]);
-    let mut y = xhat.clone();
-    per_channel(&mut y, |ch, v| *v = *v * gamma[ch] + beta[ch]);
+    let mut y = vec![0f32; xhat.data.len()];
+    let hw = h * w;
+    if hw > 0 {
+        xhat.data
+            .par_chunks_mut(hw)
+            .zip(y.par_chunks_mut(hw))
+            .enumerate()
+            .for_each(|(p, (xp, yp))| {
+                let ch = p % c;
+                let (m, s, g, b) = (mean32[ch], inv_std[ch], gamma[ch], beta[ch]);
+                for (xv, yv) in xp.iter_mut().zip(yp) {
+                    *xv = (*xv - m) * s;
+                    let o = bn_out(*xv, g, b);
+                    *yv = if relu { relu_where(o, o) } else { o };
+                }
+            });
+    }
     let unbiased = var
         .iter()
         .map(|v| (v * count / (count - 1.0).max(1.0)) as f32)
         .collect();
+    let y = Batch {
+        data: y,
+        dims: xhat.dims,
+    };
     (y, xhat.data, inv_std, (mean32, unbiased))
 }
 
-/// BatchNorm backward in training mode: replaces `g` by the input gradient and returns
-/// (dγ, dβ).
+/// BatchNorm backward in training mode (through the fused ReLU when `relu`): replaces `g`
+/// by the input gradient and returns (dγ, dβ). `affine` is (γ, β).
 fn batch_norm_backward(
     dims: [usize; 4],
     g: &mut [f32],
     xhat: &[f32],
     inv_std: &[f32],
-    gamma: &[f32],
+    (gamma, beta): (&[f32], &[f32]),
+    relu: bool,
 ) -> (Vec<f32>, Vec<f32>) {
     let [n, c, h, w] = dims;
     let count = (n * h * w) as f32;
-    let dbeta: Vec<f32> = channel_sums(dims, |_, r| {
-        let gv = &g[r];
-        sum_lanes(gv.len(), |i| gv[i] as f64)
-    })
-    .into_iter()
-    .map(|v| v as f32)
-    .collect();
-    let dgamma: Vec<f32> = channel_sums(dims, |_, r| {
-        let (gv, xv) = (&g[r.clone()], &xhat[r]);
-        sum_lanes(gv.len(), |i| gv[i] as f64 * xv[i] as f64)
-    })
-    .into_iter()
-    .map(|v| v as f32)
-    .collect();
     let hw = h * w;
-    if hw > 0 {
+    if hw == 0 {
+        return (vec![0.0; c], vec![0.0; c]);
+    }
+    if relu {
+        // the gradient at BatchNorm's output: zero where the ReLU was off
         g.par_chunks_mut(hw)
             .zip(xhat.par_chunks(hw))
             .enumerate()
             .for_each(|(p, (gp, xp))| {
-                let ch = p % c;
-                let k = gamma[ch] * inv_std[ch] / count.max(1.0);
-                let (db, dg) = (dbeta[ch], dgamma[ch]);
+                let (ga, be) = (gamma[p % c], beta[p % c]);
                 for (gv, &xv) in gp.iter_mut().zip(xp) {
-                    *gv = k * (count * *gv - db - xv * dg);
+                    *gv = relu_where(*gv, bn_out(xv, ga, be));
                 }
             });
     }
+    let sums = channel_sums(dims, |_, r| grad_plane_sums(&g[r.clone()], &xhat[r]));
+    let dbeta: Vec<f32> = sums.iter().map(|s| s[0] as f32).collect();
+    let dgamma: Vec<f32> = sums.iter().map(|s| s[1] as f32).collect();
+    g.par_chunks_mut(hw)
+        .zip(xhat.par_chunks(hw))
+        .enumerate()
+        .for_each(|(p, (gp, xp))| {
+            let ch = p % c;
+            let k = gamma[ch] * inv_std[ch] / count.max(1.0);
+            let (db, dg) = (dbeta[ch], dgamma[ch]);
+            for (gv, &xv) in gp.iter_mut().zip(xp) {
+                *gv = k * (count * *gv - db - xv * dg);
+            }
+        });
     (dgamma, dbeta)
 }
 
