@@ -82,10 +82,16 @@ fn emd_from_difference(d: &[f64], shape: &[usize]) -> f64 {
 /// [`emd_from_difference`], solving problems of at most `direct_below` nodes without
 /// coarsening.
 fn emd_from_difference_with(d: &[f64], shape: &[usize], direct_below: usize) -> f64 {
+    solve_difference(d, shape, direct_below).map_or(0.0, |t| t.cost())
+}
+
+/// The solved transportation problem from the positive to the negative entries of `d`;
+/// `None` if either set is empty.
+fn solve_difference(d: &[f64], shape: &[usize], direct_below: usize) -> Option<Transport> {
     let src: Vec<usize> = (0..d.len()).filter(|&i| d[i] > 0.0).collect();
     let snk: Vec<usize> = (0..d.len()).filter(|&i| d[i] < 0.0).collect();
     if src.is_empty() || snk.is_empty() {
-        return 0.0;
+        return None;
     }
     let supply: Vec<f64> = src.iter().map(|&i| d[i]).collect();
     let demand: Vec<f64> = snk.iter().map(|&i| -d[i]).collect();
@@ -96,7 +102,12 @@ fn emd_from_difference_with(d: &[f64], shape: &[usize], direct_below: usize) -> 
         mass,
     };
     let art = (grid_diameter(shape) + 1.0) * ((src.len() + snk.len()) as f64 + 1.0);
-    solve_multiscale(&side(src, supply), &side(snk, demand), art, direct_below).cost()
+    Some(solve_multiscale(
+        &side(src, supply),
+        &side(snk, demand),
+        art,
+        direct_below,
+    ))
 }
 
 /// Euclidean distance between node `i` of coordinates `a` and node `j` of `b`
@@ -1010,6 +1021,119 @@ mod tests {
             let neg: Vec<f64> = d.iter().map(|v| -v).collect();
             let back = emd_from_difference(&neg, &shape);
             assert!((warm - back).abs() < 1e-9, "{shape:?}: {warm} vs {back}");
+        }
+    }
+
+    /// Asserts that the solved `t` for the difference `d` is an optimal plan, checked
+    /// independently of how it was found: flows are non-negative, artificial arcs carry
+    /// nothing, every source ships its supply and every sink receives its demand, no
+    /// source × sink pair has a negative reduced cost under the tree's potentials, and
+    /// the plan's cost equals the dual bound Σ_j b_j π_j − Σ_i a_i π_i.
+    fn assert_optimal(t: &Transport, d: &[f64], what: &str) {
+        let supply: Vec<f64> = d.iter().copied().filter(|&x| x > 0.0).collect();
+        let demand: Vec<f64> = d.iter().filter(|&&x| x < 0.0).map(|x| -x).collect();
+        let (ns, nt, root) = (t.ns, t.nt, t.root());
+        assert_eq!((ns, nt), (supply.len(), demand.len()), "{what}");
+        let tol = 1e-12;
+        let mut shipped = vec![0.0; ns];
+        let mut received = vec![0.0; nt];
+        for v in 0..ns + nt {
+            assert!(t.flow[v] >= -tol, "{what}: negative flow {}", t.flow[v]);
+            if t.parent[v] == root {
+                assert!(t.flow[v] <= tol, "{what}: artificial flow {}", t.flow[v]);
+            }
+        }
+        for (i, ships) in t.plan().iter().enumerate() {
+            for &(j, x) in ships {
+                shipped[i] += x;
+                received[j as usize] += x;
+            }
+        }
+        for (got, want) in shipped
+            .iter()
+            .zip(&supply)
+            .chain(received.iter().zip(&demand))
+        {
+            assert!(
+                (got - want).abs() <= tol,
+                "{what}: {got} shipped, {want} wanted"
+            );
+        }
+        let mut dual: f64 = (0..nt).map(|j| demand[j] * t.pi[ns + j]).sum();
+        for (i, a) in supply.iter().enumerate() {
+            let pi_i = t.potential(i as u32);
+            dual -= a * pi_i;
+            for j in 0..nt {
+                let rc = t.cost_of(i, j) + pi_i - t.pi[ns + j];
+                assert!(rc >= -1e-9, "{what}: reduced cost {rc} of {i} → {j}");
+            }
+        }
+        let primal = t.cost();
+        assert!(
+            primal - dual <= 1e-9 && dual - primal <= 1e-9,
+            "{what}: {primal} vs {dual}"
+        );
+    }
+
+    /// Random small problems, many degenerate: equal integer masses (ties), sparse maps,
+    /// single-voxel targets, line and 3-D grids. Each is solved directly and coarse to fine
+    /// down to tiny levels; every plan must pass [`assert_optimal`], with one value.
+    #[test]
+    fn random_small_problems_are_solved_optimally() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..400 {
+            let shape: Vec<usize> = match case % 4 {
+                0 => vec![1 + next(12) as usize],
+                1 | 2 => vec![1 + next(9) as usize, 1 + next(9) as usize],
+                _ => (0..3).map(|_| 1 + next(4) as usize).collect(),
+            };
+            let n: usize = shape.iter().product();
+            let mut draw = || -> Vec<f64> {
+                match next(4) {
+                    // one voxel
+                    0 => {
+                        let mut v = vec![0.0; n];
+                        v[next(n as u64) as usize] = 1.0;
+                        v
+                    }
+                    // small integers, many zeros and ties
+                    1 => (0..n).map(|_| next(3) as f64).collect(),
+                    // uniform
+                    2 => vec![1.0; n],
+                    // sparse reals
+                    _ => (0..n)
+                        .map(|_| {
+                            if next(10) < 7 {
+                                0.0
+                            } else {
+                                next(1000) as f64 / 7.0
+                            }
+                        })
+                        .collect(),
+                }
+            };
+            let (mut p, mut q) = (draw(), draw());
+            p[0] += 1.0;
+            q[n - 1] += 1.0;
+            let (sp, sq) = (p.iter().sum::<f64>(), q.iter().sum::<f64>());
+            let d: Vec<f64> = p.iter().zip(&q).map(|(a, b)| b / sq - a / sp).collect();
+            let mut value = None;
+            for direct_below in [2, 8, usize::MAX] {
+                let what = format!("case {case} {shape:?} direct below {direct_below}");
+                let Some(t) = solve_difference(&d, &shape, direct_below) else {
+                    continue;
+                };
+                assert_optimal(&t, &d, &what);
+                let c = t.cost();
+                let first = *value.get_or_insert(c);
+                assert!((c - first).abs() < 1e-9, "{what}: {c} vs {first}");
+            }
         }
     }
 
