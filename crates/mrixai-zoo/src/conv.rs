@@ -8,11 +8,29 @@
 //! samples summed in order), so results do not depend on the number of threads.
 
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// Largest im2col tile, in values (4 MiB of `f32`).
 const TILE_VALUES: usize = 1 << 20;
 /// Samples per partial weight gradient; partials are summed in order.
 const WGRAD_CHUNK: usize = 4;
+
+thread_local! {
+    /// Per-thread im2col / column-gradient scratch, kept between calls: every use writes
+    /// all the values it reads, so it is never cleared.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` values of this thread's scratch buffer (grown when needed).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len])
+    })
+}
 
 /// Sizes of one 3×3 convolution: batch, input and output channels, height and width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,33 +171,37 @@ pub(crate) fn forward(s: &ConvShape, x: &[f32], wt: &[f32], bias: &[f32]) -> Vec
     assert_eq!(x.len(), s.n * s.ci * hw, "conv input size");
     assert_eq!(wt.len(), s.co * k, "conv weight size");
     assert_eq!(bias.len(), s.co, "conv bias size");
-    let mut y = vec![0f32; s.n * s.co * hw];
+    // the bias, written once, is where the products accumulate
+    let mut y: Vec<f32> = Vec::with_capacity(s.n * s.co * hw);
+    for _ in 0..s.n {
+        for &b in bias {
+            y.extend(std::iter::repeat_n(b, hw));
+        }
+    }
     if hw == 0 || s.n == 0 {
         return y;
     }
     y.par_chunks_mut(s.co * hw)
         .zip(x.par_chunks(s.ci * hw))
-        .for_each_init(Vec::new, |col, (yb, xb)| {
-            for (co, plane) in yb.chunks_exact_mut(hw).enumerate() {
-                plane.fill(bias[co]);
-            }
+        .for_each(|(yb, xb)| {
             for tile in s.tiles() {
                 let len = (tile.1 - tile.0) * s.w;
-                col.resize(k * len, 0.0);
-                im2col(s, xb, tile, col);
-                // y_b[:, tile] += W (co×k) · col (k×len)
-                // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
-                // `wt` is co×k and `col` k×len, both contiguous.
-                unsafe {
-                    matmul(
-                        (s.co, len, k),
-                        yb.as_mut_ptr().add(tile.0 * s.w),
-                        hw as isize,
-                        true,
-                        (wt.as_ptr(), k as isize, 1),
-                        (col.as_ptr(), len as isize, 1),
-                    )
-                }
+                with_scratch(k * len, |col| {
+                    im2col(s, xb, tile, col);
+                    // y_b[:, tile] += W (co×k) · col (k×len)
+                    // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
+                    // `wt` is co×k and `col` k×len, both contiguous.
+                    unsafe {
+                        matmul(
+                            (s.co, len, k),
+                            yb.as_mut_ptr().add(tile.0 * s.w),
+                            hw as isize,
+                            true,
+                            (wt.as_ptr(), k as isize, 1),
+                            (col.as_ptr(), len as isize, 1),
+                        )
+                    }
+                });
             }
         });
     y
@@ -196,7 +218,6 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
         .map(|chunk| {
             let mut dw = vec![0f32; s.co * k];
             let mut db = vec![0f32; s.co];
-            let mut col = Vec::new();
             for b in chunk * WGRAD_CHUNK..((chunk + 1) * WGRAD_CHUNK).min(s.n) {
                 let xb = &x[b * s.ci * hw..(b + 1) * s.ci * hw];
                 let gb = &gout[b * s.co * hw..(b + 1) * s.co * hw];
@@ -205,21 +226,22 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
                 }
                 for tile in s.tiles() {
                     let len = (tile.1 - tile.0) * s.w;
-                    col.resize(k * len, 0.0);
-                    im2col(s, xb, tile, &mut col);
-                    // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)
-                    // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in
-                    // range (row stride hw); `col` is k×len, read transposed.
-                    unsafe {
-                        matmul(
-                            (s.co, k, len),
-                            dw.as_mut_ptr(),
-                            k as isize,
-                            true,
-                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
-                            (col.as_ptr(), 1, len as isize),
-                        )
-                    }
+                    with_scratch(k * len, |col| {
+                        im2col(s, xb, tile, col);
+                        // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)
+                        // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in
+                        // range (row stride hw); `col` is k×len, read transposed.
+                        unsafe {
+                            matmul(
+                                (s.co, k, len),
+                                dw.as_mut_ptr(),
+                                k as isize,
+                                true,
+                                (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
+                                (col.as_ptr(), 1, len as isize),
+                            )
+                        }
+                    });
                 }
             }
             (dw, db)
@@ -245,24 +267,25 @@ pub(crate) fn backward_input(s: &ConvShape, wt: &[f32], gout: &[f32]) -> Vec<f32
     }
     dx.par_chunks_mut(s.ci * hw)
         .zip(gout.par_chunks(s.co * hw))
-        .for_each_init(Vec::new, |dcol, (dxb, gb)| {
+        .for_each(|(dxb, gb)| {
             for tile in s.tiles() {
                 let len = (tile.1 - tile.0) * s.w;
-                dcol.resize(k * len, 0.0);
-                // dcol (k×len) = Wᵀ (k×co) · gout_b[:, tile] (co×len)
-                // SAFETY: `dcol` is k×len contiguous; `wt` is co×k, read transposed; the
-                // tile's columns of `gb` are in range (row stride hw).
-                unsafe {
-                    matmul(
-                        (k, len, s.co),
-                        dcol.as_mut_ptr(),
-                        len as isize,
-                        false,
-                        (wt.as_ptr(), 1, k as isize),
-                        (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
-                    )
-                }
-                col2im_add(s, dcol, tile, dxb);
+                with_scratch(k * len, |dcol| {
+                    // dcol (k×len) = Wᵀ (k×co) · gout_b[:, tile] (co×len)
+                    // SAFETY: `dcol` is k×len contiguous; `wt` is co×k, read transposed; the
+                    // tile's columns of `gb` are in range (row stride hw).
+                    unsafe {
+                        matmul(
+                            (k, len, s.co),
+                            dcol.as_mut_ptr(),
+                            len as isize,
+                            false,
+                            (wt.as_ptr(), 1, k as isize),
+                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
+                        )
+                    }
+                    col2im_add(s, dcol, tile, dxb);
+                });
             }
         });
     dx

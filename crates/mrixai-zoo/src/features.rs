@@ -381,26 +381,30 @@ fn sum_lanes(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     acc.iter().sum()
 }
 
-/// `(Σ g, Σ g·x̂)` over one plane, in four interleaved f64 partial sums each (added in a
-/// fixed order).
+/// `(Σ g, Σ g·x̂)` over one plane: f32 partial sums in 16 lanes over blocks of 64 values
+/// (which vectorise), each block's total added in f64, in a fixed order.
 fn grad_plane_sums(g: &[f32], xhat: &[f32]) -> [f64; 2] {
-    let mut s0 = [0f64; 4];
-    let mut s1 = [0f64; 4];
-    let mut add = |j: usize, gv: f32, xv: f32| {
-        s0[j] += gv as f64;
-        s1[j] += gv as f64 * xv as f64;
-    };
-    let (gc, xc) = (g.chunks_exact(4), xhat.chunks_exact(4));
-    let (gt, xt) = (gc.remainder(), xc.remainder());
-    for (g4, x4) in gc.zip(xc) {
-        for j in 0..4 {
-            add(j, g4[j], x4[j]);
+    const LANES: usize = 16;
+    let (mut t0, mut t1) = (0f64, 0f64);
+    for (gb, xb) in g.chunks(4 * LANES).zip(xhat.chunks(4 * LANES)) {
+        let mut s0 = [0f32; LANES];
+        let mut s1 = [0f32; LANES];
+        let (gc, xc) = (gb.chunks_exact(LANES), xb.chunks_exact(LANES));
+        let (gt, xt) = (gc.remainder(), xc.remainder());
+        for (g16, x16) in gc.zip(xc) {
+            for j in 0..LANES {
+                s0[j] += g16[j];
+                s1[j] += g16[j] * x16[j];
+            }
         }
+        for (j, (&gv, &xv)) in gt.iter().zip(xt).enumerate() {
+            s0[j] += gv;
+            s1[j] += gv * xv;
+        }
+        t0 += s0.iter().map(|&v| v as f64).sum::<f64>();
+        t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
     }
-    for (j, (&gv, &xv)) in gt.iter().zip(xt).enumerate() {
-        add(j, gv, xv);
-    }
-    [s0.iter().sum(), s1.iter().sum()]
+    [t0, t1]
 }
 
 /// BatchNorm's output for a normalised value: one expression shared by the forward pass and
