@@ -91,38 +91,6 @@ fn im2col(s: &ConvShape, x: &[f32], (r0, r1): (usize, usize), col: &mut [f32]) {
     }
 }
 
-/// Adds the tile's column gradient `dcol` (laid out as [`im2col`]'s) into the sample's
-/// input gradient `dx` (`[ci, h, w]`).
-fn col2im_add(s: &ConvShape, dcol: &[f32], (r0, r1): (usize, usize), dx: &mut [f32]) {
-    let (h, w) = (s.h, s.w);
-    let len = (r1 - r0) * w;
-    for c in 0..s.ci {
-        let plane = &mut dx[c * h * w..(c + 1) * h * w];
-        for kh in 0..3 {
-            for kw in 0..3 {
-                let row = &dcol[(c * 9 + kh * 3 + kw) * len..][..len];
-                for (y, src) in (r0..r1).zip(row.chunks_exact(w)) {
-                    let Some(sy) = (y + kh).checked_sub(1).filter(|&sy| sy < h) else {
-                        continue;
-                    };
-                    let dst = &mut plane[sy * w..(sy + 1) * w];
-                    match kw {
-                        0 => dst[..w - 1]
-                            .iter_mut()
-                            .zip(&src[1..])
-                            .for_each(|(d, v)| *d += v),
-                        1 => dst.iter_mut().zip(src).for_each(|(d, v)| *d += v),
-                        _ => dst[1..]
-                            .iter_mut()
-                            .zip(&src[..w - 1])
-                            .for_each(|(d, v)| *d += v),
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// A row-major matrix view for [`matmul`]: pointer, row stride and column stride.
 type Mat = (*const f32, isize, isize);
 
@@ -257,38 +225,29 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
 }
 
 /// Input gradient `[n, ci, h, w]` from the weights and the output gradient `gout`.
+///
+/// With stride 1 and padding 1 it is the forward convolution of `gout` (`co` channels) with
+/// the kernel rotated by 180° and its channel axes swapped: `w'[c, o, i, j] = w[o, c, 2−i,
+/// 2−j]`. Run as [`forward`], its GEMM has inner size `co·9` and writes `dx` directly, where
+/// the column-gradient form (`Wᵀ·gout`, then scatter-adding the columns) has inner size `co`
+/// and a scatter pass over `ci·9` values per pixel.
 pub(crate) fn backward_input(s: &ConvShape, wt: &[f32], gout: &[f32]) -> Vec<f32> {
-    let (hw, k) = (s.hw(), s.ci * 9);
-    assert_eq!(wt.len(), s.co * k, "conv weight size");
-    assert_eq!(gout.len(), s.n * s.co * hw, "conv output gradient size");
-    let mut dx = vec![0f32; s.n * s.ci * hw];
-    if hw == 0 || s.n == 0 {
-        return dx;
-    }
-    dx.par_chunks_mut(s.ci * hw)
-        .zip(gout.par_chunks(s.co * hw))
-        .for_each(|(dxb, gb)| {
-            for tile in s.tiles() {
-                let len = (tile.1 - tile.0) * s.w;
-                with_scratch(k * len, |dcol| {
-                    // dcol (k×len) = Wᵀ (k×co) · gout_b[:, tile] (co×len)
-                    // SAFETY: `dcol` is k×len contiguous; `wt` is co×k, read transposed; the
-                    // tile's columns of `gb` are in range (row stride hw).
-                    unsafe {
-                        matmul(
-                            (k, len, s.co),
-                            dcol.as_mut_ptr(),
-                            len as isize,
-                            false,
-                            (wt.as_ptr(), 1, k as isize),
-                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
-                        )
-                    }
-                    col2im_add(s, dcol, tile, dxb);
-                });
+    assert_eq!(wt.len(), s.co * s.ci * 9, "conv weight size");
+    assert_eq!(gout.len(), s.n * s.co * s.hw(), "conv output gradient size");
+    let mut flipped = vec![0f32; wt.len()];
+    for o in 0..s.co {
+        for c in 0..s.ci {
+            for t in 0..9 {
+                flipped[(c * s.co + o) * 9 + (8 - t)] = wt[(o * s.ci + c) * 9 + t];
             }
-        });
-    dx
+        }
+    }
+    let transposed = ConvShape {
+        ci: s.co,
+        co: s.ci,
+        ..*s
+    };
+    forward(&transposed, gout, &flipped, &vec![0.0; s.ci])
 }
 
 #[cfg(test)]
