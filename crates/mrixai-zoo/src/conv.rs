@@ -60,30 +60,39 @@ impl ConvShape {
 /// im2col of output rows `r0..r1` of one sample `x` (`[ci, h, w]`): row `(c, kh, kw)` of
 /// `col` holds the input value read by tap `(kh, kw)` of channel `c` at each output pixel
 /// of the tile (zero outside the image).
+///
+/// The rows of a tap that fall inside the image are one contiguous block of the input plane
+/// (shifted by one value for the left and right taps), so each tap is one block copy plus
+/// zeroing the values that cross an image border, instead of one small copy per image row.
 fn im2col(s: &ConvShape, x: &[f32], (r0, r1): (usize, usize), col: &mut [f32]) {
     let (h, w) = (s.h, s.w);
     let len = (r1 - r0) * w;
     for c in 0..s.ci {
         let plane = &x[c * h * w..(c + 1) * h * w];
         for kh in 0..3 {
+            // output rows whose source row y + kh − 1 lies inside the image
+            let ya = r0.max(1usize.saturating_sub(kh));
+            let yb = r1.min(h + 1 - kh).max(ya);
             for kw in 0..3 {
                 let row = &mut col[(c * 9 + kh * 3 + kw) * len..][..len];
-                for (y, dst) in (r0..r1).zip(row.chunks_exact_mut(w)) {
-                    let Some(sy) = (y + kh).checked_sub(1).filter(|&sy| sy < h) else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let src = &plane[sy * w..(sy + 1) * w];
-                    match kw {
-                        0 => {
-                            dst[0] = 0.0;
-                            dst[1..].copy_from_slice(&src[..w - 1]);
-                        }
-                        1 => dst.copy_from_slice(src),
-                        _ => {
-                            dst[..w - 1].copy_from_slice(&src[1..]);
-                            dst[w - 1] = 0.0;
-                        }
+                let (before, rest) = row.split_at_mut((ya - r0) * w);
+                let (dst, after) = rest.split_at_mut((yb - ya) * w);
+                before.fill(0.0);
+                after.fill(0.0);
+                if dst.is_empty() {
+                    continue;
+                }
+                let src = &plane[(ya + kh - 1) * w..(yb + kh - 1) * w];
+                let n = dst.len();
+                match kw {
+                    0 => {
+                        dst[1..].copy_from_slice(&src[..n - 1]);
+                        dst.iter_mut().step_by(w).for_each(|v| *v = 0.0);
+                    }
+                    1 => dst.copy_from_slice(src),
+                    _ => {
+                        dst[..n - 1].copy_from_slice(&src[1..]);
+                        dst.iter_mut().skip(w - 1).step_by(w).for_each(|v| *v = 0.0);
                     }
                 }
             }
