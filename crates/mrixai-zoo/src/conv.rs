@@ -199,7 +199,7 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
                 let xb = &x[b * s.ci * hw..(b + 1) * s.ci * hw];
                 let gb = &gout[b * s.co * hw..(b + 1) * s.co * hw];
                 for (d, plane) in db.iter_mut().zip(gb.chunks_exact(hw)) {
-                    *d += plane.iter().sum::<f32>();
+                    *d += crate::features::lane_sum(plane);
                 }
                 for tile in s.tiles() {
                     let len = (tile.1 - tile.0) * s.w;

@@ -381,6 +381,22 @@ fn sum_lanes(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     acc.iter().sum()
 }
 
+/// `Σ v` in 16 f32 partial sums (added in a fixed order), which vectorise.
+pub(crate) fn lane_sum(v: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let (chunks, tail) = v.as_chunks::<LANES>();
+    let mut acc = [0f32; LANES];
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] += c[j];
+        }
+    }
+    for (a, x) in acc.iter_mut().zip(tail) {
+        *a += x;
+    }
+    acc.iter().sum()
+}
+
 /// `(Σ g, Σ g·x̂)` over one plane: f32 partial sums in 16 lanes over blocks of 64 values
 /// (which vectorise), each block's total added in f64, in a fixed order.
 fn grad_plane_sums(g: &[f32], xhat: &[f32]) -> [f64; 2] {
@@ -389,9 +405,8 @@ fn grad_plane_sums(g: &[f32], xhat: &[f32]) -> [f64; 2] {
     for (gb, xb) in g.chunks(4 * LANES).zip(xhat.chunks(4 * LANES)) {
         let mut s0 = [0f32; LANES];
         let mut s1 = [0f32; LANES];
-        let (gc, xc) = (gb.chunks_exact(LANES), xb.chunks_exact(LANES));
-        let (gt, xt) = (gc.remainder(), xc.remainder());
-        for (g16, x16) in gc.zip(xc) {
+        let ((gc, gt), (xc, xt)) = (gb.as_chunks::<LANES>(), xb.as_chunks::<LANES>());
+        for (g16, x16) in gc.iter().zip(xc) {
             for j in 0..LANES {
                 s0[j] += g16[j];
                 s1[j] += g16[j] * x16[j];
