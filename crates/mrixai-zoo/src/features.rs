@@ -363,46 +363,42 @@ fn channel_sums<const K: usize>(
         .collect()
 }
 
-/// `Σ f(v[i])` over one plane, in eight interleaved f64 partial sums (added in a fixed
-/// order), which breaks the dependency chain of one running sum.
+/// Values per block of the lane sums: each block is summed in f32 lanes, the blocks' totals
+/// in f64.
+const SUM_BLOCK: usize = 64;
+/// f32 lanes of the lane sums (they vectorise).
+const LANES: usize = 16;
+
+/// `Σ f(v[i])`: 16 f32 partial sums per block of 64 values, the blocks' totals added in f64,
+/// all in a fixed order.
 #[inline(always)]
-fn sum_lanes(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
-    let mut acc = [0f64; 8];
-    let chunks = v.chunks_exact(8);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for j in 0..8 {
-            acc[j] += f(c[j]);
+fn block_sum(v: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut total = 0f64;
+    for block in v.chunks(SUM_BLOCK) {
+        let (chunks, tail) = block.as_chunks::<LANES>();
+        let mut acc = [0f32; LANES];
+        for c in chunks {
+            for j in 0..LANES {
+                acc[j] += f(c[j]);
+            }
         }
+        for (a, &x) in acc.iter_mut().zip(tail) {
+            *a += f(x);
+        }
+        total += acc.iter().map(|&a| a as f64).sum::<f64>();
     }
-    for (a, &x) in acc.iter_mut().zip(tail) {
-        *a += f(x);
-    }
-    acc.iter().sum()
+    total
 }
 
-/// `Σ v` in 16 f32 partial sums (added in a fixed order), which vectorise.
+/// `Σ v` (see [`block_sum`]).
 pub(crate) fn lane_sum(v: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let (chunks, tail) = v.as_chunks::<LANES>();
-    let mut acc = [0f32; LANES];
-    for c in chunks {
-        for j in 0..LANES {
-            acc[j] += c[j];
-        }
-    }
-    for (a, x) in acc.iter_mut().zip(tail) {
-        *a += x;
-    }
-    acc.iter().sum()
+    block_sum(v, |x| x) as f32
 }
 
-/// `(Σ g, Σ g·x̂)` over one plane: f32 partial sums in 16 lanes over blocks of 64 values
-/// (which vectorise), each block's total added in f64, in a fixed order.
+/// `(Σ g, Σ g·x̂)` over one plane, summed as in [`block_sum`].
 fn grad_plane_sums(g: &[f32], xhat: &[f32]) -> [f64; 2] {
-    const LANES: usize = 16;
     let (mut t0, mut t1) = (0f64, 0f64);
-    for (gb, xb) in g.chunks(4 * LANES).zip(xhat.chunks(4 * LANES)) {
+    for (gb, xb) in g.chunks(SUM_BLOCK).zip(xhat.chunks(SUM_BLOCK)) {
         let mut s0 = [0f32; LANES];
         let mut s1 = [0f32; LANES];
         let ((gc, gt), (xc, xt)) = (gb.as_chunks::<LANES>(), xb.as_chunks::<LANES>());
@@ -448,11 +444,11 @@ fn batch_norm(
 ) -> (Batch, Vec<f32>, Vec<f32>, ChannelStats) {
     let [n, c, h, w] = x.dims;
     let count = (n * h * w) as f64;
-    let sums = channel_sums(x.dims, |_, r| [sum_lanes(&x.data[r], |v| v as f64)]);
+    let sums = channel_sums(x.dims, |_, r| [block_sum(&x.data[r], |v| v)]);
     let mean: Vec<f64> = sums.iter().map(|[s]| s / count.max(1.0)).collect();
     let sq = channel_sums(x.dims, |ch, r| {
-        let m = mean[ch];
-        [sum_lanes(&x.data[r], |v| (v as f64 - m) * (v as f64 - m))]
+        let m = mean[ch] as f32;
+        [block_sum(&x.data[r], |v| (v - m) * (v - m))]
     });
     let var: Vec<f64> = sq.iter().map(|[s]| s / count.max(1.0)).collect();
     let inv_std: Vec<f32> = var
