@@ -16,8 +16,8 @@ const TILE_VALUES: usize = 1 << 20;
 const WGRAD_CHUNK: usize = 4;
 
 thread_local! {
-    /// Per-thread im2col / column-gradient scratch, kept between calls: every use writes
-    /// all the values it reads, so it is never cleared.
+    /// Per-thread im2col scratch, kept between calls: every use writes all the values it
+    /// reads, so it is never cleared.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -100,6 +100,20 @@ fn im2col(s: &ConvShape, x: &[f32], (r0, r1): (usize, usize), col: &mut [f32]) {
     }
 }
 
+/// Runs `f(tile, len, col)` for each row tile of one sample `xb` (`[ci, h, w]`): `tile` is
+/// its output row range, `len` its pixel count and `col` its im2col (`ci·9 × len`, in this
+/// thread's scratch buffer).
+fn for_each_tile(s: &ConvShape, xb: &[f32], mut f: impl FnMut((usize, usize), usize, &[f32])) {
+    let k = s.ci * 9;
+    for tile in s.tiles() {
+        let len = (tile.1 - tile.0) * s.w;
+        with_scratch(k * len, |col| {
+            im2col(s, xb, tile, col);
+            f(tile, len, col)
+        });
+    }
+}
+
 /// A row-major matrix view for [`matmul`]: pointer, row stride and column stride.
 type Mat = (*const f32, isize, isize);
 
@@ -161,25 +175,21 @@ pub(crate) fn forward(s: &ConvShape, x: &[f32], wt: &[f32], bias: &[f32]) -> Vec
     y.par_chunks_mut(s.co * hw)
         .zip(x.par_chunks(s.ci * hw))
         .for_each(|(yb, xb)| {
-            for tile in s.tiles() {
-                let len = (tile.1 - tile.0) * s.w;
-                with_scratch(k * len, |col| {
-                    im2col(s, xb, tile, col);
-                    // y_b[:, tile] += W (co×k) · col (k×len)
-                    // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
-                    // `wt` is co×k and `col` k×len, both contiguous.
-                    unsafe {
-                        matmul(
-                            (s.co, len, k),
-                            yb.as_mut_ptr().add(tile.0 * s.w),
-                            hw as isize,
-                            true,
-                            (wt.as_ptr(), k as isize, 1),
-                            (col.as_ptr(), len as isize, 1),
-                        )
-                    }
-                });
-            }
+            for_each_tile(s, xb, |tile, len, col| {
+                // y_b[:, tile] += W (co×k) · col (k×len)
+                // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
+                // `wt` is co×k and `col` k×len, both contiguous.
+                unsafe {
+                    matmul(
+                        (s.co, len, k),
+                        yb.as_mut_ptr().add(tile.0 * s.w),
+                        hw as isize,
+                        true,
+                        (wt.as_ptr(), k as isize, 1),
+                        (col.as_ptr(), len as isize, 1),
+                    )
+                }
+            });
         });
     y
 }
@@ -201,25 +211,21 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
                 for (d, plane) in db.iter_mut().zip(gb.chunks_exact(hw)) {
                     *d += crate::features::lane_sum(plane);
                 }
-                for tile in s.tiles() {
-                    let len = (tile.1 - tile.0) * s.w;
-                    with_scratch(k * len, |col| {
-                        im2col(s, xb, tile, col);
-                        // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)
-                        // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in
-                        // range (row stride hw); `col` is k×len, read transposed.
-                        unsafe {
-                            matmul(
-                                (s.co, k, len),
-                                dw.as_mut_ptr(),
-                                k as isize,
-                                true,
-                                (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
-                                (col.as_ptr(), 1, len as isize),
-                            )
-                        }
-                    });
-                }
+                for_each_tile(s, xb, |tile, len, col| {
+                    // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)
+                    // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in range
+                    // (row stride hw); `col` is k×len, read transposed.
+                    unsafe {
+                        matmul(
+                            (s.co, k, len),
+                            dw.as_mut_ptr(),
+                            k as isize,
+                            true,
+                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
+                            (col.as_ptr(), 1, len as isize),
+                        )
+                    }
+                });
             }
             (dw, db)
         })
