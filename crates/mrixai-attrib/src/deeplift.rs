@@ -1,7 +1,7 @@
 //! DeepLIFT (Rescale rule) and DeepLIFT-SHAP, following Captum 0.9 layer by layer.
 
 use crate::axioms::{Axiom, AxiomChecked};
-use crate::util::{Baseline, check_batch, map_chunks, sample_shape, zeros_batch};
+use crate::util::{Baseline, check_batch, into_standard, map_chunks, sample_shape, zeros_batch};
 use mrixai_core::explain::one_hot_like;
 use mrixai_core::{
     ArrayF, Attributor, Error, Explainable, LayerKind, Result, ViewF, c_order_values,
@@ -38,7 +38,7 @@ pub(crate) fn deeplift_rows(
         let a = &acts[i];
         g = match model.layer_kind(i) {
             LayerKind::Relu => {
-                let mut g = g.as_standard_layout().into_owned();
+                let mut g = into_standard(g);
                 let gs = g.as_slice_mut().expect("standard layout");
                 let (av, ov) = (c_order_values(a), c_order_values(&acts[i + 1]));
                 let h = gs.len() / 2;
@@ -58,7 +58,7 @@ pub(crate) fn deeplift_rows(
                 g
             }
             LayerKind::MaxPool => {
-                let ov = c_order_values(&acts[i + 1]).into_owned();
+                let ov = c_order_values(&acts[i + 1]);
                 let h = ov.len() / 2;
                 let (ox, or) = ov.split_at(h);
                 let mut dd = g.as_standard_layout().into_owned();
@@ -70,11 +70,8 @@ pub(crate) fn deeplift_rows(
                     d2[j] *= ox[j] - m;
                 }
                 let unpooled = model.layer_vjp(i, a.view(), dd.view())?;
-                let unpooled = c_order_values(&unpooled).into_owned();
-                let mut plain = model
-                    .layer_vjp(i, a.view(), g.view())?
-                    .as_standard_layout()
-                    .into_owned();
+                let unpooled = c_order_values(&unpooled);
+                let mut plain = into_standard(model.layer_vjp(i, a.view(), g.view())?);
                 let av = c_order_values(a);
                 let ps = plain.as_slice_mut().expect("standard layout");
                 let hi = ps.len() / 2;

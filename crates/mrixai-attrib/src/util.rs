@@ -26,6 +26,15 @@ pub(crate) fn zeros_batch(rows: usize, sample: &[usize]) -> ArrayF {
     ArrayF::zeros(IxDyn(&shape))
 }
 
+/// `a` in standard (C-contiguous) layout, copied only when it is not.
+pub(crate) fn into_standard(a: ArrayF) -> ArrayF {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}
+
 /// `logits[n, target[n]]` for every sample.
 pub(crate) fn pick(logits: &ArrayF, target: &[usize]) -> Vec<f32> {
     target
