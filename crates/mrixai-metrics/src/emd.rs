@@ -11,9 +11,7 @@
 //! each fine source's candidate arcs. A full pricing pass over all source × sink pairs then
 //! adds every arc with a negative reduced cost, until none is left, which certifies
 //! optimality on the complete fine problem: the warm start changes the speed, never the
-//! value. Those passes over all pairs first compute every key in f32 (vectorised, with a
-//! proven rounding margin) and take exact f64 distances only for the few sinks that can
-//! qualify, so the screen changes the speed, never the chosen arcs.
+//! value.
 
 use mrixai_core::{Error, Result};
 
@@ -373,7 +371,7 @@ fn screen_keys_portable(x: &[f32], axes: &[Vec<f32>], w: &[f32], out: &mut [f32]
 }
 
 /// Problems with at most this many sources plus sinks are solved directly.
-const DIRECT_BELOW: usize = 256;
+const DIRECT_BELOW: usize = 64;
 
 /// Splits each coarse node's shipments `(other, flow)` among its members: member–shipment
 /// pairs are filled cheapest first (`cost(member, other)`), each fill exhausting a member
