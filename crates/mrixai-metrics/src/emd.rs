@@ -220,7 +220,21 @@ fn solve_multiscale(src: &Level, snk: &Level, art: f64, direct_below: usize) -> 
     let coarse_sources = ns >= nt;
     let dims = src.cell_shape.len();
     let fine = if coarse_sources { src } else { snk };
-    let (coarse, members) = fine.coarsen();
+    let (mut coarse, mut members) = fine.coarsen();
+    // sparse sides shrink little per 2×…×2 merge: merge again until the level shrinks
+    // by at least RATIO (each level costs about two pivots per node it has)
+    while coarse.mass.len() * RATIO > fine.mass.len() && coarse.cell_shape.iter().any(|&n| n > 1) {
+        let (c2, m2) = coarse.coarsen();
+        members = m2
+            .iter()
+            .map(|mem| {
+                mem.iter()
+                    .flat_map(|&k| members[k as usize].iter().copied())
+                    .collect()
+            })
+            .collect();
+        coarse = c2;
+    }
     let coarse_t = if coarse_sources {
         solve_multiscale(&coarse, snk, art, direct_below)
     } else {
@@ -372,6 +386,9 @@ fn screen_keys_portable(x: &[f32], axes: &[Vec<f32>], w: &[f32], out: &mut [f32]
 
 /// Problems with at most this many sources plus sinks are solved directly.
 const DIRECT_BELOW: usize = 64;
+/// Least factor by which a coarser level has fewer nodes than the finer one (merges are
+/// repeated until it does, or the lattice is one cell).
+const RATIO: usize = 3;
 
 /// Splits each coarse node's shipments `(other, flow)` among its members: member–shipment
 /// pairs are filled cheapest first (`cost(member, other)`), each fill exhausting a member
