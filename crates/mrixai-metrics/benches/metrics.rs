@@ -86,6 +86,22 @@ fn data(dir: &Path, emd_samples: usize) {
         median(times.clone()),
         total / times.len() as f64
     );
+    // the same, split by how many voxels the map has non-zero (dense maps cost most)
+    let (mut dense, mut sparse) = (Vec::new(), Vec::new());
+    for (i, &t) in times.iter().enumerate() {
+        let map = attr.index_axis(Axis(0), i);
+        let all_nonzero = map.iter().all(|&v| v != 0.0);
+        if all_nonzero { &mut dense } else { &mut sparse }.push(t);
+    }
+    for (what, v) in [("all voxels non-zero", dense), ("some voxels zero", sparse)] {
+        if !v.is_empty() {
+            println!(
+                "  {what}: {} samples, mean {:.6} s",
+                v.len(),
+                v.iter().sum::<f64>() / v.len() as f64
+            );
+        }
+    }
     let set = MetricSet::parse(&ALL_METRICS).unwrap();
     let _warm = set
         .score_batch(
