@@ -302,7 +302,7 @@ fn keep_smallest(best: &mut Vec<(f64, u32)>, cap: usize, key: f64, j: u32) {
 /// Relative rounding bound of the f32 screen in [`Transport::best_sinks`] (about 17 f32
 /// ulps of the magnitudes involved; the error analysis needs fewer than 8).
 const SCREEN_REL: f64 = 2e-6;
-/// Sinks per block of the screen: a block is scanned only if its smallest key passes.
+/// Sinks per block of the screen: a block is scanned only if one of its keys passes.
 const SCREEN_BLOCK: usize = 16;
 
 /// Sink weights of a key `c_ij + off − pj[j]`, with an f32 copy for the screen:
@@ -317,7 +317,8 @@ struct Weights {
 }
 
 impl Weights {
-    fn new(off: f64, pj: Vec<f64>) -> Self {
+    /// Weights `pj` with offset 0 (callers set `off` per source).
+    fn new(pj: Vec<f64>) -> Self {
         let shift = pj.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let pj32 = pj
             .iter()
@@ -327,7 +328,7 @@ impl Weights {
             })
             .collect();
         Weights {
-            off,
+            off: 0.0,
             pj,
             pj32,
             shift,
@@ -700,7 +701,7 @@ impl Transport {
                 let l = WARM_CANDIDATES.min(self.nt);
                 let mut keys = vec![0.0; self.nt];
                 let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
-                let mut w = Weights::new(0.0, st.snk_pi.clone());
+                let mut w = Weights::new(st.snk_pi.clone());
                 let mut hint = f64::INFINITY;
                 for i in 0..ns {
                     w.off = st.src_pi[i];
@@ -730,7 +731,7 @@ impl Transport {
         let mut keys = vec![0.0; nt];
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(l + 1);
         let mut near: Vec<(f64, u32)> = Vec::with_capacity(ns);
-        let w = Weights::new(0.0, vec![0.0; nt]);
+        let w = Weights::new(vec![0.0; nt]);
         let mut hint = f64::INFINITY;
         for i in 0..ns {
             self.best_sinks(i, &w, (l, f64::INFINITY, hint), &mut keys, &mut best);
@@ -910,7 +911,7 @@ impl Transport {
     /// of every source to the candidates; returns how many were added (0 = optimal).
     fn price_all(&mut self) -> usize {
         let (ns, nt) = (self.ns, self.nt);
-        let mut w = Weights::new(0.0, self.pi[ns..ns + nt].to_vec());
+        let mut w = Weights::new(self.pi[ns..ns + nt].to_vec());
         let max_p = w.shift;
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(ADD_PER_SOURCE + 1);
         let mut keys = vec![0.0; nt];
@@ -1120,16 +1121,26 @@ mod tests {
         assert!(emd_between(&p, &q[..3], &shape).is_err());
     }
 
-    /// Signed differences of two random distributions on `n` voxels: a dense one and one
-    /// concentrated on a random blob, so sources and sinks are unbalanced in number.
-    fn random_difference(n: usize, seed: u64) -> Vec<f64> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
+    /// Xorshift64 bits from a non-zero `seed`.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+            x
+        }
+    }
+
+    /// Uniform numbers in [0, 1) from [`xorshift`].
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut bits = xorshift(seed);
+        move || (bits() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Signed differences of two random distributions on `n` voxels: a dense one and one
+    /// concentrated on a random blob, so sources and sinks are unbalanced in number.
+    fn random_difference(n: usize, seed: u64) -> Vec<f64> {
+        let mut next = uniform(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let p: Vec<f64> = (0..n).map(|_| next()).collect();
         let (lo, hi) = ((next() * n as f64) as usize, n / 10);
         let q: Vec<f64> = (0..n)
@@ -1210,13 +1221,8 @@ mod tests {
     /// down to tiny levels; every plan must pass [`assert_optimal`], with one value.
     #[test]
     fn random_small_problems_are_solved_optimally() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut bits = xorshift(0x2545_F491_4F6C_DD1D);
+        let mut next = move |n: u64| bits() % n;
         for case in 0..400 {
             let shape: Vec<usize> = match case % 4 {
                 0 => vec![1 + next(12) as usize],
@@ -1273,13 +1279,7 @@ mod tests {
     /// equals an exact scan of every sink.
     #[test]
     fn screened_best_sinks_equal_an_exact_scan() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(0x9E37_79B9_7F4A_7C15);
         for case in 0..60 {
             let shape: Vec<usize> = match case % 3 {
                 0 => vec![48, 40],
@@ -1299,7 +1299,7 @@ mod tests {
             let t = Transport::new(&level(src), &level(snk), 1e6, None);
             let offset = [0.0, 3.7e5, -2.2e4][case % 3];
             let pj: Vec<f64> = (0..t.nt).map(|_| offset + 30.0 * next()).collect();
-            let mut w = Weights::new(0.0, pj);
+            let mut w = Weights::new(pj);
             let mut keys = vec![0.0; t.nt];
             let (mut got, mut want) = (Vec::new(), Vec::new());
             let mut hint = f64::INFINITY;
