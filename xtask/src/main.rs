@@ -115,6 +115,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    mrixai_cli::install_interrupt_cleanup();
     let result = match cli.command {
         Command::Reproduce(a) => reproduce(a),
     };

@@ -45,6 +45,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    mrixai_cli::install_interrupt_cleanup();
     let result = match cli.command {
         Command::Synth(a) => cmd::synth::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),

@@ -393,3 +393,150 @@ fn bad_requests_fail_with_a_message_and_no_output() {
     assert!(!out.status.success(), "explain without --model succeeded");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
 }
+
+/// Hidden entries (temporary files and folders) directly in `dir`.
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `mrixai ARGS --out OUT` and returns (success, stderr).
+fn run_out(args: &[&str], paths: &[(&str, &Path)], out: &Path) -> (bool, String) {
+    let mut cmd = mrixai();
+    cmd.args(args);
+    for (flag, p) in paths {
+        cmd.arg(flag).arg(p);
+    }
+    let res = cmd.arg("--out").arg(out).output().expect("spawn mrixai");
+    (
+        res.status.success(),
+        String::from_utf8_lossy(&res.stderr).into_owned(),
+    )
+}
+
+/// Path-valued flags of a command line.
+type Flags<'a> = Vec<(&'a str, &'a Path)>;
+
+/// A folder holding a user's own file, `notes.txt`.
+fn folder_with_notes(name: &str) -> PathBuf {
+    let d = fixture().dir.join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("sub")).expect("folder");
+    std::fs::write(d.join("notes.txt"), b"mine").expect("notes");
+    std::fs::write(d.join("sub/data.bin"), b"mine too").expect("nested");
+    d
+}
+
+/// train, pretrain and synth never delete or overwrite a folder they did not write: without
+/// `--force` an existing folder is refused, with `--force` a folder holding anything but the
+/// command's own files is refused too, untouched, and nothing hidden is left beside it.
+#[test]
+fn writing_commands_keep_foreign_files() {
+    let f = fixture();
+    let data = f.data.as_path();
+    let train = ["train", "--quiet", "--epochs", "1"];
+    let pretrain = ["pretrain", "--quiet", "--epochs", "1"];
+    let synth = ["synth", "--seed", "1"];
+    let tiny = workspace().join("configs/synth-tiny.toml");
+    let cases: Vec<(&str, Vec<&str>, Flags)> = vec![
+        ("train", train.to_vec(), vec![("--dataset", data)]),
+        ("pretrain", pretrain.to_vec(), vec![("--task", data)]),
+        ("synth", synth.to_vec(), vec![("--config", tiny.as_path())]),
+    ];
+    for (name, args, paths) in &cases {
+        let out = folder_with_notes(&format!("foreign-{name}"));
+        let (ok, err) = run_out(args, paths, &out);
+        assert!(!ok && err.contains("already exists"), "{name}: {err}");
+        let mut forced = args.clone();
+        forced.push("--force");
+        let (ok, err) = run_out(&forced, paths, &out);
+        assert!(!ok && err.contains("notes.txt"), "{name} --force: {err}");
+        assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+        assert_eq!(
+            std::fs::read(out.join("sub/data.bin")).unwrap(),
+            b"mine too"
+        );
+        assert!(hidden_entries(&f.dir).is_empty(), "{name}: temp left");
+    }
+    // A checkpoint mrixai wrote is replaced with --force, and only then.
+    let model = f.dir.join("model-again");
+    let _ = std::fs::remove_dir_all(&model);
+    let (ok, err) = run_out(&train, &[("--dataset", data)], &model);
+    assert!(ok, "{err}");
+    let (ok, err) = run_out(&train, &[("--dataset", data)], &model);
+    assert!(!ok && err.contains("--force"), "{err}");
+    let mut forced = train.to_vec();
+    forced.push("--force");
+    let (ok, err) = run_out(&forced, &[("--dataset", data)], &model);
+    assert!(ok, "{err}");
+    assert!(model.join("model.safetensors").is_file());
+    assert!(hidden_entries(&f.dir).is_empty(), "temp left");
+}
+
+/// SIGTERM in the middle of a write: the command exits with status 130, removes its
+/// temporary folder and leaves no output; SIGKILL leaves one, which the next run removes.
+#[test]
+fn interrupted_writes_leave_nothing_behind() {
+    let f = fixture();
+    let quick = workspace().join("configs/synth-quick.toml");
+    for signal in ["-TERM", "-KILL"] {
+        let parent = f.dir.join(format!("interrupt{signal}"));
+        let _ = std::fs::remove_dir_all(&parent);
+        std::fs::create_dir_all(&parent).unwrap();
+        let out = parent.join("data");
+        let mut child = mrixai()
+            .args(["synth", "--seed", "1", "--config"])
+            .arg(&quick)
+            .arg("--out")
+            .arg(&out)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn mrixai");
+        let t0 = std::time::Instant::now();
+        while hidden_entries(&parent).is_empty() && t0.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !hidden_entries(&parent).is_empty(),
+            "no temporary folder seen"
+        );
+        let killed = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = child.wait().expect("wait");
+        if signal == "-TERM" {
+            assert_eq!(status.code(), Some(130), "{status:?}");
+            assert!(
+                hidden_entries(&parent).is_empty(),
+                "{:?}",
+                hidden_entries(&parent)
+            );
+        } else {
+            assert!(
+                !hidden_entries(&parent).is_empty(),
+                "SIGKILL cannot clean up"
+            );
+            // the next write to the same path removes the dead process's leftovers
+            let tiny = workspace().join("configs/synth-tiny.toml");
+            let (ok, err) = run_out(&["synth", "--seed", "1"], &[("--config", &tiny)], &out);
+            assert!(ok, "{err}");
+            assert!(err.contains("no longer runs"), "{err}");
+            assert!(
+                hidden_entries(&parent).is_empty(),
+                "{:?}",
+                hidden_entries(&parent)
+            );
+        }
+        assert!(signal == "-KILL" || !out.exists());
+        let _ = std::fs::remove_dir_all(&parent);
+    }
+}

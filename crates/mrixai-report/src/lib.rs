@@ -15,7 +15,7 @@ pub mod figures;
 pub mod gallery;
 mod html;
 
-use mrixai_core::{Error, Result, atomic::AtomicDir};
+use mrixai_core::{Error, Result, atomic::OutDir};
 use mrixai_stats::analysis::{self, Tables};
 use mrixai_stats::table::{Record, read_records};
 use std::collections::{BTreeMap, BTreeSet};
@@ -357,7 +357,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         opts,
     });
     let target = run.join("report");
-    let dir = AtomicDir::new(&target, true)?;
+    let dir = OutDir::replacing(&target).begin(REPORT_FILES)?;
     let fig_dir = dir.path().join("figures");
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
     for f in &figs {
@@ -371,6 +371,10 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         notes,
     })
 }
+
+/// What a report folder holds (patterns); a report folder holding anything else is never
+/// replaced.
+pub const REPORT_FILES: &[&str] = &["index.html", "figures", "figures/*.svg"];
 
 fn subset_words(s: analysis::Subset) -> &'static str {
     match s {

@@ -34,7 +34,7 @@ pub use config::{
 pub use generate::{GeneratedSplit, LesionMeta, SampleMeta, generate};
 pub use volume::{Source, load_nifti, load_sources};
 
-use mrixai_core::{Result, atomic::AtomicDir};
+use mrixai_core::{Result, atomic::OutDir};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -94,6 +94,23 @@ pub fn prepare_bases(cfg: &SynthConfig, sources: &[Source]) -> Vec<subject::Base
         .collect()
 }
 
+/// What a dataset folder holds (patterns, see [`OutDir::check`]). An existing folder is
+/// replaced (with [`SynthOptions::force`]) only when it holds nothing else.
+pub const DATASET_FILES: &[&str] = &[
+    "train",
+    "val",
+    "test",
+    "*/images.npy",
+    "*/masks.npy",
+    "*/labels.npy",
+    "*/weights.npy",
+    "*/meta.csv",
+    "*/images.nii.gz",
+    "*/masks.nii.gz",
+    "dataset.json",
+    "preview.png",
+];
+
 /// Synthesises a dataset from already loaded sources into `out` (see [`synthesize`]).
 pub fn synthesize_from(
     cfg: &SynthConfig,
@@ -104,7 +121,11 @@ pub fn synthesize_from(
 ) -> Result<DatasetSummary> {
     let start = Instant::now();
     cfg.validate()?;
-    let dir = AtomicDir::new(out, opts.force)?;
+    let target = OutDir {
+        path: out.to_path_buf(),
+        replace: opts.force,
+    };
+    let dir = target.begin(DATASET_FILES)?;
     let bases = prepare_bases(cfg, sources);
     let total = cfg.subjects * cfg.samples_per_subject;
     let bar = if opts.progress {

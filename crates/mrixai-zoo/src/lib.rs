@@ -19,7 +19,8 @@ pub mod vgg;
 pub mod weights;
 
 pub use arch::{Arch, FeatureItem, InputNorm};
-pub use pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
+pub use mrixai_core::atomic::OutDir;
+pub use pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
 pub use run::{
     InitSpec, Predictions, import_imagenet, predict_split, pretrain_ood, train_on_dataset,
 };

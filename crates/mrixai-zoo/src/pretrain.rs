@@ -11,6 +11,7 @@
 
 use crate::train::{Curves, TrainConfig};
 use crate::vgg::Vgg;
+use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::{Error, Result};
 use ndarray::{Array4, ArrayD, IxDyn};
@@ -253,15 +254,25 @@ pub const MODEL_INFO_FILE: &str = "model.json";
 /// File name of the training curves.
 pub const METRICS_FILE: &str = "metrics.json";
 
+/// The files a checkpoint folder holds; an existing folder with anything else in it is
+/// never replaced.
+pub const CHECKPOINT_FILES: &[&str] = &[
+    crate::weights::WEIGHTS_FILE,
+    crate::vgg::ARCH_FILE,
+    MODEL_INFO_FILE,
+    METRICS_FILE,
+];
+
 /// Writes a checkpoint folder atomically: `model.safetensors`, `arch.json`, `model.json`
-/// and, when given, `metrics.json`. An existing folder is replaced.
+/// and, when given, `metrics.json`. An existing folder is replaced only when `dir` allows it
+/// and it holds nothing but [`CHECKPOINT_FILES`].
 pub fn save_checkpoint(
-    dir: &Path,
+    dir: &OutDir,
     model: &Vgg,
     info: &ModelInfo,
     curves: Option<&Curves>,
 ) -> Result<()> {
-    let tmp = mrixai_core::atomic::AtomicDir::new(dir, true)?;
+    let tmp = dir.begin(CHECKPOINT_FILES)?;
     model.save(tmp.path())?;
     mrixai_core::atomic::write_json(&tmp.path().join(MODEL_INFO_FILE), info)?;
     if let Some(c) = curves {

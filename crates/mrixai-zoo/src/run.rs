@@ -2,10 +2,11 @@
 //! dataset folder, pre-train on the procedural task, import ImageNet weights, predict.
 
 use crate::arch::{Arch, PRESETS};
-use crate::pretrain::{ModelInfo, OodTask, ood_shapes, save_checkpoint};
+use crate::pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
 use crate::train::{TrainConfig, TrainReport, accuracy, train};
 use crate::transfer::Init;
 use crate::vgg::Vgg;
+use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::{Split, SplitArrays, num_classes, read_split};
 use mrixai_core::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -86,15 +87,17 @@ pub fn source_of(checkpoint: &Path) -> String {
 }
 
 /// Trains `arch` on the train/val splits of dataset folder `dataset` (test accuracy recorded
-/// when a test split exists) and writes the checkpoint folder `out`.
+/// when a test split exists) and writes the checkpoint folder `out`. Whether `out` can be
+/// written is checked before training starts.
 pub fn train_on_dataset(
     dataset: &Path,
     arch: &str,
     cfg: &TrainConfig,
     init: Option<&InitSpec>,
     seed: u64,
-    out: &Path,
+    out: &OutDir,
 ) -> Result<ModelInfo> {
+    out.check(CHECKPOINT_FILES)?;
     let tr = read_split(dataset, Split::Train)?;
     let va = read_split(dataset, Split::Val)?;
     let classes = num_classes(dataset, &tr).max(2);
@@ -142,7 +145,7 @@ fn save_trained(
     test: Option<&SplitArrays>,
     cfg: &TrainConfig,
     mut info: ModelInfo,
-    out: &Path,
+    out: &OutDir,
 ) -> Result<ModelInfo> {
     let test_accuracy = match test {
         Some(te) => {
@@ -172,8 +175,9 @@ pub fn pretrain_ood(
     cfg: &TrainConfig,
     seed: u64,
     data_seed: u64,
-    out: &Path,
+    out: &OutDir,
 ) -> Result<ModelInfo> {
+    out.check(CHECKPOINT_FILES)?;
     let [tr, va, te] = ood_shapes(task, data_seed)?;
     let a = resolve_arch(
         arch,
@@ -201,8 +205,9 @@ pub fn import_imagenet(
     weights: &Path,
     arch: &str,
     input_size: [usize; 2],
-    out: &Path,
+    out: &OutDir,
 ) -> Result<ModelInfo> {
+    out.check(CHECKPOINT_FILES)?;
     if arch != "vgg16" && arch != "vgg16-bn" {
         return Err(Error::config(
             "arch",

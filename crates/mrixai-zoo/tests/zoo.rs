@@ -3,7 +3,7 @@
 use mrixai_core::dataset::{Split, SplitArrays, write_split};
 use mrixai_core::{ArrayF, Explainable, LayerKind, WeightMap, WeightTransform};
 use mrixai_zoo::weights::state_dict;
-use mrixai_zoo::{Arch, FeatureItem, Init, TrainConfig, Vgg, train};
+use mrixai_zoo::{Arch, FeatureItem, Init, OutDir, TrainConfig, Vgg, train};
 use ndarray::{ArrayD, IxDyn};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -296,7 +296,7 @@ fn dataset_errors_and_cli_level_training() {
         &TrainConfig::default(),
         None,
         0,
-        &tmp("out"),
+        &OutDir::new(tmp("out")),
     )
     .unwrap_err();
     assert!(e.to_string().contains("dataset folder not found"), "{e}");
@@ -335,17 +335,30 @@ fn dataset_errors_and_cli_level_training() {
         progress: false,
         ..TrainConfig::default()
     };
-    let info = mrixai_zoo::train_on_dataset(&ds, arch_file.to_str().unwrap(), &cfg, None, 0, &out)
-        .unwrap();
+    let arch = arch_file.to_str().unwrap();
+    let train_to = |o: &OutDir| mrixai_zoo::train_on_dataset(&ds, arch, &cfg, None, 0, o);
+    let info = train_to(&OutDir::new(&out)).unwrap();
     assert_eq!(info.epochs, 2);
-    for f in [
-        "model.safetensors",
-        "arch.json",
-        "model.json",
-        "metrics.json",
-    ] {
-        assert!(out.join(f).is_file(), "{f}");
-    }
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = mrixai_zoo::CHECKPOINT_FILES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    // an existing checkpoint is kept without replace, replaced with it
+    let e = train_to(&OutDir::new(&out)).unwrap_err().to_string();
+    assert!(e.contains("already exists"), "{e}");
+    train_to(&OutDir::replacing(&out)).unwrap();
+    // a foreign file makes even a replacing run refuse, before training, leaving it in place
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    let e = train_to(&OutDir::replacing(&out)).unwrap_err().to_string();
+    assert!(e.contains("notes.txt"), "{e}");
+    assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
     let p = mrixai_zoo::predict_split(&out, &ds, Split::Test).unwrap();
     assert_eq!(
         (p.predicted.len(), p.labels.len(), p.probabilities[0].len()),

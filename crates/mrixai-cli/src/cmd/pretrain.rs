@@ -17,6 +17,10 @@ pub struct Args {
     /// Output checkpoint folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing checkpoint folder that holds only checkpoint files (a folder with
+    /// anything else in it is never replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Training seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -40,6 +44,10 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = args.training.config();
+    let out = mrixai_zoo::OutDir {
+        path: args.out.clone(),
+        replace: args.force,
+    };
     let info = match args.task.as_str() {
         "ood" => {
             let task = OodTask {
@@ -53,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &cfg,
                 args.seed,
                 args.data_seed.unwrap_or(args.seed),
-                &args.out,
+                &out,
             )?
         }
         "imagenet" => {
@@ -62,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "--task imagenet needs --weights FILE (a torchvision VGG-16 state dict in safetensors; see docs/MODELS.md)"
                 );
             };
-            mrixai_zoo::import_imagenet(w, &args.arch, [args.size, args.size], &args.out)?
+            mrixai_zoo::import_imagenet(w, &args.arch, [args.size, args.size], &out)?
         }
         dir => mrixai_zoo::train_on_dataset(
             std::path::Path::new(dir),
@@ -70,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &cfg,
             None,
             args.seed,
-            &args.out,
+            &out,
         )?,
     };
     println!(

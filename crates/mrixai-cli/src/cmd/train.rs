@@ -27,6 +27,10 @@ pub struct Args {
     /// Output checkpoint folder (model.safetensors, arch.json, model.json, metrics.json).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing checkpoint folder that holds only those files (a folder with
+    /// anything else in it is never replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Optimisation options.
     #[command(flatten)]
     pub training: TrainOptions,
@@ -96,7 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &cfg,
         init.as_ref(),
         args.seed,
-        &args.out,
+        &mrixai_zoo::OutDir {
+            path: args.out.clone(),
+            replace: args.force,
+        },
     )?;
     println!(
         "{}: {} epoch(s), best epoch {}, val accuracy {:.4}{}",

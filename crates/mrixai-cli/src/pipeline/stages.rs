@@ -128,7 +128,8 @@ pub fn pretrain(run: &Run) -> Result<()> {
         if source == Source::Scratch || is_done(&dir) {
             continue;
         }
-        let ckpt = checkpoint_dir(run, source);
+        // The run owns its folders: a checkpoint an interrupted run left is replaced.
+        let ckpt_out = atomic::OutDir::replacing(checkpoint_dir(run, source));
         let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
         let info = match source {
             Source::Ood if cfg.pretrain.ood == "procedural" => {
@@ -143,7 +144,7 @@ pub fn pretrain(run: &Run) -> Result<()> {
                     size: image_size(run)?,
                 };
                 let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
-                mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt)?
+                mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt_out)?
             }
             Source::Ood => {
                 let size = image_size(run)?;
@@ -151,7 +152,7 @@ pub fn pretrain(run: &Run) -> Result<()> {
                     Path::new(&cfg.pretrain.ood),
                     &cfg.model.arch,
                     [size, size],
-                    &ckpt,
+                    &ckpt_out,
                 )?
             }
             _ => mrixai_zoo::train_on_dataset(
@@ -160,7 +161,7 @@ pub fn pretrain(run: &Run) -> Result<()> {
                 &tc,
                 None,
                 seed,
-                &ckpt,
+                &ckpt_out,
             )?,
         };
         if run.progress {
@@ -236,7 +237,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
             &tc,
             init.as_ref(),
             cell.seed,
-            &model_dir,
+            &atomic::OutDir::replacing(&model_dir),
         )?
     };
     let train_seconds = t0.elapsed().as_secs_f64();
