@@ -18,6 +18,18 @@ pub fn t_two_sided(t: f64, df: f64) -> f64 {
     (2.0 * t_sf(t.abs(), df)).min(1.0)
 }
 
+/// Quantile of Student's t with `df` degrees of freedom; NaN outside (0, 1) or for a
+/// non-positive df.
+pub fn t_ppf(q: f64, df: f64) -> f64 {
+    if !(q > 0.0 && q < 1.0) {
+        return f64::NAN;
+    }
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(d) => d.inverse_cdf(q),
+        Err(_) => f64::NAN,
+    }
+}
+
 /// P(F ≥ f) for Fisher–Snedecor with (`d1`, `d2`) degrees of freedom.
 pub fn f_sf(f: f64, d1: f64, d2: f64) -> f64 {
     match FisherSnedecor::new(d1, d2) {

@@ -12,11 +12,14 @@
 //! numerical [`Error`](mrixai_core::Error) into a `note` cell instead of a crash.
 
 pub mod analysis;
+pub mod compare;
 pub mod corr;
 pub mod describe;
 pub mod dist;
+pub mod effects;
 pub mod formula;
 pub mod linalg;
+pub mod lmm;
 pub mod multitest;
 pub mod nonparam;
 pub mod ols;

@@ -248,3 +248,78 @@ mod tests {
         assert!(e.contains("`two`"), "{e}");
     }
 }
+
+/// Eigen-decomposition of a small symmetric `n × n` matrix (row-major) by cyclic Jacobi
+/// rotations: eigenvalues in decreasing order and the eigenvectors as the columns of a
+/// row-major `n × n` matrix.
+pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut m = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| m[i * n + j] * m[i * n + j])
+            .sum();
+        let scale: f64 = m.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
+        if off <= 1e-30 * scale {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (mkp, mkq) = (m[k * n + p], m[k * n + q]);
+                    m[k * n + p] = c * mkp - s * mkq;
+                    m[k * n + q] = s * mkp + c * mkq;
+                }
+                for k in 0..n {
+                    let (mpk, mqk) = (m[p * n + k], m[q * n + k]);
+                    m[p * n + k] = c * mpk - s * mqk;
+                    m[q * n + k] = s * mpk + c * mqk;
+                }
+                for k in 0..n {
+                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| m[b * n + b].total_cmp(&m[a * n + a]));
+    let vals = order.iter().map(|&i| m[i * n + i]).collect();
+    let mut vecs = vec![0.0; n * n];
+    for (new, &old) in order.iter().enumerate() {
+        for k in 0..n {
+            vecs[k * n + new] = v[k * n + old];
+        }
+    }
+    (vals, vecs)
+}
+
+#[cfg(test)]
+mod eigen_tests {
+    #[test]
+    fn jacobi_reconstructs_the_matrix() {
+        let a = [4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 1.0];
+        let (d, v) = super::symmetric_eigen(&a, 3);
+        assert!(d[0] >= d[1] && d[1] >= d[2]);
+        for i in 0..3 {
+            for j in 0..3 {
+                let r: f64 = (0..3).map(|k| v[i * 3 + k] * d[k] * v[j * 3 + k]).sum();
+                assert!((r - a[i * 3 + j]).abs() < 1e-12);
+            }
+        }
+    }
+}

@@ -114,6 +114,24 @@ pub fn fit(x: &Matrix, y: &[f64], names: &[String], intercept: bool) -> Result<O
     })
 }
 
+/// Refuses a fit with nothing to test: a constant response (its R² and F do not exist) or
+/// zero residual variance (its F would be infinite or, after rounding, negative).
+fn testable(f: &OlsFit, y: &[f64]) -> Result<OlsFit> {
+    let scale_of_y = y.iter().map(|v| v * v).sum::<f64>().max(f64::MIN_POSITIVE);
+    let tss = f.ssr / (1.0 - f.rsquared).max(f64::MIN_POSITIVE);
+    if y.iter().all(|v| *v == y[0]) || tss.is_nan() || tss <= 1e-24 * scale_of_y {
+        return Err(Error::invalid(
+            "not testable: the response is constant (e.g. a control map that ignores the model)",
+        ));
+    }
+    if f.ssr.is_nan() || f.ssr <= 1e-20 * scale_of_y {
+        return Err(Error::invalid(
+            "not testable: zero residual variance (the model fits every row exactly)",
+        ));
+    }
+    Ok(f.clone())
+}
+
 /// A formula fit: the design it was built on and the OLS result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormulaFit {
@@ -130,6 +148,7 @@ pub fn ols(formula_text: &str, frame: &Frame) -> Result<FormulaFit> {
     let f = formula::parse(formula_text)?;
     let design = formula::design(&f, frame)?;
     let fit = fit(&design.x, &design.y, &design.column_names, design.intercept)
+        .and_then(|f| testable(&f, &design.y))
         .map_err(|e| Error::invalid(format!("`{formula_text}`: {e}")))?;
     Ok(FormulaFit {
         formula: formula_text.to_string(),
@@ -181,7 +200,8 @@ pub fn anova_type2(ff: &FormulaFit) -> Result<Vec<AnovaRow>> {
             .copied()
             .filter(|j| !t.columns.contains(j))
             .collect();
-        let ss = ssr_of(ff, &without_t)? - ssr_of(ff, &with_t)?;
+        // a difference of two sums of squares: rounding can make it a hair negative
+        let ss = (ssr_of(ff, &without_t)? - ssr_of(ff, &with_t)?).max(0.0);
         let df = t.columns.len() as f64;
         let f = ss / df / ff.fit.scale;
         rows.push(AnovaRow {
@@ -213,5 +233,19 @@ mod tests {
             .with_numeric("x", vec![1.0, 3.0]);
         let e = ols("y ~ x", &fr).unwrap_err().to_string();
         assert!(e.contains("too few observations"), "{e}");
+    }
+
+    #[test]
+    fn degenerate_responses_are_not_testable() {
+        let fr = Frame::new()
+            .with_numeric("y", vec![0.5; 6])
+            .with_numeric("x", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let e = ols("y ~ x", &fr).unwrap_err().to_string();
+        assert!(e.contains("constant"), "{e}");
+        let fr = Frame::new()
+            .with_numeric("y", vec![1.0, 3.0, 5.0, 7.0, 9.0, 11.0])
+            .with_numeric("x", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let e = ols("y ~ x", &fr).unwrap_err().to_string();
+        assert!(e.contains("zero residual"), "{e}");
     }
 }

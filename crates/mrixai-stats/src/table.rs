@@ -586,8 +586,64 @@ pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     Ok(out)
 }
 
-/// Reads a long-format score file into records.
+/// The columns `mrixai score` writes (`method` only when it was given).
+const SCORE_ONLY_COLUMNS: [&str; 3] = ["sample", "metric", "value"];
+
+/// Reads a long-format score file into records. A table of one model's maps as
+/// `mrixai score` writes it (`[method,] sample, metric, value`, no model columns) is read as
+/// one model, `model`, of unknown source and accuracy whose every sample counts as correct:
+/// method comparisons are then possible, model-level findings are not.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let t = Table::read(path)?;
+    let model_cols = SCORE_COLUMNS
+        .iter()
+        .filter(|c| !SCORE_ONLY_COLUMNS.contains(c) && **c != "method");
+    if model_cols.clone().all(|c| t.index(c).is_err())
+        && SCORE_ONLY_COLUMNS.iter().all(|c| t.index(c).is_ok())
+    {
+        return one_model_records(path, &t);
+    }
     let df = read_scores(path)?;
     records(path, &Table::from_dataframe(&df)?)
+}
+
+fn one_model_records(path: &Path, t: &Table) -> Result<Vec<Record>> {
+    let method = t.index("method").ok();
+    let (si, mi, vi) = (t.index("sample")?, t.index("metric")?, t.index("value")?);
+    let mut out = Vec::with_capacity(t.len());
+    for (i, r) in t.rows().iter().enumerate() {
+        let bad = |col: &str, want: &str| {
+            Error::format(
+                path,
+                format!("row {i}: column `{col}` must be a non-null {want}"),
+            )
+        };
+        let text = |k: usize, col: &str| match &r[k] {
+            Value::Str(s) => Ok(s.clone()),
+            _ => Err(bad(col, "string")),
+        };
+        out.push(Record {
+            cell: "model".into(),
+            source: "unknown".into(),
+            pretrained_layers: 0,
+            frozen: false,
+            seed: 0,
+            model_accuracy: f64::NAN,
+            method: match method {
+                Some(k) => text(k, "method")?,
+                None => "maps".into(),
+            },
+            sample: r[si].i64().ok_or_else(|| bad("sample", "integer"))?,
+            label: -1,
+            prediction: -1,
+            correct: true,
+            correct_all: true,
+            metric: text(mi, "metric")?,
+            value: match &r[vi] {
+                Value::Null => f64::NAN,
+                v => v.f64(),
+            },
+        });
+    }
+    Ok(out)
 }

@@ -87,16 +87,40 @@ fn analysis_finds_the_designed_effects() {
         }
     }
     let back = analysis::Tables::read(&out).unwrap();
-    assert_eq!(back.get("findings").unwrap().len(), 4);
+    // findings 1, 3, 4 once each; finding 2 once per source contrast (mri, ood vs scratch)
+    assert_eq!(back.get("findings").unwrap().len(), 5);
     let f = tables.get("findings").unwrap();
-    let verdicts: Vec<String> = (0..f.len()).map(|i| f.get(i, "verdict").text()).collect();
-    assert_eq!(verdicts[0], "supported", "{:?}", f.get(0, "detail"));
-    assert_eq!(verdicts[1], "supported", "{:?}", f.get(1, "detail"));
-    assert_eq!(verdicts[3], "supported", "{:?}", f.get(3, "detail"));
+    let row = |finding: i64, effect: &str| {
+        (0..f.len())
+            .find(|&i| {
+                f.get(i, "finding").i64() == Some(finding)
+                    && f.get(i, "effect").text().contains(effect)
+            })
+            .unwrap_or_else(|| panic!("finding {finding} {effect}: {:?}", f.rows()))
+    };
+    for (k, effect) in [(1, "r("), (2, "mri"), (3, "layer"), (4, "")] {
+        let i = row(k, effect);
+        assert_eq!(f.get(i, "verdict").text(), "supported", "{:?}", f.rows()[i]);
+    }
+    // the planted effects lie inside their CIs: mri +0.05, +0.01 per layer
+    let inside = |i: usize, v: f64| f.get(i, "ci_low").f64() < v && v < f.get(i, "ci_high").f64();
+    assert!(inside(row(2, "mri"), 0.05), "{:?}", f.rows()[row(2, "mri")]);
     assert!(
-        f.get(3, "detail").text().contains("lrp_epsilon"),
+        inside(row(3, "layer"), 0.01),
         "{:?}",
-        f.get(3, "detail")
+        f.rows()[row(3, "layer")]
+    );
+    for i in 0..f.len() {
+        assert!(
+            f.get(i, "n_models").i64().unwrap_or(0) > 0,
+            "{:?}",
+            f.rows()[i]
+        );
+    }
+    assert!(
+        f.get(row(4, ""), "detail").text().contains("lrp_epsilon"),
+        "{:?}",
+        f.get(row(4, ""), "detail")
     );
     // scratch models have k = 0: the interaction model is rank-deficient, so the fit
     // falls back and says so
@@ -148,5 +172,159 @@ fn impossible_tests_become_notes() {
     );
     let f = t.get("findings").unwrap();
     assert_eq!(f.get(0, "verdict").text(), "not testable");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Adds the model-independent controls: `random` (a value per sample, the same for every
+/// model) and `oracle` (1 everywhere), as the pipeline's controls behave.
+fn with_controls(rows: Vec<ScoreRow>) -> Vec<ScoreRow> {
+    let mut out = rows.clone();
+    for r in rows
+        .iter()
+        .filter(|r| r.method.as_deref() == Some("gradient"))
+    {
+        let noise = ((r.sample * 37 % 11) as f64) / 50.0;
+        for (method, value) in [("random", 0.25 + noise), ("oracle", 1.0)] {
+            out.push(ScoreRow {
+                method: Some(method.to_string()),
+                value,
+                ..r.clone()
+            });
+        }
+    }
+    out
+}
+
+/// With 7 models, the sample-level comparisons separate `random` from every real method and
+/// `oracle` from every method; controls stay out of the across-model tables (no impossible
+/// statistics) and form their own family.
+#[test]
+fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
+    // 10 models (5 configurations × 2 seeds), 3 of them dropped: 7 models
+    let dropped = ["ood-k2-s1", "ood-k4-s1", "mri-k4-s1"];
+    let rows: Vec<ScoreRow> = with_controls(score_rows(&SyntheticSpec {
+        seeds: 2,
+        samples: 32,
+        ..Default::default()
+    }))
+    .into_iter()
+    .filter(|r| !dropped.contains(&r.cell.as_deref().unwrap_or("")))
+    .collect();
+    let d = tmp("controls");
+    let p = d.join("scores.csv");
+    table::write_long_rows(&p, &rows).unwrap();
+    let opts = Options {
+        n_boot: 20,
+        ..Default::default()
+    };
+    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    assert_eq!(t.get("models").unwrap().len(), 7);
+    let mp = t.get("method_pairs").unwrap();
+    let real = ["gradient", "integrated_gradients", "lrp_epsilon"];
+    for i in 0..mp.len() {
+        if mp.get(i, "metric").text() != "emd_score" {
+            continue;
+        }
+        let (a, b) = (mp.get(i, "method_a").text(), mp.get(i, "method_b").text());
+        let ctl = ["random", "oracle"].contains(&a.as_str())
+            || ["random", "oracle"].contains(&b.as_str());
+        assert_eq!(
+            mp.get(i, "family").text(),
+            if ctl { "controls" } else { "methods" }
+        );
+        if a == "oracle"
+            || b == "oracle"
+            || ((a == "random") != (b == "random")
+                && (real.contains(&a.as_str()) || real.contains(&b.as_str())))
+        {
+            let ph = mp.get(i, "p_holm").f64();
+            assert!(ph < 0.05, "{a} vs {b} not separated: {:?}", mp.rows()[i]);
+        }
+    }
+    // no control in an across-model table; no impossible value anywhere
+    for stem in [
+        "correlation",
+        "anova",
+        "ols_fit",
+        "residual_tests",
+        "partial_correlation",
+    ] {
+        let tb = t.get(stem).unwrap();
+        for i in 0..tb.len() {
+            let m = tb.get(i, "method").text();
+            assert!(m != "random" && m != "oracle", "{stem} tests control {m}");
+        }
+    }
+    for (stem, tb) in &t.tables {
+        for (name, kind) in tb.names().iter().zip(tb.kinds()) {
+            if *kind != mrixai_stats::table::Kind::F64 {
+                continue;
+            }
+            for i in 0..tb.len() {
+                let v = tb.get(i, name).f64();
+                assert!(!v.is_infinite(), "{stem}.{name} = {v}");
+                if ["F", "sum_sq", "fvalue", "se", "df"].contains(&name.as_str()) {
+                    assert!(v.is_nan() || v >= 0.0, "{stem}.{name} = {v}");
+                }
+                if ["r", "rsquared"].contains(&name.as_str()) {
+                    assert!(v.is_nan() || v.abs() <= 1.0, "{stem}.{name} = {v}");
+                }
+                if name.starts_with("p") && !v.is_nan() && name != "pretrained_layers" {
+                    assert!((0.0..=1.0).contains(&v), "{stem}.{name} = {v}");
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// What `mrixai score` writes (one model's maps, `method,sample,metric,value`) is read as
+/// one model: methods are compared by paired t-tests over the images, and the model-level
+/// findings are "not testable" with the reason.
+#[test]
+fn one_models_score_table_gives_method_comparisons() {
+    let d = tmp("score-table");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut csv = String::from("method,sample,metric,value\n");
+    for s in 0..24 {
+        let noise = ((s * 29 % 13) as f64) / 100.0;
+        for (m, base, k) in [
+            ("gradient", 0.5, 7),
+            ("integrated_gradients", 0.6, 3),
+            ("random", 0.3, 11),
+        ] {
+            let wobble = ((s * k % 5) as f64) / 200.0;
+            csv.push_str(&format!("{m},{s},emd_score,{}\n", base + noise + wobble));
+        }
+    }
+    let p = d.join("scores.csv");
+    std::fs::write(&p, csv).unwrap();
+    let t = analysis::run(
+        &p,
+        &d.join("stats"),
+        &Options {
+            n_boot: 20,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mp = t.get("method_pairs").unwrap();
+    assert_eq!(mp.len(), 3);
+    for i in 0..mp.len() {
+        assert_eq!(mp.get(i, "test").text(), "paired_t", "{:?}", mp.rows()[i]);
+        assert_eq!(mp.get(i, "df").f64(), 23.0);
+        assert!(mp.get(i, "p").f64() < 1e-6, "{:?}", mp.rows()[i]);
+    }
+    let f = t.get("findings").unwrap();
+    for i in 0..f.len() {
+        let finding = f.get(i, "finding").i64().unwrap();
+        let v = f.get(i, "verdict").text();
+        if finding < 4 {
+            assert_eq!(v, "not testable", "{:?}", f.rows()[i]);
+            assert!(!f.get(i, "detail").text().is_empty());
+        } else {
+            assert_eq!(v, "supported", "{:?}", f.rows()[i]);
+        }
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long)]
     pub recompute_stats: bool,
     /// Samples entering model-level scores: `correct_all` or `correct`.
-    #[arg(long, default_value = "correct_all")]
+    #[arg(long, default_value = "correct")]
     pub subset: String,
     /// Seed of the bootstrap (when statistics are computed).
     #[arg(long, default_value_t = 0)]

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, default_value = "scratch")]
     pub reference: String,
     /// Samples entering model-level scores: `correct_all` or `correct`.
-    #[arg(long, default_value = "correct_all")]
+    #[arg(long, default_value = "correct")]
     pub subset: String,
     /// Bootstrap resamples for the per-cell confidence intervals.
     #[arg(long, default_value_t = 1000)]
