@@ -540,3 +540,102 @@ fn interrupted_writes_leave_nothing_behind() {
         let _ = std::fs::remove_dir_all(&parent);
     }
 }
+
+/// Runs `mrixai ARGS` (with path flags) and returns (success, stderr).
+fn run_cmd(args: &[&str], paths: &[(&str, &Path)]) -> (bool, String) {
+    let mut cmd = mrixai();
+    cmd.args(args);
+    for (flag, p) in paths {
+        cmd.arg(flag).arg(p);
+    }
+    let res = cmd.output().expect("spawn mrixai");
+    (
+        res.status.success(),
+        String::from_utf8_lossy(&res.stderr).into_owned(),
+    )
+}
+
+/// explain → score → stats through the binary: `stats` reads what `score` writes (one
+/// model: method comparisons, model-level findings not testable); a mistyped primary
+/// metric or formula, an out-of-range threshold and an unknown arch.json key are errors.
+#[test]
+fn score_tables_feed_stats_and_mistyped_requests_are_errors() {
+    let f = fixture();
+    let d: (&str, &Path) = ("--dataset", &f.data);
+    let scores = f.dir.join("one-model-scores.csv");
+    let _ = std::fs::remove_file(&scores);
+    let mut csv = String::new();
+    for method in ["gradient", "input_x_gradient"] {
+        let part = f.dir.join(format!("{method}-scores.csv"));
+        let _ = std::fs::remove_file(&part);
+        let maps = f.dir.join(format!("{method}-maps.npy"));
+        let _ = std::fs::remove_file(&maps);
+        let (ok, err) = run_cmd(
+            &["explain", "--method", method],
+            &[("--model", &f.model), d, ("--out", &maps)],
+        );
+        assert!(ok, "{err}");
+        let (ok, err) = run_cmd(
+            &[
+                "score",
+                "--metrics",
+                "emd_score,precision",
+                "--method",
+                method,
+            ],
+            &[("--attributions", &maps), d, ("--out", &part)],
+        );
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(&part).unwrap();
+        if csv.is_empty() {
+            csv.push_str(text.lines().next().unwrap());
+            csv.push('\n');
+        }
+        for l in text.lines().skip(1) {
+            csv.push_str(l);
+            csv.push('\n');
+        }
+    }
+    std::fs::write(&scores, csv).unwrap();
+    let stats_dir = f.dir.join("one-model-stats");
+    let s: (&str, &Path) = ("--scores", &scores);
+    let o: (&str, &Path) = ("--out", &stats_dir);
+    let (ok, err) = run_cmd(&["stats", "--n-boot", "20"], &[s, o]);
+    assert!(ok, "{err}");
+    let pairs = std::fs::read_to_string(stats_dir.join("method_pairs.csv")).unwrap();
+    assert!(pairs.contains("paired_t"), "{pairs}");
+    let findings = std::fs::read_to_string(stats_dir.join("findings.csv")).unwrap();
+    assert!(findings.contains("not testable"), "{findings}");
+    let cases: [(&[&str], &str); 3] = [
+        (&["stats", "--primary-metric", "emd_scor"], "emd_scor"),
+        (&["stats", "--formula", "score ~ acuracy"], "acuracy"),
+        (&["stats", "--formula", "score ~ ~"], "formula"),
+    ];
+    for (args, needle) in cases {
+        let (ok, err) = run_cmd(args, &[s, o]);
+        assert!(!ok && err.contains(needle), "{args:?}: {err}");
+    }
+    let maps = f.dir.join("gradient-maps.npy");
+    for t in ["-1", "1.5", "0"] {
+        let flag = format!("--threshold={t}");
+        let (ok, err) = run_cmd(
+            &["score", &flag],
+            &[
+                ("--attributions", &maps),
+                d,
+                ("--out", &f.dir.join("t.csv")),
+            ],
+        );
+        assert!(!ok && err.contains("(0, 1]"), "--threshold {t}: {err}");
+        assert!(!f.dir.join("t.csv").exists());
+    }
+    let arch = std::fs::read_to_string(f.model.join("arch.json")).unwrap();
+    let bad_arch = f.dir.join("bad_arch.json");
+    std::fs::write(&bad_arch, arch.replacen('{', "{\"widht\": 3,", 1)).unwrap();
+    let (ok, err) = run_cmd(
+        &["train", "--quiet", "--epochs", "1"],
+        &[d, ("--arch", &bad_arch), ("--out", &f.dir.join("never"))],
+    );
+    assert!(!ok && err.contains("widht"), "{err}");
+    assert!(!f.dir.join("never").exists());
+}

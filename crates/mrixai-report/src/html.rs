@@ -300,7 +300,12 @@ pub(crate) fn page(p: &PageInput) -> String {
         esc(pm),
         esc(p.opts.stats.subset.name()),
         p.opts.stats.alpha,
-        findings_html(t("findings"))
+        findings_html(t("findings")) + &crate::evidence::forest_svg(t("findings"))
+    );
+    let _ = write!(
+        body,
+        "<section id=\"design\"><h2>Design</h2>{}</section>",
+        crate::evidence::design_html(t("models"), t("summary"), p.opts.stats.subset.name())
     );
     // accuracy
     body.push_str("<section id=\"accuracy\"><h2>Classification performance</h2>");
@@ -494,6 +499,30 @@ pub(crate) fn page(p: &PageInput) -> String {
     body.push_str("</section>");
     // methods
     body.push_str("<section id=\"methods\"><h2>Method comparison</h2>");
+    let pair_cols = [
+        ("family", "family"),
+        ("method_a", "method A"),
+        ("method_b", "method B"),
+        ("n_models", "models"),
+        ("n_samples", "samples"),
+        ("estimate", "A − B"),
+        ("ci_low", "CI low"),
+        ("ci_high", "CI high"),
+        ("df", "df"),
+        ("p_holm", "p (Holm)"),
+        ("effect_size", "d_z"),
+        ("test", "test"),
+    ];
+    let _ = write!(
+        body,
+        "<h3>Per-image comparisons within models ({pm})</h3><p class=\"note\">Row minus column: mean \
+         difference per image, mixed model with model and image random intercepts; green/red where \
+         the Holm-adjusted p (real methods and controls are separate families) is below α.</p>{}\
+         <details><summary>All pairs</summary>{}</details>",
+        crate::evidence::method_matrix_html(t("method_pairs"), pm, p.opts.stats.alpha),
+        table_html(t("method_pairs"), &pair_cols, &[("metric", pm)]),
+        pm = esc(pm),
+    );
     let fr_cols = [
         ("metric", "metric"),
         ("unit", "blocks"),
@@ -617,7 +646,7 @@ pub(crate) fn page(p: &PageInput) -> String {
         p.metrics.len(),
         p.n_rows
     );
-    let nav = "<nav><a href=\"#findings\">Findings</a><a href=\"#accuracy\">Accuracy</a>\
+    let nav = "<nav><a href=\"#findings\">Findings</a><a href=\"#design\">Design</a><a href=\"#accuracy\">Accuracy</a>\
                <a href=\"#explanation\">Explanation</a><a href=\"#correlation\">Correlation</a>\
                <a href=\"#correction\">Correction for accuracy</a><a href=\"#methods\">Methods</a>\
                <a href=\"#gallery\">Gallery</a><a href=\"#run\">Run</a><a href=\"#notes\">Notes</a></nav>";

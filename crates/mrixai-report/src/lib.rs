@@ -11,6 +11,7 @@
 //! `dataset/test/{images,masks}.npy` and `cells/<cell>/attributions/<method>.npy` for the
 //! gallery, and `run.json`.
 
+mod evidence;
 pub mod figures;
 pub mod gallery;
 mod html;
@@ -31,6 +32,8 @@ pub struct ReportOptions {
     pub gallery_samples: usize,
     /// Recompute the statistics even when `stats/` exists.
     pub recompute_stats: bool,
+    /// Report folder (default: `RUN/report`).
+    pub out: Option<std::path::PathBuf>,
 }
 
 impl Default for ReportOptions {
@@ -39,6 +42,7 @@ impl Default for ReportOptions {
             stats: analysis::Options::default(),
             gallery_samples: 4,
             recompute_stats: false,
+            out: None,
         }
     }
 }
@@ -356,7 +360,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         notes: &notes,
         opts,
     });
-    let target = run.join("report");
+    let target = opts.out.clone().unwrap_or_else(|| run.join("report"));
     let dir = OutDir::replacing(&target).begin(REPORT_FILES)?;
     let fig_dir = dir.path().join("figures");
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;

@@ -66,6 +66,10 @@ pub struct Options {
     pub bins: usize,
     /// Metric the findings are stated for (`None`: `emd_score` if present, else the first).
     pub primary_metric: Option<String>,
+    /// Permutations of the Freedman–Lane tests of findings 2–3.
+    pub n_perm: usize,
+    /// Models with a lower test accuracy are at chance and left out (with a note).
+    pub min_accuracy: f64,
 }
 
 impl Default for Options {
@@ -80,6 +84,8 @@ impl Default for Options {
             alpha: 0.05,
             bins: 3,
             primary_metric: None,
+            n_perm: 999,
+            min_accuracy: 0.6,
         }
     }
 }
@@ -300,6 +306,10 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
     if records.is_empty() {
         return Err(Error::invalid("score table has no rows"));
     }
+    validate_requests(records, opts)?;
+    let mut notes = Vec::new();
+    let kept = above_chance(records, opts.min_accuracy, &mut notes)?;
+    let records = kept.as_slice();
     let models = models(records)?;
     let mut values: Values = BTreeMap::new();
     let mut methods = BTreeSet::new();
@@ -314,8 +324,8 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
             .or_default()
             .push((r.sample, r.value, r.correct, r.correct_all));
     }
+    note_small_subsets(records, opts.subset, &mut notes);
     let sources: BTreeSet<&str> = models.values().map(|m| m.source.as_str()).collect();
-    let mut notes = Vec::new();
     let reference = if sources.contains(opts.reference.as_str()) {
         opts.reference.clone()
     } else {
@@ -376,6 +386,118 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
         TABLE_STEMS
     );
     Ok(Tables { tables: out })
+}
+
+/// Samples below which a model's subset is flagged as too small.
+pub const MIN_SAMPLES: usize = 10;
+
+/// The records of the models that learnt something: a model whose test accuracy is below
+/// `min_accuracy` answers near chance, so which samples it "classified correctly" is luck and
+/// its explanations say nothing about a trained model; it is left out of every analysis and
+/// named in the notes. Models of unknown accuracy (NaN) are kept.
+fn above_chance(
+    records: &[Record],
+    min_accuracy: f64,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Record>> {
+    let all = models(records)?;
+    let out: BTreeSet<&str> = all
+        .values()
+        .filter(|m| m.accuracy < min_accuracy)
+        .map(|m| m.cell.as_str())
+        .collect();
+    if out.len() == all.len() {
+        return Err(Error::invalid(format!(
+            "every model has a test accuracy below {min_accuracy} (at chance): nothing to analyse"
+        )));
+    }
+    if !out.is_empty() {
+        let list: Vec<String> = out
+            .iter()
+            .map(|c| format!("{c} ({:.3})", all[*c].accuracy))
+            .collect();
+        notes.push(format!(
+            "{} model(s) below the accuracy floor {min_accuracy} left out of every analysis: {}",
+            out.len(),
+            list.join(", ")
+        ));
+    }
+    Ok(records
+        .iter()
+        .filter(|r| !out.contains(r.cell.as_str()))
+        .cloned()
+        .collect())
+}
+
+/// Notes every model whose subset keeps fewer than [`MIN_SAMPLES`] samples.
+fn note_small_subsets(records: &[Record], subset: Subset, notes: &mut Vec<String>) {
+    let Some(first) = records.first() else {
+        return;
+    };
+    let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.method == first.method && r.metric == first.metric)
+    {
+        *n.entry(&r.cell).or_default() += usize::from(subset.keeps(r.correct, r.correct_all));
+    }
+    let small: Vec<String> = n
+        .iter()
+        .filter(|(_, k)| **k < MIN_SAMPLES)
+        .map(|(c, k)| format!("{c} ({k})"))
+        .collect();
+    if !small.is_empty() {
+        notes.push(format!(
+            "subset `{}` leaves fewer than {MIN_SAMPLES} samples for {} model(s): {}; their estimates rest on few images (consider `correct`)",
+            subset.name(),
+            small.len(),
+            small.join(", ")
+        ));
+    }
+}
+
+/// Variables a model-level formula may use.
+pub const FORMULA_VARIABLES: [&str; 7] = [
+    "score",
+    "accuracy",
+    "pretrain",
+    "source",
+    "pretrained_layers",
+    "frozen",
+    "seed",
+];
+
+/// Rejects a requested primary metric the table lacks and a formula that does not parse or
+/// names an unknown variable, before any work.
+fn validate_requests(records: &[Record], opts: &Options) -> Result<()> {
+    if let Some(m) = &opts.primary_metric {
+        let known: BTreeSet<&str> = records.iter().map(|r| r.metric.as_str()).collect();
+        if !known.contains(m.as_str()) {
+            return Err(Error::config(
+                "primary_metric",
+                format!(
+                    "`{m}` is not a metric of the score table (it has: {})",
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(f) = &opts.formula {
+        let parsed =
+            crate::formula::parse(f).map_err(|e| Error::config("formula", e.to_string()))?;
+        for v in parsed.variables() {
+            if !FORMULA_VARIABLES.contains(&v.as_str()) {
+                return Err(Error::config(
+                    "formula",
+                    format!(
+                        "unknown variable `{v}` in `{f}` (known: {})",
+                        FORMULA_VARIABLES.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads `scores` (Parquet or CSV), analyses it and writes the tables into `out_dir`.
@@ -1274,12 +1396,16 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
         samples.len(),
         alpha,
     )];
-    out.extend(effects::pretraining_effects(
+    let mut pre = effects::pretraining_effects(&samples, &models, &ctx.reference, alpha);
+    effects::add_permutation_p(
+        &mut pre,
         &samples,
         &models,
         &ctx.reference,
-        alpha,
-    ));
+        ctx.opts.n_perm,
+        ctx.opts.seed,
+    );
+    out.extend(pre);
     out
 }
 
@@ -1296,6 +1422,7 @@ fn effects_table(list: &[effects::Effect]) -> Result<Table> {
         ("n_models", Kind::I64),
         ("n_samples", Kind::I64),
         ("test", Kind::Str),
+        ("p_permutation", Kind::F64),
     ]);
     for e in list {
         tb.push(vec![
@@ -1310,6 +1437,7 @@ fn effects_table(list: &[effects::Effect]) -> Result<Table> {
             e.n_models.into(),
             e.n_samples.into(),
             s(&e.test),
+            e.p_permutation.into(),
         ])?;
     }
     Ok(tb)
@@ -1356,8 +1484,16 @@ fn reading(e: &effects::Effect, alpha: f64) -> String {
     if e.test.starts_with("not testable") {
         return e.test.clone();
     }
+    let perm = if e.p_permutation.is_nan() {
+        String::new()
+    } else {
+        format!(
+            "; Freedman–Lane permutation p on the model-level scores = {}",
+            format_p(e.p_permutation, "n/a")
+        )
+    };
     let ci = format!(
-        "{} = {:.4} (95 % CI {:.4} to {:.4}; {} models, {} samples)",
+        "{} = {:.4} (95 % CI {:.4} to {:.4}; {} models, {} samples{perm})",
         e.effect, e.estimate, e.ci_low, e.ci_high, e.n_models, e.n_samples
     );
     if e.p < alpha {

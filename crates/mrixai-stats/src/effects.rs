@@ -10,7 +10,12 @@
 //! layers are model-level factors, and the model intercept makes their Satterthwaite
 //! degrees of freedom those of the between-model variation, never the samples'.
 
-use crate::{corr, dist, linalg::Matrix, lmm};
+use crate::{
+    corr, dist,
+    linalg::{self, Matrix},
+    lmm,
+};
+use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One model's attributes as the effects need them.
@@ -51,6 +56,9 @@ pub struct Effect {
     pub n_samples: usize,
     /// The test that ran, or `not testable: …` with the reason.
     pub test: String,
+    /// Freedman–Lane permutation p-value of the same hypothesis on the model-level scores
+    /// (findings 2–3; NaN where it cannot run).
+    pub p_permutation: f64,
 }
 
 impl Effect {
@@ -68,6 +76,7 @@ impl Effect {
             n_models,
             n_samples: n,
             test: format!("not testable: {why}"),
+            p_permutation: nan,
         }
     }
 }
@@ -111,6 +120,7 @@ pub fn accuracy_correlation(
             n_models: n,
             n_samples,
             test: "Pearson r across models, Fisher-z CI".into(),
+            p_permutation: f64::NAN,
         },
         Err(e) => Effect::untestable(1, "r(accuracy, score)", e.to_string(), n, n_samples),
     }
@@ -330,6 +340,7 @@ fn effect_of(
                 n_models,
                 n_samples: n,
                 test: test.to_string(),
+                p_permutation: f64::NAN,
             }
         }
         Ok(_) => Effect::untestable(
@@ -340,6 +351,108 @@ fn effect_of(
             n,
         ),
         Err(e) => Effect::untestable(finding, label, e.to_string(), n_models, n),
+    }
+}
+
+/// Residual sum of squares of `y` on the columns `cols` of `x`.
+fn rss(x: &Matrix, cols: &[usize], y: &[f64]) -> Option<f64> {
+    let ls = linalg::lstsq(&x.select_columns(cols), y, None).ok()?;
+    Some(ls.residuals.iter().map(|r| r * r).sum())
+}
+
+/// Freedman–Lane permutation test of the columns `tested` of the model-level design `x`
+/// (the other columns are nuisance: intercept, accuracy, the other factor): the residuals
+/// of the reduced model are permuted, added to its fitted values and the full model refitted;
+/// the statistic is the drop in RSS. Exact in distribution for exchangeable errors whatever
+/// the number of models, so it stays valid where the mixed model's df approximation is
+/// weakest. Returns NaN when a fit is impossible.
+pub fn freedman_lane(x: &Matrix, y: &[f64], tested: &[usize], n_perm: usize, seed: u64) -> f64 {
+    let full: Vec<usize> = (0..x.cols).collect();
+    let reduced: Vec<usize> = full
+        .iter()
+        .copied()
+        .filter(|c| !tested.contains(c))
+        .collect();
+    let Ok(red) = linalg::lstsq(&x.select_columns(&reduced), y, None) else {
+        return f64::NAN;
+    };
+    let fitted: Vec<f64> = y.iter().zip(&red.residuals).map(|(a, r)| a - r).collect();
+    let stat = |yy: &[f64]| Some(rss(x, &reduced, yy)? - rss(x, &full, yy)?);
+    let Some(observed) = stat(y) else {
+        return f64::NAN;
+    };
+    let tol = 1e-12 * observed.abs().max(1e-300);
+    let mut rng = mrixai_core::seed::rng(seed, "freedman-lane");
+    let mut perm = red.residuals.clone();
+    let mut hits = 0usize;
+    for _ in 0..n_perm {
+        perm.shuffle(&mut rng);
+        let yy: Vec<f64> = fitted.iter().zip(&perm).map(|(f, e)| f + e).collect();
+        match stat(&yy) {
+            Some(v) if v >= observed - tol => hits += 1,
+            Some(_) => {}
+            None => return f64::NAN,
+        }
+    }
+    (1 + hits) as f64 / (1 + n_perm) as f64
+}
+
+/// Model-level rows for the permutation tests: the design of [`design`] on one row per
+/// model, and the model's mean score.
+fn model_level(
+    samples: &[Sample],
+    models: &BTreeMap<String, ModelInfo>,
+    reference: &str,
+) -> (Design, Vec<f64>) {
+    let mut sums: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for s in samples {
+        let e = sums.entry(&s.model).or_insert((0.0, 0));
+        e.0 += s.score;
+        e.1 += 1;
+    }
+    let rows: Vec<Sample> = sums
+        .iter()
+        .map(|(m, (t, n))| Sample {
+            model: m.to_string(),
+            image: 0,
+            score: t / *n as f64,
+        })
+        .collect();
+    let y = rows.iter().map(|r| r.score).collect();
+    (design(&rows, models, reference), y)
+}
+
+/// Adds the Freedman–Lane p-values (source jointly, layers) to the effects of findings 2–3.
+pub fn add_permutation_p(
+    effects: &mut [Effect],
+    samples: &[Sample],
+    models: &BTreeMap<String, ModelInfo>,
+    reference: &str,
+    n_perm: usize,
+    seed: u64,
+) {
+    let (d, y) = model_level(samples, models, reference);
+    if n_perm == 0 || y.len() <= d.x.cols + 1 {
+        return;
+    }
+    let source: Vec<usize> = d.source_cols.iter().map(|(j, _)| *j).collect();
+    let p_source = if source.is_empty() {
+        f64::NAN
+    } else {
+        freedman_lane(&d.x, &y, &source, n_perm, seed)
+    };
+    let p_layers = d.layers_col.map_or(f64::NAN, |j| {
+        freedman_lane(&d.x, &y, &[j], n_perm, seed + 1)
+    });
+    for e in effects
+        .iter_mut()
+        .filter(|e| !e.test.starts_with("not testable"))
+    {
+        e.p_permutation = match e.finding {
+            2 => p_source,
+            3 => p_layers,
+            _ => f64::NAN,
+        };
     }
 }
 
@@ -428,6 +541,33 @@ mod tests {
             (src_hits as f64) <= bound && (layer_hits as f64) <= bound,
             "{src_hits} {layer_hits}"
         );
+    }
+
+    #[test]
+    fn freedman_lane_detects_planted_effects_and_holds_alpha_under_the_confounded_null() {
+        let (s, m) = world(0.08, -0.03, 7);
+        let mut e = pretraining_effects(&s, &m, "scratch", 0.05);
+        add_permutation_p(&mut e, &s, &m, "scratch", 999, 1);
+        for eff in &e {
+            assert!(eff.p_permutation < 0.05, "{eff:?}");
+        }
+        let reps = 60;
+        let mut hits = [0usize; 2];
+        for r in 0..reps {
+            let (s, m) = world(0.0, 0.0, 2000 + r);
+            let mut e = pretraining_effects(&s, &m, "scratch", 0.05);
+            add_permutation_p(&mut e, &s, &m, "scratch", 199, r);
+            for (k, finding) in [2, 3].iter().enumerate() {
+                let p = e
+                    .iter()
+                    .find(|e| e.finding == *finding)
+                    .unwrap()
+                    .p_permutation;
+                hits[k] += usize::from(p < 0.05);
+            }
+        }
+        let bound = (0.05 + 3.0 * (0.05f64 * 0.95 / reps as f64).sqrt()) * reps as f64;
+        assert!(hits.iter().all(|&h| h as f64 <= bound), "{hits:?}");
     }
 
     #[test]

@@ -147,6 +147,19 @@ pub struct Formula {
     pub terms: Vec<Term>,
 }
 
+impl Formula {
+    /// Every variable the formula reads: the response, then each factor's column once.
+    pub fn variables(&self) -> Vec<String> {
+        let mut out = vec![self.response.clone()];
+        for f in self.terms.iter().flat_map(|t| &t.factors) {
+            if !out.contains(&f.var) {
+                out.push(f.var.clone());
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Ident(String),

@@ -328,3 +328,38 @@ fn one_models_score_table_gives_method_comparisons() {
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A model at chance is left out of every analysis, by the stated rule, and named in the
+/// notes; so is a subset that leaves a model few samples.
+#[test]
+fn models_at_chance_are_left_out_and_small_subsets_flagged() {
+    let rows: Vec<ScoreRow> = score_rows(&SyntheticSpec::default())
+        .into_iter()
+        .map(|mut r| {
+            if r.cell.as_deref() == Some("ood-k2-s0") {
+                r.model_accuracy = Some(0.52);
+            }
+            r
+        })
+        .collect();
+    let d = tmp("chance");
+    let p = d.join("scores.csv");
+    table::write_long_rows(&p, &rows).unwrap();
+    let opts = Options {
+        n_boot: 20,
+        subset: analysis::Subset::CorrectAll,
+        ..Default::default()
+    };
+    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    let models = t.get("models").unwrap();
+    assert!((0..models.len()).all(|i| models.get(i, "cell").text() != "ood-k2-s0"));
+    let notes = t.get("notes").unwrap();
+    let text: Vec<String> = (0..notes.len())
+        .map(|i| notes.get(i, "note").text())
+        .collect();
+    assert!(
+        text.iter().any(|n| n.contains("ood-k2-s0 (0.520)")),
+        "{text:?}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -26,6 +26,7 @@ pub enum FeatureItem {
 
 /// Per-channel input normalisation `(x - mean) / std`, applied by [`crate::Vgg::prepare`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InputNorm {
     /// Channel means.
     pub mean: Vec<f32>,
@@ -57,6 +58,7 @@ fn is_default_dropout(p: &f32) -> bool {
 
 /// A VGG architecture (the content of `arch.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Arch {
     /// Always `"vgg"`.
     pub family: String,

@@ -22,6 +22,10 @@ pub struct Args {
     /// Seed of the bootstrap (when statistics are computed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Report folder (default: RUN/report); an existing one is replaced only when it holds
+    /// nothing but a report.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Runs the subcommand.
@@ -29,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut opts = ReportOptions {
         gallery_samples: args.gallery_samples,
         recompute_stats: args.recompute_stats,
+        out: args.out.clone(),
         ..ReportOptions::default()
     };
     opts.stats.subset = super::stats::subset(&args.subset)?;

@@ -73,9 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(str::parse::<Pooling>)
         .transpose()?;
     if let Some(t) = args.threshold
-        && !t.is_finite()
+        && !(t.is_finite() && t > 0.0 && t <= 1.0)
     {
-        bail!("--threshold must be a finite number, got {t}");
+        bail!(
+            "--threshold must lie in (0, 1], got {t}: ground truth is a 0–1 mask or lesion weight, so any other level marks every pixel or none"
+        );
     }
 
     let attr_name = args.attributions.display().to_string();

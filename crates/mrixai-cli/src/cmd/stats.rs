@@ -38,6 +38,12 @@ pub struct Args {
     /// Metric the findings are stated for (default: `emd_score` if present).
     #[arg(long)]
     pub primary_metric: Option<String>,
+    /// Permutations of the Freedman–Lane tests of findings 2–3 (0 skips them).
+    #[arg(long, default_value_t = 999)]
+    pub n_perm: usize,
+    /// Accuracy floor: models below it answer near chance and are left out, with a note.
+    #[arg(long, default_value_t = 0.6)]
+    pub min_accuracy: f64,
 }
 
 /// Parses the `--subset` value.
@@ -52,6 +58,12 @@ pub fn subset(s: &str) -> anyhow::Result<Subset> {
 impl Args {
     /// The analysis options these arguments describe.
     pub fn options(&self) -> anyhow::Result<Options> {
+        if !(0.0..=1.0).contains(&self.min_accuracy) {
+            anyhow::bail!(
+                "--min-accuracy must be in [0, 1], got {}",
+                self.min_accuracy
+            );
+        }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             anyhow::bail!("--alpha must be in (0, 1), got {}", self.alpha);
         }
@@ -64,6 +76,8 @@ impl Args {
             alpha: self.alpha,
             bins: self.bins,
             primary_metric: self.primary_metric.clone(),
+            n_perm: self.n_perm,
+            min_accuracy: self.min_accuracy,
             ..Options::default()
         })
     }
@@ -76,12 +90,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("statistics of {}", args.scores.display()))?;
     if let Some(f) = tables.get("findings") {
         for i in 0..f.len() {
+            let num = |c: &str| f.get(i, c).f64();
             println!(
-                "({}) {}: {} (p = {:.3e})",
+                "({}) {} — {} = {:.4} [95 % CI {:.4}, {:.4}; MDE {:.4}; {} models]: {} (p = {:.3e})",
                 f.get(i, "finding").text(),
                 f.get(i, "claim").text(),
+                f.get(i, "effect").text(),
+                num("estimate"),
+                num("ci_low"),
+                num("ci_high"),
+                num("mde"),
+                f.get(i, "n_models").text(),
                 f.get(i, "verdict").text(),
-                f.get(i, "p").f64()
+                num("p")
             );
         }
     }

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 /// Arguments of `mrixai synth`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Synthesis config (TOML), e.g. configs/synth-quick.toml.
+    /// Synthesis config (TOML), e.g. configs/synth-paper.toml; default: the built-in quick
+    /// profile (the same as configs/synth-quick.toml).
     #[arg(long)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     /// Output dataset folder (created atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -36,7 +37,10 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut cfg = SynthConfig::from_toml_file(&args.config)?;
+    let mut cfg = match &args.config {
+        Some(p) => SynthConfig::from_toml_file(p)?,
+        None => SynthConfig::quick(),
+    };
     if let Some(t) = &args.task {
         cfg.task = t.parse::<Task>()?;
         cfg.validate()?;

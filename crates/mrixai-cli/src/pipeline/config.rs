@@ -27,6 +27,30 @@ pub struct ExperimentConfig {
     pub explain: ExplainConfig,
     /// Metrics.
     pub score: ScoreConfig,
+    /// Statistics settings (optional section).
+    #[serde(default)]
+    pub stats: StatsConfig,
+}
+
+/// Statistics settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Accuracy floor: models below it are at chance and left out of the analysis (noted).
+    #[serde(default = "default_min_accuracy")]
+    pub min_accuracy: f64,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self {
+            min_accuracy: default_min_accuracy(),
+        }
+    }
+}
+
+fn default_min_accuracy() -> f64 {
+    0.6
 }
 
 /// Where the benchmark data comes from.
@@ -192,6 +216,9 @@ impl ExperimentConfig {
                 Ok(())
             }
         };
+        if !(0.0..=1.0).contains(&self.stats.min_accuracy) {
+            return Err(Error::config("stats.min_accuracy", "must lie in [0, 1]"));
+        }
         nonempty("grid.sources", self.grid.sources.len())?;
         nonempty("grid.seeds", self.grid.seeds.len())?;
         nonempty("explain.methods", self.explain.methods.len())?;

@@ -344,6 +344,7 @@ fn read_predictions(dir: &Path) -> Result<Vec<(i64, i64)>> {
 fn stats_options(run: &Run) -> mrixai_stats::analysis::Options {
     mrixai_stats::analysis::Options {
         seed: seed::derive(run.cfg.seed, "stats"),
+        min_accuracy: run.cfg.stats.min_accuracy,
         ..Default::default()
     }
 }

@@ -1,0 +1,208 @@
+//! The report's evidence views: a forest plot of the findings' effects (estimate, 95 % CI
+//! and the ±MDE band the design could see), the matrix of sample-level method comparisons,
+//! and the design (models per factor level, samples per model).
+
+use crate::html::esc;
+use mrixai_stats::table::Table;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The forest plot of the findings' rows that have an estimate: one row per effect, each on
+/// its own symmetric scale (effects differ in unit), the CI as a bar, the estimate as a dot,
+/// zero as a line and ±MDE shaded.
+pub(crate) fn forest_svg(findings: Option<&Table>) -> String {
+    let Some(t) = findings else {
+        return String::new();
+    };
+    let rows: Vec<usize> = (0..t.len())
+        .filter(|&i| t.get(i, "estimate").f64().is_finite())
+        .collect();
+    if rows.is_empty() {
+        return "<p class=\"note\">No effect could be estimated.</p>".into();
+    }
+    let (w, label_w, row_h) = (760.0, 300.0, 34.0);
+    let plot_w = w - label_w - 20.0;
+    let h = row_h * rows.len() as f64 + 30.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" role=\"img\" \
+         aria-label=\"forest plot of the effects\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    for (k, &i) in rows.iter().enumerate() {
+        let num = |c: &str| t.get(i, c).f64();
+        let (est, lo, hi, mde) = (num("estimate"), num("ci_low"), num("ci_high"), num("mde"));
+        let span = [est, lo, hi, mde]
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |a, v| a.max(v.abs()))
+            .max(1e-12)
+            * 1.15;
+        let x = |v: f64| label_w + plot_w * (v + span) / (2.0 * span);
+        let y = 20.0 + row_h * k as f64;
+        let label = format!(
+            "({}) {}",
+            t.get(i, "finding").text(),
+            t.get(i, "effect").text()
+        );
+        let _ = write!(
+            svg,
+            "<text x=\"4\" y=\"{:.1}\">{}</text>",
+            y + 4.0,
+            esc(&label)
+        );
+        if mde.is_finite() {
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"16\" fill=\"#e6eef8\"><title>±MDE {mde:.4}</title></rect>",
+                x(-mde),
+                y - 8.0,
+                x(mde) - x(-mde)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<line x1=\"{z:.1}\" x2=\"{z:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>\
+             <line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\
+             <circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"#1f4e79\"><title>{est:.4} [{lo:.4}, {hi:.4}]</title></circle>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#555\">{:.3}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#555\" text-anchor=\"end\">{:.3}</text>",
+            y - 10.0,
+            y + 10.0,
+            x(lo),
+            x(hi),
+            x(est),
+            label_w,
+            y + 14.0,
+            -span,
+            w - 20.0,
+            y + 14.0,
+            span,
+            z = x(0.0),
+        );
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<figure>{svg}<figcaption>Each effect on its own scale: estimate (dot), 95 % CI (bar), zero \
+         (grey line) and ±MDE at 80 % power (shaded): a CI inside the band is a result the design \
+         could not have distinguished from zero.</figcaption></figure>"
+    )
+}
+
+/// The matrix of sample-level method comparisons on `metric`: cell (row a, column b) holds
+/// the mean difference a − b, coloured when its Holm-adjusted p (within its family) is below
+/// `alpha`; methods in order of their mean difference to the others.
+pub(crate) fn method_matrix_html(pairs: Option<&Table>, metric: &str, alpha: f64) -> String {
+    let Some(t) = pairs else {
+        return "<p class=\"note\">No method comparisons.</p>".into();
+    };
+    let mut cell: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    let mut score: BTreeMap<String, f64> = BTreeMap::new();
+    for i in (0..t.len()).filter(|&i| t.get(i, "metric").text() == metric) {
+        let (a, b) = (t.get(i, "method_a").text(), t.get(i, "method_b").text());
+        let (d, p) = (t.get(i, "estimate").f64(), t.get(i, "p_holm").f64());
+        cell.insert((a.clone(), b.clone()), (d, p));
+        cell.insert((b.clone(), a.clone()), (-d, p));
+        *score.entry(a).or_default() += d;
+        *score.entry(b).or_default() -= d;
+    }
+    if score.is_empty() {
+        return "<p class=\"note\">No method comparisons on this metric.</p>".into();
+    }
+    let mut order: Vec<(String, f64)> = score.into_iter().collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut h =
+        String::from("<div class=\"tw\"><table class=\"matrix\"><thead><tr><th>a \\ b</th>");
+    for (m, _) in &order {
+        let _ = write!(h, "<th>{}</th>", esc(m));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for (a, _) in &order {
+        let _ = write!(h, "<tr><th>{}</th>", esc(a));
+        for (b, _) in &order {
+            let text = match cell.get(&(a.clone(), b.clone())) {
+                Some((d, p)) if d.is_finite() => {
+                    let style = if *p < alpha {
+                        if *d > 0.0 {
+                            " style=\"background:#d7ecd9\""
+                        } else {
+                            " style=\"background:#f6d8d8\""
+                        }
+                    } else {
+                        ""
+                    };
+                    format!("<td class=\"num\"{style} title=\"Holm p {p:.2e}\">{d:+.3}</td>")
+                }
+                _ => "<td></td>".to_string(),
+            };
+            h.push_str(&text);
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div>");
+    h
+}
+
+/// The design: models per source × pre-trained layers × frozen, and the samples per model
+/// in the analysis subset (primary metric, first method).
+pub(crate) fn design_html(models: Option<&Table>, summary: Option<&Table>, subset: &str) -> String {
+    let Some(m) = models else {
+        return String::new();
+    };
+    let mut cells: BTreeMap<(String, i64, bool), (usize, f64, f64)> = BTreeMap::new();
+    for i in 0..m.len() {
+        let key = (
+            m.get(i, "source").text(),
+            m.get(i, "pretrained_layers").i64().unwrap_or(0),
+            m.get(i, "frozen").bool().unwrap_or(false),
+        );
+        let acc = m.get(i, "accuracy").f64();
+        let e = cells
+            .entry(key)
+            .or_insert((0, f64::INFINITY, f64::NEG_INFINITY));
+        e.0 += 1;
+        e.1 = e.1.min(acc);
+        e.2 = e.2.max(acc);
+    }
+    let mut h = format!(
+        "<p>{} models. Samples per model in the subset <code>{}</code>: {}.</p>\
+         <div class=\"tw\"><table><thead><tr><th>source</th><th>pre-trained layers</th><th>frozen</th>\
+         <th>models</th><th>test accuracy</th></tr></thead><tbody>",
+        m.len(),
+        esc(subset),
+        samples_per_model(summary, subset)
+    );
+    for ((src, k, frozen), (n, lo, hi)) in &cells {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{k}</td><td>{}</td><td class=\"num\">{n}</td>\
+             <td class=\"num\">{lo:.3}–{hi:.3}</td></tr>",
+            esc(src),
+            if *frozen { "yes" } else { "no" }
+        );
+    }
+    h.push_str("</tbody></table></div>");
+    h
+}
+
+/// "min–max (median m)" of the per-model sample counts of the subset.
+fn samples_per_model(summary: Option<&Table>, subset: &str) -> String {
+    let Some(s) = summary else {
+        return "unknown".into();
+    };
+    let first = |c: &str| (0..s.len()).map(|i| s.get(i, c).text()).next();
+    let (Some(method), Some(metric)) = (first("method"), first("metric")) else {
+        return "unknown".into();
+    };
+    let mut n: Vec<i64> = (0..s.len())
+        .filter(|&i| {
+            s.get(i, "method").text() == method
+                && s.get(i, "metric").text() == metric
+                && s.get(i, "subset").text() == subset
+        })
+        .filter_map(|i| s.get(i, "n").i64())
+        .collect();
+    if n.is_empty() {
+        return "unknown".into();
+    }
+    n.sort_unstable();
+    format!("{}–{} (median {})", n[0], n[n.len() - 1], n[n.len() / 2])
+}
