@@ -182,14 +182,18 @@ fn one_sample_t(x: &[f64]) -> lmm::Contrast {
 }
 
 /// Every pair of `methods` (in order), compared on `scores`.
+/// Pairs run in parallel; the result is in pair order whatever the thread count.
 pub fn all_pairs(scores: &MethodScores, methods: &[String], level: f64) -> Vec<PairComparison> {
-    let mut out = Vec::new();
-    for (i, a) in methods.iter().enumerate() {
-        for b in &methods[i + 1..] {
-            out.push(compare_pair(scores, a, b, level));
-        }
-    }
-    out
+    use rayon::prelude::*;
+    let pairs: Vec<(&String, &String)> = methods
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| methods[i + 1..].iter().map(move |b| (a, b)))
+        .collect();
+    pairs
+        .par_iter()
+        .map(|(a, b)| compare_pair(scores, a, b, level))
+        .collect()
 }
 
 /// The best set: the real method with the highest mean (after orienting by `sign`) and

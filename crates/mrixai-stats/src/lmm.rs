@@ -274,9 +274,10 @@ fn backward(l: &[f64], n: usize, b: &mut [f64]) {
 }
 
 impl Cross {
-    fn pls(&self, theta: &[f64]) -> Result<Pls> {
+    /// Factorises `Λ'Z'ZΛ + I = LL'` and solves `L C = Λ'Z'[X y]`; returns `log|L|²` and
+    /// `C` (`q × (p+1)`, row-major).
+    fn factor_random(&self, lam: &[f64]) -> Result<(f64, Vec<f64>)> {
         let (p, q) = (self.p, self.q());
-        let lam = self.lambda(theta);
         let m = p + 1;
         // right-hand sides Λ'Z'[X y], q × (p+1)
         let mut rhs = vec![0.0; q * m];
@@ -340,6 +341,13 @@ impl Cross {
                 rhs[a * m + col] = rr[i * m + col];
             }
         }
+        Ok((logdet_l, rhs))
+    }
+
+    fn pls(&self, theta: &[f64]) -> Result<Pls> {
+        let (p, q) = (self.p, self.q());
+        let m = p + 1;
+        let (logdet_l, rhs) = self.factor_random(&self.lambda(theta))?;
         // R_X'R_X = X'X − R_ZX'R_ZX, c_β
         let mut rx = self.xtx.clone();
         let mut cb = self.xty.clone();
@@ -360,16 +368,7 @@ impl Cross {
         let cb2: f64 = cb.iter().map(|v| v * v).sum();
         let mut beta = cb.clone();
         backward(&rx, p, &mut beta);
-        let mut rx_inv = vec![0.0; p * p];
-        for j in 0..p {
-            let mut e = vec![0.0; p];
-            e[j] = 1.0;
-            forward(&rx, p, &mut e, 1);
-            backward(&rx, p, &mut e);
-            for i in 0..p {
-                rx_inv[i * p + j] = e[i];
-            }
-        }
+        let rx_inv = cholesky_inverse(&rx, p);
         Ok(Pls {
             logdet_l,
             logdet_rx,
@@ -550,17 +549,22 @@ fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
 fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = a.to_vec();
     cholesky(&mut l, n).ok()?;
+    Some(cholesky_inverse(&l, n))
+}
+
+/// `(L L')⁻¹` from the lower Cholesky factor `L` (`n × n`).
+fn cholesky_inverse(l: &[f64], n: usize) -> Vec<f64> {
     let mut inv = vec![0.0; n * n];
     for j in 0..n {
         let mut e = vec![0.0; n];
         e[j] = 1.0;
-        forward(&l, n, &mut e, 1);
-        backward(&l, n, &mut e);
+        forward(l, n, &mut e, 1);
+        backward(l, n, &mut e);
         for i in 0..n {
             inv[i * n + j] = e[i];
         }
     }
-    Some(inv)
+    inv
 }
 
 /// Fits `y ~ X + (1|g₁) + (1|g₂) …` by REML. `x` must hold the intercept column if one is
