@@ -41,9 +41,15 @@ struct ReproduceArgs {
     /// The `mrixai` binary as cluster nodes see it (with --emit-slurm).
     #[arg(long, default_value = "mrixai")]
     slurm_binary: String,
-    /// Extra `#SBATCH` line(s), e.g. `--partition=gpu` (with --emit-slurm).
-    #[arg(long = "sbatch")]
+    /// Extra `#SBATCH` line(s), e.g. `--sbatch "--partition=gpu"` (with --emit-slurm).
+    #[arg(long = "sbatch", allow_hyphen_values = true)]
     sbatch: Vec<String>,
+    /// CPUs per cell task: `--cpus-per-task` and the threads inside the task (with --emit-slurm).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    slurm_cpus: u16,
+    /// Run at most N cell tasks at once (`--array=…%N`; with --emit-slurm).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    slurm_throttle: Option<u16>,
     /// Do not ask before starting a long (non-quick) profile.
     #[arg(long)]
     yes: bool,
@@ -55,7 +61,8 @@ struct ReproduceArgs {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask).to_path_buf()
 }
 
 fn reproduce(args: ReproduceArgs) -> Result<()> {
@@ -72,6 +79,8 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         let opts = slurm::SlurmOptions {
             binary: args.slurm_binary.clone(),
             sbatch: args.sbatch.clone(),
+            cpus: usize::from(args.slurm_cpus),
+            throttle: args.slurm_throttle.map(usize::from),
             ..Default::default()
         };
         let out = std::path::absolute(&out).unwrap_or(out);

@@ -190,3 +190,107 @@ fn bad_requests_fail_with_a_message() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Every `#SBATCH` line of a job script comes before its first command (SLURM ignores the
+/// ones after it), the array script refuses to run outside an array, and `submit.sh` run
+/// again submits only the cells without a `done` marker (checked with a stand-in `sbatch`
+/// that records its arguments).
+#[test]
+fn slurm_scripts_put_directives_first_and_resubmit_only_unfinished_cells() {
+    let run = scratch("slurm-run");
+    let scripts = scratch("slurm-scripts");
+    let cfg = ExperimentConfig::from_file(&tiny_config()).expect("config");
+    let opts = slurm::SlurmOptions {
+        sbatch: vec!["--partition=debug".into()],
+        cpus: 3,
+        throttle: Some(2),
+        ..Default::default()
+    };
+    let n = slurm::emit(&cfg, &run, &scripts, &opts).expect("emit");
+    assert!(n >= 3, "tiny grid has {n} cells");
+    for name in ["prepare.sbatch", "cells.sbatch", "aggregate.sbatch"] {
+        let text = std::fs::read_to_string(scripts.join(name)).expect("script");
+        let lines: Vec<&str> = text.lines().collect();
+        let first_command = lines
+            .iter()
+            .position(|l| !l.is_empty() && !l.starts_with('#'))
+            .expect("a command");
+        let last_directive = lines
+            .iter()
+            .rposition(|l| l.starts_with("#SBATCH"))
+            .expect("directives");
+        assert!(last_directive < first_command, "{name}:\n{text}");
+        assert!(text.contains("#SBATCH --partition=debug") && text.contains("--cpus-per-task=3"));
+        assert!(text.contains("RAYON_NUM_THREADS"), "{name}");
+    }
+    let array = std::fs::read_to_string(scripts.join("cells.sbatch")).expect("array");
+    assert!(
+        array.contains(&format!("#SBATCH --array=0-{}%2", n - 1)),
+        "{array}"
+    );
+    let direct = Command::new("bash")
+        .arg(scripts.join("cells.sbatch"))
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .expect("bash");
+    assert_eq!(direct.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&direct.stderr).contains("job array"));
+
+    // a stand-in sbatch: logs its arguments, answers a job id
+    let bin = scratch("slurm-bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let log = bin.join("sbatch.log");
+    let fake = bin.join("sbatch");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/usr/bin/env bash\necho \"$*\" >> '{}'\necho 42\n",
+            log.display()
+        ),
+    )
+    .expect("fake sbatch");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let submit = |expect: &str| {
+        let _ = std::fs::remove_file(&log);
+        let out = Command::new("bash")
+            .arg(scripts.join("submit.sh"))
+            .env("PATH", &path)
+            .output()
+            .expect("submit");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let calls = std::fs::read_to_string(&log).expect("log");
+        assert!(calls.contains(expect), "want `{expect}` in:\n{calls}");
+        calls
+    };
+    let all: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    submit(&format!("--array={}%2", all.join(",")));
+    // the first cell finished: only the others are submitted again
+    let ids = std::fs::read_to_string(scripts.join("cells.txt")).expect("ids");
+    let first = ids.lines().next().expect("an id");
+    std::fs::create_dir_all(run.join("cells").join(first)).expect("cell dir");
+    std::fs::write(run.join("cells").join(first).join("done"), b"").expect("done");
+    submit(&format!("--array={}%2", all[1..].join(",")));
+    // all finished: no array job, the aggregate follows prepare
+    for id in ids.lines() {
+        std::fs::create_dir_all(run.join("cells").join(id)).expect("cell dir");
+        std::fs::write(run.join("cells").join(id).join("done"), b"").expect("done");
+    }
+    let calls = submit("aggregate.sbatch");
+    assert!(!calls.contains("cells.sbatch"), "{calls}");
+    for d in [run, scripts, bin] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

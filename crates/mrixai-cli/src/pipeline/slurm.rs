@@ -14,8 +14,10 @@ pub struct SlurmOptions {
     pub sbatch: Vec<String>,
     /// Per-task time limit (`HH:MM:SS`).
     pub time: String,
-    /// CPUs per task.
+    /// CPUs per task: `--cpus-per-task`, and the thread count inside each task.
     pub cpus: usize,
+    /// At most this many array tasks at once (`--array=…%N`); `None`: no limit.
+    pub throttle: Option<usize>,
 }
 
 impl Default for SlurmOptions {
@@ -25,22 +27,67 @@ impl Default for SlurmOptions {
             sbatch: Vec::new(),
             time: "04:00:00".into(),
             cpus: 4,
+            throttle: None,
         }
     }
 }
 
-fn header(name: &str, opts: &SlurmOptions, log_dir: &Path) -> String {
+/// A job script: every `#SBATCH` directive (SLURM reads them only before the first
+/// command), then strict mode, the thread count of the task, and `body`.
+fn script(name: &str, opts: &SlurmOptions, log_dir: &Path, extra: &[String], body: &str) -> String {
     let mut s = format!(
         "#!/usr/bin/env bash\n#SBATCH --job-name={name}\n#SBATCH --time={}\n#SBATCH --cpus-per-task={}\n#SBATCH --output={}/{name}-%A_%a.log\n",
         opts.time,
         opts.cpus,
         log_dir.display()
     );
-    for line in &opts.sbatch {
+    for line in opts.sbatch.iter().chain(extra) {
         s.push_str(&format!("#SBATCH {line}\n"));
     }
-    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!(
+        "set -euo pipefail\n# one thread per CPU SLURM gave the task\nexport RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{}}}\"\n{body}",
+        opts.cpus
+    ));
     s
+}
+
+/// `submit.sh`: submits prepare, the cells without a `done` marker in `run_dir` (all of them
+/// the first time; after failures or cancellations only the rest), then the aggregation.
+fn submit_script(run_dir: &Path, n: usize) -> String {
+    format!(
+        r#"#!/usr/bin/env bash
+# Submits the experiment: prepare -> the unfinished of its {n} cells -> aggregate.
+# Safe to run again after failed or cancelled cells: finished cells are not resubmitted.
+set -euo pipefail
+cd "$(dirname "$0")"
+run={run}
+todo=()
+i=0
+while IFS= read -r id; do
+  [ -f "$run/cells/$id/done" ] || todo+=("$i")
+  i=$((i + 1))
+done < cells.txt
+p=$(sbatch --parsable prepare.sbatch)
+after=$p
+if [ "${{#todo[@]}}" -gt 0 ]; then
+  list=$(IFS=,; echo "${{todo[*]}}")
+  throttle=$(sed -n 's/^#SBATCH --array=[^%]*\(%[0-9]*\)$/\1/p' cells.sbatch)
+  c=$(sbatch --parsable --array="$list$throttle" --dependency=afterok:$p cells.sbatch)
+  after=$c
+  echo "cells: ${{#todo[@]}} of {n} to run (array $c)"
+else
+  echo "cells: all {n} finished"
+fi
+a=$(sbatch --parsable --dependency=afterok:$after aggregate.sbatch)
+echo "submitted: prepare $p, aggregate $a"
+"#,
+        run = shell_quote(&run_dir.display().to_string()),
+    )
+}
+
+/// `s` as one single-quoted shell word.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Writes `experiment.toml` (the config, paths absolute), `prepare.sbatch`, `cells.sbatch`,
@@ -62,25 +109,40 @@ pub fn emit(
     )?;
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| mrixai_core::Error::io(&logs, e))?;
-    let common = format!("--run {} --config {}", run_dir.display(), config.display());
+    let common = format!(
+        "--run {} --config {}",
+        shell_quote(&run_dir.display().to_string()),
+        shell_quote(&config.display().to_string())
+    );
     let bin = &opts.binary;
-    let prepare = format!(
-        "{}{bin} run-cell {common} --prepare\n",
-        header("mrixai-prepare", opts, &logs)
+    let prepare = script(
+        "mrixai-prepare",
+        opts,
+        &logs,
+        &[],
+        &format!("{bin} run-cell {common} --prepare\n"),
     );
-    let array = format!(
-        "{}#SBATCH --array=0-{}\n{bin} run-cell {common} --index \"$SLURM_ARRAY_TASK_ID\"\n",
-        header("mrixai-cell", opts, &logs),
-        cells.len().saturating_sub(1)
+    let throttle = opts.throttle.map(|t| format!("%{t}")).unwrap_or_default();
+    let array = script(
+        "mrixai-cell",
+        opts,
+        &logs,
+        &[format!(
+            "--array=0-{}{throttle}",
+            cells.len().saturating_sub(1)
+        )],
+        &format!(
+            "if [ -z \"${{SLURM_ARRAY_TASK_ID:-}}\" ]; then\n  echo \"error: cells.sbatch is a job array: submit it with submit.sh (or sbatch), do not run it directly\" >&2\n  exit 2\nfi\n{bin} run-cell {common} --index \"$SLURM_ARRAY_TASK_ID\"\n"
+        ),
     );
-    let aggregate = format!(
-        "{}{bin} aggregate {common}\n",
-        header("mrixai-aggregate", opts, &logs)
+    let aggregate = script(
+        "mrixai-aggregate",
+        opts,
+        &logs,
+        &[],
+        &format!("{bin} aggregate {common}\n"),
     );
-    let submit = format!(
-        "#!/usr/bin/env bash\n# Submits the whole experiment: prepare -> {} cells -> aggregate.\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\np=$(sbatch --parsable prepare.sbatch)\nc=$(sbatch --parsable --dependency=afterok:$p cells.sbatch)\na=$(sbatch --parsable --dependency=afterok:$c aggregate.sbatch)\necho \"submitted: prepare $p, cells $c, aggregate $a\"\n",
-        cells.len()
-    );
+    let submit = submit_script(run_dir, cells.len());
     for (name, text) in [
         ("prepare.sbatch", prepare),
         ("cells.sbatch", array),
