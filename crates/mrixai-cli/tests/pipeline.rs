@@ -2,6 +2,9 @@
 //! and a run executed as separate per-cell processes (as SLURM would), must both end with
 //! tables identical to an uninterrupted single-process run.
 
+#[path = "support/cluster.rs"]
+mod cluster;
+
 use mrixai_cli::pipeline::{ExperimentConfig, Run, grid, slurm};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -291,6 +294,112 @@ fn slurm_scripts_put_directives_first_and_resubmit_only_unfinished_cells() {
     let calls = submit("aggregate.sbatch");
     assert!(!calls.contains("cells.sbatch"), "{calls}");
     for d in [run, scripts, bin] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Runs the emitted `submit.sh` against `cluster`; returns its stdout.
+fn submit(cluster: &cluster::Cluster, scripts: &Path) -> String {
+    let out = Command::new("bash")
+        .arg(scripts.join("submit.sh"))
+        .env("SLURM_CONF", &cluster.conf)
+        .output()
+        .expect("submit.sh");
+    assert!(
+        out.status.success(),
+        "submit.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The tiny profile through a real one-node SLURM (munged, slurmctld, slurmd): a cell made
+/// to fail keeps the aggregation from running; after the cause is removed, `submit.sh`
+/// resubmits only that cell, the run completes without recomputing the finished cells, and
+/// its tables equal the single-process run byte for byte. Skipped, saying so, where the
+/// daemons are not installed or cannot start.
+#[test]
+fn tiny_profile_through_a_real_slurm_equals_the_single_run() {
+    let t0 = std::time::Instant::now();
+    let cluster = match cluster::Cluster::start(&scratch("slurm-cluster")) {
+        Ok(c) => c,
+        Err(why) => {
+            println!("SKIPPED: no local SLURM cluster: {why}");
+            return;
+        }
+    };
+    let want = reference(&scratch("slurm-single"));
+    let run = scratch("slurm-real-run");
+    let scripts = scratch("slurm-real-scripts");
+    let cfg = ExperimentConfig::from_file(&tiny_config()).expect("config");
+    let opts = slurm::SlurmOptions {
+        binary: env!("CARGO_BIN_EXE_mrixai").to_string(),
+        cpus: 1,
+        time: "00:20:00".into(),
+        ..Default::default()
+    };
+    let n = slurm::emit(&cfg, &run, &scripts, &opts).expect("emit");
+    let ids: Vec<String> = std::fs::read_to_string(scripts.join("cells.txt"))
+        .expect("cells.txt")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // a file where cell 1's folder must go makes that cell fail
+    let blocker = run.join("cells").join(&ids[1]);
+    std::fs::create_dir_all(blocker.parent().expect("cells")).expect("cells folder");
+    std::fs::write(&blocker, b"in the way").expect("blocker");
+    let first = submit(&cluster, &scripts);
+    assert!(
+        first.contains(&format!("cells: {n} of {n} to run")),
+        "{first}"
+    );
+    let stuck = cluster.settle(Duration::from_secs(300));
+    assert_eq!(stuck.len(), 1, "the aggregation waits forever: {stuck:?}");
+    assert!(
+        !run.join("scores.csv").exists(),
+        "aggregated despite a failed cell"
+    );
+    let finished: Vec<(usize, std::time::SystemTime)> = (0..n)
+        .filter(|&i| i != 1)
+        .map(|i| {
+            let done = run.join("cells").join(&ids[i]).join("done");
+            (
+                i,
+                std::fs::metadata(&done)
+                    .and_then(|m| m.modified())
+                    .expect("done marker"),
+            )
+        })
+        .collect();
+    let job = stuck[0].split_whitespace().next().expect("job id");
+    cluster.query("scancel", &[job]).expect("scancel");
+    std::fs::remove_file(&blocker).expect("remove blocker");
+    let again = submit(&cluster, &scripts);
+    assert!(
+        again.contains(&format!("cells: 1 of {n} to run")),
+        "{again}"
+    );
+    assert!(cluster.settle(Duration::from_secs(300)).is_empty());
+    for (i, when) in finished {
+        let done = run.join("cells").join(&ids[i]).join("done");
+        assert_eq!(
+            std::fs::metadata(&done).and_then(|m| m.modified()).ok(),
+            Some(when),
+            "cell {i} recomputed"
+        );
+    }
+    assert_same(&want, &tables(&run));
+    println!(
+        "tiny profile through SLURM, failure and resubmission included: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    drop(cluster);
+    for d in [
+        run,
+        scripts,
+        scratch("slurm-single"),
+        scratch("slurm-cluster"),
+    ] {
         let _ = std::fs::remove_dir_all(d);
     }
 }
