@@ -6,6 +6,7 @@
 mod cluster;
 
 use mrixai_cli::pipeline::{ExperimentConfig, Run, grid, slurm};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -324,7 +325,8 @@ fn tiny_profile_through_a_real_slurm_equals_the_single_run() {
     let cluster = match cluster::Cluster::start(&scratch("slurm-cluster")) {
         Ok(c) => c,
         Err(why) => {
-            println!("SKIPPED: no local SLURM cluster: {why}");
+            // straight to stderr: the test harness does not capture it, so CI shows it
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no local SLURM cluster: {why}");
             return;
         }
     };
@@ -389,8 +391,9 @@ fn tiny_profile_through_a_real_slurm_equals_the_single_run() {
         );
     }
     assert_same(&want, &tables(&run));
-    println!(
-        "tiny profile through SLURM, failure and resubmission included: {:.1} s",
+    let _ = writeln!(
+        std::io::stderr(),
+        "real SLURM: tiny profile, failure and resubmission included, in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
     drop(cluster);

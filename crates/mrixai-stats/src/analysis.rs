@@ -1584,17 +1584,23 @@ fn method_finding(ctx: &Ctx, pairs: Option<&Table>, metric: &str) -> Result<Vec<
         }
         None => "not testable: fewer than two real methods".to_string(),
     };
-    let (effect, est, lo, hi, nm, ns) = spread.unwrap_or((String::new(), nan, nan, nan, 0, 0));
+    let effect = spread.as_ref().map_or(String::new(), |r| {
+        format!("{} − {}", r.method_a, r.method_b)
+    });
+    let num = |f: fn(&compare::PairComparison) -> f64| spread.as_ref().map_or(nan, f);
+    let mde = spread
+        .as_ref()
+        .map_or(nan, |r| effects::mde_t(r.se, r.df, alpha));
     Ok(vec![
         4i64.into(),
         s(CLAIMS[3]),
         s(&effect),
-        est.into(),
-        lo.into(),
-        hi.into(),
-        nan.into(),
-        nm.into(),
-        ns.into(),
+        num(|r| r.estimate).into(),
+        num(|r| r.ci_low).into(),
+        num(|r| r.ci_high).into(),
+        mde.into(),
+        spread.as_ref().map_or(0, |r| r.n_models).into(),
+        spread.as_ref().map_or(0, |r| r.n_samples).into(),
         s(
             "pairwise differences per image within models, mixed model (1|model) + (1|image), Holm over the pairs of real methods (min adjusted p)",
         ),
@@ -1606,13 +1612,12 @@ fn method_finding(ctx: &Ctx, pairs: Option<&Table>, metric: &str) -> Result<Vec<
     ])
 }
 
-/// The comparison of the best and the worst real method, oriented best − worst:
-/// (label, estimate, CI low, CI high, models, samples).
+/// The comparison of the best and the worst real method, oriented best − worst.
 fn best_minus_worst(
     rows: &[compare::PairComparison],
     means: &BTreeMap<String, f64>,
     sign: f64,
-) -> Option<(String, f64, f64, f64, usize, usize)> {
+) -> Option<compare::PairComparison> {
     let real: Vec<(&String, f64)> = means
         .iter()
         .filter(|(m, v)| !compare::is_control(m) && v.is_finite())
@@ -1624,19 +1629,19 @@ fn best_minus_worst(
         (r.method_a == *top && r.method_b == *bottom)
             || (r.method_b == *top && r.method_a == *bottom)
     })?;
-    let (est, lo, hi) = if r.method_a == *top {
-        (r.estimate, r.ci_low, r.ci_high)
+    Some(if r.method_a == *top {
+        r.clone()
     } else {
-        (-r.estimate, -r.ci_high, -r.ci_low)
-    };
-    Some((
-        format!("{top} − {bottom}"),
-        est,
-        lo,
-        hi,
-        r.n_models,
-        r.n_samples,
-    ))
+        compare::PairComparison {
+            method_a: r.method_b.clone(),
+            method_b: r.method_a.clone(),
+            estimate: -r.estimate,
+            ci_low: -r.ci_high,
+            ci_high: -r.ci_low,
+            effect_size: -r.effect_size,
+            ..r.clone()
+        }
+    })
 }
 
 fn pair_of(t: &Table, i: usize) -> compare::PairComparison {

@@ -363,3 +363,49 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A method whose every score is NaN and a metric with a single value leave "not testable"
+/// rows with the reason; nothing crashes; finding 4 carries its MDE.
+#[test]
+fn all_nan_method_is_not_testable() {
+    let rows: Vec<ScoreRow> = score_rows(&SyntheticSpec::default())
+        .into_iter()
+        .map(|mut r| {
+            if r.method.as_deref() == Some("gradient") {
+                r.value = f64::NAN;
+            }
+            r
+        })
+        .collect();
+    let d = tmp("all-nan");
+    let p = d.join("scores.csv");
+    table::write_long_rows(&p, &rows).unwrap();
+    let t = analysis::run(
+        &p,
+        &d.join("stats"),
+        &Options {
+            n_boot: 20,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mp = t.get("method_pairs").unwrap();
+    for i in 0..mp.len() {
+        let a = mp.get(i, "method_a").text();
+        let b = mp.get(i, "method_b").text();
+        if a == "gradient" || b == "gradient" {
+            assert!(
+                mp.get(i, "test").text().starts_with("not testable"),
+                "{:?}",
+                mp.rows()[i]
+            );
+            assert!(mp.get(i, "p").f64().is_nan());
+        }
+    }
+    let f = t.get("findings").unwrap();
+    let four = (0..f.len())
+        .find(|&i| f.get(i, "finding").i64() == Some(4))
+        .unwrap();
+    assert!(f.get(four, "mde").f64() > 0.0, "{:?}", f.rows()[four]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
