@@ -639,3 +639,103 @@ fn score_tables_feed_stats_and_mistyped_requests_are_errors() {
     assert!(!ok && err.contains("widht"), "{err}");
     assert!(!f.dir.join("never").exists());
 }
+
+/// What a PyTorch user saves works: float64 images and float or bool targets give the same
+/// maps as float32 and int64 (with a note saying what was converted); int32 maps are scored
+/// like their float32 copy; a fractional target is refused with a sentence.
+#[test]
+fn lossless_dtypes_are_converted_and_said() {
+    let f = fixture();
+    let (xp, tp, x, t) = inputs(4, "dtype");
+    let (x64, tf, tb) = (
+        f.dir.join("dtype-x64.npy"),
+        f.dir.join("dtype-tf.npy"),
+        f.dir.join("dtype-tb.npy"),
+    );
+    npy::write(&x64, &x.mapv(f64::from)).expect("x64");
+    npy::write(
+        &tf,
+        &Array1::from_iter(t.iter().map(|&v| v as f32)).into_dyn(),
+    )
+    .expect("tf");
+    npy::write(
+        &tb,
+        &Array1::from_iter(t.iter().map(|&v| v == 1)).into_dyn(),
+    )
+    .expect("tb");
+    let arg = |p: &Path| p.to_str().expect("utf-8").to_string();
+    let maps = |x: &Path, t: &Path, name: &str| {
+        let args = [
+            "--method",
+            "gradient",
+            "--input",
+            &arg(x),
+            "--target",
+            &arg(t),
+        ];
+        explain_ok(&f.model, &args, &out_path(name))
+    };
+    let want = maps(&xp, &tp, "dtype-ref.npy");
+    assert_eq!(maps(&x64, &tf, "dtype-64f.npy"), want);
+    assert_eq!(maps(&x64, &tb, "dtype-64b.npy"), want);
+    let (ok, err) = run_cmd(
+        &["explain", "--method", "gradient"],
+        &[
+            ("--model", &f.model),
+            ("--input", &x64),
+            ("--target", &tf),
+            ("--out", &out_path("n.npy")),
+        ],
+    );
+    assert!(
+        ok && err.contains("read float64 as float32")
+            && err.contains("read float32 as class indices"),
+        "{err}"
+    );
+    let frac = f.dir.join("dtype-frac.npy");
+    npy::write(
+        &frac,
+        &Array1::from_vec(vec![0.0f32, 0.5, 1.0, 1.0]).into_dyn(),
+    )
+    .expect("frac");
+    explain_fails(
+        &[
+            "--method",
+            "gradient",
+            "--input",
+            &arg(&xp),
+            "--target",
+            &arg(&frac),
+        ],
+        &[("--model", &f.model)],
+        "target[1] = 0.5 is not a class index",
+    );
+    // int32 maps score like their float32 copy
+    let ints = want.mapv(|v| (v * 1000.0).round() as i32);
+    let (mi, mf) = (f.dir.join("dtype-mi.npy"), f.dir.join("dtype-mf.npy"));
+    npy::write(&mi, &ints).expect("mi");
+    npy::write(&mf, &ints.mapv(|v| v as f32)).expect("mf");
+    let masks = f.dir.join("dtype-masks.npy");
+    let s = read_split(&f.data, Split::Test).expect("test split");
+    npy::write(
+        &masks,
+        &s.masks.slice_axis(Axis(0), Slice::from(0..4)).to_owned(),
+    )
+    .expect("masks");
+    let score = |maps: &Path, out: &str| {
+        let out = out_path(out);
+        let (ok, err) = run_cmd(
+            &["score", "--metrics", "emd_score,precision"],
+            &[
+                ("--attributions", maps),
+                ("--masks", &masks),
+                ("--out", &out),
+            ],
+        );
+        assert!(ok, "{err}");
+        (std::fs::read_to_string(&out).expect("scores"), err)
+    };
+    let (from_int, note) = score(&mi, "dtype-si.csv");
+    assert!(note.contains("read int32 as float32"), "{note}");
+    assert_eq!(from_int, score(&mf, "dtype-sf.csv").0);
+}

@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod error;
 pub mod explain;
 pub mod npy;
+pub mod npy_any;
 pub mod seed;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 //! aligning an attribution map `[N, C, …]` or `[N, …]` with a mask `[N, 1, …]` or `[N, …]`.
 
 use crate::pool::{Pooling, pool_channels};
-use mrixai_core::{ArrayF, Error, Result, npy};
+use mrixai_core::{ArrayF, Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis};
 use std::path::Path;
 
@@ -37,15 +37,11 @@ pub fn binarize(weights: ArrayViewD<f32>, threshold: f32) -> ArrayD<u8> {
     weights.mapv(|w| u8::from(w >= threshold))
 }
 
-/// Reads an attribution `.npy` (float32 or float64; float64 is narrowed to float32).
-pub fn read_attributions(path: &Path) -> Result<ArrayF> {
-    match npy::read::<f32>(path) {
-        Ok(a) => Ok(a),
-        Err(e32) => match npy::read::<f64>(path) {
-            Ok(a) => Ok(a.mapv(|v| v as f32)),
-            Err(_) => Err(e32),
-        },
-    }
+/// Reads an attribution `.npy` of any numeric dtype (float16/32/64, integers, bool; either
+/// byte order, C or Fortran order) as float32, with a note saying what was converted when
+/// the file was not float32 in C order.
+pub fn read_attributions(path: &Path) -> Result<(ArrayF, Option<String>)> {
+    Ok(mrixai_core::npy_any::read(path)?.into_f32(path))
 }
 
 /// Applies `policy` to non-finite values of `attr`; `origin` names the file in the error.
@@ -62,27 +58,12 @@ pub fn check_finite(attr: ArrayViewD<f32>, policy: NanPolicy, origin: &str) -> R
     Ok(())
 }
 
-/// Reads a ground-truth `.npy` of any numeric type (uint8, bool, int, float). A mask whose
+/// Reads a ground-truth `.npy` of any numeric type (bool, integers, float16/32/64, either
+/// byte order, C or Fortran order). A mask whose
 /// values are all 0 or 1 is used as is; other values need `threshold` (GT = value ≥ threshold)
 /// and are an error without it.
 pub fn read_mask(path: &Path, threshold: Option<f32>) -> Result<ArrayD<u8>> {
-    let values: ArrayD<f64> = if let Ok(m) = npy::read::<u8>(path) {
-        m.mapv(f64::from)
-    } else if let Ok(m) = npy::read::<bool>(path) {
-        m.mapv(|b| f64::from(u8::from(b)))
-    } else if let Ok(m) = npy::read::<f32>(path) {
-        m.mapv(f64::from)
-    } else if let Ok(m) = npy::read::<f64>(path) {
-        m
-    } else if let Ok(m) = npy::read::<i64>(path) {
-        m.mapv(|v| v as f64)
-    } else if let Ok(m) = npy::read::<i32>(path) {
-        m.mapv(f64::from)
-    } else {
-        // repeat the uint8 read for its message (empty file, not an array, …)
-        npy::read::<u8>(path)?;
-        return Err(Error::format(path, "unsupported mask element type"));
-    };
+    let values = mrixai_core::npy_any::read(path)?.values;
     if let Some(v) = values.iter().find(|v| !v.is_finite()) {
         return Err(Error::format(
             path,
@@ -167,6 +148,7 @@ pub fn align(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mrixai_core::npy;
     use ndarray::IxDyn;
 
     fn tmp(name: &str) -> std::path::PathBuf {

@@ -329,10 +329,12 @@ impl<'s> Sample<'s> {
                     tp += pos;
                     fp += neg;
                     if pos > 0 {
-                        ap += (pos as f64 / k) * (tp as f64 / (tp + fp) as f64);
+                        ap += pos as f64 * (tp as f64 / (tp + fp) as f64);
                     }
                 });
-                ap
+                // divided once at the end (and capped against rounding), so a perfect
+                // ranking gives exactly 1, never 1 + 2⁻⁵²
+                (ap / k).min(1.0)
             }
             MetricKind::TopKIntersection(n) => self.gt_in_top(n) as f64 / n as f64,
             MetricKind::ThresholdPrecision(t)

@@ -24,10 +24,10 @@ pub struct Args {
     /// Split of the dataset to explain.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Input batch `[N, C, H, W]` as a float32 `.npy` (instead of a dataset).
+    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of a dataset.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Target classes `[N]` as an integer `.npy` (with `--input`; default: the predicted class).
+    /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with `--input`; default: the predicted class).
     #[arg(long, requires = "input")]
     pub target: Option<PathBuf>,
     /// Attribution method (see docs/METHODS.md).
@@ -65,10 +65,13 @@ pub fn parse_params(items: &[String]) -> anyhow::Result<BTreeMap<String, String>
     Ok(map)
 }
 
+/// Reads class indices of any integer, bool or whole-valued float dtype, saying on stderr
+/// what was converted.
 fn read_targets(path: &Path) -> anyhow::Result<Vec<usize>> {
-    let t = mrixai_core::npy::read::<i64>(path)
-        .or_else(|_| mrixai_core::npy::read::<i32>(path).map(|a| a.mapv(i64::from)))
-        .or_else(|_| mrixai_core::npy::read::<u8>(path).map(|a| a.mapv(i64::from)))?;
+    let (t, note) = mrixai_core::npy_any::read(path)?.into_indices(path, "target")?;
+    if let Some(n) = note {
+        eprintln!("note: {n}");
+    }
     if t.ndim() != 1 {
         return Err(Error::format(
             path,
@@ -79,17 +82,25 @@ fn read_targets(path: &Path) -> anyhow::Result<Vec<usize>> {
         )
         .into());
     }
-    t.iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            usize::try_from(v).map_err(|_| {
-                anyhow::Error::from(Error::format(
-                    path,
-                    format!("target[{i}] = {v} is negative"),
-                ))
-            })
-        })
-        .collect()
+    Ok(t.iter().map(|&v| v as usize).collect())
+}
+
+/// Reads the input images of any numeric dtype as float32 (saying what was converted) and
+/// rejects NaN/Inf.
+fn read_input(path: &Path) -> anyhow::Result<ArrayF> {
+    let (x, note) = mrixai_core::npy_any::read(path)?.into_f32(path);
+    if let Some(n) = note {
+        eprintln!("note: {n}");
+    }
+    let bad = x.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(Error::format(
+            path,
+            format!("contains {bad} non-finite value(s) (NaN or Inf)"),
+        )
+        .into());
+    }
+    Ok(x)
 }
 
 /// Runs the subcommand.
@@ -117,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (s.images, Some(labels), Some(s.masks))
         }
         (None, Some(path)) => {
-            let x = mrixai_core::npy::read_finite_f32(path)?;
+            let x = read_input(path)?;
             let t = args.target.as_deref().map(read_targets).transpose()?;
             (x, t, None)
         }

@@ -81,7 +81,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let attr_name = args.attributions.display().to_string();
-    let attr = read_attributions(&args.attributions)?;
+    let (attr, converted) = read_attributions(&args.attributions)?;
+    if let Some(note) = converted {
+        eprintln!("note: {note}");
+    }
     check_finite(attr.view(), policy, &attr_name)?;
     let (mask, mask_name) = match (&args.masks, &args.dataset) {
         (Some(m), _) => (read_mask(m, args.threshold)?, m.display().to_string()),
