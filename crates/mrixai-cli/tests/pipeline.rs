@@ -406,3 +406,40 @@ fn tiny_profile_through_a_real_slurm_equals_the_single_run() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// A run's dataset is made again when the synthesis config changes (and not otherwise), and
+/// the in-domain checkpoint trained on the old pre-training data is marked for retraining.
+#[test]
+fn changed_synthesis_config_remakes_the_dataset() {
+    let dir = scratch("remake");
+    let mut cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny");
+    cfg.grid.sources = vec!["scratch".into()];
+    let run = Run::new(&dir, cfg.clone()).expect("run");
+    mrixai_cli::pipeline::stages::dataset(&run).expect("dataset");
+    let info = dir.join("dataset/dataset.json");
+    let first = std::fs::read(&info).expect("dataset.json");
+    let stamp = std::fs::metadata(&info)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    mrixai_cli::pipeline::stages::dataset(&run).expect("again");
+    assert_eq!(
+        std::fs::metadata(&info).and_then(|m| m.modified()).ok(),
+        Some(stamp),
+        "remade although unchanged"
+    );
+    // another lesion contrast: a new dataset
+    let text = std::fs::read_to_string(&cfg.data.synth_config).expect("synth config");
+    let changed = dir.join("synth-changed.toml");
+    std::fs::write(&changed, format!("{text}\n")).expect("copy");
+    let mut edited: mrixai_synth::SynthConfig =
+        mrixai_synth::SynthConfig::from_toml_file(&changed).expect("parse");
+    edited.lesion.contrast = [0.55, 0.75];
+    std::fs::write(&changed, toml::to_string(&edited).expect("toml")).expect("write");
+    cfg.data.synth_config = changed;
+    let run = Run::new(&dir, cfg).expect("run");
+    mrixai_cli::pipeline::stages::dataset(&run).expect("remade");
+    let second = std::fs::read(&info).expect("dataset.json");
+    assert_ne!(first, second);
+    assert!(String::from_utf8_lossy(&second).contains("0.55"));
+    let _ = std::fs::remove_dir_all(dir);
+}

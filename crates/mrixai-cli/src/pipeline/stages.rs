@@ -18,26 +18,40 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Synthesises `task` from the synthesis config at `config` into `out`, unless it exists.
-fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) -> Result<()> {
-    if out.join("dataset.json").is_file() {
-        return Ok(());
-    }
+/// Whether the dataset at `out` was made from `cfg` with `seed` (its `dataset.json` says so).
+fn dataset_matches(out: &Path, cfg: &SynthConfig, seed: u64) -> bool {
+    let Ok(text) = std::fs::read_to_string(out.join("dataset.json")) else {
+        return false;
+    };
+    let Ok(info) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    serde_json::to_value(cfg).is_ok_and(|c| info["config"] == c) && info["seed"] == seed
+}
+
+/// Synthesises `task` from the synthesis config at `config` into `out`, unless a dataset
+/// made from the same config and seed is there; one made from another config is replaced.
+/// Returns whether it was made now.
+fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) -> Result<bool> {
     let mut cfg = SynthConfig::from_toml_file(config)?;
     cfg.task = task;
+    let seed = seed::derive(run.cfg.seed, stream);
+    if dataset_matches(out, &cfg, seed) {
+        return Ok(false);
+    }
+    if out.join("dataset.json").is_file() {
+        eprintln!(
+            "synth: {} was made from another synthesis config or seed; making it again",
+            out.display()
+        );
+    }
     let opts = SynthOptions {
         force: true,
         preview: if task == Task::Lesion { 16 } else { 0 },
         nifti: false,
         progress: run.progress,
     };
-    let summary = mrixai_synth::synthesize(
-        &cfg,
-        seed::derive(run.cfg.seed, stream),
-        run.cfg.data.mri.as_deref(),
-        out,
-        &opts,
-    )?;
+    let summary = mrixai_synth::synthesize(&cfg, seed, run.cfg.data.mri.as_deref(), out, &opts)?;
     if run.progress {
         eprintln!(
             "synth: {} dataset {:?} train/val/test images in {:.1} s -> {}",
@@ -47,7 +61,7 @@ fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) ->
             out.display()
         );
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Synthesises the benchmark dataset (and the in-domain pre-training dataset).
@@ -67,13 +81,20 @@ pub fn dataset(run: &Run) -> Result<()> {
                 "the in-domain task must differ from the benchmark (`anatomy` or `presence`)",
             ));
         }
-        synth_once(
+        let remade = synth_once(
             run,
             &run.cfg.data.pretrain_synth_config,
             task,
             "pretrain-dataset",
             &run.pretrain_dir("mri").join("dataset"),
         )?;
+        if remade {
+            // the in-domain checkpoint was trained on the old data: train it again
+            let done = run.pretrain_dir("mri").join(super::run::DONE);
+            if done.is_file() {
+                std::fs::remove_file(&done).map_err(|e| Error::io(&done, e))?;
+            }
+        }
     }
     Ok(())
 }
