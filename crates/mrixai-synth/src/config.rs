@@ -113,10 +113,19 @@ pub struct LesionConfig {
     pub edge_softness: [f32; 2],
     /// Elongation (long / short axis) range, shared by every shape.
     pub aspect: [f32; 2],
-    /// Amplitude of the lobes of irregular lesions (relative radius change).
+    /// Boundary irregularity of irregular lesions: total amplitude of the random radial
+    /// harmonics (relative radius change).
     pub irregularity: [f32; 2],
-    /// Number of lobes of irregular lesions, inclusive range.
+    /// Number of random radial harmonics of a boundary (frequencies 3, 4, … in 2-D; random
+    /// directions in 3-D), inclusive range.
     pub lobes: [usize; 2],
+    /// Class difficulty in [0, 1]: regular lesions get the random boundary of an irregular one
+    /// scaled by `0.6 · difficulty` (0: ellipses; 1: the classes differ little).
+    pub difficulty: f32,
+    /// Interior heterogeneity: relative amplitude of a smooth random texture of the intensity
+    /// change inside a lesion (mask and weights unaffected; the peak change stays the drawn
+    /// contrast).
+    pub heterogeneity: [f32; 2],
     /// Place lesion centres in white matter only.
     pub white_matter_only: bool,
     /// WM probability at or above which a voxel counts as white matter.
@@ -265,8 +274,10 @@ impl SynthConfig {
                 polarity: Polarity::Darken,
                 edge_softness: [0.05, 0.2],
                 aspect: [1.0, 1.6],
-                irregularity: [0.4, 0.55],
+                irregularity: [0.5, 0.6],
                 lobes: [3, 6],
+                difficulty: 0.15,
+                heterogeneity: [0.05, 0.15],
                 white_matter_only: true,
                 wm_threshold: 0.5,
                 min_wm_overlap: 0.6,
@@ -474,6 +485,8 @@ impl SynthConfig {
         range_check("lesion.edge_softness", l.edge_softness, 0.0, 1.0)?;
         range_check("lesion.aspect", l.aspect, 1.0, 4.0)?;
         range_check("lesion.irregularity", l.irregularity, 0.05, 0.6)?;
+        value_check("lesion.difficulty", l.difficulty, 0.0, 1.0)?;
+        range_check("lesion.heterogeneity", l.heterogeneity, 0.0, 0.9)?;
         if l.lobes[0] < 2 || l.lobes[0] > l.lobes[1] || l.lobes[1] > 12 {
             return Err(Error::config(
                 "lesion.lobes",

@@ -269,16 +269,16 @@ fn generate_one(
                 failed = true;
                 break;
             };
+            let c = fp.centroid(dims);
             for ((&i, &wv), &ins) in fp.index.iter().zip(&fp.weight).zip(&fp.inside) {
                 if ins {
                     taken[i] = true;
                 }
                 if brain[i] >= 0.5 {
                     weight[i] = weight[i].max(wv);
-                    factor[i] *= 1.0 + params.contrast * wv;
+                    factor[i] *= 1.0 + params.contrast * wv * texture(params, c, i, dims);
                 }
             }
-            let c = fp.centroid(dims);
             metas.push(LesionMeta {
                 shape: params.shape,
                 centre: if cfg.dims == 2 { [0.0, c[1], c[2]] } else { c },
@@ -471,4 +471,22 @@ pub fn generate(
         });
     }
     Ok(out)
+}
+
+/// The interior texture factor of `params` at flat index `i` of a grid of `dims` around the
+/// lesion centre `c`: in (0, 1], redistributing the change inside the drawn contrast (the
+/// mask and weights are unaffected).
+fn texture(params: &LesionParams, c: [f32; 3], i: usize, dims: [usize; 3]) -> f32 {
+    let plane = dims[1] * dims[2];
+    let at = [
+        if dims[0] == 1 {
+            0.0
+        } else {
+            (i / plane) as f32 - c[0]
+        },
+        ((i % plane) / dims[2]) as f32 - c[1],
+        (i % dims[2]) as f32 - c[2],
+    ];
+    let h = params.heterogeneity;
+    (1.0 + h * params.texture_at(at)) / (1.0 + h)
 }

@@ -77,6 +77,11 @@ pub struct LesionParams {
     /// Rotation (row-major 3×3; 2-D uses the leading 2×2 of the in-plane part).
     rot: [[f32; 3]; 3],
     harmonics: Vec<Harmonic>,
+    /// Interior texture: plane waves (direction, wavelength in units of the equivalent
+    /// radius, phase).
+    texture: Vec<([f32; 3], f32, f32)>,
+    /// Relative amplitude of the interior texture.
+    pub heterogeneity: f32,
     /// Number of spatial dimensions (2 or 3).
     pub ndim: usize,
     /// Base radius, calibrated so the rasterised footprint covers the target area.
@@ -144,7 +149,46 @@ fn random_rotation(rng: &mut Rng, ndim: usize) -> [[f32; 3]; 3] {
     ]
 }
 
+/// A smooth random boundary: `lobes` radial harmonics (2-D: frequencies 3, 4, …; 3-D: random
+/// directions) with random amplitudes falling as 1/√k and random phases, scaled so that their
+/// amplitudes sum to `scale` times an irregularity drawn from the config. No harmonic
+/// dominates, so no boundary is a regular star.
+fn boundary(cfg: &LesionConfig, ndim: usize, scale: f32, rng: &mut Rng) -> Vec<Harmonic> {
+    let n = rng.random_range(cfg.lobes[0]..=cfg.lobes[1]);
+    let total = uniform(rng, cfg.irregularity) * scale;
+    let mut h: Vec<Harmonic> = (0..n)
+        .map(|j| {
+            let weight = rng.random_range(0.4f32..1.0) / (1.0 + j as f32).sqrt();
+            if ndim == 2 {
+                Harmonic::new(weight, (j + 3) as f32, rng.random_range(0.0..TAU), [0.0; 3])
+            } else {
+                let freq = rng.random_range(1.5f32..2.5) + 0.5 * j as f32;
+                Harmonic::new(weight, freq, rng.random_range(0.0..TAU), random_unit(rng))
+            }
+        })
+        .collect();
+    let sum: f32 = h.iter().map(|x| x.amp).sum();
+    for x in &mut h {
+        x.amp *= total / sum.max(1e-6);
+    }
+    h
+}
+
 impl LesionParams {
+    /// Relative interior texture in [-1, 1] at offset `p` (`[z, y, x]`, voxels) from the
+    /// lesion's centre: the mean of four plane waves of a third to half its radius.
+    pub fn texture_at(&self, p: [f32; 3]) -> f32 {
+        let r = self.equivalent_radius().max(1.0);
+        let sum: f32 = self
+            .texture
+            .iter()
+            .map(|(d, wl, ph)| {
+                (TAU * (p[0] * d[0] + p[1] * d[1] + p[2] * d[2]) / (wl * r) + ph).cos()
+            })
+            .sum();
+        sum / self.texture.len().max(1) as f32
+    }
+
     /// Draws a lesion of `shape` for an image of `image_voxels` voxels in `ndim` dimensions.
     /// The shape-independent parameters are drawn first, in the same order for every shape,
     /// so their distributions are identical across classes.
@@ -165,58 +209,24 @@ impl LesionParams {
         let softness = uniform(rng, cfg.edge_softness);
         let aspect = uniform(rng, cfg.aspect);
         let rot = random_rotation(rng, ndim);
-        // Shape-specific draws come last and from a separate stream state, so they never shift
-        // the shared parameters above.
-        let harmonics = if shape == Shape::Irregular {
-            let lobes = rng.random_range(cfg.lobes[0]..=cfg.lobes[1]);
-            let irr = uniform(rng, cfg.irregularity);
-            let mut h = Vec::new();
-            if ndim == 2 {
-                h.push(Harmonic::new(
-                    irr,
-                    lobes as f32,
-                    rng.random_range(0.0..TAU),
-                    [0.0; 3],
-                ));
-                // Secondary lobes and fine boundary noise with decaying amplitude.
-                for k in 2..=12usize {
-                    if k == lobes {
-                        continue;
-                    }
-                    let a = irr * rng.random_range(0.0f32..0.5) / (1.0 + (k as f32 / 3.0).powi(2));
-                    h.push(Harmonic::new(
-                        a,
-                        k as f32,
-                        rng.random_range(0.0..TAU),
-                        [0.0; 3],
-                    ));
+        let heterogeneity = uniform(rng, cfg.heterogeneity);
+        let texture = (0..4)
+            .map(|_| {
+                let mut d = random_unit(rng);
+                if ndim == 2 {
+                    let n = (d[1] * d[1] + d[2] * d[2]).sqrt().max(1e-6);
+                    d = [0.0, d[1] / n, d[2] / n];
                 }
-            } else {
-                for j in 0..lobes {
-                    let a = if j == 0 {
-                        irr
-                    } else {
-                        irr * rng.random_range(0.4f32..0.9)
-                    };
-                    h.push(Harmonic::new(
-                        a / (lobes as f32).sqrt(),
-                        rng.random_range(1.5f32..3.5),
-                        rng.random_range(0.0..TAU),
-                        random_unit(rng),
-                    ));
-                }
-                for _ in 0..6 {
-                    h.push(Harmonic::new(
-                        irr * rng.random_range(0.0f32..0.15),
-                        rng.random_range(4.0f32..7.0),
-                        rng.random_range(0.0..TAU),
-                        random_unit(rng),
-                    ));
-                }
-            }
-            h
-        } else {
-            Vec::new()
+                (d, rng.random_range(0.3f32..0.6), rng.random_range(0.0..TAU))
+            })
+            .collect();
+        // Shape-specific draws come last, so they never shift the shared parameters above.
+        // Both classes get a smooth random boundary from the same spectrum; regular lesions
+        // get a fraction of it, so the classes differ by degree of irregularity.
+        let harmonics = match shape {
+            Shape::Irregular => boundary(cfg, ndim, 1.0, rng),
+            Shape::Regular => boundary(cfg, ndim, 0.6 * cfg.difficulty, rng),
+            _ => Vec::new(),
         };
         let mut p = LesionParams {
             shape,
@@ -226,6 +236,8 @@ impl LesionParams {
             aspect,
             rot,
             harmonics,
+            texture,
+            heterogeneity,
             ndim,
             radius: 0.0,
         };

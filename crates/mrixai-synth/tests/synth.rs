@@ -330,12 +330,13 @@ fn lesion_area_and_contrast_distributions_match_across_classes() {
     // The test has power: shifted areas are detected.
     let shifted: Vec<f64> = stats[1][0].iter().map(|a| a * 1.15).collect();
     assert!(ks(&stats[0][0], &shifted).1 < 0.05);
-    // And the shapes really differ: irregular boundaries are longer for the same area.
-    let perimeter = |shape: Shape| {
+    // And the shapes really differ: irregular boundaries are longer for the same area, by
+    // more the lower the difficulty.
+    let perimeter = |cfg: &mrixai_synth::LesionConfig, shape: Shape| {
         let mut r = rng(9, shape.name());
         let mut total = 0usize;
         for _ in 0..100 {
-            let p = LesionParams::draw(&cfg, shape, 2, 64 * 64, &mut r);
+            let p = LesionParams::draw(cfg, shape, 2, 64 * 64, &mut r);
             let fp = p.render([0.0, 48.0, 48.0], [1, 96, 96]);
             let inside: BTreeSet<usize> = fp
                 .index
@@ -353,9 +354,20 @@ fn lesion_area_and_contrast_distributions_match_across_classes() {
                 })
                 .count();
         }
-        total
+        total as f64
     };
-    assert!(perimeter(Shape::Irregular) as f64 > 1.1 * perimeter(Shape::Regular) as f64);
+    let ratio = |difficulty: f32| {
+        let c = mrixai_synth::LesionConfig {
+            difficulty,
+            ..cfg.clone()
+        };
+        perimeter(&c, Shape::Irregular) / perimeter(&c, Shape::Regular)
+    };
+    let (easy, default, hard) = (ratio(0.0), ratio(cfg.difficulty), ratio(1.0));
+    assert!(
+        easy > default && default > hard && default > 1.05,
+        "perimeter ratios {easy} {default} {hard}"
+    );
 }
 
 #[test]
@@ -654,5 +666,53 @@ mod props {
                 prop_assert_eq!(per.iter().sum::<usize>(), subjects);
             }
         }
+    }
+}
+
+/// Nothing but the boundary tells the classes apart: a probe given a lesion's area,
+/// contrast, softness, elongation and interior heterogeneity — the best single-feature
+/// threshold, fitted on one half and tested on the other — stays at chance.
+#[test]
+fn shared_lesion_parameters_do_not_predict_the_class() {
+    let cfg = SynthConfig::quick().lesion;
+    let draw = |shape: Shape, seed: u64| -> Vec<[f64; 5]> {
+        let mut r = rng(seed, &format!("probe/{}", shape.name()));
+        (0..400)
+            .map(|_| {
+                let p = LesionParams::draw(&cfg, shape, 2, 64 * 64, &mut r);
+                [
+                    f64::from(p.target_area),
+                    f64::from(p.contrast),
+                    f64::from(p.softness),
+                    f64::from(p.aspect),
+                    f64::from(p.heterogeneity),
+                ]
+            })
+            .collect()
+    };
+    let (train0, train1) = (draw(Shape::Regular, 1), draw(Shape::Irregular, 1));
+    let (test0, test1) = (draw(Shape::Regular, 2), draw(Shape::Irregular, 2));
+    let accuracy = |f: usize, t: f64, above_is_1: bool, a: &[[f64; 5]], b: &[[f64; 5]]| {
+        let hit = |x: &[f64; 5], one: bool| (x[f] > t) == (above_is_1 == one);
+        (a.iter().filter(|x| hit(x, false)).count() + b.iter().filter(|x| hit(x, true)).count())
+            as f64
+            / (a.len() + b.len()) as f64
+    };
+    for f in 0..5 {
+        // best threshold and direction on the training half
+        let mut best = (0.0, 0.0, true);
+        for x in train0.iter().chain(&train1) {
+            for dir in [true, false] {
+                let acc = accuracy(f, x[f], dir, &train0, &train1);
+                if acc > best.0 {
+                    best = (acc, x[f], dir);
+                }
+            }
+        }
+        let held_out = accuracy(f, best.1, best.2, &test0, &test1);
+        assert!(
+            held_out < 0.57,
+            "feature {f} predicts the class: {held_out:.3}"
+        );
     }
 }
