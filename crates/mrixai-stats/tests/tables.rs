@@ -175,6 +175,16 @@ fn impossible_tests_become_notes() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// Writes `rows` to a scratch CSV and analyses them with `n_boot` resamples; returns the
+/// scratch folder (to remove) and the tables.
+fn analyse(tag: &str, rows: &[ScoreRow], opts: Options) -> (PathBuf, analysis::Tables) {
+    let d = tmp(tag);
+    let p = d.join("scores.csv");
+    table::write_long_rows(&p, rows).unwrap();
+    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    (d, t)
+}
+
 /// Adds the model-independent controls: `random` (a value per sample, the same for every
 /// model) and `oracle` (1 everywhere), as the pipeline's controls behave.
 fn with_controls(rows: Vec<ScoreRow>) -> Vec<ScoreRow> {
@@ -210,14 +220,11 @@ fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
     .into_iter()
     .filter(|r| !dropped.contains(&r.cell.as_deref().unwrap_or("")))
     .collect();
-    let d = tmp("controls");
-    let p = d.join("scores.csv");
-    table::write_long_rows(&p, &rows).unwrap();
     let opts = Options {
         n_boot: 20,
         ..Default::default()
     };
-    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    let (d, t) = analyse("controls", &rows, opts);
     assert_eq!(t.get("models").unwrap().len(), 7);
     let mp = t.get("method_pairs").unwrap();
     let real = ["gradient", "integrated_gradients", "lrp_epsilon"];
@@ -342,15 +349,12 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
             r
         })
         .collect();
-    let d = tmp("chance");
-    let p = d.join("scores.csv");
-    table::write_long_rows(&p, &rows).unwrap();
     let opts = Options {
         n_boot: 20,
         subset: analysis::Subset::CorrectAll,
         ..Default::default()
     };
-    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    let (d, t) = analyse("chance", &rows, opts);
     let models = t.get("models").unwrap();
     assert!((0..models.len()).all(|i| models.get(i, "cell").text() != "ood-k2-s0"));
     let notes = t.get("notes").unwrap();
@@ -377,18 +381,14 @@ fn all_nan_method_is_not_testable() {
             r
         })
         .collect();
-    let d = tmp("all-nan");
-    let p = d.join("scores.csv");
-    table::write_long_rows(&p, &rows).unwrap();
-    let t = analysis::run(
-        &p,
-        &d.join("stats"),
-        &Options {
+    let (d, t) = analyse(
+        "all-nan",
+        &rows,
+        Options {
             n_boot: 20,
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     let mp = t.get("method_pairs").unwrap();
     for i in 0..mp.len() {
         let a = mp.get(i, "method_a").text();
