@@ -739,3 +739,55 @@ fn lossless_dtypes_are_converted_and_said() {
     assert!(note.contains("read int32 as float32"), "{note}");
     assert_eq!(from_int, score(&mf, "dtype-sf.csv").0);
 }
+
+/// `predict` on an input batch writes the logits (`.npy`); on the dataset, a CSV whose
+/// predictions are the logits' argmax.
+#[test]
+fn predict_takes_an_input_batch_and_writes_logits() {
+    let f = fixture();
+    let (xp, _, x, _) = inputs(5, "predict");
+    let logits_path = out_path("logits.npy");
+    let (ok, err) = run_cmd(
+        &["predict"],
+        &[
+            ("--model", &f.model),
+            ("--input", &xp),
+            ("--out", &logits_path),
+        ],
+    );
+    assert!(ok, "{err}");
+    let logits = npy::read::<f32>(&logits_path).expect("logits");
+    assert_eq!(logits.shape(), &[x.shape()[0], 2]);
+    let csv_path = out_path("predictions.csv");
+    let (ok, err) = run_cmd(
+        &["predict"],
+        &[
+            ("--model", &f.model),
+            ("--dataset", &f.data),
+            ("--out", &csv_path),
+        ],
+    );
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&csv_path).expect("csv");
+    assert!(text.starts_with("sample,label,prediction,correct,p_0,p_1"));
+    for (i, line) in text.lines().skip(1).take(5).enumerate() {
+        let pred: usize = line
+            .split(',')
+            .nth(2)
+            .expect("prediction")
+            .parse()
+            .expect("int");
+        let row = logits.index_axis(Axis(0), i);
+        let argmax = usize::from(row[1] > row[0]);
+        assert_eq!(pred, argmax, "sample {i}");
+    }
+    let (ok, err) = run_cmd(
+        &["predict"],
+        &[
+            ("--model", &f.model),
+            ("--input", &xp),
+            ("--out", &out_path("p.txt")),
+        ],
+    );
+    assert!(!ok && err.contains(".txt"), "{err}");
+}

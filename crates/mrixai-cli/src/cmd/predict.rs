@@ -1,8 +1,11 @@
-//! `mrixai predict`: class predictions of a checkpoint on a dataset split, as CSV.
+//! `mrixai predict`: class predictions of a checkpoint on a dataset split or on an input
+//! batch, as CSV (predictions and probabilities) or `.npy` (the logits).
 
-use mrixai_core::dataset::Split;
+use mrixai_core::ArrayF;
+use mrixai_core::dataset::{Split, read_split};
+use mrixai_zoo::Vgg;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `mrixai predict`.
 #[derive(Debug, clap::Args)]
@@ -11,40 +14,114 @@ pub struct Args {
     #[arg(long)]
     pub model: PathBuf,
     /// Dataset folder.
-    #[arg(long)]
-    pub dataset: PathBuf,
-    /// Split: train, val or test.
+    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    pub dataset: Option<PathBuf>,
+    /// Split of the dataset: train, val or test.
     #[arg(long, default_value = "test")]
     pub split: Split,
-    /// Output CSV: sample,label,prediction,correct,p_0,…
+    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of
+    /// a dataset.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Output: `.csv` (sample[,label],prediction[,correct],p_0,…) or `.npy` (float32 logits
+    /// `[N, classes]`).
     #[arg(long)]
     pub out: PathBuf,
 }
 
+/// The images to predict and, for a dataset, their labels.
+fn inputs(args: &Args) -> anyhow::Result<(ArrayF, Option<Vec<usize>>)> {
+    match (&args.dataset, &args.input) {
+        (Some(dir), _) => {
+            let s = read_split(dir, args.split)?;
+            let labels = s.label_indices();
+            Ok((s.images, Some(labels)))
+        }
+        (None, Some(path)) => {
+            let (x, note) = mrixai_core::npy_any::read(path)?.into_f32(path);
+            if let Some(n) = note {
+                eprintln!("note: {n}");
+            }
+            Ok((x, None))
+        }
+        (None, None) => anyhow::bail!("give --dataset DIR or --input x.npy"),
+    }
+}
+
+/// Softmax of each row of `logits`.
+fn probabilities(logits: &ArrayF) -> Vec<Vec<f32>> {
+    logits
+        .axis_iter(ndarray::Axis(0))
+        .map(|row| {
+            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
+            let e: Vec<f32> = row.iter().map(|v| (v - mx).exp()).collect();
+            let z: f32 = e.iter().sum();
+            e.iter().map(|v| v / z).collect()
+        })
+        .collect()
+}
+
+fn csv(pred: &[usize], labels: Option<&[usize]>, probs: &[Vec<f32>]) -> anyhow::Result<String> {
+    let classes = probs.first().map_or(0, Vec::len);
+    let mut out = String::from(match labels {
+        Some(_) => "sample,label,prediction,correct",
+        None => "sample,prediction",
+    });
+    for c in 0..classes {
+        write!(out, ",p_{c}")?;
+    }
+    out.push('\n');
+    for (i, (p, pr)) in pred.iter().zip(probs).enumerate() {
+        match labels {
+            Some(l) => write!(out, "{i},{},{p},{}", l[i], *p == l[i])?,
+            None => write!(out, "{i},{p}")?,
+        }
+        for v in pr {
+            write!(out, ",{v}")?;
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let p = mrixai_zoo::predict_split(&args.model, &args.dataset, args.split)?;
-    let (pred, labels, probs) = (p.predicted, p.labels, p.probabilities);
-    let classes = probs.first().map_or(0, Vec::len);
-    let mut csv = String::from("sample,label,prediction,correct");
-    for c in 0..classes {
-        write!(csv, ",p_{c}")?;
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext != "csv" && ext != "npy" {
+        anyhow::bail!(
+            "{}: unsupported output format `.{ext}`; `mrixai predict` writes .csv or .npy",
+            args.out.display()
+        );
     }
-    csv.push('\n');
-    for (i, ((p, l), pr)) in pred.iter().zip(&labels).zip(&probs).enumerate() {
-        write!(csv, "{i},{l},{p},{}", p == l)?;
-        for v in pr {
-            write!(csv, ",{v}")?;
-        }
-        csv.push('\n');
+    let model = Vgg::load(&args.model)?;
+    let (images, labels) = inputs(&args)?;
+    let x = model.prepare(images.view())?;
+    let logits = model.logits_batched(x.view())?;
+    let pred = mrixai_zoo::argmax_rows(&logits);
+    write_output(&args.out, ext, &logits, &pred, labels.as_deref())?;
+    let summary = match &labels {
+        Some(l) => format!(
+            ", accuracy {:.4}",
+            pred.iter().zip(l).filter(|(p, l)| p == l).count() as f64 / pred.len().max(1) as f64
+        ),
+        None => String::new(),
+    };
+    println!("{}: {} samples{summary}", args.out.display(), pred.len());
+    Ok(())
+}
+
+fn write_output(
+    out: &Path,
+    ext: &str,
+    logits: &ArrayF,
+    pred: &[usize],
+    labels: Option<&[usize]>,
+) -> anyhow::Result<()> {
+    if ext == "npy" {
+        mrixai_core::npy::write(out, logits)?;
+    } else {
+        let text = csv(pred, labels, &probabilities(logits))?;
+        mrixai_core::atomic::write_bytes(out, text.as_bytes())?;
     }
-    mrixai_core::atomic::write_bytes(&args.out, csv.as_bytes())?;
-    let correct = pred.iter().zip(&labels).filter(|(p, l)| p == l).count();
-    println!(
-        "{}: {} samples, accuracy {:.4}",
-        args.out.display(),
-        pred.len(),
-        correct as f64 / pred.len().max(1) as f64
-    );
     Ok(())
 }
