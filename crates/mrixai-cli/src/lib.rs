@@ -4,6 +4,20 @@
 
 pub mod pipeline;
 
+/// The one error line of the binaries: the error and its causes, each cause only where the
+/// text so far does not already say it (an I/O error names its path and its OS reason once).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    format!("error: {line}")
+}
+
 /// Installs the SIGINT/SIGTERM handler of the binaries: it removes the temporary files and
 /// folders being written (see [`mrixai_core::atomic`]), says so, and exits with status 130.
 /// Finished outputs are never touched.

@@ -791,3 +791,38 @@ fn predict_takes_an_input_batch_and_writes_logits() {
     );
     assert!(!ok && err.contains(".txt"), "{err}");
 }
+
+/// An error is one line, `error: <file>: <why>`, each cause said once, and the exit code 1;
+/// a garbage NIfTI is described in words, not debug output.
+#[test]
+fn errors_are_one_line_without_repetition() {
+    let f = fixture();
+    let missing = f.dir.join("missing.npy");
+    let (ok, err) = run_cmd(
+        &["score"],
+        &[
+            ("--attributions", &missing),
+            ("--masks", &missing),
+            ("--out", &out_path("e.csv")),
+        ],
+    );
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("missing.npy"),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    let mri = f.dir.join("garbage-mri");
+    std::fs::create_dir_all(&mri).expect("folder");
+    std::fs::write(mri.join("t1.nii"), b"not a volume").expect("garbage");
+    let (ok, err) = run_cmd(
+        &["synth", "--quiet"],
+        &[("--mri", &mri), ("--out", &f.dir.join("never-synth"))],
+    );
+    assert!(
+        !ok && err.contains("t1.nii") && !err.contains("Error {"),
+        "{err}"
+    );
+    assert!(!f.dir.join("never-synth").exists());
+}

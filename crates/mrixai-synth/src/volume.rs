@@ -123,8 +123,16 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
     } else {
         bytes
     };
-    let obj = InMemNiftiObject::from_reader(&raw[..])
-        .map_err(|e| Error::format(path, format!("not a readable NIfTI-1 volume: {e}")))?;
+    let obj = InMemNiftiObject::from_reader(&raw[..]).map_err(|e| {
+        let why = match e {
+            nifti::NiftiError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "the file ends before its header or data do".to_string()
+            }
+            nifti::NiftiError::Io(io) => io.to_string(),
+            other => other.to_string(),
+        };
+        Error::format(path, format!("not a readable NIfTI-1 volume: {why}"))
+    })?;
     let header = obj.header().clone();
     let vol = obj.into_volume();
     let dim: Vec<usize> = vol.dim().iter().map(|&d| usize::from(d)).collect();

@@ -39,6 +39,9 @@ pub struct Args {
     /// Output `.npy` (float32, `[N, C, H, W]`; raw Grad-CAM `[N, 1, h, w]`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
+    #[arg(long)]
+    pub quiet: bool,
     /// Also write the channel-summed maps as NIfTI (`<out>.nii.gz`, oriented like the dataset's
     /// `images.nii.gz`).
     #[arg(long)]
@@ -169,7 +172,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     params.clear();
     let n = x.shape()[0];
-    let bar = ProgressBar::new(n as u64).with_style(
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(n as u64)
+    }
+    .with_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} samples, {elapsed} (eta {eta})")
             .expect("valid template")
             .progress_chars("=> "),
@@ -200,7 +208,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.nifti {
         write_nifti(&args.out, &attr)?;
     }
-    eprintln!(
+    println!(
         "{}: {} map(s) {:?} → {}",
         args.method,
         n,

@@ -54,6 +54,9 @@ pub struct Args {
     /// Output table, `.csv` or `.parquet` (long format `sample,metric,value`, NaN as NaN).
     #[arg(long, default_value = "scores.csv")]
     pub out: PathBuf,
+    /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Runs the subcommand.
@@ -105,7 +108,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (attr, mask) = align(attr, mask, pooling, &attr_name, &mask_name)?;
     let n = attr.shape()[0];
 
-    let bar = ProgressBar::new(n as u64);
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(n as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("scoring {bar:30} {pos}/{len} samples ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -128,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     write_long_rows(&args.out, &rows).with_context(|| format!("writing {}", args.out.display()))?;
     let nan = scores.iter().filter(|v| v.is_nan()).count();
-    eprintln!(
+    println!(
         "scored {n} sample(s) on {} metric(s) → {} ({nan} NaN value(s))",
         names.len(),
         args.out.display()
@@ -154,6 +161,7 @@ mod tests {
             nan_policy: "error".into(),
             method: None,
             out: dir.join(out),
+            quiet: true,
         }
     }
 

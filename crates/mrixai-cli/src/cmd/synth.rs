@@ -30,9 +30,13 @@ pub struct Args {
     /// Also write images.nii.gz and masks.nii.gz per split.
     #[arg(long)]
     pub nifti: bool,
-    /// Replace an existing output folder.
+    /// Replace an existing output folder that holds only a dataset mrixai wrote (a folder
+    /// with anything else in it is never replaced).
     #[arg(long)]
     pub force: bool,
+    /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Runs the subcommand.
@@ -49,10 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         force: args.force,
         preview: args.preview,
         nifti: args.nifti,
-        progress: true,
+        progress: !args.quiet,
     };
     let s = synthesize(&cfg, args.seed, args.mri.as_deref(), &args.out, &opts)?;
-    eprintln!(
+    println!(
         "wrote {}: task {} ({} classes), sample shape {:?}, train/val/test = {}/{}/{} images from {}/{}/{} subjects \
          of {} base volume(s) in {:.1} s",
         s.path.display(),
