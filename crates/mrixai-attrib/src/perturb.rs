@@ -286,37 +286,13 @@ pub fn weighted_ridge(designs: &[Vec<bool>], y: &[f64], w: &[f64], alpha: f64) -
 
 /// Solves `A x = b` for symmetric positive definite `A` (lower triangle filled), in place.
 fn cholesky_solve(l: &mut [f64], b: &[f64], m: usize) -> Option<Vec<f64>> {
-    for j in 0..m {
-        let mut d = l[j * m + j];
-        for k in 0..j {
-            d -= l[j * m + k] * l[j * m + k];
-        }
-        if d.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return None;
-        }
-        let d = d.sqrt();
-        l[j * m + j] = d;
-        for i in j + 1..m {
-            let mut s = l[i * m + j];
-            for k in 0..j {
-                s -= l[i * m + k] * l[j * m + k];
-            }
-            l[i * m + j] = s / d;
-        }
+    use mrixai_core::cholesky;
+    if !cholesky::factor(l, m) {
+        return None;
     }
     let mut y = b.to_vec();
-    for i in 0..m {
-        for k in 0..i {
-            y[i] -= l[i * m + k] * y[k];
-        }
-        y[i] /= l[i * m + i];
-    }
-    for i in (0..m).rev() {
-        for k in i + 1..m {
-            y[i] -= l[k * m + i] * y[k];
-        }
-        y[i] /= l[i * m + i];
-    }
+    cholesky::solve_lower(l, m, &mut y, 1);
+    cholesky::solve_upper_t(l, m, &mut y);
     Some(y)
 }
 

@@ -8,6 +8,7 @@
 //! against it never touch one.
 
 pub mod atomic;
+pub mod cholesky;
 pub mod dataset;
 pub mod error;
 pub mod explain;

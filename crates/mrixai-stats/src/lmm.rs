@@ -20,7 +20,7 @@
 
 use crate::dist;
 use crate::linalg::Matrix;
-use mrixai_core::{Error, Result};
+use mrixai_core::{Error, Result, cholesky};
 
 /// One grouping factor of a random intercept: a level index per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,56 +220,15 @@ struct Pls {
     rx_inv: Vec<f64>,
 }
 
-/// In-place lower Cholesky factor of a symmetric positive-definite `n × n` matrix.
-fn cholesky(a: &mut [f64], n: usize) -> Result<()> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if d.is_nan() || d <= 0.0 || !d.is_finite() {
-            return Err(Error::invalid(
-                "mixed model: the fixed-effect design is rank-deficient (a term is aliased with another or with the grouping)",
-            ));
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-        for k in j + 1..n {
-            a[j * n + k] = 0.0;
-        }
-    }
-    Ok(())
-}
-
-/// Solves `L z = b` in place for lower-triangular `L` (`n × n`), `b` of `m` columns
-/// (`n × m` row-major).
-fn forward(l: &[f64], n: usize, b: &mut [f64], m: usize) {
-    for i in 0..n {
-        for c in 0..m {
-            let mut s = b[i * m + c];
-            for k in 0..i {
-                s -= l[i * n + k] * b[k * m + c];
-            }
-            b[i * m + c] = s / l[i * n + i];
-        }
-    }
-}
-
-/// Solves `L' z = b` in place for lower-triangular `L`, one column.
-fn backward(l: &[f64], n: usize, b: &mut [f64]) {
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= l[k * n + i] * b[k];
-        }
-        b[i] = s / l[i * n + i];
+/// In-place lower Cholesky factor; a matrix that is not positive definite means an aliased
+/// fixed-effect design.
+fn factor_design(a: &mut [f64], n: usize) -> Result<()> {
+    if cholesky::factor(a, n) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "mixed model: the fixed-effect design is rank-deficient (a term is aliased with another or with the grouping)",
+        ))
     }
 }
 
@@ -331,11 +290,11 @@ impl Cross {
                 rr[i * m + col] = v;
             }
         }
-        cholesky(&mut s, r)?;
+        factor_design(&mut s, r)?;
         for i in 0..r {
             logdet_l += 2.0 * s[i * r + i].ln();
         }
-        forward(&s, r, &mut rr, m);
+        cholesky::solve_lower(&s, r, &mut rr, m);
         for (i, &a) in rest.iter().enumerate() {
             for col in 0..m {
                 rhs[a * m + col] = rr[i * m + col];
@@ -362,13 +321,13 @@ impl Cross {
             }
             cu2 += row[p] * row[p];
         }
-        cholesky(&mut rx, p)?;
+        factor_design(&mut rx, p)?;
         let logdet_rx = (0..p).map(|i| 2.0 * rx[i * p + i].ln()).sum();
-        forward(&rx, p, &mut cb, 1);
+        cholesky::solve_lower(&rx, p, &mut cb, 1);
         let cb2: f64 = cb.iter().map(|v| v * v).sum();
         let mut beta = cb.clone();
-        backward(&rx, p, &mut beta);
-        let rx_inv = cholesky_inverse(&rx, p);
+        cholesky::solve_upper_t(&rx, p, &mut beta);
+        let rx_inv = cholesky::inverse(&rx, p);
         Ok(Pls {
             logdet_l,
             logdet_rx,
@@ -548,23 +507,8 @@ fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
 /// Inverse of a small symmetric positive-definite matrix; `None` if it is not.
 fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = a.to_vec();
-    cholesky(&mut l, n).ok()?;
-    Some(cholesky_inverse(&l, n))
-}
-
-/// `(L L')⁻¹` from the lower Cholesky factor `L` (`n × n`).
-fn cholesky_inverse(l: &[f64], n: usize) -> Vec<f64> {
-    let mut inv = vec![0.0; n * n];
-    for j in 0..n {
-        let mut e = vec![0.0; n];
-        e[j] = 1.0;
-        forward(l, n, &mut e, 1);
-        backward(l, n, &mut e);
-        for i in 0..n {
-            inv[i * n + j] = e[i];
-        }
-    }
-    inv
+    factor_design(&mut l, n).ok()?;
+    Some(cholesky::inverse(&l, n))
 }
 
 /// Fits `y ~ X + (1|g₁) + (1|g₂) …` by REML. `x` must hold the intercept column if one is
