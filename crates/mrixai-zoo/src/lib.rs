@@ -27,4 +27,4 @@ pub use run::{
 pub use tensor::Compute;
 pub use train::{Optimizer, TrainConfig, TrainReport, train};
 pub use transfer::Init;
-pub use vgg::{Vgg, argmax_rows, checkpoint_paths};
+pub use vgg::{Vgg, argmax_rows, checkpoint_paths, softmax_rows};

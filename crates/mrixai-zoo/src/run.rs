@@ -246,15 +246,7 @@ pub fn predict_split(model: &Path, dataset: &Path, split: Split) -> Result<Predi
     let x = m.prepare(s.images.view())?;
     let logits = m.logits_batched(x.view())?;
     let pred = crate::vgg::argmax_rows(&logits);
-    let probs = logits
-        .axis_iter(ndarray::Axis(0))
-        .map(|row| {
-            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
-            let e: Vec<f32> = row.iter().map(|v| (v - mx).exp()).collect();
-            let z: f32 = e.iter().sum();
-            e.iter().map(|v| v / z).collect()
-        })
-        .collect();
+    let probs = crate::vgg::softmax_rows(&logits);
     Ok(Predictions {
         predicted: pred,
         labels: s.label_indices(),

@@ -427,6 +427,19 @@ impl Vgg {
     }
 }
 
+/// Softmax of each row of `[N, C]` logits (stabilised by the row maximum).
+pub fn softmax_rows(logits: &ArrayF) -> Vec<Vec<f32>> {
+    logits
+        .axis_iter(Axis(0))
+        .map(|row| {
+            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
+            let e: Vec<f32> = row.iter().map(|v| (v - mx).exp()).collect();
+            let z: f32 = e.iter().sum();
+            e.iter().map(|v| v / z).collect()
+        })
+        .collect()
+}
+
 /// Index of the largest value of each row of `[N, C]` (first on ties).
 pub fn argmax_rows(logits: &ArrayF) -> Vec<usize> {
     logits

@@ -48,19 +48,6 @@ fn inputs(args: &Args) -> anyhow::Result<(ArrayF, Option<Vec<usize>>)> {
     }
 }
 
-/// Softmax of each row of `logits`.
-fn probabilities(logits: &ArrayF) -> Vec<Vec<f32>> {
-    logits
-        .axis_iter(ndarray::Axis(0))
-        .map(|row| {
-            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
-            let e: Vec<f32> = row.iter().map(|v| (v - mx).exp()).collect();
-            let z: f32 = e.iter().sum();
-            e.iter().map(|v| v / z).collect()
-        })
-        .collect()
-}
-
 fn csv(pred: &[usize], labels: Option<&[usize]>, probs: &[Vec<f32>]) -> anyhow::Result<String> {
     let classes = probs.first().map_or(0, Vec::len);
     let mut out = String::from(match labels {
@@ -120,7 +107,7 @@ fn write_output(
     if ext == "npy" {
         mrixai_core::npy::write(out, logits)?;
     } else {
-        let text = csv(pred, labels, &probabilities(logits))?;
+        let text = csv(pred, labels, &mrixai_zoo::softmax_rows(logits))?;
         mrixai_core::atomic::write_bytes(out, text.as_bytes())?;
     }
     Ok(())
