@@ -211,6 +211,21 @@ impl Default for SynthConfig {
     }
 }
 
+/// A TOML error as one line: `line L, column C: message` (the parser's own text spans
+/// several lines with a source excerpt).
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', "; ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
 fn range_check(field: &str, r: [f32; 2], lo: f32, hi: f32) -> Result<()> {
     if !r.iter().all(|v| v.is_finite()) {
         return Err(Error::config(field, "must be finite"));
@@ -299,9 +314,15 @@ impl SynthConfig {
     /// Reads and validates a TOML config file.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let c: SynthConfig = toml::from_str(&text)
-            .map_err(|e| Error::format(path, format!("invalid synth config: {e}")))?;
-        c.validate()?;
+        let c: SynthConfig = toml::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("invalid synth config: {}", toml_error(&text, &e)),
+            )
+        })?;
+        // a value out of range names the file as well as the field
+        c.validate()
+            .map_err(|e| Error::format(path, e.to_string()))?;
         Ok(c)
     }
 

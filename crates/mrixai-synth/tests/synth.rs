@@ -616,6 +616,62 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// Valid bytes of a synthesis config and of a small NIfTI volume, to corrupt.
+    fn seeds() -> &'static (Vec<u8>, Vec<u8>) {
+        static S: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+        S.get_or_init(|| {
+            let root = default_mri_dir().join("../..");
+            let toml = std::fs::read(root.join("configs/synth-tiny.toml")).unwrap();
+            let p = tmp("fuzz-seed").join("v.nii");
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            write_nifti(&p, &[6, 5, 4], |i| i as f32);
+            (toml, std::fs::read(&p).unwrap())
+        })
+    }
+
+    /// `bytes` written to a scratch file and read by `read`: an error of one line naming the
+    /// file, or a value, never a panic or a hang.
+    fn one_line_or_ok<T>(name: &str, bytes: &[u8], read: impl Fn(&Path) -> mrixai_core::Result<T>) {
+        let p = tmp("fuzz").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        if let Err(e) = read(&p) {
+            let msg = e.to_string();
+            assert!(!msg.contains('\n') && msg.contains(name), "{msg}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random bytes, truncations and byte flips of a valid synthesis config and NIfTI
+        /// volume reach the readers as one clear error each.
+        #[test]
+        fn corrupted_configs_and_volumes_are_one_line_errors(
+            junk in prop::collection::vec(any::<u8>(), 0..400),
+            cut in 0usize..2000,
+            flip in 0usize..2000,
+            byte in any::<u8>(),
+        ) {
+            let (toml, nii) = seeds();
+            for (name, valid) in [("c.toml", toml), ("v.nii", nii)] {
+                let read = |p: &Path| -> mrixai_core::Result<()> {
+                    if name.ends_with(".toml") {
+                        SynthConfig::from_toml_file(p).map(|_| ())
+                    } else {
+                        mrixai_synth::load_nifti(p).map(|_| ())
+                    }
+                };
+                one_line_or_ok(name, &junk, read);
+                one_line_or_ok(name, &valid[..cut.min(valid.len())], read);
+                let mut flipped = valid.clone();
+                let at = flip % flipped.len();
+                flipped[at] = byte;
+                one_line_or_ok(name, &flipped, read);
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 

@@ -526,3 +526,58 @@ fn cascading_randomisation_keeps_the_leading_layers() {
     let rows = rows.unwrap();
     assert!(!rows.is_empty());
 }
+
+/// `bytes` written to a scratch file and read by `read`: an error of one line naming the
+/// file, or a value, never a panic.
+fn one_line_or_ok<T>(
+    name: &str,
+    bytes: &[u8],
+    read: impl Fn(&std::path::Path) -> mrixai_core::Result<T>,
+) {
+    let p = tmp("fuzz").join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    if let Err(e) = read(&p) {
+        let msg = e.to_string();
+        assert!(!msg.contains('\n') && msg.contains(name), "{msg}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Random bytes, truncations and byte flips of a valid `arch.json` and
+    /// `model.safetensors` reach the readers as one clear error each.
+    #[test]
+    fn corrupted_arch_and_weights_are_one_line_errors(
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        cut in 0usize..40_000,
+        flip in 0usize..40_000,
+        byte in proptest::prelude::any::<u8>(),
+    ) {
+        static SEED: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+        let (arch, weights) = SEED.get_or_init(|| {
+            let d = tmp("fuzz-seed");
+            Vgg::init(&tiny(false, 1), 0).unwrap().save(&d).unwrap();
+            (
+                std::fs::read(d.join("arch.json")).unwrap(),
+                std::fs::read(d.join("model.safetensors")).unwrap(),
+            )
+        });
+        for (name, valid) in [("arch.json", arch), ("model.safetensors", weights)] {
+            let read = |p: &std::path::Path| -> mrixai_core::Result<()> {
+                if name == "arch.json" {
+                    Arch::read(p).map(|_| ())
+                } else {
+                    mrixai_zoo::weights::read(p).map(|_| ())
+                }
+            };
+            one_line_or_ok(name, &junk, read);
+            one_line_or_ok(name, &valid[..cut.min(valid.len())], read);
+            let mut flipped = valid.clone();
+            let at = flip % flipped.len();
+            flipped[at] = byte;
+            one_line_or_ok(name, &flipped, read);
+        }
+    }
+}

@@ -171,8 +171,10 @@ impl ExperimentConfig {
     /// Reads and validates a TOML file; relative data paths are resolved against its folder.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut cfg: ExperimentConfig = toml::from_str(&text)
-            .map_err(|e| Error::format(path, format!("invalid experiment config: {e}")))?;
+        let mut cfg: ExperimentConfig = toml::from_str(&text).map_err(|e| {
+            let why = mrixai_synth::config::toml_error(&text, &e);
+            Error::format(path, format!("invalid experiment config: {why}"))
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &Path| -> PathBuf {
             let joined = if p.is_relative() {
@@ -185,7 +187,8 @@ impl ExperimentConfig {
         cfg.data.synth_config = resolve(&cfg.data.synth_config);
         cfg.data.pretrain_synth_config = resolve(&cfg.data.pretrain_synth_config);
         cfg.data.mri = cfg.data.mri.as_deref().map(resolve);
-        cfg.validate()?;
+        cfg.validate()
+            .map_err(|e| Error::format(path, e.to_string()))?;
         Ok(cfg)
     }
 
