@@ -136,3 +136,30 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--sbatch` takes values that start with `-`, as its help text shows them.
+    #[test]
+    fn sbatch_values_may_start_with_a_dash() {
+        let cli = Cli::try_parse_from([
+            "xtask",
+            "reproduce",
+            "--emit-slurm",
+            "slurm",
+            "--sbatch",
+            "--partition=gpu",
+            "--sbatch",
+            "--gres=gpu:1",
+            "--slurm-cpus",
+            "8",
+        ])
+        .expect("parses");
+        let Command::Reproduce(a) = cli.command;
+        assert_eq!(a.sbatch, ["--partition=gpu", "--gres=gpu:1"]);
+        assert_eq!(a.slurm_cpus, 8);
+        assert!(Cli::try_parse_from(["xtask", "reproduce", "--slurm-cpus", "0"]).is_err());
+    }
+}
