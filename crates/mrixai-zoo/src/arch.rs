@@ -15,13 +15,33 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// One entry of `features`: a convolution width or the max-pool marker `"M"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FeatureItem {
     /// `Conv2d(prev, c, 3, padding=1)` followed by (BatchNorm2d and) ReLU.
     Conv(usize),
     /// Must be `"M"`: `MaxPool2d(2, 2)`.
     Pool(String),
+}
+
+impl<'de> Deserialize<'de> for FeatureItem {
+    /// A positive whole number (a convolution width) or `"M"`; anything else is refused with
+    /// a sentence that says so (not serde's "did not match any variant").
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => match n.as_u64() {
+                Some(c) => Ok(FeatureItem::Conv(c as usize)),
+                None => Err(D::Error::custom(format!(
+                    "features: {n} is not a convolution width (a whole number ≥ 1) nor \"M\""
+                ))),
+            },
+            serde_json::Value::String(s) => Ok(FeatureItem::Pool(s)),
+            other => Err(D::Error::custom(format!(
+                "features: {other} is not a convolution width (a whole number ≥ 1) nor \"M\""
+            ))),
+        }
+    }
 }
 
 /// Per-channel input normalisation `(x - mean) / std`, applied by [`crate::Vgg::prepare`].

@@ -581,3 +581,30 @@ proptest::proptest! {
         }
     }
 }
+
+/// A negative or fractional channel count in `arch.json` is refused in words, naming the
+/// file, not with serde's "did not match any variant of untagged enum".
+#[test]
+fn bad_feature_entries_are_explained() {
+    let d = tmp("bad-features");
+    std::fs::create_dir_all(&d).unwrap();
+    let good = serde_json::to_value(tiny(false, 1)).unwrap();
+    for bad in [
+        serde_json::json!(-16),
+        serde_json::json!(2.5),
+        serde_json::json!(true),
+    ] {
+        let mut v = good.clone();
+        v["features"][0] = bad.clone();
+        let p = d.join("arch.json");
+        std::fs::write(&p, v.to_string()).unwrap();
+        let e = Arch::read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("is not a convolution width")
+                && e.contains("arch.json")
+                && !e.contains("untagged"),
+            "{bad}: {e}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
