@@ -214,7 +214,14 @@ impl Default for SynthConfig {
 /// A TOML error as one line: `line L, column C: message` (the parser's own text spans
 /// several lines with a source excerpt).
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().replace('\n', "; ");
+    let mut msg = e.message().trim().replace('\n', "; ");
+    if msg.starts_with("duplicate key") {
+        msg.push_str(" (a key written twice, or a value and a [section] of the same name)");
+    } else if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && rest.contains("expected struct")
+    {
+        msg = format!("{rest}: this key names a [section] of settings, not a single value");
+    }
     match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -552,6 +559,14 @@ mod tests {
         assert_eq!(partial.lesion.contrast, [0.2, 0.3]);
         assert_eq!(partial.lesion.lobes, SynthConfig::quick().lesion.lobes);
         assert!(toml::from_str::<SynthConfig>("[lesion]\ncontrast_typo = 1\n").is_err());
+        for (text, needle) in [
+            ("subject = 20\n", "names a [section]"),
+            ("subject = 20\n[subject]\nrotate_deg = 3.0\n", "same name"),
+        ] {
+            let e = toml::from_str::<SynthConfig>(text).unwrap_err();
+            let line = toml_error(text, &e);
+            assert!(line.contains(needle) && !line.contains('\n'), "{line}");
+        }
     }
 
     #[test]
