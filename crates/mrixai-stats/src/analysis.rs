@@ -1378,17 +1378,7 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
             score: describe::mean(&v),
         })
         .collect();
-    let mut per_model: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for smp in &samples {
-        per_model
-            .entry(smp.model.clone())
-            .or_default()
-            .push(smp.score);
-    }
-    let model_means = per_model
-        .into_iter()
-        .map(|(m, v)| (m, describe::mean(&v)))
-        .collect();
+    let model_means = effects::model_means(&samples);
     let alpha = ctx.opts.alpha;
     let mut out = vec![effects::accuracy_correlation(
         &model_means,

@@ -397,6 +397,19 @@ pub fn freedman_lane(x: &Matrix, y: &[f64], tested: &[usize], n_perm: usize, see
     (1 + hits) as f64 / (1 + n_perm) as f64
 }
 
+/// Each model's mean score over its samples.
+pub fn model_means(samples: &[Sample]) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for s in samples {
+        let e = sums.entry(&s.model).or_insert((0.0, 0));
+        e.0 += s.score;
+        e.1 += 1;
+    }
+    sums.into_iter()
+        .map(|(m, (t, n))| (m.to_string(), t / n as f64))
+        .collect()
+}
+
 /// Model-level rows for the permutation tests: the design of [`design`] on one row per
 /// model, and the model's mean score.
 fn model_level(
@@ -404,18 +417,12 @@ fn model_level(
     models: &BTreeMap<String, ModelInfo>,
     reference: &str,
 ) -> (Design, Vec<f64>) {
-    let mut sums: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-    for s in samples {
-        let e = sums.entry(&s.model).or_insert((0.0, 0));
-        e.0 += s.score;
-        e.1 += 1;
-    }
-    let rows: Vec<Sample> = sums
-        .iter()
-        .map(|(m, (t, n))| Sample {
-            model: m.to_string(),
+    let rows: Vec<Sample> = model_means(samples)
+        .into_iter()
+        .map(|(model, score)| Sample {
+            model,
             image: 0,
-            score: t / *n as f64,
+            score,
         })
         .collect();
     let y = rows.iter().map(|r| r.score).collect();
