@@ -370,10 +370,14 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
     out.push(("friedman".to_string(), fr));
     out.push(("method_ranks".to_string(), ranks));
     out.push(("wilcoxon".to_string(), wx));
-    out.push(("method_pairs".to_string(), method_pairs_table(&ctx)?));
+    let pairs = method_pairs(&ctx);
+    out.push((
+        "method_pairs".to_string(),
+        method_pairs_table(&pairs, ctx.opts.alpha)?,
+    ));
     let effects = effects_list(&ctx);
     out.push(("effects".to_string(), effects_table(&effects)?));
-    let findings = findings_table(&ctx, &out, &effects)?;
+    let findings = findings_table(&ctx, &pairs, &effects)?;
     out.push(("findings".to_string(), findings));
     let mut notes_t = t(&[("note", Kind::Str)]);
     for n in &notes {
@@ -1273,12 +1277,6 @@ pub fn primary_metric(metrics: &[String], requested: Option<&str>) -> Option<Str
     metrics.first().cloned()
 }
 
-fn rows_where(tb: &Table, conds: &[(&str, &str)]) -> Vec<usize> {
-    (0..tb.len())
-        .filter(|&i| conds.iter().all(|(c, v)| tb.get(i, c).text() == *v))
-        .collect()
-}
-
 /// Scores of `metric` by method and (model, sample), over the analysis subset.
 fn sample_scores(ctx: &Ctx, metric: &str) -> compare::MethodScores {
     let mut out = compare::MethodScores::new();
@@ -1296,9 +1294,23 @@ fn sample_scores(ctx: &Ctx, metric: &str) -> compare::MethodScores {
     out
 }
 
-/// Sample-level pairwise method comparisons (see [`compare`]), Holm/BH within each metric
-/// and family.
-fn method_pairs_table(ctx: &Ctx) -> Result<Table> {
+/// Sample-level pairwise method comparisons (see [`compare`]) of every metric.
+fn method_pairs(ctx: &Ctx) -> Vec<(String, Vec<compare::PairComparison>)> {
+    ctx.metrics
+        .iter()
+        .map(|metric| {
+            let scores = sample_scores(ctx, metric);
+            let pairs = compare::all_pairs(&scores, &ctx.methods, ctx.opts.level);
+            (metric.clone(), pairs)
+        })
+        .collect()
+}
+
+/// The method comparisons as a table, Holm/BH within each metric and family.
+fn method_pairs_table(
+    pairs: &[(String, Vec<compare::PairComparison>)],
+    alpha: f64,
+) -> Result<Table> {
     let mut tb = t(&[
         ("metric", Kind::Str),
         ("family", Kind::Str),
@@ -1315,9 +1327,8 @@ fn method_pairs_table(ctx: &Ctx) -> Result<Table> {
         ("effect_size", Kind::F64),
         ("test", Kind::Str),
     ]);
-    for metric in &ctx.metrics {
-        let scores = sample_scores(ctx, metric);
-        for c in compare::all_pairs(&scores, &ctx.methods, ctx.opts.level) {
+    for (metric, list) in pairs {
+        for c in list {
             tb.push(vec![
                 s(metric),
                 s(c.family),
@@ -1336,7 +1347,7 @@ fn method_pairs_table(ctx: &Ctx) -> Result<Table> {
             ])?;
         }
     }
-    add_adjusted(&tb, "p", &["metric", "family"], ctx.opts.alpha)
+    add_adjusted(&tb, "p", &["metric", "family"], alpha)
 }
 
 /// The effects of findings 1–3 on the primary metric (see [`effects`]), pooled over the
@@ -1498,7 +1509,7 @@ fn reading(e: &effects::Effect, alpha: f64) -> String {
 
 fn findings_table(
     ctx: &Ctx,
-    tables: &[(String, Table)],
+    pairs: &[(String, Vec<compare::PairComparison>)],
     effects: &[effects::Effect],
 ) -> Result<Table> {
     let mut tb = t(&FINDING_COLUMNS);
@@ -1526,18 +1537,22 @@ fn findings_table(
             s(&reading(e, alpha)),
         ])?;
     }
-    let pairs = tables
+    let primary = pairs
         .iter()
-        .find(|(st, _)| st == "method_pairs")
-        .map(|(_, t)| t);
-    tb.push(method_finding(ctx, pairs, &metric)?)?;
+        .find(|(m, _)| *m == metric)
+        .map_or(&[][..], |(_, list)| list.as_slice());
+    tb.push(method_finding(ctx, primary, &metric)?)?;
     Ok(tb)
 }
 
 /// Finding 4 from the sample-level pairwise comparisons of the real methods: the global
 /// test is the smallest Holm-adjusted p (valid for the family's global null); the effect is
 /// the difference between the best and the worst real method.
-fn method_finding(ctx: &Ctx, pairs: Option<&Table>, metric: &str) -> Result<Vec<Value>> {
+fn method_finding(
+    ctx: &Ctx,
+    pairs: &[compare::PairComparison],
+    metric: &str,
+) -> Result<Vec<Value>> {
     let alpha = ctx.opts.alpha;
     let nan = f64::NAN;
     let sign = if higher_is_better(metric) { 1.0 } else { -1.0 };
@@ -1548,31 +1563,32 @@ fn method_finding(ctx: &Ctx, pairs: Option<&Table>, metric: &str) -> Result<Vec<
             (m.clone(), describe::mean(&finite))
         })
         .collect();
-    let idx = pairs.map_or(Vec::new(), |p| {
-        rows_where(p, &[("metric", metric), ("family", "methods")])
-    });
+    // the family of real methods, adjusted as in the `method_pairs` table
+    let rows: Vec<compare::PairComparison> = pairs
+        .iter()
+        .filter(|p| p.family == "methods")
+        .cloned()
+        .collect();
     let mut p4 = nan;
     let mut spread = None;
-    let detail = match pairs.filter(|_| !idx.is_empty()) {
-        Some(pt) => {
-            let rows: Vec<compare::PairComparison> = idx.iter().map(|&i| pair_of(pt, i)).collect();
-            let holm: Vec<f64> = idx.iter().map(|&i| pt.get(i, "p_holm").f64()).collect();
-            p4 = holm
-                .iter()
-                .copied()
-                .filter(|p| !p.is_nan())
-                .fold(nan, f64::min);
-            spread = best_minus_worst(&rows, &means, sign);
-            let best = compare::best_set(&rows, &holm, &means, sign, alpha);
-            format!(
-                "{} of {} pairs of real methods differ after Holm at α = {alpha}. Best set (not separable from the top): {}. {}",
-                holm.iter().filter(|p| **p < alpha).count(),
-                rows.len(),
-                best.join(", "),
-                bracket_text(&means)
-            )
-        }
-        None => "not testable: fewer than two real methods".to_string(),
+    let detail = if rows.is_empty() {
+        "not testable: fewer than two real methods".to_string()
+    } else {
+        let holm = holm_column(&rows.iter().map(|r| r.p).collect::<Vec<_>>(), alpha);
+        p4 = holm
+            .iter()
+            .copied()
+            .filter(|p| !p.is_nan())
+            .fold(nan, f64::min);
+        spread = best_minus_worst(&rows, &means, sign);
+        let best = compare::best_set(&rows, &holm, &means, sign, alpha);
+        format!(
+            "{} of {} pairs of real methods differ after Holm at α = {alpha}. Best set (not separable from the top): {}. {}",
+            holm.iter().filter(|p| **p < alpha).count(),
+            rows.len(),
+            best.join(", "),
+            bracket_text(&means)
+        )
     };
     let effect = spread.as_ref().map_or(String::new(), |r| {
         format!("{} − {}", r.method_a, r.method_b)
@@ -1632,24 +1648,6 @@ fn best_minus_worst(
             ..r.clone()
         }
     })
-}
-
-fn pair_of(t: &Table, i: usize) -> compare::PairComparison {
-    compare::PairComparison {
-        method_a: t.get(i, "method_a").text(),
-        method_b: t.get(i, "method_b").text(),
-        family: "methods",
-        n_models: t.get(i, "n_models").i64().unwrap_or(0) as usize,
-        n_samples: t.get(i, "n_samples").i64().unwrap_or(0) as usize,
-        estimate: t.get(i, "estimate").f64(),
-        se: t.get(i, "se").f64(),
-        df: t.get(i, "df").f64(),
-        ci_low: t.get(i, "ci_low").f64(),
-        ci_high: t.get(i, "ci_high").f64(),
-        p: t.get(i, "p").f64(),
-        effect_size: t.get(i, "effect_size").f64(),
-        test: t.get(i, "test").text(),
-    }
 }
 
 /// The controls' means: the floor and ceiling the methods sit between.
