@@ -308,9 +308,9 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
     }
     validate_requests(records, opts)?;
     let mut notes = Vec::new();
-    let kept = above_chance(records, opts.min_accuracy, &mut notes)?;
+    let mut models = models(records)?;
+    let kept = above_chance(records, &mut models, opts.min_accuracy, &mut notes)?;
     let records = kept.as_slice();
-    let models = models(records)?;
     let mut values: Values = BTreeMap::new();
     let mut methods = BTreeSet::new();
     let mut metrics = BTreeSet::new();
@@ -398,37 +398,35 @@ pub const MIN_SAMPLES: usize = 10;
 /// The records of the models that learnt something: a model whose test accuracy is below
 /// `min_accuracy` answers near chance, so which samples it "classified correctly" is luck and
 /// its explanations say nothing about a trained model; it is left out of every analysis and
-/// named in the notes. Models of unknown accuracy (NaN) are kept.
+/// named in the notes (and dropped from `models`). Models of unknown accuracy (NaN) are kept.
 fn above_chance(
     records: &[Record],
+    models: &mut BTreeMap<String, Model>,
     min_accuracy: f64,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Record>> {
-    let all = models(records)?;
-    let out: BTreeSet<&str> = all
+    let out: BTreeMap<String, f64> = models
         .values()
         .filter(|m| m.accuracy < min_accuracy)
-        .map(|m| m.cell.as_str())
+        .map(|m| (m.cell.clone(), m.accuracy))
         .collect();
-    if out.len() == all.len() {
+    if out.len() == models.len() {
         return Err(Error::invalid(format!(
             "every model has a test accuracy below {min_accuracy} (at chance): nothing to analyse"
         )));
     }
     if !out.is_empty() {
-        let list: Vec<String> = out
-            .iter()
-            .map(|c| format!("{c} ({:.3})", all[*c].accuracy))
-            .collect();
+        let list: Vec<String> = out.iter().map(|(c, a)| format!("{c} ({a:.3})")).collect();
         notes.push(format!(
             "{} model(s) below the accuracy floor {min_accuracy} left out of every analysis: {}",
             out.len(),
             list.join(", ")
         ));
     }
+    models.retain(|c, _| !out.contains_key(c));
     Ok(records
         .iter()
-        .filter(|r| !out.contains(r.cell.as_str()))
+        .filter(|r| !out.contains_key(&r.cell))
         .cloned()
         .collect())
 }
