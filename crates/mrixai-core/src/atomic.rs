@@ -2,10 +2,9 @@
 //! renamed into place, so a crash never leaves a half-written file or folder behind.
 //!
 //! Nothing here deletes what mrixai did not write. A folder is replaced only when the caller
-//! allows it ([`OutDir::replace`]) *and* every entry of the old folder is one the command
-//! writes: a top-level name the command owns, or a path the new folder contains again.
-//! Anything else is a foreign file, and the write is refused before it starts (and checked
-//! again just before the swap).
+//! allows it ([`OutDir::replace`]) *and* every entry of the old folder matches a pattern of
+//! what the command writes. Anything else is a foreign file, and the write is refused before
+//! it starts (and checked again, by the same rule, just before the swap).
 //!
 //! Temporary entries are named `.NAME.tmp-PID` (and `.NAME.old-PID` during a swap). Those of
 //! the running process are removed on error, on drop and by [`remove_live_temps`] (which a
@@ -221,12 +220,7 @@ impl OutDir {
                 target.display()
             )));
         }
-        let foreign: Vec<String> = tree(target)?
-            .into_iter()
-            .filter(|rel| !owned_by(owned, rel))
-            .map(|rel| rel.display().to_string())
-            .collect();
-        refuse_foreign(target, &foreign)
+        refuse_foreign(target, &foreign(target, owned)?)
     }
 
     /// Starts building the folder under a temporary name (see [`AtomicDir`]).
@@ -303,23 +297,13 @@ fn owned_by(owned: &[&str], rel: &Path) -> bool {
     owned.iter().any(|p| matches_owned(p, rel))
 }
 
-/// Entries of the existing folder `old` that neither match an `owned` pattern nor stand
-/// again (same kind) in the new folder `new`.
-fn foreign_entries(old: &Path, new: &Path, owned: &[&str]) -> Result<Vec<String>> {
-    let mut foreign = Vec::new();
-    for rel in tree(old)? {
-        let old_is_dir = old.join(&rel).is_dir();
-        let again = new.join(&rel);
-        let replaced = if old_is_dir {
-            again.is_dir()
-        } else {
-            again.is_file()
-        };
-        if !replaced && !owned_by(owned, &rel) {
-            foreign.push(rel.display().to_string());
-        }
-    }
-    Ok(foreign)
+/// Entries below `dir` that match no `owned` pattern.
+fn foreign(dir: &Path, owned: &[&str]) -> Result<Vec<String>> {
+    Ok(tree(dir)?
+        .into_iter()
+        .filter(|rel| !owned_by(owned, rel))
+        .map(|rel| rel.display().to_string())
+        .collect())
 }
 
 /// A folder built under a temporary name and moved into place by [`AtomicDir::commit`].
@@ -333,7 +317,7 @@ pub struct AtomicDir {
 }
 
 impl AtomicDir {
-    /// Starts building `out.path`, after [`OutDir::check`] with the top-level names the
+    /// Starts building `out.path`, after [`OutDir::check`] with the patterns of what the
     /// command writes (`owned`).
     pub fn new(out: &OutDir, owned: &'static [&'static str]) -> Result<Self> {
         out.check(owned)?;
@@ -358,13 +342,13 @@ impl AtomicDir {
     }
 
     /// Moves the finished folder onto its target. An existing target is replaced only when
-    /// every entry in it matches an owned pattern or stands again in the new folder (checked
-    /// again now); it is moved aside first and removed only once the new folder is in place.
+    /// every entry in it still matches an owned pattern (checked again now, in case files
+    /// appeared since [`OutDir::check`]); it is moved aside first and removed only once the
+    /// new folder is in place.
     pub fn commit(mut self) -> Result<PathBuf> {
         let target = self.target.clone();
         if target.exists() {
-            let foreign = foreign_entries(&target, &self.tmp, self.owned)?;
-            refuse_foreign(&target, &foreign)?;
+            refuse_foreign(&target, &foreign(&target, self.owned)?)?;
             let old = sibling(&target, "old");
             register(&old);
             fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
@@ -483,11 +467,20 @@ mod tests {
         );
         assert_eq!(fs::read(target.join("notes.txt")).unwrap(), b"mine");
         fs::remove_file(target.join("notes.txt")).unwrap();
-        // A foreign file inside an owned folder: refused at commit, nothing touched.
+        // A foreign file inside an owned folder: refused before any work, nothing touched.
         fs::write(target.join("sub/mine.txt"), b"mine").unwrap();
         let e = build(&target, false).unwrap_err().to_string();
         assert!(e.contains("mine.txt"), "{e}");
         assert_eq!(fs::read(target.join("sub/mine.txt")).unwrap(), b"mine");
+        fs::remove_file(target.join("sub/mine.txt")).unwrap();
+        // A foreign file that appears while the new folder is built: refused at the swap.
+        let d = OutDir::replacing(&target).begin(OWNED).unwrap();
+        fs::write(d.path().join("x"), b"newer").unwrap();
+        fs::write(target.join("late.txt"), b"mine").unwrap();
+        let e = d.commit().unwrap_err().to_string();
+        assert!(e.contains("late.txt"), "{e}");
+        assert_eq!(fs::read(target.join("late.txt")).unwrap(), b"mine");
+        assert_eq!(fs::read(target.join("x")).unwrap(), b"new");
         assert_eq!(fs::read_dir(&base).unwrap().count(), 1, "no temp left");
         // A file where a folder should be is never replaced.
         let file = base.join("file");
