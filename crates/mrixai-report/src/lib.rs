@@ -32,8 +32,10 @@ pub struct ReportOptions {
     pub gallery_samples: usize,
     /// Recompute the statistics even when `stats/` exists.
     pub recompute_stats: bool,
-    /// Report folder (default: `RUN/report`).
+    /// Report folder (default: `RUN/report`, which the run owns and which is replaced).
     pub out: Option<std::path::PathBuf>,
+    /// Replace an existing `out` folder that holds only a report.
+    pub force: bool,
 }
 
 impl Default for ReportOptions {
@@ -43,6 +45,7 @@ impl Default for ReportOptions {
             gallery_samples: 4,
             recompute_stats: false,
             out: None,
+            force: false,
         }
     }
 }
@@ -360,8 +363,16 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         notes: &notes,
         opts,
     });
-    let target = opts.out.clone().unwrap_or_else(|| run.join("report"));
-    let dir = OutDir::replacing(&target).begin(REPORT_FILES)?;
+    // the run's own report folder is replaced; a folder the user named only with force
+    let out = match &opts.out {
+        Some(p) => OutDir {
+            path: p.clone(),
+            replace: opts.force,
+        },
+        None => OutDir::replacing(run.join("report")),
+    };
+    let target = out.path.clone();
+    let dir = out.begin(REPORT_FILES)?;
     let fig_dir = dir.path().join("figures");
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
     for f in &figs {

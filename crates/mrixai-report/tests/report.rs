@@ -225,5 +225,25 @@ fn missing_inputs_are_clear_errors_or_notes() {
     );
     let html = std::fs::read_to_string(&s.index).unwrap();
     assert!(html.contains("run.json</code> is absent"));
+    // a report folder the user names: an existing one only with force, and never when it
+    // holds anything but a report
+    let mine = d.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("index.html"), b"my page").unwrap();
+    let to = |force: bool| ReportOptions {
+        out: Some(mine.clone()),
+        force,
+        ..opts.clone()
+    };
+    let e = build_report(&d, &to(false)).unwrap_err().to_string();
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(mine.join("index.html")).unwrap(), b"my page");
+    std::fs::write(mine.join("notes.txt"), b"mine").unwrap();
+    let e = build_report(&d, &to(true)).unwrap_err().to_string();
+    assert!(e.contains("notes.txt"), "{e}");
+    assert_eq!(std::fs::read(mine.join("index.html")).unwrap(), b"my page");
+    std::fs::remove_file(mine.join("notes.txt")).unwrap();
+    let s = build_report(&d, &to(true)).unwrap();
+    assert_eq!(s.index, mine.join("index.html"));
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -22,10 +22,12 @@ pub struct Args {
     /// Seed of the bootstrap (when statistics are computed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Report folder (default: RUN/report); an existing one is replaced only when it holds
-    /// nothing but a report.
+    /// Report folder (default: RUN/report, replaced on every run).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out folder that holds nothing but a report.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// Runs the subcommand.
@@ -34,6 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gallery_samples: args.gallery_samples,
         recompute_stats: args.recompute_stats,
         out: args.out.clone(),
+        force: args.force,
         ..ReportOptions::default()
     };
     opts.stats.subset = super::stats::subset(&args.subset)?;
