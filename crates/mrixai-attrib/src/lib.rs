@@ -28,6 +28,7 @@ pub mod perturb;
 pub mod quadrature;
 pub mod registry;
 pub mod sanity;
+pub mod service;
 pub mod superpixels;
 pub mod util;
 
@@ -48,5 +49,6 @@ pub use perturb::{FeatureSettings, KernelShap, Lime, Occlusion, ShapleyValueSamp
 pub use quadrature::Quadrature;
 pub use registry::{ALL_METHODS, method_by_name};
 pub use sanity::{Randomizable, SanityRow, cascading_randomization};
+pub use service::{Explanation, explain};
 pub use superpixels::Superpixels;
 pub use util::{Baseline, upsample_nearest};

@@ -3,7 +3,7 @@
 
 use crate::pool::{Pooling, pool_channels};
 use mrixai_core::{ArrayF, Error, Result};
-use ndarray::{ArrayD, ArrayViewD, Axis};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
 use std::path::Path;
 
 /// Default level at which a continuous ground truth is binarised (GT = weight ≥ level).
@@ -30,6 +30,17 @@ impl std::str::FromStr for NanPolicy {
             ))),
         }
     }
+}
+
+/// Checks a binarisation level: it must lie in (0, 1], since ground truth is a 0–1 mask or
+/// lesion weight and any other level marks every pixel or none.
+pub fn check_threshold(t: f32) -> Result<()> {
+    if t.is_finite() && t > 0.0 && t <= 1.0 {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "threshold must lie in (0, 1], got {t}: ground truth is a 0–1 mask or lesion weight, so any other level marks every pixel or none"
+    )))
 }
 
 /// Binarises a continuous ground truth: 1 where `weight ≥ threshold`, else 0.
@@ -63,7 +74,22 @@ pub fn check_finite(attr: ArrayViewD<f32>, policy: NanPolicy, origin: &str) -> R
 /// values are all 0 or 1 is used as is; other values need `threshold` (GT = value ≥ threshold)
 /// and are an error without it.
 pub fn read_mask(path: &Path, threshold: Option<f32>) -> Result<ArrayD<u8>> {
-    let values = mrixai_core::npy_any::read(path)?.values;
+    mask_from_values(
+        mrixai_core::npy_any::read(path)?.values.view(),
+        threshold,
+        path,
+    )
+}
+
+/// A ground truth from numeric values (as [`read_mask`] reads them from a file): used as is
+/// when every value is 0 or 1, else binarised at `threshold` (an error without one).
+/// `origin` names the array in errors.
+pub fn mask_from_values(
+    values: ArrayViewD<f64>,
+    threshold: Option<f32>,
+    origin: impl AsRef<Path>,
+) -> Result<ArrayD<u8>> {
+    let path = origin.as_ref();
     if let Some(v) = values.iter().find(|v| !v.is_finite()) {
         return Err(Error::format(
             path,
@@ -93,13 +119,17 @@ pub fn read_mask(path: &Path, threshold: Option<f32>) -> Result<ArrayD<u8>> {
 /// or `[N, C, …spatial]`; channels are pooled with `pooling`, or, when `pooling` is `None`,
 /// a single channel is squeezed (keeping signs) and several are pooled with
 /// [`Pooling::SumAbs`]. `attr_name` and `mask_name` name the inputs in errors.
-pub fn align(
-    attr: ArrayF,
+///
+/// Borrowed attributions stay borrowed unless channels are pooled (no copy of a
+/// `[N, …spatial]` or `[N, 1, …spatial]` map).
+pub fn align<'a>(
+    attr: impl Into<CowArray<'a, f32, IxDyn>>,
     mask: ArrayD<u8>,
     pooling: Option<Pooling>,
     attr_name: &str,
     mask_name: &str,
-) -> Result<(ArrayF, ArrayD<u8>)> {
+) -> Result<(CowArray<'a, f32, IxDyn>, ArrayD<u8>)> {
+    let attr = attr.into();
     let mask = if mask.ndim() >= 4 && mask.shape()[1] == 1 {
         mask.index_axis_move(Axis(1), 0)
     } else {
@@ -126,12 +156,12 @@ pub fn align(
         match pooling {
             None => attr,
             // a pooling asked for explicitly on a channel-less map acts on one channel
-            Some(p) => pool_channels(attr.insert_axis(Axis(1)).view(), p)?,
+            Some(p) => pool_channels(attr.insert_axis(Axis(1)).view(), p)?.into(),
         }
     } else if a.len() == spatial.len() + 2 && &a[2..] == spatial {
         match (pooling, a[1]) {
             (None, 1) => attr.index_axis_move(Axis(1), 0),
-            (p, _) => pool_channels(attr.view(), p.unwrap_or_default())?,
+            (p, _) => pool_channels(attr.view(), p.unwrap_or_default())?.into(),
         }
     } else {
         return Err(Error::shape(

@@ -24,7 +24,8 @@ pub mod pool;
 pub use emd::{emd_between, emd_mask, grid_diameter};
 pub use filter::{correct, correct_all, kept_indices, predictions_from_logits};
 pub use input::{
-    DEFAULT_MASK_THRESHOLD, NanPolicy, align, binarize, check_finite, read_attributions, read_mask,
+    DEFAULT_MASK_THRESHOLD, NanPolicy, align, binarize, check_finite, check_threshold,
+    mask_from_values, read_attributions, read_mask,
 };
 pub use metrics::{
     ALL_METRICS, MetricKind, MetricSet, NamedMetric, PARAMETERISED_METRICS, Sample, metric_by_name,

@@ -41,6 +41,19 @@ impl Subset {
     }
 }
 
+impl std::str::FromStr for Subset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "correct" => Ok(Subset::Correct),
+            "correct_all" => Ok(Subset::CorrectAll),
+            other => Err(Error::invalid(format!(
+                "subset must be `correct_all` or `correct`, got `{other}`"
+            ))),
+        }
+    }
+}
+
 /// Analysis settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -87,6 +100,26 @@ impl Default for Options {
             n_perm: 999,
             min_accuracy: 0.6,
         }
+    }
+}
+
+impl Options {
+    /// Checks the ranges of the levels (`alpha`, `min_accuracy`); a field error names the
+    /// option as in the library (`min_accuracy`).
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.min_accuracy) {
+            return Err(Error::invalid(format!(
+                "min_accuracy must be in [0, 1], got {}",
+                self.min_accuracy
+            )));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Error::invalid(format!(
+                "alpha must be in (0, 1), got {}",
+                self.alpha
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -594,17 +594,21 @@ const SCORE_ONLY_COLUMNS: [&str; 3] = ["sample", "metric", "value"];
 /// one model, `model`, of unknown source and accuracy whose every sample counts as correct:
 /// method comparisons are then possible, model-level findings are not.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
-    let t = Table::read(path)?;
+    records_of(path, &Table::read(path)?)
+}
+
+/// The records of a score table already in memory, in either form [`read_records`] reads;
+/// `origin` names the table in errors.
+pub fn records_of(origin: &Path, t: &Table) -> Result<Vec<Record>> {
     let model_cols = SCORE_COLUMNS
         .iter()
         .filter(|c| !SCORE_ONLY_COLUMNS.contains(c) && **c != "method");
     if model_cols.clone().all(|c| t.index(c).is_err())
         && SCORE_ONLY_COLUMNS.iter().all(|c| t.index(c).is_ok())
     {
-        return one_model_records(path, &t);
+        return one_model_records(origin, t);
     }
-    let df = read_scores(path)?;
-    records(path, &Table::from_dataframe(&df)?)
+    records(origin, t)
 }
 
 fn one_model_records(path: &Path, t: &Table) -> Result<Vec<Record>> {

@@ -498,9 +498,12 @@ pub fn checkpoint_paths(path: &Path) -> Result<(PathBuf, PathBuf)> {
         }
         Ok((path.to_path_buf(), a))
     } else {
-        Err(Error::format(
+        Err(Error::io(
             path,
-            "checkpoint not found (expected a folder with model.safetensors and arch.json)",
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "checkpoint not found (expected a folder with model.safetensors and arch.json)",
+            ),
         ))
     }
 }

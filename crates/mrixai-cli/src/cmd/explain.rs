@@ -2,12 +2,12 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use mrixai_attrib::{ALL_METHODS, Oracle, method_by_name};
+use mrixai_attrib::{Explanation, explain};
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::explain::check_targets;
-use mrixai_core::{ArrayF, Attributor, Error, Explainable};
+use mrixai_core::{ArrayF, Error, Explainable};
 use mrixai_zoo::Vgg;
-use ndarray::{Axis, Slice, concatenate};
+use ndarray::Axis;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -111,14 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be ≥ 1");
     }
-    if !ALL_METHODS.contains(&args.method.as_str()) {
-        anyhow::bail!(
-            "unknown method `{}` (known: {})",
-            args.method,
-            ALL_METHODS.join(", ")
-        );
-    }
-    let mut params = parse_params(&args.params)?;
+    let mut job = Explanation::new(args.method.clone()).batch_size(args.batch_size);
+    job.params = parse_params(&args.params)?;
+    job.validate()?;
     let model = Vgg::load(&args.model)?;
     let (images, targets, masks) = match (&args.dataset, &args.input) {
         (Some(dir), _) => {
@@ -158,19 +153,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         anyhow::anyhow!("{source}: {e}")
     })?;
-    let oracle = if args.method == "oracle" && !params.contains_key("masks") {
-        let m = masks.context(
-            "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy",
-        )?;
-        Some(Oracle::new(m.view()))
-    } else {
-        None
-    };
-    let method: Box<dyn Attributor> = match &oracle {
-        Some(o) => Box::new(o.clone()),
-        None => method_by_name(&args.method, &params)?,
-    };
-    params.clear();
+    if job.method == "oracle" && masks.is_none() && !job.params.contains_key("masks") {
+        anyhow::bail!(
+            "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy"
+        );
+    }
     let n = x.shape()[0];
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -183,27 +170,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(args.method.clone());
-    let mut parts: Vec<ArrayF> = Vec::new();
-    for s in (0..n).step_by(args.batch_size) {
-        let e = (s + args.batch_size).min(n);
-        let xb = x.slice_axis(Axis(0), Slice::from(s..e));
-        let a = match &oracle {
-            Some(o) => {
-                o.slice(s, e - s)?
-                    .attribute(&model as &dyn Explainable, xb, &targets[s..e])?
-            }
-            None => method.attribute(&model, xb, &targets[s..e])?,
-        };
-        parts.push(a);
-        bar.inc((e - s) as u64);
-    }
+    let attr = explain(
+        &model,
+        &job,
+        x.view(),
+        &targets,
+        masks.as_ref().map(|m| m.view()),
+        &mut |done| bar.set_position(done as u64),
+    )?;
     bar.finish();
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    let attr = if views.is_empty() {
-        ArrayF::zeros(x.raw_dim())
-    } else {
-        concatenate(Axis(0), &views).context("joining batches")?
-    };
     mrixai_core::npy::write(&args.out, &attr)?;
     if args.nifti {
         write_nifti(&args.out, &attr)?;

@@ -39,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         force: args.force,
         ..ReportOptions::default()
     };
-    opts.stats.subset = super::stats::subset(&args.subset)?;
+    opts.stats.subset = args.subset.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
     opts.stats.seed = args.seed;
     let s = build_report(&args.run, &opts)
         .with_context(|| format!("report of {}", args.run.display()))?;

@@ -11,7 +11,8 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_core::dataset;
 use mrixai_metrics::{
-    MetricSet, NanPolicy, Pooling, align, binarize, check_finite, read_attributions, read_mask,
+    MetricSet, NanPolicy, Pooling, align, binarize, check_finite, check_threshold,
+    read_attributions, read_mask,
 };
 use mrixai_stats::table::{ScoreRow, write_long_rows};
 use std::path::PathBuf;
@@ -75,12 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(str::parse::<Pooling>)
         .transpose()?;
-    if let Some(t) = args.threshold
-        && !(t.is_finite() && t > 0.0 && t <= 1.0)
-    {
-        bail!(
-            "--threshold must lie in (0, 1], got {t}: ground truth is a 0–1 mask or lesion weight, so any other level marks every pixel or none"
-        );
+    if let Some(t) = args.threshold {
+        check_threshold(t).map_err(|e| anyhow::anyhow!("--{e}"))?;
     }
 
     let attr_name = args.attributions.display().to_string();

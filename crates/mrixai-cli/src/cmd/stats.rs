@@ -46,31 +46,16 @@ pub struct Args {
     pub min_accuracy: f64,
 }
 
-/// Parses the `--subset` value.
-pub fn subset(s: &str) -> anyhow::Result<Subset> {
-    match s {
-        "correct_all" => Ok(Subset::CorrectAll),
-        "correct" => Ok(Subset::Correct),
-        other => anyhow::bail!("--subset must be `correct_all` or `correct`, got `{other}`"),
-    }
-}
-
 impl Args {
-    /// The analysis options these arguments describe.
+    /// The analysis options these arguments describe (a range error names the flag).
     pub fn options(&self) -> anyhow::Result<Options> {
-        if !(0.0..=1.0).contains(&self.min_accuracy) {
-            anyhow::bail!(
-                "--min-accuracy must be in [0, 1], got {}",
-                self.min_accuracy
-            );
-        }
-        if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            anyhow::bail!("--alpha must be in (0, 1), got {}", self.alpha);
-        }
-        Ok(Options {
+        let opts = Options {
             formula: self.formula.clone(),
             reference: self.reference.clone(),
-            subset: subset(&self.subset)?,
+            subset: self
+                .subset
+                .parse::<Subset>()
+                .map_err(|e| anyhow::anyhow!("--{e}"))?,
             n_boot: self.n_boot,
             seed: self.seed,
             alpha: self.alpha,
@@ -79,7 +64,10 @@ impl Args {
             n_perm: self.n_perm,
             min_accuracy: self.min_accuracy,
             ..Options::default()
-        })
+        };
+        opts.validate()
+            .map_err(|e| anyhow::anyhow!("--{}", e.to_string().replacen('_', "-", 1)))?;
+        Ok(opts)
     }
 }
 

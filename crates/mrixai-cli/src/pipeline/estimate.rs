@@ -249,8 +249,18 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
         .insert_axis(ndarray::Axis(0))
         .insert_axis(ndarray::Axis(0));
     for name in &cfg.explain.methods {
-        let method = super::stages::attributor(cfg, name, masks.view())?;
-        let t = fastest(1, || method.attribute(&proxy, xp.view(), &[0]).map(|_| ()))?;
+        let job = super::stages::explanation(cfg, name)?.batch_size(1);
+        let t = fastest(1, || {
+            mrixai_attrib::explain(
+                &proxy,
+                &job,
+                xp.view(),
+                &[0],
+                Some(masks.view()),
+                &mut |_| {},
+            )
+            .map(|_| ())
+        })?;
         let passes = t / proxy_pass;
         // controls never run the network: their own time is the unit cost
         let (stage, unit_s) = if passes < 0.5 {

@@ -4,8 +4,8 @@ use super::Source;
 use super::config::TrainSettings;
 use super::run::{is_done, mark_done};
 use super::{Cell, Run};
+use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
-use mrixai_core::{Attributor, atomic};
 use mrixai_core::{Error, Result, seed};
 use mrixai_metrics::{MetricSet, Pooling};
 use mrixai_stats::table::ScoreRow;
@@ -13,7 +13,7 @@ use mrixai_stats::table::write_long_rows;
 use mrixai_synth::{SynthConfig, SynthOptions, Task};
 use mrixai_zoo::{InitSpec, Vgg};
 use mrixai_zoo::{OodTask, Optimizer, TrainConfig};
-use ndarray::{ArrayViewD, Axis};
+
 use std::path::Path;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -220,19 +220,22 @@ pub struct CellRecord {
     pub method_seconds: std::collections::BTreeMap<String, f64>,
 }
 
-/// Builds the attribution method `name` with the configuration's parameters (the oracle
-/// gets `masks`).
-pub(crate) fn attributor(
+/// The explanation job of method `name` with the configuration's parameters and batch size
+/// (a parameter error names the config field).
+pub(crate) fn explanation(
     cfg: &super::ExperimentConfig,
     name: &str,
-    masks: ArrayViewD<u8>,
-) -> Result<Box<dyn Attributor>> {
-    if name == "oracle" {
-        return Ok(Box::new(mrixai_attrib::Oracle::new(masks)));
+) -> Result<mrixai_attrib::Explanation> {
+    let job = mrixai_attrib::Explanation {
+        method: name.to_string(),
+        params: cfg.explain.params.get(name).cloned().unwrap_or_default(),
+        batch_size: cfg.explain.batch_size,
+    };
+    if name != "oracle" {
+        mrixai_attrib::method_by_name(name, &job.params)
+            .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?;
     }
-    let params = cfg.explain.params.get(name).cloned().unwrap_or_default();
-    mrixai_attrib::method_by_name(name, &params)
-        .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))
+    Ok(job)
 }
 
 /// Trains, explains and scores one cell into `dir`.
@@ -281,24 +284,21 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
     let pooling: Pooling = cfg.score.pool.parse()?;
     let mut scores = String::from("method,sample,metric,value\n");
     let mut method_seconds = std::collections::BTreeMap::new();
-    let bs = cfg.explain.batch_size;
     for name in &cfg.explain.methods {
         let path = dir.join("attributions").join(format!("{name}.npy"));
         let t = Instant::now();
         let attr = if path.is_file() {
             mrixai_core::npy::read::<f32>(&path)?
         } else {
-            let mut parts = Vec::new();
-            for start in (0..n).step_by(bs) {
-                let end = (start + bs).min(n);
-                let xb = x.slice_axis(Axis(0), (start..end).into());
-                let mb = test.masks.slice_axis(Axis(0), (start..end).into());
-                let method = attributor(&run.cfg, name, mb.into_dyn())?;
-                parts.push(method.attribute(&model, xb.into_dyn(), &pred[start..end])?);
-            }
-            let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
-            let attr = ndarray::concatenate(Axis(0), &views)
-                .map_err(|e| Error::invalid(format!("{name}: cannot join batches: {e}")))?;
+            let job = explanation(&run.cfg, name)?;
+            let attr = mrixai_attrib::explain(
+                &model,
+                &job,
+                x.view(),
+                &pred,
+                Some(test.masks.view()),
+                &mut |_| {},
+            )?;
             mrixai_core::npy::write(&path, &attr)?;
             attr
         };

@@ -1,0 +1,119 @@
+"""mrixai's localisation metrics where Quantus expects a metric callable.
+
+``Metric("mass_accuracy")(model, x_batch, y_batch, a_batch, s_batch)`` returns one score per
+sample, like ``quantus.RelevanceMassAccuracy()(…)``, computed by :func:`mrixai.metrics.score`.
+The classes named after Quantus's metrics are ready-made instances of this:
+
+=========================  ==========================  ===================================
+Quantus (0.6)              mrixai                      definitions
+=========================  ==========================  ===================================
+``RelevanceMassAccuracy``  ``mass_accuracy``           equal
+``RelevanceRankAccuracy``  ``rank_accuracy``           equal (ties broken by position)
+``PointingGame``           ``pointing_game``           equal for a unique maximum
+``TopKIntersection(k)``    ``top_k_intersection@k``    equal (stable tie-break)
+``AUC``                    ``auroc``                   equal (ties averaged, as sklearn)
+=========================  ==========================  ===================================
+
+Where the two differ: Quantus normalises a batch (by default every map by the batch
+maximum) and may take ``abs`` first; mrixai scores each map as given (``pool`` pools
+channels). Quantus reads masks as booleans (any non-zero is lesion); mrixai wants 0/1 masks or
+a ``threshold``. mrixai also scores 3-D volumes and adds the exact EMD, which Quantus lacks.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from . import metrics as _metrics
+from ._arrays import as_array
+
+
+class Metric:
+    """A Quantus-style metric callable backed by an mrixai metric.
+
+    name: an mrixai metric name (``emd_score``, ``mass_accuracy``, ``top_k_intersection@100``…).
+    pool, threshold, nan_policy: as in :func:`mrixai.metrics.score`.
+    abs: take ``|a|`` first (Quantus's ``abs`` option); False by default.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pool: Optional[str] = None,
+        threshold: Optional[float] = None,
+        nan_policy: str = "nan",
+        abs: bool = False,
+    ):
+        self.name = name
+        self.pool = pool
+        self.threshold = threshold
+        self.nan_policy = nan_policy
+        self.abs = abs
+        self.evaluation_scores: List[float] = []
+
+    def __call__(
+        self,
+        model,
+        x_batch,
+        y_batch,
+        a_batch=None,
+        s_batch=None,
+        channel_first: Optional[bool] = None,
+        explain_func: Optional[Callable] = None,
+        explain_func_kwargs: Optional[Dict] = None,
+        **kwargs,
+    ) -> List[float]:
+        """Scores ``a_batch`` (or the maps of ``explain_func(model=…, inputs=x_batch,
+        targets=y_batch, **explain_func_kwargs)``) against the masks ``s_batch``."""
+        if s_batch is None:
+            raise ValueError(f"{self.name}: s_batch (the ground-truth masks) is required")
+        if a_batch is None:
+            if explain_func is None:
+                raise ValueError(f"{self.name}: give a_batch or explain_func")
+            a_batch = explain_func(
+                model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
+            )
+        a = as_array(a_batch, "a_batch")
+        s = as_array(s_batch, "s_batch")
+        if channel_first is False:
+            a = np.moveaxis(a, -1, 1)
+            s = np.moveaxis(s, -1, 1)
+        if self.abs:
+            a = np.abs(a)
+        _, values = _metrics.score_matrix(
+            a, s, [self.name], self.pool, self.threshold, self.nan_policy
+        )
+        self.evaluation_scores = values[:, 0].tolist()
+        return self.evaluation_scores
+
+
+def RelevanceMassAccuracy(**kw) -> Metric:
+    """mrixai's ``mass_accuracy`` as Quantus's ``RelevanceMassAccuracy``."""
+    return Metric("mass_accuracy", **kw)
+
+
+def RelevanceRankAccuracy(**kw) -> Metric:
+    """mrixai's ``rank_accuracy`` as Quantus's ``RelevanceRankAccuracy``."""
+    return Metric("rank_accuracy", **kw)
+
+
+def PointingGame(**kw) -> Metric:
+    """mrixai's ``pointing_game`` as Quantus's ``PointingGame``."""
+    return Metric("pointing_game", **kw)
+
+
+def TopKIntersection(k: int = 1000, **kw) -> Metric:
+    """mrixai's ``top_k_intersection@k`` as Quantus's ``TopKIntersection`` (same default k)."""
+    return Metric(f"top_k_intersection@{int(k)}", **kw)
+
+
+def AUC(**kw) -> Metric:
+    """mrixai's ``auroc`` as Quantus's ``AUC``."""
+    return Metric("auroc", **kw)
+
+
+def EMDScore(**kw) -> Metric:
+    """mrixai's exact ``emd_score`` (no Quantus counterpart)."""
+    return Metric("emd_score", **kw)

@@ -1,0 +1,292 @@
+//! The native module `mrixai._mrixai`: thin bindings of the library crates for the Python
+//! package `mrixai` (python/mrixai). Arrays arrive as NumPy arrays (the Python layer calls
+//! `numpy.asarray`); float32 arrays are borrowed, not copied; every computation runs with the
+//! GIL released; errors become `FileNotFoundError` (a missing file) or `ValueError` with the
+//! command line's messages.
+
+use mrixai_core::npy_any::{AnyArray, Dtype};
+use mrixai_core::{ArrayF, Error, Explainable};
+use numpy::{
+    Element, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArray,
+    PyUntypedArrayMethods, ToPyArray,
+};
+use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
+use pyo3::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod stats;
+mod synth;
+
+/// A toolkit error as the Python exception a user expects, with the command line's message.
+fn py_err(e: Error) -> PyErr {
+    match &e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// `map_err(py_err)` for toolkit results.
+trait OrPy<T> {
+    fn or_py(self) -> PyResult<T>;
+}
+
+impl<T> OrPy<T> for mrixai_core::Result<T> {
+    fn or_py(self) -> PyResult<T> {
+        self.map_err(py_err)
+    }
+}
+
+/// The values of a NumPy array of any numeric dtype as `f64`, with the dtype they had (as
+/// the `.npy` reader of the command line returns them).
+fn any_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<AnyArray> {
+    let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
+        PyValueError::new_err(format!("{name}: expected a NumPy array (or array-like)"))
+    })?;
+    let descr = arr.dtype();
+    let kind = descr.kind() as char;
+    let size = descr.itemsize();
+    fn values<T: Element + Copy>(
+        obj: &Bound<'_, PyAny>,
+        f: impl Fn(T) -> f64,
+    ) -> PyResult<ndarray::ArrayD<f64>> {
+        let a: PyReadonlyArrayDyn<'_, T> = obj.extract()?;
+        Ok(a.as_array().mapv(f))
+    }
+    let values = match (kind, size) {
+        ('b', 1) => values::<bool>(obj, |v| f64::from(u8::from(v)))?,
+        ('i', 1) => values::<i8>(obj, f64::from)?,
+        ('i', 2) => values::<i16>(obj, f64::from)?,
+        ('i', 4) => values::<i32>(obj, f64::from)?,
+        ('i', 8) => values::<i64>(obj, |v| v as f64)?,
+        ('u', 1) => values::<u8>(obj, f64::from)?,
+        ('u', 2) => values::<u16>(obj, f64::from)?,
+        ('u', 4) => values::<u32>(obj, f64::from)?,
+        ('u', 8) => values::<u64>(obj, |v| v as f64)?,
+        ('f', 2) => values::<half::f16>(obj, f64::from)?,
+        ('f', 4) => values::<f32>(obj, f64::from)?,
+        ('f', 8) => values::<f64>(obj, |v| v)?,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "{name}: dtype {} is not a real number type (expected bool, an integer or float16/32/64)",
+                descr.str().map(|s| s.to_string()).unwrap_or_default()
+            )));
+        }
+    };
+    Ok(AnyArray {
+        dtype: Dtype {
+            kind,
+            size,
+            big_endian: false,
+            fortran: false,
+        },
+        values,
+    })
+}
+
+/// A real-valued array: float32 borrowed from NumPy, anything else converted (float64 is
+/// rounded to float32, as the command line reads it).
+enum Floats<'py> {
+    Borrowed(PyReadonlyArrayDyn<'py, f32>),
+    Converted(ArrayF),
+}
+
+impl Floats<'_> {
+    fn view(&self) -> ndarray::ArrayViewD<'_, f32> {
+        match self {
+            Floats::Borrowed(a) => a.as_array(),
+            Floats::Converted(a) => a.view(),
+        }
+    }
+}
+
+fn floats<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Floats<'py>> {
+    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'py, f32>>() {
+        return Ok(Floats::Borrowed(a));
+    }
+    Ok(Floats::Converted(
+        any_array(obj, name)?.into_f32(Path::new(name)).0,
+    ))
+}
+
+/// Whether float32 `obj` is read without a copy (its data are borrowed by [`floats`]).
+#[pyfunction]
+fn _borrows(obj: &Bound<'_, PyAny>) -> bool {
+    matches!(floats(obj, "array"), Ok(Floats::Borrowed(_)))
+}
+
+/// Ground-truth masks of any numeric dtype (binary, or binarised at `threshold`).
+fn masks(
+    obj: &Bound<'_, PyAny>,
+    threshold: Option<f32>,
+    name: &str,
+) -> PyResult<ndarray::ArrayD<u8>> {
+    let a = any_array(obj, name)?;
+    mrixai_metrics::mask_from_values(a.values.view(), threshold, name).or_py()
+}
+
+/// Scores attribution maps against masks; returns the metric names and the `[N, metrics]`
+/// values (the Python layer makes the long table).
+#[pyfunction]
+#[pyo3(signature = (attributions, masks, metrics=None, pool=None, threshold=None, nan_policy="error"))]
+fn score<'py>(
+    py: Python<'py>,
+    attributions: &Bound<'py, PyAny>,
+    masks: &Bound<'py, PyAny>,
+    metrics: Option<Vec<String>>,
+    pool: Option<&str>,
+    threshold: Option<f32>,
+    nan_policy: &str,
+) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f64>>)> {
+    let set = mrixai_metrics::MetricSet::parse(&metrics.unwrap_or_default()).or_py()?;
+    let policy: mrixai_metrics::NanPolicy = nan_policy.parse().or_py()?;
+    let pooling = pool
+        .map(str::parse::<mrixai_metrics::Pooling>)
+        .transpose()
+        .or_py()?;
+    if let Some(t) = threshold {
+        mrixai_metrics::check_threshold(t).or_py()?;
+    }
+    let mask = self::masks(masks, threshold, "masks")?;
+    let attr = floats(attributions, "attributions")?;
+    let view = attr.view();
+    let values = py.detach(|| {
+        mrixai_metrics::check_finite(view.view(), policy, "attributions")?;
+        let (a, m) = mrixai_metrics::align(view, mask, pooling, "attributions", "masks")?;
+        set.score_batch(a.view(), m.view(), None)
+    });
+    Ok((set.names(), values.or_py()?.to_pyarray(py)))
+}
+
+/// The images of `inputs` as the model's prepared float32 batch (finite values only).
+fn model_inputs(model: &mrixai_zoo::Vgg, inputs: &Bound<'_, PyAny>) -> PyResult<ArrayF> {
+    let x = floats(inputs, "inputs")?;
+    let v = x.view();
+    let bad = v.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(py_err(Error::NonFinite {
+            what: "inputs".into(),
+            count: bad,
+        }));
+    }
+    model.prepare(v).or_py()
+}
+
+fn load_model(model: &Path) -> PyResult<mrixai_zoo::Vgg> {
+    mrixai_zoo::Vgg::load(model).or_py()
+}
+
+/// Logits `[N, classes]` of a checkpoint on `inputs` `[N, C, H, W]`.
+#[pyfunction]
+fn predict<'py>(
+    py: Python<'py>,
+    model: PathBuf,
+    inputs: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let model = load_model(&model)?;
+    let x = model_inputs(&model, inputs)?;
+    let logits = py.detach(|| model.logits_batched(x.view())).or_py()?;
+    Ok(logits.to_pyarray(py))
+}
+
+/// Class indices `[N]` from any integer, bool or whole-valued float array.
+fn targets(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    let (t, _) = any_array(obj, "target")?
+        .into_indices(Path::new("target"), "target")
+        .or_py()?;
+    if t.ndim() != 1 {
+        return Err(PyValueError::new_err(format!(
+            "target: expected one class index per sample (1-D), got shape {:?}",
+            t.shape()
+        )));
+    }
+    Ok(t.iter().map(|&v| v as usize).collect())
+}
+
+/// Attribution maps of `method` for `inputs`; `target` `None` explains the predicted class.
+#[pyfunction]
+#[pyo3(signature = (model, inputs, target, method, params, batch_size=16, masks=None))]
+#[allow(clippy::too_many_arguments)]
+fn explain<'py>(
+    py: Python<'py>,
+    model: PathBuf,
+    inputs: &Bound<'py, PyAny>,
+    target: Option<&Bound<'py, PyAny>>,
+    method: String,
+    params: BTreeMap<String, String>,
+    batch_size: usize,
+    masks: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let job = mrixai_attrib::Explanation {
+        method,
+        params,
+        batch_size,
+    };
+    job.validate().or_py()?;
+    let model = load_model(&model)?;
+    let x = model_inputs(&model, inputs)?;
+    let masks = masks.map(|m| self::masks(m, None, "masks")).transpose()?;
+    if job.method == "oracle" && masks.is_none() && !job.params.contains_key("masks") {
+        return Err(PyValueError::new_err(
+            "the oracle needs ground-truth masks: pass masks=…",
+        ));
+    }
+    let targets = match target {
+        Some(t) => targets(t)?,
+        None => py.detach(|| model.predict(x.view())).or_py()?,
+    };
+    if targets.len() != x.shape()[0] {
+        return Err(PyValueError::new_err(format!(
+            "{} target(s) for {} input sample(s)",
+            targets.len(),
+            x.shape()[0]
+        )));
+    }
+    mrixai_core::explain::check_targets(&[targets.len(), model.num_classes()], &targets)
+        .map_err(|e| PyValueError::new_err(format!("target: {e}")))?;
+    let attr = py
+        .detach(|| {
+            mrixai_attrib::explain(
+                &model,
+                &job,
+                x.view(),
+                &targets,
+                masks.as_ref().map(|m| m.view()),
+                &mut |_| {},
+            )
+        })
+        .or_py()?;
+    Ok(attr.to_pyarray(py))
+}
+
+/// Names of every attribution method and control.
+#[pyfunction]
+fn methods() -> Vec<&'static str> {
+    mrixai_attrib::ALL_METHODS.to_vec()
+}
+
+/// Names of the default metric set (parameterised ones: `top_k_intersection@K`,
+/// `threshold_{precision,recall,f1}@T`).
+#[pyfunction]
+fn metric_names() -> Vec<String> {
+    mrixai_metrics::MetricSet::parse::<&str>(&[])
+        .map(|s| s.names())
+        .unwrap_or_default()
+}
+
+/// The native module.
+#[pymodule]
+fn _mrixai(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(score, m)?)?;
+    m.add_function(wrap_pyfunction!(predict, m)?)?;
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
+    m.add_function(wrap_pyfunction!(methods, m)?)?;
+    m.add_function(wrap_pyfunction!(metric_names, m)?)?;
+    m.add_function(wrap_pyfunction!(_borrows, m)?)?;
+    m.add_function(wrap_pyfunction!(synth::synth, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::stats, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
