@@ -481,6 +481,87 @@ fn writing_commands_keep_foreign_files() {
 
 /// SIGTERM in the middle of a write: the command exits with status 130, removes its
 /// temporary folder and leaves no output; SIGKILL leaves one, which the next run removes.
+/// explain, score and predict never overwrite an existing file without `--force` (the user's
+/// bytes survive and nothing hidden is left); with `--force` they replace it. `stats` refuses
+/// an existing folder, and with `--force` one that holds anything but its tables.
+#[test]
+fn single_file_outputs_are_replaced_only_with_force() {
+    let f = fixture();
+    let d: (&str, &Path) = ("--dataset", &f.data);
+    let maps = out_path("own-maps.npy");
+    let (ok, err) = run_out(
+        &["explain", "--quiet", "--method", "gradient"],
+        &[("--model", &f.model), d],
+        &maps,
+    );
+    assert!(ok, "{err}");
+    let (xp, _, _, _) = inputs(3, "force");
+    let cases: Vec<(&str, Vec<&str>, Flags)> = vec![
+        (
+            "explain.npy",
+            vec!["explain", "--quiet", "--method", "gradient"],
+            vec![("--model", &f.model), d],
+        ),
+        (
+            "scores.csv",
+            vec!["score", "--quiet"],
+            vec![("--attributions", &maps), d],
+        ),
+        (
+            "logits.npy",
+            vec!["predict"],
+            vec![("--model", &f.model), ("--input", &xp)],
+        ),
+    ];
+    for (name, args, paths) in &cases {
+        let out = f.dir.join(format!("users-{name}"));
+        std::fs::write(&out, b"the user's own file").unwrap();
+        let (ok, err) = run_out(args, paths, &out);
+        assert!(!ok && err.contains("--force"), "{name}: {err}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"the user's own file");
+        let mut forced = args.clone();
+        forced.push("--force");
+        let (ok, err) = run_out(&forced, paths, &out);
+        assert!(ok, "{name} --force: {err}");
+        assert_ne!(std::fs::read(&out).unwrap(), b"the user's own file");
+        // a folder is never replaced by a file, with or without --force
+        let (ok, err) = run_out(&forced, paths, &f.dir);
+        let folder = f.dir.display().to_string();
+        assert!(!ok && err.contains(&folder), "{name}: {err}");
+        assert!(f.data.join("test/images.npy").is_file());
+        assert!(hidden_entries(&f.dir).is_empty(), "{name}: temp left");
+    }
+    let scores = f.dir.join("two-method-scores.csv");
+    let mut csv = String::from("method,sample,metric,value\n");
+    for i in 0..8 {
+        let v = (i * 37 % 11) as f64 / 11.0;
+        csv.push_str(&format!(
+            "a,{i},emd_score,{v}\nb,{i},emd_score,{}\n",
+            v / 2.0
+        ));
+    }
+    std::fs::write(&scores, csv).unwrap();
+    let stats = folder_with_notes("foreign-stats");
+    let flags: Flags = vec![("--scores", &scores)];
+    let (ok, err) = run_out(
+        &["stats", "--n-boot", "10", "--n-perm", "0"],
+        &flags,
+        &stats,
+    );
+    assert!(!ok && err.contains("already exists"), "stats: {err}");
+    let forced = ["stats", "--n-boot", "10", "--n-perm", "0", "--force"];
+    let (ok, err) = run_out(&forced, &flags, &stats);
+    assert!(!ok && err.contains("notes.txt"), "stats --force: {err}");
+    assert_eq!(std::fs::read(stats.join("notes.txt")).unwrap(), b"mine");
+    std::fs::remove_dir_all(&stats).unwrap();
+    let (ok, err) = run_out(&forced[..5], &flags, &stats);
+    assert!(ok, "{err}");
+    let (ok, err) = run_out(&forced, &flags, &stats);
+    assert!(ok, "stats --force over its own tables: {err}");
+    assert!(stats.join("method_pairs.csv").is_file());
+    assert!(hidden_entries(&f.dir).is_empty(), "stats: temp left");
+}
+
 #[test]
 fn interrupted_writes_leave_nothing_behind() {
     let f = fixture();
@@ -611,9 +692,11 @@ fn score_tables_feed_stats_and_mistyped_requests_are_errors() {
         (&["stats", "--formula", "score ~ acuracy"], "acuracy"),
         (&["stats", "--formula", "score ~ ~"], "formula"),
     ];
+    let fresh = f.dir.join("mistyped-stats");
     for (args, needle) in cases {
-        let (ok, err) = run_cmd(args, &[s, o]);
+        let (ok, err) = run_cmd(args, &[s, ("--out", &fresh)]);
         assert!(!ok && err.contains(needle), "{args:?}: {err}");
+        assert!(!fresh.exists(), "{args:?} left {}", fresh.display());
     }
     let maps = f.dir.join("gradient-maps.npy");
     for t in ["-1", "1.5", "0"] {

@@ -171,6 +171,25 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     write_bytes(path, format!("{text}\n").as_bytes())
 }
 
+/// Checks, before any work, that the output file `path` named by the user can be written:
+/// it does not exist, or `replace` (`--force`) is set and it is a file (a folder is never
+/// replaced by a file).
+pub fn check_out_file(path: &Path, replace: bool) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+        Ok(m) if m.is_dir() => Err(Error::invalid(format!(
+            "{}: is a folder; give a file name",
+            path.display()
+        ))),
+        Ok(_) if replace => Ok(()),
+        Ok(_) => Err(Error::invalid(format!(
+            "{}: already exists (pass --force to replace it)",
+            path.display()
+        ))),
+    }
+}
+
 /// An output folder named by the user, and whether an earlier output of the same command
 /// there may be replaced (`--force`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +423,21 @@ mod tests {
             write_bytes(&dir, b"x").is_err(),
             "a folder is not replaced by a file"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn out_file_exists_only_with_force() {
+        let dir = scratch("outfile");
+        let path = dir.join("a.npy");
+        check_out_file(&path, false).unwrap();
+        write_bytes(&path, b"user data").unwrap();
+        let e = check_out_file(&path, false).unwrap_err().to_string();
+        assert!(e.contains("a.npy") && e.contains("--force"), "{e}");
+        check_out_file(&path, true).unwrap();
+        let e = check_out_file(&dir, true).unwrap_err().to_string();
+        assert!(e.contains("is a folder"), "{e}");
+        assert_eq!(fs::read(&path).unwrap(), b"user data");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -186,6 +186,49 @@ pub const TABLE_STEMS: [&str; 19] = [
     "notes",
 ];
 
+/// The files [`Tables::write`] writes (every stem as `.csv` and `.parquet`): what a stats
+/// folder may hold for `--force` to replace it.
+pub const TABLE_FILES: &[&str] = &[
+    "models.csv",
+    "models.parquet",
+    "summary.csv",
+    "summary.parquet",
+    "model_scores.csv",
+    "model_scores.parquet",
+    "correlation.csv",
+    "correlation.parquet",
+    "ols_fit.csv",
+    "ols_fit.parquet",
+    "ols_coefficients.csv",
+    "ols_coefficients.parquet",
+    "anova.csv",
+    "anova.parquet",
+    "residuals.csv",
+    "residuals.parquet",
+    "residual_tests.csv",
+    "residual_tests.parquet",
+    "partial_correlation.csv",
+    "partial_correlation.parquet",
+    "matched_bins.csv",
+    "matched_bins.parquet",
+    "matched_tests.csv",
+    "matched_tests.parquet",
+    "friedman.csv",
+    "friedman.parquet",
+    "method_ranks.csv",
+    "method_ranks.parquet",
+    "wilcoxon.csv",
+    "wilcoxon.parquet",
+    "method_pairs.csv",
+    "method_pairs.parquet",
+    "effects.csv",
+    "effects.parquet",
+    "findings.csv",
+    "findings.parquet",
+    "notes.csv",
+    "notes.parquet",
+];
+
 /// Model (cell) attributes shared by all of its rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -1692,5 +1735,19 @@ fn bracket_text(means: &BTreeMap<String, f64>) -> String {
         String::new()
     } else {
         format!("Controls (bracket, not tested): {}.", ctl.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_files_are_every_stem_in_both_formats() {
+        let want: Vec<String> = TABLE_STEMS
+            .iter()
+            .flat_map(|s| [format!("{s}.csv"), format!("{s}.parquet")])
+            .collect();
+        assert_eq!(TABLE_FILES, want);
     }
 }

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_attrib::{Explanation, explain};
+use mrixai_core::atomic::check_out_file;
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::explain::check_targets;
 use mrixai_core::{ArrayF, Error, Explainable};
@@ -39,6 +40,9 @@ pub struct Args {
     /// Output `.npy` (float32, `[N, C, H, W]`; raw Grad-CAM `[N, 1, h, w]`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing output file (and, with `--nifti`, its `.nii.gz`) (never a folder, never without this flag).
+    #[arg(long)]
+    pub force: bool,
     /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
     #[arg(long)]
     pub quiet: bool,
@@ -114,6 +118,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut job = Explanation::new(args.method.clone()).batch_size(args.batch_size);
     job.params = parse_params(&args.params)?;
     job.validate()?;
+    check_out_file(&args.out, args.force)?;
+    if args.nifti {
+        check_out_file(&args.out.with_extension("nii.gz"), args.force)?;
+    }
     let model = Vgg::load(&args.model)?;
     let (images, targets, masks) = match (&args.dataset, &args.input) {
         (Some(dir), _) => {

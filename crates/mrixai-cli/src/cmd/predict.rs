@@ -27,6 +27,9 @@ pub struct Args {
     /// `[N, classes]`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing output file (never a folder, never without this flag).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The images to predict and, for a dataset, their labels.
@@ -80,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.out.display()
         );
     }
+    mrixai_core::atomic::check_out_file(&args.out, args.force)?;
     let model = Vgg::load(&args.model)?;
     let (images, labels) = inputs(&args)?;
     let x = model.prepare(images.view())?;

@@ -55,6 +55,9 @@ pub struct Args {
     /// Output table, `.csv` or `.parquet` (long format `sample,metric,value`, NaN as NaN).
     #[arg(long, default_value = "scores.csv")]
     pub out: PathBuf,
+    /// Replace an existing output file (never a folder, never without this flag).
+    #[arg(long)]
+    pub force: bool,
     /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
     #[arg(long)]
     pub quiet: bool,
@@ -71,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let set = MetricSet::parse(&args.metrics)?;
     let policy: NanPolicy = args.nan_policy.parse()?;
+    mrixai_core::atomic::check_out_file(&args.out, args.force)?;
     let pooling = args
         .pool
         .as_deref()
@@ -158,6 +162,7 @@ mod tests {
             nan_policy: "error".into(),
             method: None,
             out: dir.join(out),
+            force: true,
             quiet: true,
         }
     }

@@ -1,6 +1,7 @@
 //! `mrixai stats`: statistics over a long-format score table.
 
 use anyhow::Context as _;
+use mrixai_core::atomic::OutDir;
 use mrixai_stats::analysis::{self, Options, Subset};
 use std::path::PathBuf;
 
@@ -10,9 +11,13 @@ pub struct Args {
     /// Long-format score table (`.parquet` or `.csv`).
     #[arg(long)]
     pub scores: PathBuf,
-    /// Folder for the tables (each written as CSV and Parquet).
+    /// Folder for the tables (each written as CSV and Parquet), built under a temporary name
+    /// and renamed into place.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing folder that holds nothing but tables `mrixai stats` writes.
+    #[arg(long)]
+    pub force: bool,
     /// OLS formula over model-level rows (default: `score ~ accuracy +
     /// C(pretrain, Treatment('<reference>')) * pretrained_layers`, with fallbacks).
     #[arg(long)]
@@ -74,8 +79,14 @@ impl Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = args.options()?;
-    let tables = analysis::run(&args.scores, &args.out, &opts)
+    let out = OutDir {
+        path: args.out.clone(),
+        replace: args.force,
+    };
+    let dir = out.begin(analysis::TABLE_FILES)?;
+    let tables = analysis::run(&args.scores, dir.path(), &opts)
         .with_context(|| format!("statistics of {}", args.scores.display()))?;
+    dir.commit()?;
     if let Some(f) = tables.get("findings") {
         for i in 0..f.len() {
             let num = |c: &str| f.get(i, c).f64();
