@@ -294,14 +294,19 @@ fn generate_one(
                 return Err(Error::config(
                     "lesion.area_fraction",
                     format!(
-                        "could not place {n_lesions} lesion(s) inside the brain{} of subject {subject} (base {}); \
-                         use smaller lesions, fewer lesions per image or a higher slices.min_brain_fraction",
+                        "could not place {n_lesions} lesion(s) inside the brain{} of subject {subject} (base {}); {}",
                         if cfg.lesion.white_matter_only {
                             " white matter"
                         } else {
                             ""
                         },
-                        base.name
+                        base.name,
+                        if cfg.dims == 2 {
+                            "use smaller lesions, fewer lesions per image or a higher slices.min_brain_fraction"
+                        } else {
+                            "in 3-D, area_fraction is a fraction of the whole volume: use far smaller values \
+                             (e.g. [0.002, 0.005]), fewer lesions per image or lesion.white_matter_only = false"
+                        }
                     ),
                 ));
             }

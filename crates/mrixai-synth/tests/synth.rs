@@ -430,6 +430,14 @@ fn three_d_volumes_through_the_same_api() {
     let info = mrixai_core::dataset::read_info(&out).unwrap();
     assert_eq!(info["sample_shape"], serde_json::json!([1, 16, 20, 16]));
     std::fs::remove_dir_all(&out).unwrap();
+    // slice-sized lesions do not fit a volume: the hint speaks of volumes, not of the 2-D-only
+    // slices section
+    cfg.lesion.area_fraction = [0.05, 0.07];
+    let e = synthesize_from(&cfg, 5, sources(), &out, &SynthOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("in 3-D") && !e.contains("slices."), "{e}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -33,7 +33,7 @@ pub struct Args {
     /// Split of `--dataset` whose masks are used.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Comma-separated metric names (default: all of emd, emd_score, precision,
+    /// Metric names, comma-separated or repeated (default: all of emd, emd_score, precision,
     /// rank_accuracy, mass_accuracy, positive_mass, pointing_game, auroc,
     /// average_precision). Also: top_k_intersection@K, threshold_{precision,recall,f1}@T.
     #[arg(long, value_delimiter = ',')]
@@ -49,7 +49,8 @@ pub struct Args {
     /// What to do with NaN/Inf attributions: `error` (default) or `nan` (NaN scores).
     #[arg(long, default_value = "error")]
     pub nan_policy: String,
-    /// Method name written as an extra `method` column.
+    /// The attribution method that made the maps, written as a `method` column (the
+    /// name `explain --method` takes).
     #[arg(long)]
     pub method: Option<String>,
     /// Output table, `.csv` or `.parquet` (long format `sample,metric,value`, NaN as NaN).
