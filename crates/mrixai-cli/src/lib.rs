@@ -4,6 +4,41 @@
 
 pub mod pipeline;
 
+/// Library progress ([`mrixai_core::progress::Progress`]) drawn as an indicatif bar on
+/// stderr, or hidden.
+pub struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    /// A bar that draws when `show` is true (and stderr is a terminal).
+    pub fn new(show: bool) -> Self {
+        let bar = if show {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self(bar)
+    }
+}
+
+impl mrixai_core::progress::Progress for Bar {
+    fn start(&self, label: &str, total: u64) {
+        self.0.set_prefix(label.to_string());
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+    fn advance(&self, steps: u64, what: &str) {
+        self.0.set_message(what.to_string());
+        self.0.inc(steps);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// The one error line of the binaries: the error and its causes, each cause only where the
 /// text so far does not already say it (an I/O error names its path and its OS reason once).
 pub fn error_line(e: &anyhow::Error) -> String {

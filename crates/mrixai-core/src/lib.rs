@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 pub mod npy;
 pub mod npy_any;
+pub mod progress;
 pub mod seed;
 
 pub use error::{Error, Result};

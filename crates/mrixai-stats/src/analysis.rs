@@ -11,6 +11,7 @@ use crate::{
     multitest, nonparam, ols,
     table::{Kind, Record, Table, Value},
 };
+use mrixai_core::progress::{Progress, Silent};
 use mrixai_core::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -379,6 +380,11 @@ fn per_model_row(
 
 /// Runs the whole analysis on score records.
 pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
+    analyze_with(records, opts, &Silent)
+}
+
+/// [`analyze`], reporting its progress (one step per method and metric) to `progress`.
+pub fn analyze_with(records: &[Record], opts: &Options, progress: &dyn Progress) -> Result<Tables> {
     if records.is_empty() {
         return Err(Error::invalid("score table has no rows"));
     }
@@ -424,13 +430,9 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
         values,
         reference,
     };
-    let bar = indicatif::ProgressBar::new((ctx.methods.len() * ctx.metrics.len()) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("stats {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    progress.start("stats", (ctx.methods.len() * ctx.metrics.len()) as u64);
     let models_t = models_table(&ctx)?;
-    let summary = summary_table(&ctx, &bar)?;
+    let summary = summary_table(&ctx, progress)?;
     let scores = model_scores(&ctx);
     let mut out = vec![
         ("models".to_string(), models_t),
@@ -460,7 +462,7 @@ pub fn analyze(records: &[Record], opts: &Options) -> Result<Tables> {
         notes_t.push(vec![s(n)])?;
     }
     out.push(("notes".to_string(), notes_t));
-    bar.finish_and_clear();
+    progress.finish();
     debug_assert_eq!(
         out.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
         TABLE_STEMS
@@ -579,9 +581,14 @@ fn validate_requests(records: &[Record], opts: &Options) -> Result<()> {
 }
 
 /// Reads `scores` (Parquet or CSV), analyses it and writes the tables into `out_dir`.
-pub fn run(scores: &Path, out_dir: &Path, opts: &Options) -> Result<Tables> {
+pub fn run(
+    scores: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Tables> {
     let records = crate::table::read_records(scores)?;
-    let tables = analyze(&records, opts)?;
+    let tables = analyze_with(&records, opts, progress)?;
     tables.write(out_dir)?;
     Ok(tables)
 }
@@ -594,7 +601,7 @@ fn models_table(ctx: &Ctx) -> Result<Table> {
     Ok(tb)
 }
 
-fn summary_table(ctx: &Ctx, bar: &indicatif::ProgressBar) -> Result<Table> {
+fn summary_table(ctx: &Ctx, progress: &dyn Progress) -> Result<Table> {
     let mut tb = per_model_table(&[
         ("n_nan", Kind::I64),
         ("mean", Kind::F64),
@@ -608,7 +615,6 @@ fn summary_table(ctx: &Ctx, bar: &indicatif::ProgressBar) -> Result<Table> {
         ("note", Kind::Str),
     ]);
     for ((method, metric), cells) in &ctx.values {
-        bar.set_message(format!("{method}/{metric}"));
         for (cell, vals) in cells {
             let m = &ctx.models[cell];
             for subset in [Subset::Correct, Subset::CorrectAll] {
@@ -658,7 +664,7 @@ fn summary_table(ctx: &Ctx, bar: &indicatif::ProgressBar) -> Result<Table> {
                 ))?;
             }
         }
-        bar.inc(1);
+        progress.advance(1, &format!("{method}/{metric}"));
     }
     Ok(tb)
 }

@@ -1,5 +1,6 @@
 //! Table IO and the full analysis on a synthetic table with designed effects.
 
+use mrixai_core::progress::Silent;
 use mrixai_stats::analysis::{self, Options};
 use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
 use mrixai_stats::table::{self, ScoreRow, Table};
@@ -68,7 +69,7 @@ fn analysis_finds_the_designed_effects() {
         n_boot: 200,
         ..Default::default()
     };
-    let tables = analysis::run(&p, &out, &opts).unwrap();
+    let tables = analysis::run(&p, &out, &opts, &Silent).unwrap();
     for stem in analysis::TABLE_STEMS {
         assert!(out.join(format!("{stem}.csv")).is_file(), "{stem}.csv");
         assert!(
@@ -78,7 +79,7 @@ fn analysis_finds_the_designed_effects() {
     }
     // deterministic: same input and seed → byte-identical files
     let out2 = d.join("stats2");
-    analysis::run(&p, &out2, &opts).unwrap();
+    analysis::run(&p, &out2, &opts, &Silent).unwrap();
     for stem in analysis::TABLE_STEMS {
         for ext in ["csv", "parquet"] {
             let a = std::fs::read(out.join(format!("{stem}.{ext}"))).unwrap();
@@ -155,6 +156,7 @@ fn impossible_tests_become_notes() {
             n_boot: 50,
             ..Default::default()
         },
+        &Silent,
     )
     .unwrap();
     let c = t.get("correlation").unwrap();
@@ -181,7 +183,7 @@ fn analyse(tag: &str, rows: &[ScoreRow], opts: Options) -> (PathBuf, analysis::T
     let d = tmp(tag);
     let p = d.join("scores.csv");
     table::write_long_rows(&p, rows).unwrap();
-    let t = analysis::run(&p, &d.join("stats"), &opts).unwrap();
+    let t = analysis::run(&p, &d.join("stats"), &opts, &Silent).unwrap();
     (d, t)
 }
 
@@ -313,6 +315,7 @@ fn one_models_score_table_gives_method_comparisons() {
             n_boot: 20,
             ..Default::default()
         },
+        &Silent,
     )
     .unwrap();
     let mp = t.get("method_pairs").unwrap();

@@ -18,6 +18,9 @@ pub struct Args {
     /// Replace an existing folder that holds nothing but tables `mrixai stats` writes.
     #[arg(long)]
     pub force: bool,
+    /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
+    #[arg(long)]
+    pub quiet: bool,
     /// OLS formula over model-level rows (default: `score ~ accuracy +
     /// C(pretrain, Treatment('<reference>')) * pretrained_layers`, with fallbacks).
     #[arg(long)]
@@ -84,7 +87,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         replace: args.force,
     };
     let dir = out.begin(analysis::TABLE_FILES)?;
-    let tables = analysis::run(&args.scores, dir.path(), &opts)
+    let bar = mrixai_cli::Bar::new(!args.quiet);
+    let tables = analysis::run(&args.scores, dir.path(), &opts, &bar)
         .with_context(|| format!("statistics of {}", args.scores.display()))?;
     dir.commit()?;
     if let Some(f) = tables.get("findings") {

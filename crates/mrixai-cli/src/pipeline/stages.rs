@@ -422,6 +422,7 @@ pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
         &run.dir.join("scores.parquet"),
         &run.dir.join("stats"),
         &stats_options(run),
+        &crate::Bar::new(run.progress),
     )?;
     Ok(())
 }
