@@ -84,6 +84,8 @@ pub struct DatasetSummary {
     pub sources: Vec<String>,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
+    /// Warnings about the inputs (e.g. a volume without orientation), for the caller to show.
+    pub warnings: Vec<String>,
 }
 
 /// Prepares every source on the working grid of `cfg` (in parallel).
@@ -166,6 +168,7 @@ pub fn synthesize_from(
         subjects: [subj(0), subj(1), subj(2)],
         sources: sources.iter().map(|s| s.name.clone()).collect(),
         elapsed_s: start.elapsed().as_secs_f64(),
+        warnings: sources.iter().flat_map(|s| s.warnings.clone()).collect(),
     })
 }
 

@@ -22,6 +22,9 @@ pub struct Volume {
     pub data: Array3<f32>,
     /// Voxel size in mm along `[z, y, x]`.
     pub spacing: [f32; 3],
+    /// Whether the header gave an orientation (sform or qform); without one the voxel axes
+    /// are taken as world axes (i → x, j → y, k → z).
+    pub oriented: bool,
 }
 
 fn is_nifti_name(p: &Path) -> bool {
@@ -49,8 +52,8 @@ pub fn nifti_stem(p: &Path) -> String {
 }
 
 /// The 3×3 voxel → world matrix (columns = voxel axes i, j, k) from the header: sform if
-/// set, else qform, else the voxel sizes on the diagonal.
-fn voxel_to_world(h: &nifti::NiftiHeader) -> [[f64; 3]; 3] {
+/// set, else qform, else (`None`) no orientation.
+fn header_orientation(h: &nifti::NiftiHeader) -> Option<[[f64; 3]; 3]> {
     let pix = |i: usize| {
         let v = f64::from(h.pixdim[i]).abs();
         if v.is_finite() && v > 0.0 { v } else { 1.0 }
@@ -63,7 +66,7 @@ fn voxel_to_world(h: &nifti::NiftiHeader) -> [[f64; 3]; 3] {
             [f64::from(r[2][0]), f64::from(r[2][1]), f64::from(r[2][2])],
         ];
         if m.iter().flatten().all(|v| v.is_finite()) && m.iter().flatten().any(|v| *v != 0.0) {
-            return m;
+            return Some(m);
         }
     }
     if h.qform_code > 0 {
@@ -99,10 +102,26 @@ fn voxel_to_world(h: &nifti::NiftiHeader) -> [[f64; 3]; 3] {
             }
         }
         if m.iter().flatten().all(|v| v.is_finite()) {
-            return m;
+            return Some(m);
         }
     }
-    [[pix(1), 0.0, 0.0], [0.0, pix(2), 0.0], [0.0, 0.0, pix(3)]]
+    None
+}
+
+/// The voxel → world matrix of the header, or the voxel sizes on the diagonal when it gives
+/// no orientation; and whether it gave one.
+fn voxel_to_world(h: &nifti::NiftiHeader) -> ([[f64; 3]; 3], bool) {
+    let pix = |i: usize| {
+        let v = f64::from(h.pixdim[i]).abs();
+        if v.is_finite() && v > 0.0 { v } else { 1.0 }
+    };
+    match header_orientation(h) {
+        Some(m) => (m, true),
+        None => (
+            [[pix(1), 0.0, 0.0], [0.0, pix(2), 0.0], [0.0, 0.0, pix(3)]],
+            false,
+        ),
+    }
 }
 
 /// Reads a 3-D NIfTI volume (`.nii` or `.nii.gz`). Rejects missing, corrupt or truncated
@@ -178,7 +197,7 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
         .into_dimensionality::<ndarray::Ix3>()
         .map_err(|e| Error::format(path, e.to_string()))?;
     let kji = ijk.reversed_axes();
-    let m = voxel_to_world(&header);
+    let (m, oriented) = voxel_to_world(&header);
     // For each world axis (x, y, z) the voxel axis (i, j, k) that points along it most.
     let mut used = [false; 3];
     let mut axis_of = [0usize; 3];
@@ -231,6 +250,7 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
             spacing_of(axis_of[1]),
             spacing_of(axis_of[0]),
         ],
+        oriented,
     })
 }
 
@@ -373,6 +393,8 @@ pub struct Source {
     pub wm: Array3<f32>,
     /// Voxel size in mm `[z, y, x]`.
     pub spacing: [f32; 3],
+    /// What a user should know about the files (e.g. a volume without orientation).
+    pub warnings: Vec<String>,
 }
 
 /// Fewest brain voxels a base volume must have.
@@ -430,7 +452,7 @@ pub fn load_source(files: &SourceFiles) -> Result<Source> {
             ),
         ));
     }
-    let wm_prob = match wm {
+    let wm_prob = match &wm {
         Some(w) => w.data.mapv(|v| v.clamp(0.0, 1.0)),
         None => {
             let vals: Vec<f32> = t1
@@ -455,8 +477,21 @@ pub fn load_source(files: &SourceFiles) -> Result<Source> {
                 })
         }
     };
+    let warnings = [Some(&t1), gm.as_ref(), wm.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|v| !v.oriented)
+        .map(|v| {
+            format!(
+                "{}: no orientation in the header (sform and qform unset); its voxel axes i, j, k \
+                 are taken as x (left → right), y (posterior → anterior), z (inferior → superior)",
+                v.path.display()
+            )
+        })
+        .collect();
     Ok(Source {
         name: nifti_stem(&files.t1),
+        warnings,
         files: files.clone(),
         checksums,
         t1: t1.data,

@@ -780,3 +780,32 @@ fn shared_lesion_parameters_do_not_predict_the_class() {
         );
     }
 }
+
+/// A volume whose header gives no orientation (sform and qform codes 0) is read with its
+/// voxel axes as world axes, and the source says so in a warning that the binary prints.
+#[test]
+fn volume_without_orientation_is_read_with_a_warning() {
+    use std::io::Read as _;
+    let gz = std::fs::read(default_mri_dir().join("ch2bet.nii.gz")).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let dir = tmp("unoriented");
+    std::fs::create_dir_all(&dir).unwrap();
+    let oriented = dir.join("oriented.nii");
+    std::fs::write(&oriented, &raw).unwrap();
+    raw[252..256].fill(0); // qform_code, sform_code (int16 each)
+    let plain = dir.join("plain.nii");
+    std::fs::write(&plain, &raw).unwrap();
+    assert!(mrixai_synth::load_nifti(&oriented).unwrap().oriented);
+    let v = mrixai_synth::load_nifti(&plain).unwrap();
+    assert!(!v.oriented);
+    std::fs::remove_file(&oriented).unwrap();
+    let s = load_sources(&dir).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].warnings.len(), 1, "{:?}", s[0].warnings);
+    assert!(s[0].warnings[0].contains("plain.nii") && s[0].warnings[0].contains("sform"));
+    assert!(sources().iter().all(|s| s.warnings.is_empty()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with `--input`; default: the predicted class).
-    #[arg(long, requires = "input")]
+    #[arg(long, requires = "input", conflicts_with = "dataset")]
     pub target: Option<PathBuf>,
     /// Attribution method (see docs/METHODS.md).
     #[arg(long)]

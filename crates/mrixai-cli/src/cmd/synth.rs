@@ -56,6 +56,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         progress: !args.quiet,
     };
     let s = synthesize(&cfg, args.seed, args.mri.as_deref(), &args.out, &opts)?;
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
     println!(
         "wrote {}: task {} ({} classes), sample shape {:?}, train/val/test = {}/{}/{} images from {}/{}/{} subjects \
          of {} base volume(s) in {:.1} s",
