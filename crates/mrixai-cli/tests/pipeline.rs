@@ -92,6 +92,12 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     std::thread::sleep(Duration::from_millis(4500));
     let _ = child.kill(); // SIGKILL on unix
     let _ = child.wait();
+    // files of the user's in the run folder survive run-cell and aggregate
+    let planted = [killed.join("notes.txt"), killed.join("cells/mine.txt")];
+    for p in &planted {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"mine").unwrap();
+    }
     ok(mrixai()
         .args(["run-cell", "--all", "--quiet", "--run"])
         .arg(&killed)
@@ -103,6 +109,9 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
         .arg("--config")
         .arg(&cfg));
     assert_same(&want, &tables(&killed));
+    for p in &planted {
+        assert_eq!(std::fs::read(p).unwrap(), b"mine", "{}", p.display());
+    }
     // a rerun of a finished run recomputes nothing and changes no table
     ok(mrixai()
         .args(["run-cell", "--all", "--quiet", "--run"])
