@@ -106,10 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     )?;
     println!(
-        "{}: {} epoch(s), best epoch {}, val accuracy {:.4}{}",
+        "{}: {} epoch(s), weights of epoch {} kept (best_epoch = {} in model.json, 0-based), val accuracy {:.4}{}",
         args.out.display(),
         info.epochs,
         info.best_epoch + 1,
+        info.best_epoch,
         info.val_accuracy.unwrap_or(f64::NAN),
         info.test_accuracy
             .map(|t| format!(", test accuracy {t:.4}"))
