@@ -289,11 +289,25 @@ const CASES: &[Case] = &[
         out: Some("s.csv"),
     },
     Case {
-        what: "neither of two either/or flags",
+        what: "neither of two either/or flags (explain)",
         args: "explain --model {d}/model --method gradient --out {d}/a.npy",
         code: 2,
-        says: "--dataset <DATASET>",
+        says: "<--dataset <DATASET>|--input <INPUT>>",
         out: Some("a.npy"),
+    },
+    Case {
+        what: "neither of two either/or flags (score)",
+        args: "score --attributions {d}/maps.npy --out {d}/s.csv",
+        code: 2,
+        says: "<--masks <MASKS>|--dataset <DATASET>>",
+        out: Some("s.csv"),
+    },
+    Case {
+        what: "both of two either/or flags (predict)",
+        args: "predict --model {d}/model --dataset {d}/data --input {d}/x.npy --out {d}/l.npy",
+        code: 2,
+        says: "cannot be used with",
+        out: Some("l.npy"),
     },
     Case {
         what: "class indices that are not whole numbers",

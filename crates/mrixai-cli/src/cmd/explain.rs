@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `mrixai explain`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
 pub struct Args {
     /// Checkpoint: a folder with `model.safetensors` and `arch.json`, or a `model.safetensors`
     /// file with `arch.json` beside it.
     #[arg(long)]
     pub model: PathBuf,
     /// Dataset folder (written by `mrixai synth`); targets are the true labels.
-    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    #[arg(long)]
     pub dataset: Option<PathBuf>,
     /// Split of the dataset to explain.
     #[arg(long, default_value = "test")]

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `mrixai predict`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
 pub struct Args {
     /// Checkpoint folder (model.safetensors + arch.json).
     #[arg(long)]
     pub model: PathBuf,
     /// Dataset folder.
-    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    #[arg(long)]
     pub dataset: Option<PathBuf>,
     /// Split of the dataset: train, val or test.
     #[arg(long, default_value = "test")]

@@ -19,13 +19,14 @@ use std::path::PathBuf;
 
 /// Arguments of `mrixai score`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["masks", "dataset"])))]
 pub struct Args {
     /// Attribution maps `.npy` (float32/float64): `[N, …spatial]` or `[N, C, …spatial]`.
     #[arg(long)]
     pub attributions: PathBuf,
     /// Ground-truth masks `.npy`: `[N, …spatial]` or `[N, 1, …spatial]`, binary (0/1) unless
     /// `--threshold` is given.
-    #[arg(long, conflicts_with = "dataset", required_unless_present = "dataset")]
+    #[arg(long)]
     pub masks: Option<PathBuf>,
     /// Dataset folder to take the masks from (with `--split`).
     #[arg(long)]
