@@ -3,27 +3,9 @@
 //! depth the change of every method's map is measured by SSIM and Spearman rank correlation of
 //! the absolute maps. A method whose maps barely change does not depend on the model.
 
-use mrixai_core::{ArrayF, Attributor, Error, Explainable, LayerKind, Result, ViewF};
+pub use mrixai_core::Randomizable;
+use mrixai_core::{ArrayF, Attributor, Error, LayerKind, Result, ViewF};
 use ndarray::{ArrayView2, Axis};
-
-/// A model that can hand out copies of itself with its top layers re-initialised.
-pub trait Randomizable: Explainable {
-    /// A copy whose last `n_layers` weight layers (convolution / linear, counted from the output)
-    /// are re-initialised at random from `seed`; the others keep their trained weights.
-    fn randomized_top_down(&self, n_layers: usize, seed: u64) -> Result<Box<dyn Explainable>>;
-
-    /// Number of convolution and linear layers (the possible randomisation depths).
-    fn weight_layers(&self) -> usize {
-        (0..self.layers())
-            .filter(|&i| {
-                matches!(
-                    self.layer_kind(i),
-                    LayerKind::Conv2d | LayerKind::Conv3d | LayerKind::Linear
-                )
-            })
-            .count()
-    }
-}
 
 /// How much one method's map changed for one sample at one randomisation depth.
 #[derive(Debug, Clone, PartialEq)]

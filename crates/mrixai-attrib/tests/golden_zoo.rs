@@ -101,3 +101,28 @@ fn zoo_vgg_small_matches_captum() {
 fn zoo_vgg_bn_matches_captum() {
     golden("vgg_bn");
 }
+
+/// The cascading randomisation check runs on a real model (the zoo's `Vgg` implements
+/// `mrixai_core::Randomizable`): one row per sample and depth, and the map of the fully
+/// randomised model differs from the trained one.
+#[test]
+fn sanity_check_runs_on_a_zoo_model() {
+    use mrixai_core::Randomizable;
+    let model = mrixai_zoo::Vgg::load(&dir("vgg_small")).unwrap();
+    let x = read("vgg_small", "inputs.npy");
+    let x = x.slice_axis(ndarray::Axis(0), (0..2).into()).to_owned();
+    let gradient = mrixai_attrib::Gradient { abs: false };
+    let rows = mrixai_attrib::cascading_randomization(
+        &model,
+        &[&gradient as &dyn mrixai_core::Attributor],
+        x.view(),
+        &[0, 1],
+        5,
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 2 * model.weight_layers());
+    assert!(
+        rows.iter()
+            .all(|r| r.spearman.is_finite() && r.spearman < 1.0)
+    );
+}

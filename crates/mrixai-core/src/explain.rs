@@ -228,6 +228,26 @@ pub trait Metric: Send + Sync {
     }
 }
 
+/// A model that can hand out copies of itself with its top layers re-initialised (for the
+/// model-parameter randomisation sanity check of attribution methods).
+pub trait Randomizable: Explainable {
+    /// A copy whose last `n_layers` weight layers (convolution / linear, counted from the output)
+    /// are re-initialised at random from `seed`; the others keep their trained weights.
+    fn randomized_top_down(&self, n_layers: usize, seed: u64) -> Result<Box<dyn Explainable>>;
+
+    /// Number of convolution and linear layers (the possible randomisation depths).
+    fn weight_layers(&self) -> usize {
+        (0..self.layers())
+            .filter(|&i| {
+                matches!(
+                    self.layer_kind(i),
+                    LayerKind::Conv2d | LayerKind::Conv3d | LayerKind::Linear
+                )
+            })
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,9 @@ pub mod progress;
 pub mod seed;
 
 pub use error::{Error, Result};
-pub use explain::{Attributor, Explainable, LayerKind, Metric, WeightMap, WeightTransform};
+pub use explain::{
+    Attributor, Explainable, LayerKind, Metric, Randomizable, WeightMap, WeightTransform,
+};
 
 /// Dynamic-rank `f32` array (images, attributions, activations).
 pub type ArrayF = ndarray::ArrayD<f32>;

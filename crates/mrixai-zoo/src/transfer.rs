@@ -116,7 +116,7 @@ impl Vgg {
 /// Cascading model-parameter randomisation (Adebayo et al. 2018): the last `n_layers` weight
 /// layers re-initialised from `seed`, the leading ones kept — i.e. a transfer of the first
 /// `weight_layers − n_layers` layers from the model itself.
-impl mrixai_attrib::Randomizable for Vgg {
+impl mrixai_core::Randomizable for Vgg {
     fn randomized_top_down(
         &self,
         n_layers: usize,

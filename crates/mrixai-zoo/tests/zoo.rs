@@ -486,7 +486,7 @@ fn procedural_task_is_seeded_and_well_formed() {
 
 #[test]
 fn cascading_randomisation_keeps_the_leading_layers() {
-    use mrixai_attrib::Randomizable;
+    use mrixai_core::Randomizable;
     let arch = tiny(true, 1);
     let model = Vgg::init(&arch, 3).unwrap();
     let x = random(&[2, 1, 16, 16], 9);
@@ -515,16 +515,6 @@ fn cascading_randomisation_keeps_the_leading_layers() {
         model.layer_forward(0, x.view()).unwrap()
     );
     assert!(model.randomized_top_down(total + 1, 1).is_err());
-    // the sanity check runs on a real model
-    let rows = mrixai_attrib::cascading_randomization(
-        &model,
-        &[&mrixai_attrib::Gradient { abs: false } as &dyn mrixai_core::Attributor],
-        x.view(),
-        &[0, 1],
-        5,
-    );
-    let rows = rows.unwrap();
-    assert!(!rows.is_empty());
 }
 
 /// `bytes` written to a scratch file and read by `read`: an error of one line naming the
