@@ -1,5 +1,7 @@
 //! `cargo xtask reproduce`: the whole mrixai experiment in one resumable command.
 
+#![forbid(unsafe_code)]
+
 /// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

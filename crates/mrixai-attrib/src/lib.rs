@@ -17,6 +17,8 @@
 //! completeness / summation-to-delta / conservation per sample; [`sanity`] runs the cascading
 //! model-parameter randomisation test.
 
+#![forbid(unsafe_code)]
+
 pub mod axioms;
 mod backprop;
 pub mod cam;

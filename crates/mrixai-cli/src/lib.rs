@@ -2,6 +2,8 @@
 //! cell execution, aggregation and scale-out. The `mrixai` binary and `cargo xtask
 //! reproduce` are thin front ends over this library.
 
+#![forbid(unsafe_code)]
+
 pub mod pipeline;
 
 /// Library progress ([`mrixai_core::progress::Progress`]) drawn as an indicatif bar on

@@ -1,6 +1,8 @@
 //! `mrixai`: synthesise the lesion benchmark, train models, explain them, score the
 //! explanations against ground truth, analyse and report.
 
+#![forbid(unsafe_code)]
+
 /// mimalloc: the attribution and training passes allocate and free large activation buffers
 /// at a high rate, which glibc's allocator answers with page faults (see docs/DEPENDENCIES.md).
 #[global_allocator]

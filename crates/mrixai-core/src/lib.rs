@@ -7,6 +7,8 @@
 //! It depends on no deep-learning framework, so attribution methods and metrics written
 //! against it never touch one.
 
+#![forbid(unsafe_code)]
+
 pub mod atomic;
 pub mod cholesky;
 pub mod dataset;

@@ -13,6 +13,10 @@
 //! optimality on the complete fine problem: the warm start changes the speed, never the
 //! value.
 
+// The AVX2 screening kernel is the one unsafe code of this crate (target-feature dispatch,
+// checked at run time).
+#![allow(unsafe_code)]
+
 use mrixai_core::{Error, Result};
 
 /// Tolerance on reduced costs (in voxel units) below which an arc is priced in. The

@@ -4,6 +4,9 @@
 //! GIL released; errors become `FileNotFoundError` (a missing file) or `ValueError` with the
 //! command line's messages.
 
+// PyO3's macros expand to unsafe FFI code; this crate writes none itself.
+#![allow(unsafe_code)]
+
 use mrixai_core::npy_any::{AnyArray, Dtype};
 use mrixai_core::{ArrayF, Error, Explainable};
 use numpy::{

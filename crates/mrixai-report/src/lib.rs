@@ -11,6 +11,8 @@
 //! `dataset/test/{images,masks}.npy` and `cells/<cell>/attributions/<method>.npy` for the
 //! gallery, and `run.json`.
 
+#![forbid(unsafe_code)]
+
 mod evidence;
 pub mod figures;
 pub mod gallery;

@@ -11,6 +11,8 @@
 //! ([`table`], [`analysis`]) reads and writes Parquet/CSV with polars and turns every
 //! numerical [`Error`](mrixai_core::Error) into a `note` cell instead of a crash.
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod compare;
 pub mod corr;

@@ -20,6 +20,9 @@
 //! # Ok::<(), mrixai_core::Error>(())
 //! ```
 
+// unsafe code is denied by the workspace lints; not forbidden here because ndarray's `s!`
+// macro expands to an `allow(unsafe_code)`, which a `forbid` rejects.
+
 pub mod config;
 pub mod generate;
 pub mod lesion;

@@ -7,6 +7,9 @@
 //! gradients. Work is split over samples (and, for the weight gradient, over fixed chunks of
 //! samples summed in order), so results do not depend on the number of threads.
 
+// The GEMM calls on raw slices are the one unsafe code of this crate.
+#![allow(unsafe_code)]
+
 use rayon::prelude::*;
 use std::cell::RefCell;
 
