@@ -54,3 +54,8 @@ pub use sanity::{Randomizable, SanityRow, cascading_randomization};
 pub use service::{Explanation, explain};
 pub use superpixels::Superpixels;
 pub use util::{Baseline, upsample_nearest};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

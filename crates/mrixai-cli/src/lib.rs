@@ -73,3 +73,8 @@ pub fn install_interrupt_cleanup() {
         );
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -46,3 +46,8 @@ where
         None => std::borrow::Cow::Owned(x.iter().copied().collect()),
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

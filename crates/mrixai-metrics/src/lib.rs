@@ -32,3 +32,8 @@ pub use metrics::{
     score_all,
 };
 pub use pool::{Pooling, pool_channels};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

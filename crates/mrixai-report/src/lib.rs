@@ -470,3 +470,8 @@ fn build_gallery(
         rows,
     })
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

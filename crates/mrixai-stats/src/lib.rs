@@ -28,3 +28,8 @@ pub mod ols;
 pub mod rank;
 pub mod synthetic;
 pub mod table;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -195,3 +195,8 @@ pub fn synthesize(
     let sources = load_sources(&dir)?;
     synthesize_from(cfg, seed, &sources, out, opts)
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

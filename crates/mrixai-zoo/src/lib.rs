@@ -28,3 +28,8 @@ pub use tensor::Compute;
 pub use train::{Optimizer, TrainConfig, TrainReport, train};
 pub use transfer::Init;
 pub use vgg::{Vgg, argmax_rows, checkpoint_paths, softmax_rows};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
