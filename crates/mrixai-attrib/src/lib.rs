@@ -51,7 +51,7 @@ pub use perturb::{FeatureSettings, KernelShap, Lime, Occlusion, ShapleyValueSamp
 pub use quadrature::Quadrature;
 pub use registry::{ALL_METHODS, method_by_name};
 pub use sanity::{Randomizable, SanityRow, cascading_randomization};
-pub use service::{Explanation, explain};
+pub use service::{Explanation, TargetClass, explain};
 pub use superpixels::Superpixels;
 pub use util::{Baseline, upsample_nearest};
 

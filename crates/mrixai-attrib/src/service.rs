@@ -73,6 +73,41 @@ impl Explanation {
     }
 }
 
+/// Which class a map explains when true labels are known: the model's prediction (the
+/// default everywhere — `mrixai explain`, the pipeline's cells, the Python package) or the
+/// true label. For a correctly classified sample the two coincide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetClass {
+    /// The predicted class.
+    #[default]
+    Prediction,
+    /// The true label.
+    Label,
+}
+
+impl TargetClass {
+    /// The name used on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetClass::Prediction => "prediction",
+            TargetClass::Label => "label",
+        }
+    }
+}
+
+impl std::str::FromStr for TargetClass {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "prediction" => Ok(TargetClass::Prediction),
+            "label" => Ok(TargetClass::Label),
+            other => Err(Error::invalid(format!(
+                "target class must be `prediction` or `label`, got `{other}`"
+            ))),
+        }
+    }
+}
+
 /// How one batch is attributed: a method built once, or the oracle on the batch's masks.
 enum Runner {
     Method(Box<dyn Attributor>),

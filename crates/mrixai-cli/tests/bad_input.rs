@@ -219,6 +219,20 @@ const CASES: &[Case] = &[
         out: Some("a.npy"),
     },
     Case {
+        what: "explain --target-class without --dataset",
+        args: "explain --model {d}/model --input {d}/x.npy --target-class label --method gradient --out {d}/a.npy",
+        code: 2,
+        says: "'--input <INPUT>' cannot be used with '--target-class <prediction|label>'",
+        out: Some("a.npy"),
+    },
+    Case {
+        what: "explain --target-class with an unknown choice",
+        args: "explain --model {d}/model --dataset {d}/data --target-class truth --method gradient --out {d}/a.npy",
+        code: 1,
+        says: "--target-class must be `prediction` or `label`, got `truth`",
+        out: Some("a.npy"),
+    },
+    Case {
         what: "unknown key in arch.json",
         args: "explain --model {d}/model-extra-key --input {d}/x.npy --method gradient --out {d}/a.npy",
         code: 1,

@@ -236,7 +236,16 @@ fn input_and_target_files_match_the_dataset_maps() {
     assert_eq!(from_files.shape(), x.shape());
     let from_dataset = explain_ok(
         &f.model,
-        &[&ig[..], &["--dataset", f.data.to_str().expect("utf-8")]].concat(),
+        &[
+            &ig[..],
+            &[
+                "--dataset",
+                f.data.to_str().expect("utf-8"),
+                "--target-class",
+                "label",
+            ],
+        ]
+        .concat(),
         &out_path("dataset.npy"),
     );
     let head = from_dataset
@@ -256,6 +265,22 @@ fn input_and_target_files_match_the_dataset_maps() {
     );
     assert_eq!(predicted.shape(), x.shape());
     assert!(predicted.iter().all(|v| v.is_finite()));
+    // --dataset explains the prediction by default, as --input without --target does
+    let by_default = explain_ok(
+        &f.model,
+        &[
+            "--method",
+            "gradient",
+            "--dataset",
+            f.data.to_str().expect("utf-8"),
+        ],
+        &out_path("dataset-default.npy"),
+    );
+    let head = by_default.slice_axis(Axis(0), Slice::from(0..4)).to_owned();
+    assert_eq!(
+        predicted, head,
+        "--dataset does not default to the prediction"
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@
 mod cluster;
 
 use mrixai_cli::pipeline::{ExperimentConfig, Run, grid, slurm};
+use mrixai_core::{ArrayF, npy};
+use ndarray::Axis;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +80,7 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     let single = scratch("single");
     let want = reference(&single);
     assert!(want[0].1.len() > 100, "scores.csv has rows");
+    explain_equals_the_pipeline(&single);
 
     // 1. kill -9 in the middle of the work, then resume until done.
     let killed = scratch("killed");
@@ -166,6 +169,46 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
 
     for d in [single, killed, cells_run, scripts] {
         let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// `mrixai explain --dataset` (default target: the prediction) gives the pipeline's maps
+/// byte for byte for the same model, split, method and batch size (the pipeline explains the
+/// first `max_samples` = 8 test samples in batches of 8).
+fn explain_equals_the_pipeline(run: &Path) {
+    let cell = std::fs::read_dir(run.join("cells"))
+        .expect("cells")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("model").is_dir())
+        .expect("a finished cell");
+    for method in ["gradient", "deeplift", "lrp"] {
+        let out = run.join(format!("cli-{method}.npy"));
+        ok(mrixai()
+            .args([
+                "explain",
+                "--quiet",
+                "--method",
+                method,
+                "--batch-size",
+                "8",
+            ])
+            .arg("--model")
+            .arg(cell.join("model"))
+            .arg("--dataset")
+            .arg(run.join("dataset"))
+            .arg("--out")
+            .arg(&out));
+        let cli: ArrayF = npy::read(&out).expect("cli maps");
+        let pipeline: ArrayF =
+            npy::read(&cell.join("attributions").join(format!("{method}.npy"))).expect("maps");
+        let n = pipeline.shape()[0];
+        let head = cli.slice_axis(Axis(0), (0..n).into()).to_owned();
+        assert_eq!(
+            head, pipeline,
+            "{method}: explain --dataset differs from the pipeline"
+        );
+        std::fs::remove_file(&out).unwrap();
     }
 }
 

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use mrixai_attrib::{Explanation, explain};
+use mrixai_attrib::{Explanation, TargetClass, explain};
 use mrixai_core::atomic::check_out_file;
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::explain::check_targets;
@@ -20,7 +20,8 @@ pub struct Args {
     /// file with `arch.json` beside it.
     #[arg(long)]
     pub model: PathBuf,
-    /// Dataset folder (written by `mrixai synth`); targets are the true labels.
+    /// Dataset folder (written by `mrixai synth`); the class explained is set by
+    /// `--target-class`.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
     /// Split of the dataset to explain.
@@ -32,6 +33,10 @@ pub struct Args {
     /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with `--input`; default: the predicted class).
     #[arg(long, requires = "input", conflicts_with = "dataset")]
     pub target: Option<PathBuf>,
+    /// With `--dataset`: explain the `prediction` (default, as the pipeline does) or the true
+    /// `label` of each sample.
+    #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
+    pub target_class: Option<String>,
     /// Attribution method (see docs/METHODS.md).
     #[arg(long)]
     pub method: String,
@@ -130,9 +135,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .split
                 .parse()
                 .map_err(|e: Error| anyhow::anyhow!("--split: {e}"))?;
+            let choice: TargetClass = args
+                .target_class
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: Error| anyhow::anyhow!("--{}", e.to_string().replacen(' ', "-", 1)))?
+                .unwrap_or_default();
             let s = read_split(dir, split)?;
-            let labels = s.label_indices();
-            (s.images, Some(labels), Some(s.masks))
+            let labels = (choice == TargetClass::Label).then(|| s.label_indices());
+            (s.images, labels, Some(s.masks))
         }
         (None, Some(path)) => {
             let x = read_input(path)?;
