@@ -71,6 +71,22 @@ impl Explanation {
         }
         Ok(())
     }
+
+    /// The method itself, built once (the oracle on `masks`, the ground truth of the whole
+    /// batch it will see).
+    pub fn attributor(&self, masks: Option<ArrayViewD<u8>>) -> Result<Box<dyn Attributor>> {
+        self.validate()?;
+        match self.oracle_masks(masks) {
+            Some(m) => Ok(Box::new(Oracle::new(m))),
+            None => method_by_name(&self.method, &self.params),
+        }
+    }
+
+    /// `masks` when this job is the oracle reading its ground truth from the caller (not from
+    /// a `masks` file parameter).
+    fn oracle_masks<'a>(&self, masks: Option<ArrayViewD<'a, u8>>) -> Option<ArrayViewD<'a, u8>> {
+        masks.filter(|_| self.method == "oracle" && !self.params.contains_key("masks"))
+    }
 }
 
 /// Which class a map explains when true labels are known: the model's prediction (the
@@ -117,12 +133,10 @@ enum Runner {
 impl Runner {
     fn new(job: &Explanation, masks: Option<ArrayViewD<u8>>) -> Result<Self> {
         job.validate()?;
-        match masks {
-            Some(m) if job.method == "oracle" && !job.params.contains_key("masks") => {
-                Ok(Runner::Oracle(Oracle::new(m)))
-            }
-            _ => Ok(Runner::Method(method_by_name(&job.method, &job.params)?)),
-        }
+        Ok(match job.oracle_masks(masks) {
+            Some(m) => Runner::Oracle(Oracle::new(m)),
+            None => Runner::Method(method_by_name(&job.method, &job.params)?),
+        })
     }
 
     fn attribute(
