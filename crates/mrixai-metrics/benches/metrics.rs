@@ -108,11 +108,13 @@ fn data(dir: &Path, emd_samples: usize) {
         .score_batch(
             attr.slice_axis(Axis(0), (0..2.min(n)).into()),
             mask.slice_axis(Axis(0), (0..2.min(n)).into()),
-            None,
+            &mrixai_core::progress::Silent,
         )
         .unwrap();
     let t = Instant::now();
-    let scores = set.score_batch(attr.view(), mask.view(), None).unwrap();
+    let scores = set
+        .score_batch(attr.view(), mask.view(), &mrixai_core::progress::Silent)
+        .unwrap();
     let all_s = t.elapsed().as_secs_f64();
     println!(
         "all {} metrics on {n} samples with {} thread(s): {all_s:.3} s ({:.6} s per sample)",

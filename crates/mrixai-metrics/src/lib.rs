@@ -31,6 +31,7 @@ pub use metrics::{
     ALL_METRICS, MetricKind, MetricSet, NamedMetric, PARAMETERISED_METRICS, Sample, metric_by_name,
     score_all,
 };
+pub use mrixai_core::progress::{Progress, Silent};
 pub use pool::{Pooling, pool_channels};
 
 /// The README's example, compiled and run as a doctest.

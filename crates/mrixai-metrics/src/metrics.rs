@@ -6,7 +6,7 @@
 //! metric. See `docs/METRICS.md` for the definitions and their sources.
 
 use crate::emd::{emd_mask, grid_diameter};
-use indicatif::ProgressBar;
+use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Metric, Result, ViewF};
 use ndarray::{Array2, ArrayViewD};
 use rayon::prelude::*;
@@ -395,7 +395,7 @@ impl Metric for NamedMetric {
     fn score_batch(&self, attr: ViewF, mask: ArrayViewD<u8>) -> Result<Vec<f64>> {
         let set = MetricSet::from_kinds(vec![self.kind]);
         Ok(set
-            .score_batch(attr, mask, None)?
+            .score_batch(attr, mask, &mrixai_core::progress::Silent)?
             .into_raw_vec_and_offset()
             .0)
     }
@@ -448,12 +448,12 @@ impl MetricSet {
     }
 
     /// Scores a batch `[N, …spatial]` in parallel over samples; row i holds sample i's
-    /// values in the order of [`MetricSet::kinds`]. Ticks `progress` once per sample.
+    /// values in the order of [`MetricSet::kinds`]. Reports one step per sample to `progress`.
     pub fn score_batch(
         &self,
         attr: ViewF,
         mask: ArrayViewD<u8>,
-        progress: Option<&ProgressBar>,
+        progress: &dyn Progress,
     ) -> Result<Array2<f64>> {
         check_same_shape(attr.shape(), mask.shape())?;
         if attr.ndim() < 2 {
@@ -464,6 +464,7 @@ impl MetricSet {
             ));
         }
         let n = attr.shape()[0];
+        progress.start("scoring", n as u64);
         let spatial = &attr.shape()[1..];
         let attr = attr.as_standard_layout();
         let mask = mask.as_standard_layout();
@@ -478,12 +479,11 @@ impl MetricSet {
                 let r = i * vox..(i + 1) * vox;
                 let s = Sample::new(a[r.clone()].iter().copied(), m[r].iter().copied(), spatial);
                 let row = self.kinds.iter().map(|&k| s.score(k)).collect();
-                if let Some(p) = progress {
-                    p.inc(1);
-                }
+                progress.advance(1, "");
                 row
             })
             .collect();
+        progress.finish();
         let flat: Vec<f64> = rows.into_iter().flatten().collect();
         Array2::from_shape_vec((n, self.kinds.len()), flat)
             .map_err(|e| Error::invalid(format!("scores: {e}")))

@@ -20,7 +20,9 @@ fn all_golden_cases_match() {
         let mask = npy::read::<u8>(&dir.join("mask.npy")).unwrap();
         let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
         let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let got = set.score_batch(attr.view(), mask.view(), None).unwrap();
+        let got = set
+            .score_batch(attr.view(), mask.view(), &mrixai_core::progress::Silent)
+            .unwrap();
         let n = attr.shape()[0];
         assert_eq!(got.nrows(), n);
         for (j, name) in ALL_METRICS.iter().enumerate() {

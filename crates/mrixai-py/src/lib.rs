@@ -158,7 +158,7 @@ fn score<'py>(
     let values = py.detach(|| {
         mrixai_metrics::check_finite(view.view(), policy, "attributions")?;
         let (a, m) = mrixai_metrics::align(view, mask, pooling, "attributions", "masks")?;
-        set.score_batch(a.view(), m.view(), None)
+        set.score_batch(a.view(), m.view(), &mrixai_core::progress::Silent)
     });
     Ok((set.names(), values.or_py()?.to_pyarray(py)))
 }

@@ -8,7 +8,6 @@
 //! ```
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_core::dataset;
 use mrixai_metrics::{
     MetricSet, NanPolicy, Pooling, align, binarize, check_finite, check_threshold,
@@ -111,17 +110,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (attr, mask) = align(attr, mask, pooling, &attr_name, &mask_name)?;
     let n = attr.shape()[0];
 
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(n as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("scoring {bar:30} {pos}/{len} samples ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let scores = set.score_batch(attr.view(), mask.view(), Some(&bar))?;
-    bar.finish_and_clear();
+    let bar = mrixai_cli::Bar::new(!args.quiet);
+    let scores = set.score_batch(attr.view(), mask.view(), &bar)?;
 
     let names = set.names();
     let mut rows: Vec<ScoreRow> = Vec::with_capacity(scores.len());

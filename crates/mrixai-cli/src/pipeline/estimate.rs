@@ -287,7 +287,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
     );
     let score_s = fastest(1, || {
         metrics
-            .score_batch(map1.view(), mask1.view(), None)
+            .score_batch(map1.view(), mask1.view(), &mrixai_core::progress::Silent)
             .map(|_| ())
     })?;
     rows.push(CostRow {

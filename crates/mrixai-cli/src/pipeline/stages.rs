@@ -304,7 +304,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
         };
         method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
         let (a, m) = mrixai_metrics::align(attr, test.masks.clone(), Some(pooling), name, "masks")?;
-        let table = metrics.score_batch(a.view(), m.view(), None)?;
+        let table = metrics.score_batch(a.view(), m.view(), &mrixai_core::progress::Silent)?;
         let names = metrics.names();
         for (i, row) in table.outer_iter().enumerate() {
             for (metric, v) in names.iter().zip(row.iter()) {
