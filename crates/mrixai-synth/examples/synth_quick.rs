@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         force: true,
         preview: 36,
         nifti: false,
-        progress: true,
+        ..SynthOptions::default()
     };
     let s = synthesize(&cfg, seed, None, out.as_ref(), &opts)?;
     println!("{}", serde_json::to_string_pretty(&s)?);

@@ -37,6 +37,7 @@ pub use config::{
 pub use generate::{GeneratedSplit, LesionMeta, SampleMeta, generate};
 pub use volume::{Source, load_nifti, load_sources};
 
+use mrixai_core::progress::{Progress, Silent};
 use mrixai_core::{Result, atomic::OutDir};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -54,16 +55,37 @@ pub fn default_mri_dir() -> PathBuf {
 }
 
 /// Options of [`synthesize`] that do not change the data.
-#[derive(Debug, Clone, Default)]
-pub struct SynthOptions {
+#[derive(Clone, Copy)]
+pub struct SynthOptions<'a> {
     /// Replace an existing output folder.
     pub force: bool,
     /// Write `preview.png` with this many test images (0 = none).
     pub preview: usize,
     /// Also write `images.nii.gz` and `masks.nii.gz` per split.
     pub nifti: bool,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Receives one step per image generated (default: [`Silent`]).
+    pub progress: &'a dyn Progress,
+}
+
+impl Default for SynthOptions<'_> {
+    fn default() -> Self {
+        Self {
+            force: false,
+            preview: 0,
+            nifti: false,
+            progress: &Silent,
+        }
+    }
+}
+
+impl std::fmt::Debug for SynthOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SynthOptions")
+            .field("force", &self.force)
+            .field("preview", &self.preview)
+            .field("nifti", &self.nifti)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What [`synthesize`] produced.
@@ -133,19 +155,9 @@ pub fn synthesize_from(
     let dir = target.begin(DATASET_FILES)?;
     let bases = prepare_bases(cfg, sources);
     let total = cfg.subjects * cfg.samples_per_subject;
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(total as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} synth [{elapsed_precise}] {bar:40} {pos}/{len} images ({eta} left)",
-        ) {
-            b.set_style(style);
-        }
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let splits = generate(cfg, seed, &bases, &|| bar.inc(1))?;
-    bar.finish_and_clear();
+    opts.progress.start("synth", total as u64);
+    let splits = generate(cfg, seed, &bases, &|| opts.progress.advance(1, ""))?;
+    opts.progress.finish();
     write::write_dataset(
         dir.path(),
         cfg,

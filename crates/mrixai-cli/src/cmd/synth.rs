@@ -49,11 +49,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.task = t.parse::<Task>()?;
         cfg.validate()?;
     }
+    let bar = mrixai_cli::Bar::new(!args.quiet);
     let opts = SynthOptions {
         force: args.force,
         preview: args.preview,
         nifti: args.nifti,
-        progress: !args.quiet,
+        progress: &bar,
     };
     let s = synthesize(&cfg, args.seed, args.mri.as_deref(), &args.out, &opts)?;
     for w in &s.warnings {

@@ -45,11 +45,12 @@ fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) ->
             out.display()
         );
     }
+    let bar = crate::Bar::new(run.progress);
     let opts = SynthOptions {
         force: true,
         preview: if task == Task::Lesion { 16 } else { 0 },
         nifti: false,
-        progress: run.progress,
+        progress: &bar,
     };
     let summary = mrixai_synth::synthesize(&cfg, seed, run.cfg.data.mri.as_deref(), out, &opts)?;
     if run.progress {
