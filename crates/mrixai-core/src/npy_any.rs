@@ -265,6 +265,22 @@ impl AnyArray {
             });
         Ok((self.values.mapv(|v| v as i64), note))
     }
+
+    /// One class index per sample: [`AnyArray::into_indices`] of a 1-D array (any other
+    /// shape is refused, naming `path`).
+    pub fn into_index_list(self, path: &Path, what: &str) -> Result<(Vec<usize>, Option<String>)> {
+        let (t, note) = self.into_indices(path, what)?;
+        if t.ndim() != 1 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "expected a 1-D array of class indices, got shape {:?}",
+                    t.shape()
+                ),
+            ));
+        }
+        Ok((t.iter().map(|&v| v as usize).collect(), note))
+    }
 }
 
 #[cfg(test)]
@@ -326,9 +342,14 @@ mod tests {
             a.values.as_slice().unwrap(),
             &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
         );
-        let (idx, note) = a.into_indices(p, "target").unwrap();
+        let (idx, note) = a.clone().into_indices(p, "target").unwrap();
         assert_eq!(idx.as_slice().unwrap(), &[1, 2, 3, 4, 5, 6]);
         assert!(note.unwrap().contains("int32, Fortran order"));
+        // one index per sample needs a 1-D array
+        let e = a.into_index_list(p, "target").unwrap_err().to_string();
+        assert!(e.contains("x.npy") && e.contains("got shape [2, 3]"), "{e}");
+        let one = parse(p, &npy("<i4", false, "(3,)", &f[..12])).unwrap();
+        assert_eq!(one.into_index_list(p, "target").unwrap().0, [1, 4, 2]);
     }
 
     #[test]

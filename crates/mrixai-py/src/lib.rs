@@ -167,13 +167,7 @@ fn score<'py>(
 fn model_inputs(model: &mrixai_zoo::Vgg, inputs: &Bound<'_, PyAny>) -> PyResult<ArrayF> {
     let x = floats(inputs, "inputs")?;
     let v = x.view();
-    let bad = v.iter().filter(|v| !v.is_finite()).count();
-    if bad > 0 {
-        return Err(py_err(Error::NonFinite {
-            what: "inputs".into(),
-            count: bad,
-        }));
-    }
+    mrixai_core::error::ensure_finite("inputs", v.iter()).or_py()?;
     model.prepare(v).or_py()
 }
 
@@ -197,15 +191,9 @@ fn predict<'py>(
 /// Class indices `[N]` from any integer, bool or whole-valued float array.
 fn targets(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     let (t, _) = any_array(obj, "target")?
-        .into_indices(Path::new("target"), "target")
+        .into_index_list(Path::new("target"), "target")
         .or_py()?;
-    if t.ndim() != 1 {
-        return Err(PyValueError::new_err(format!(
-            "target: expected one class index per sample (1-D), got shape {:?}",
-            t.shape()
-        )));
-    }
-    Ok(t.iter().map(|&v| v as usize).collect())
+    Ok(t)
 }
 
 /// Attribution maps of `method` for `inputs`; `target` `None` explains the predicted class.
@@ -240,13 +228,7 @@ fn explain<'py>(
         Some(t) => targets(t)?,
         None => py.detach(|| model.predict(x.view())).or_py()?,
     };
-    if targets.len() != x.shape()[0] {
-        return Err(PyValueError::new_err(format!(
-            "{} target(s) for {} input sample(s)",
-            targets.len(),
-            x.shape()[0]
-        )));
-    }
+    // their number is checked by the explain service; their range here, naming the argument
     mrixai_core::explain::check_targets(&[targets.len(), model.num_classes()], &targets)
         .map_err(|e| PyValueError::new_err(format!("target: {e}")))?;
     let attr = py

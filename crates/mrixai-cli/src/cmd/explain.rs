@@ -81,21 +81,11 @@ pub fn parse_params(items: &[String]) -> anyhow::Result<BTreeMap<String, String>
 /// Reads class indices of any integer, bool or whole-valued float dtype, saying on stderr
 /// what was converted.
 fn read_targets(path: &Path) -> anyhow::Result<Vec<usize>> {
-    let (t, note) = mrixai_core::npy_any::read(path)?.into_indices(path, "target")?;
+    let (t, note) = mrixai_core::npy_any::read(path)?.into_index_list(path, "target")?;
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    if t.ndim() != 1 {
-        return Err(Error::format(
-            path,
-            format!(
-                "expected a 1-D array of class indices, got shape {:?}",
-                t.shape()
-            ),
-        )
-        .into());
-    }
-    Ok(t.iter().map(|&v| v as usize).collect())
+    Ok(t)
 }
 
 /// Reads the input images of any numeric dtype as float32 (saying what was converted) and
@@ -105,14 +95,7 @@ fn read_input(path: &Path) -> anyhow::Result<ArrayF> {
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    let bad = x.iter().filter(|v| !v.is_finite()).count();
-    if bad > 0 {
-        return Err(Error::format(
-            path,
-            format!("contains {bad} non-finite value(s) (NaN or Inf)"),
-        )
-        .into());
-    }
+    mrixai_core::error::ensure_finite(&path.display().to_string(), x.iter())?;
     Ok(x)
 }
 
@@ -158,14 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(t) => t,
         None => model.predict(x.view())?,
     };
-    if targets.len() != x.shape()[0] {
-        anyhow::bail!(
-            "{} target(s) for {} input sample(s)",
-            targets.len(),
-            x.shape()[0]
-        );
-    }
-    // the targets' range, checked here so that the error names where they came from
+    // the targets' range, checked here so that the error names where they came from (their
+    // number is checked by the explain service), checked here so that the error names where they came from
     check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
         let source = match (&args.dataset, &args.target) {
             (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.split),
