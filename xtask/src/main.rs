@@ -28,7 +28,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ReproduceArgs {
-    /// Committed profile: `quick` (CPU, minutes), `paper` (GPU, days) or `tiny` (tests).
+    /// Committed profile: `quick` (CPU, minutes), `standard` (CPU, about an hour), `paper`
+    /// (GPU, days) or `tiny` (tests).
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Your own experiment config (TOML, same fields as configs/quick.toml); overrides --profile.
@@ -52,6 +53,10 @@ struct ReproduceArgs {
     /// Run at most N cell tasks at once (`--array=…%N`; with --emit-slurm).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     slurm_throttle: Option<u16>,
+    /// Cells trained, explained and scored at once, each on its share of the cores
+    /// (0: one per core). The results do not depend on it.
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with_all = ["emit_slurm", "estimate"])]
+    jobs: usize,
     /// Do not ask before starting a long (non-quick) profile.
     #[arg(long)]
     yes: bool,
@@ -115,7 +120,8 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             cfg.profile
         );
     }
-    let run = Run::new(&out, cfg)?;
+    let mut run = Run::new(&out, cfg)?;
+    run.jobs = args.jobs;
     run.reproduce()?;
     println!(
         "report: {}",
@@ -163,5 +169,17 @@ mod tests {
         assert_eq!(a.sbatch, ["--partition=gpu", "--gres=gpu:1"]);
         assert_eq!(a.slurm_cpus, 8);
         assert!(Cli::try_parse_from(["xtask", "reproduce", "--slurm-cpus", "0"]).is_err());
+    }
+
+    /// `--jobs` runs cells here, so it is refused with the flags that run none.
+    #[test]
+    fn jobs_conflicts_with_flags_that_run_no_cells() {
+        for other in [&["--emit-slurm", "slurm"][..], &["--estimate"]] {
+            let args = [&["xtask", "reproduce", "--jobs", "2"][..], other].concat();
+            assert!(Cli::try_parse_from(args).is_err(), "{other:?}");
+        }
+        let cli = Cli::try_parse_from(["xtask", "reproduce", "--jobs", "1"]).expect("parses");
+        let Command::Reproduce(a) = cli.command;
+        assert_eq!(a.jobs, 1);
     }
 }

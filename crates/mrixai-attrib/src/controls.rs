@@ -6,7 +6,12 @@ use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
 use ndarray::{ArrayViewD, Axis};
 use rand::Rng as _;
 
-/// Uniform random values in `[0, 1)`, seeded per sample (same seed and sample → same map).
+/// The controls whose maps depend on the input (and, for the oracle, the masks) only, never
+/// on the model or the target class: an experiment computes them once for all its models.
+pub const MODEL_FREE: [&str; 5] = ["random", "sobel", "laplace", "input", "oracle"];
+
+/// Uniform random values in `[0, 1)`, seeded per sample (same seed and sample → same map,
+/// whatever the model or target class).
 #[derive(Debug, Clone, Default)]
 pub struct RandomMap {
     /// Seed.
@@ -22,7 +27,7 @@ impl Attributor for RandomMap {
         let mut out = ArrayF::zeros(x.raw_dim());
         for (n, mut o) in out.axis_iter_mut(Axis(0)).enumerate() {
             let mut rng = mrixai_core::seed::rng(
-                sample_seed(self.seed, "random", x.index_axis(Axis(0), n), target[n]),
+                sample_seed(self.seed, "random", x.index_axis(Axis(0), n), 0),
                 "random",
             );
             o.iter_mut().for_each(|v| *v = rng.random::<f32>());

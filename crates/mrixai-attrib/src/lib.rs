@@ -41,7 +41,7 @@ mod tests;
 
 pub use axioms::{Axiom, AxiomCheck, AxiomChecked};
 pub use cam::{GradCam, GuidedGradCam};
-pub use controls::{InputMap, Laplace, Oracle, RandomMap, Sobel};
+pub use controls::{InputMap, Laplace, MODEL_FREE, Oracle, RandomMap, Sobel};
 pub use deeplift::{DeepLift, DeepLiftShap};
 pub use gradient::{
     Deconvolution, Gradient, GradientShap, GuidedBackprop, InputXGradient, IntegratedGradients,

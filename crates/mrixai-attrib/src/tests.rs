@@ -466,6 +466,16 @@ fn controls() {
         r,
         RandomMap { seed: 2 }.attribute(&net, x.view(), &t).unwrap()
     );
+    // model-free: the same maps for other targets and another model
+    let other = Net::tiny(16, true);
+    for c in MODEL_FREE.iter().filter(|c| **c != "oracle") {
+        let m = method_by_name(c, &Default::default()).unwrap();
+        assert_eq!(
+            m.attribute(&net, x.view(), &t).unwrap(),
+            m.attribute(&other, x.view(), &[2, 0, 1]).unwrap(),
+            "{c}"
+        );
+    }
     assert!(r.iter().all(|v| (0.0..1.0).contains(v)));
     let step = ArrayF::from_shape_fn(IxDyn(&[1, 2, 8, 8]), |i| if i[3] < 4 { 0.0 } else { 1.0 });
     let s = Sobel.attribute(&net, step.view(), &[0]).unwrap();

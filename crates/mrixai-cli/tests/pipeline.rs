@@ -60,6 +60,9 @@ fn reference(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny profile");
     let mut run = Run::new(dir, cfg).expect("run folder");
     run.progress = false;
+    // two cell workers; `run-cell --all` and the per-cell processes below run the cells one
+    // after another on all cores: equal tables show that the workers change no number
+    run.jobs = 2;
     run.reproduce().expect("tiny run");
     assert!(dir.join("report/index.html").is_file());
     tables(dir)

@@ -1,11 +1,12 @@
 //! The report's evidence views: a forest plot of the findings' effects (estimate, 95 % CI
 //! and the ±MDE band the design could see), the matrix of sample-level method comparisons,
-//! and the design (models per factor level, samples per model).
+//! and the design (models per factor level, samples per model, the pre-trained checkpoints).
 
 use crate::html::esc;
 use mrixai_stats::table::Table;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// The forest plot of the findings' rows that have an estimate: one row per effect, each on
 /// its own symmetric scale (effects differ in unit), the CI as a bar, the estimate as a dot,
@@ -205,4 +206,72 @@ fn samples_per_model(summary: Option<&Table>, subset: &str) -> String {
     }
     n.sort_unstable();
     format!("{}–{} (median {})", n[0], n[n.len() - 1], n[n.len() / 2])
+}
+
+/// What a pre-training task is, in words.
+fn task_words(task: &str) -> &str {
+    match task {
+        "ood-shapes" => "out-of-domain stand-in: procedural natural-image classes",
+        "imagenet" => "out-of-domain: ImageNet weights (imported)",
+        "anatomy" => "in-domain MRI: axial level of the slice",
+        "presence" => "in-domain MRI: lesion presence",
+        other => other,
+    }
+}
+
+/// The run's pre-trained checkpoints (`pretrain/<source>/checkpoint`): the task each was
+/// trained on, with its own accuracy next to the task's chance level, so that a reader
+/// sees what the `ood` and `mri` cells started from.
+pub(crate) fn pretraining_html(run: &Path) -> String {
+    let read = |p: PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    let mut rows = String::new();
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(run.join("pretrain"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    sources.sort();
+    for dir in sources {
+        let ckpt = dir.join("checkpoint");
+        let Some(info) = read(ckpt.join("model.json")) else {
+            continue;
+        };
+        let classes = read(ckpt.join("arch.json"))
+            .and_then(|a| a.get("num_classes").and_then(|n| n.as_u64()))
+            .unwrap_or(0);
+        let acc = |k: &str| {
+            info.get(k)
+                .and_then(|v| v.as_f64())
+                .map_or("—".into(), |v| format!("{v:.3}"))
+        };
+        let task = info.get("task").and_then(|t| t.as_str()).unwrap_or("?");
+        let _ = write!(
+            rows,
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{classes}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            esc(&dir.file_name().unwrap_or_default().to_string_lossy()),
+            esc(task_words(task)),
+            if classes > 0 {
+                format!("{:.3}", 1.0 / classes as f64)
+            } else {
+                "—".into()
+            },
+            info.get("epochs").and_then(|v| v.as_u64()).unwrap_or(0),
+            acc("val_accuracy"),
+            acc("test_accuracy"),
+        );
+    }
+    if rows.is_empty() {
+        return "<p>No pre-trained checkpoints: every model was trained from scratch.</p>".into();
+    }
+    format!(
+        "<h3>Pre-training</h3><p>A cell of source <code>ood</code> or <code>mri</code> starts \
+         from that source's checkpoint: its first k weight layers are copied, then fine-tuned \
+         (<i>tuned</i>) or kept fixed (<i>frozen</i>); <code>scratch</code> cells start from \
+         random weights. Each checkpoint's accuracy is on its own task's held-out images.</p>\
+         <div class=\"tw\"><table><thead><tr><th>source</th><th>task</th><th>classes</th>\
+         <th>chance</th><th>epochs</th><th>val accuracy</th><th>test accuracy</th></tr>\
+         </thead><tbody>{rows}</tbody></table></div>"
+    )
 }

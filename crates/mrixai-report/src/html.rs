@@ -304,8 +304,9 @@ pub(crate) fn page(p: &PageInput) -> String {
     );
     let _ = write!(
         body,
-        "<section id=\"design\"><h2>Design</h2>{}</section>",
-        crate::evidence::design_html(t("models"), t("summary"), p.opts.stats.subset.name())
+        "<section id=\"design\"><h2>Design</h2>{}{}</section>",
+        crate::evidence::design_html(t("models"), t("summary"), p.opts.stats.subset.name()),
+        crate::evidence::pretraining_html(p.run)
     );
     // accuracy
     body.push_str("<section id=\"accuracy\"><h2>Classification performance</h2>");

@@ -260,34 +260,37 @@ impl Cross {
                 rhs[a * m + c] /= sqrt_d[a];
             }
         }
-        // Schur complement over the other groupings
+        // Schur complement over the other groupings: with U[i, c] = λ_a λ_c (Z'Z)_ac / √d_c
+        // (a = rest[i], c in the diagonal block), S = Λ_R (Z'Z)_RR Λ_R + I − U Uᵀ and the
+        // rest rows of the rhs lose U C_A.
         let r = rest.len();
-        let mut s = vec![0.0; r * r];
+        let mut u = vec![0.0; r * dl];
         for (i, &a) in rest.iter().enumerate() {
-            for (j, &b) in rest.iter().enumerate() {
-                let mut v = lam[a] * lam[b] * self.ztz[a * q + b] + if i == j { 1.0 } else { 0.0 };
-                for c in d0..d0 + dl {
-                    let ac = self.ztz[a * q + c];
-                    if ac != 0.0 {
-                        let bc = self.ztz[b * q + c];
-                        v -= lam[a] * lam[c] * ac * lam[b] * lam[c] * bc / (sqrt_d[c] * sqrt_d[c]);
-                    }
-                }
-                s[i * r + j] = v;
+            for (k, c) in (d0..d0 + dl).enumerate() {
+                u[i * dl + k] = lam[a] * lam[c] * self.ztz[a * q + c] / sqrt_d[c];
             }
         }
-        // rest rows of the rhs: subtract L_RA c_A
+        let mut s = vec![0.0; r * r];
+        for (i, &a) in rest.iter().enumerate() {
+            let ui = &u[i * dl..(i + 1) * dl];
+            for (j, &b) in rest.iter().enumerate().take(i + 1) {
+                let uj = &u[j * dl..(j + 1) * dl];
+                let dot: f64 = ui.iter().zip(uj).map(|(x, y)| x * y).sum();
+                let v = lam[a] * lam[b] * self.ztz[a * q + b] + if i == j { 1.0 } else { 0.0 };
+                s[i * r + j] = v - dot;
+                s[j * r + i] = v - dot;
+            }
+        }
         let mut rr = vec![0.0; r * m];
         for (i, &a) in rest.iter().enumerate() {
+            let ui = &u[i * dl..(i + 1) * dl];
             for col in 0..m {
-                let mut v = rhs[a * m + col];
-                for c in d0..d0 + dl {
-                    let ac = self.ztz[a * q + c];
-                    if ac != 0.0 {
-                        v -= lam[a] * lam[c] * ac / sqrt_d[c] * rhs[c * m + col];
-                    }
-                }
-                rr[i * m + col] = v;
+                let dot: f64 = ui
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| x * rhs[(d0 + k) * m + col])
+                    .sum();
+                rr[i * m + col] = rhs[a * m + col] - dot;
             }
         }
         factor_design(&mut s, r)?;

@@ -123,7 +123,7 @@ pub fn train_on_dataset(
     };
     let info = ModelInfo {
         arch: arch_label(arch),
-        task: "dataset".into(),
+        task: dataset_task(dataset),
         source: match init {
             Some(s) if s.pretrained_layers > 0 => source_of(&s.checkpoint),
             _ => "scratch".into(),
@@ -166,6 +166,15 @@ fn save_trained(
     info.config = Some(cfg.clone());
     save_checkpoint(out, &report.model, &info, Some(&curves))?;
     Ok(info)
+}
+
+/// The task recorded in a dataset folder's `dataset.json` (`lesion`, `anatomy`, …), or
+/// `dataset` when it names none.
+fn dataset_task(dataset: &Path) -> String {
+    mrixai_core::dataset::read_info(dataset)
+        .ok()
+        .and_then(|v| v.get("task").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "dataset".into())
 }
 
 /// Pre-trains `arch` on the procedural out-of-domain task generated with `data_seed`.

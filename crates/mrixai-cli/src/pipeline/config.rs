@@ -123,8 +123,23 @@ pub struct GridConfig {
     pub pretrained_layers: Vec<usize>,
     /// Whether the k layers are frozen (`true`) or fine-tuned (`false`).
     pub frozen: Vec<bool>,
+    /// Values of k for the frozen cells, where they differ from `pretrained_layers`: a
+    /// deep frozen stack of features learnt on another task can leave too little trainable
+    /// to learn the lesion task (chance-level models). Default: `pretrained_layers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_layers: Option<Vec<usize>>,
     /// Training seeds (one cell per seed).
     pub seeds: Vec<u64>,
+}
+
+impl GridConfig {
+    /// The values of k of the frozen (`true`) or fine-tuned (`false`) cells.
+    pub fn layers(&self, frozen: bool) -> &[usize] {
+        match (&self.frozen_layers, frozen) {
+            (Some(k), true) => k,
+            _ => &self.pretrained_layers,
+        }
+    }
 }
 
 /// Attribution settings.
@@ -241,6 +256,21 @@ impl ExperimentConfig {
                 ));
             }
         }
+        if let Some(k) = &self.grid.frozen_layers {
+            if !pretrained || !self.grid.frozen.contains(&true) {
+                return Err(Error::config(
+                    "grid.frozen_layers",
+                    "is only used by frozen cells of a pre-training source: add `true` to grid.frozen and `ood` or `mri` to grid.sources, or remove it",
+                ));
+            }
+            nonempty("grid.frozen_layers", k.len())?;
+            if k.contains(&0) {
+                return Err(Error::config(
+                    "grid.frozen_layers",
+                    "k = 0 is the `scratch` source; use k ≥ 1",
+                ));
+            }
+        }
         for (name, t) in [
             ("train", &self.train),
             ("pretrain.train", &self.pretrain.train),
@@ -294,7 +324,7 @@ mod tests {
 
     #[test]
     fn committed_profiles_parse_and_validate() {
-        for name in ["quick", "paper", "tiny"] {
+        for name in ["quick", "standard", "paper", "tiny"] {
             let cfg = ExperimentConfig::profile(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(cfg.profile, name);
         }
@@ -332,5 +362,16 @@ mod tests {
                 .to_string()
                 .contains("pretrained_layers")
         );
+        for (frozen, layers) in [(vec![false], vec![1]), (vec![false, true], vec![0])] {
+            let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+            cfg.grid.frozen = frozen;
+            cfg.grid.frozen_layers = Some(layers);
+            assert!(
+                cfg.validate()
+                    .unwrap_err()
+                    .to_string()
+                    .contains("grid.frozen_layers")
+            );
+        }
     }
 }

@@ -72,25 +72,44 @@ impl Cell {
     /// Content-addressed id: the label plus a hash of everything that determines the
     /// cell's results (the cell, data, model, training, pre-training, methods, metrics).
     pub fn id(&self, cfg: &ExperimentConfig) -> String {
-        let key = serde_json::json!({
-            "cell": self,
-            "seed": cfg.seed,
-            "data": {
-                "synth": content_hash(&cfg.data.synth_config),
-                "pretrain_synth": content_hash(&cfg.data.pretrain_synth_config),
-                "pretrain_task": cfg.data.pretrain_task,
-                "mri": cfg.data.mri,
-            },
-            "model": cfg.model,
-            "train": cfg.train,
-            "pretrain": if self.source == Source::Scratch { serde_json::Value::Null } else { serde_json::to_value(&cfg.pretrain).unwrap_or_default() },
-            "explain": cfg.explain,
-            "score": cfg.score,
-            "version": mrixai_core::VERSION,
-        });
-        let hash = seed::sha256_hex(key.to_string().as_bytes());
-        format!("{}-{}", self.label(), &hash[..10])
+        let mut key = data_key(cfg);
+        key["cell"] = serde_json::json!(self);
+        key["model"] = serde_json::json!(cfg.model);
+        key["train"] = serde_json::json!(cfg.train);
+        key["pretrain"] = if self.source == Source::Scratch {
+            serde_json::Value::Null
+        } else {
+            serde_json::to_value(&cfg.pretrain).unwrap_or_default()
+        };
+        format!("{}-{}", self.label(), short_hash(&key))
     }
+}
+
+/// What determines the maps and scores of the model-free controls (dataset, methods,
+/// metrics, seed, version): the folder of those shared by every cell is named by its hash.
+pub fn controls_id(cfg: &ExperimentConfig) -> String {
+    short_hash(&data_key(cfg))
+}
+
+/// The settings that every cell of a run shares: seed, data, explanation, scoring, version.
+fn data_key(cfg: &ExperimentConfig) -> serde_json::Value {
+    serde_json::json!({
+        "seed": cfg.seed,
+        "data": {
+            "synth": content_hash(&cfg.data.synth_config),
+            "pretrain_synth": content_hash(&cfg.data.pretrain_synth_config),
+            "pretrain_task": cfg.data.pretrain_task,
+            "mri": cfg.data.mri,
+        },
+        "explain": cfg.explain,
+        "score": cfg.score,
+        "version": mrixai_core::VERSION,
+    })
+}
+
+/// The first 10 hex digits of the SHA-256 of `key`'s JSON text.
+fn short_hash(key: &serde_json::Value) -> String {
+    seed::sha256_hex(key.to_string().as_bytes())[..10].to_string()
 }
 
 /// SHA-256 of a file's content (its path when it cannot be read), so that a cell's id
@@ -116,8 +135,8 @@ pub fn cells(cfg: &ExperimentConfig) -> Result<Vec<Cell>> {
                 });
                 continue;
             }
-            for &k in &cfg.grid.pretrained_layers {
-                for &frozen in &cfg.grid.frozen {
+            for &frozen in &cfg.grid.frozen {
+                for &k in cfg.grid.layers(frozen) {
                     out.push(Cell {
                         source,
                         pretrained_layers: k,
@@ -143,11 +162,22 @@ mod tests {
         let cells = cells(&cfg).unwrap();
         let n_pre = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();
         let n_scratch = cfg.grid.sources.len() - n_pre;
+        let per_source: usize = cfg
+            .grid
+            .frozen
+            .iter()
+            .map(|&f| cfg.grid.layers(f).len())
+            .sum();
         assert_eq!(
             cells.len(),
-            cfg.grid.seeds.len()
-                * (n_scratch + n_pre * cfg.grid.pretrained_layers.len() * cfg.grid.frozen.len())
+            cfg.grid.seeds.len() * (n_scratch + n_pre * per_source)
         );
+        let frozen: Vec<usize> = cells
+            .iter()
+            .filter(|c| c.frozen)
+            .map(|c| c.pretrained_layers)
+            .collect();
+        assert!(frozen.iter().all(|k| cfg.grid.layers(true).contains(k)));
         let ids: std::collections::BTreeSet<_> = cells.iter().map(|c| c.id(&cfg)).collect();
         assert_eq!(ids.len(), cells.len());
         assert_eq!(cells[0].id(&cfg), cells[0].id(&cfg));

@@ -4,6 +4,7 @@
 //! run/run.json                       manifest: config, profile, seeds, versions, git commit, timings, machine
 //! run/dataset/                       the lesion benchmark (mrixai-synth format)
 //! run/pretrain/<source>/             pre-trained checkpoints (+ done marker)
+//! run/controls/<hash>/               maps and scores of the model-free controls, shared by all cells
 //! run/cells/<cell-id>/               one trained model, its attributions and scores (+ done marker)
 //! run/scores.parquet, scores.csv     all cells, long format
 //! run/stats/                         statistics tables

@@ -6,6 +6,7 @@ use super::{Cell, ExperimentConfig, grid, stages};
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_core::{Error, Result, atomic};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// A run folder with its configuration.
@@ -17,6 +18,10 @@ pub struct Run {
     pub cfg: ExperimentConfig,
     /// Show progress bars.
     pub progress: bool,
+    /// Cells that [`Run::reproduce`] runs at once, each on `cores / jobs` threads (0: one
+    /// per core). Results do not depend on it: a cell's numbers are the same on any number
+    /// of threads.
+    pub jobs: usize,
 }
 
 /// Name of the marker file that says a step finished.
@@ -40,6 +45,7 @@ impl Run {
             dir: dir.to_path_buf(),
             cfg,
             progress: true,
+            jobs: 0,
         })
     }
 
@@ -50,6 +56,13 @@ impl Run {
     /// Folder of the pre-training products of `source` (`ood` or `mri`).
     pub fn pretrain_dir(&self, source: &str) -> PathBuf {
         self.dir.join("pretrain").join(source)
+    }
+    /// Folder of the model-free controls' maps and scores that every cell shares (named by
+    /// the settings they depend on, so a changed config never reuses stale ones).
+    pub fn controls_dir(&self) -> PathBuf {
+        self.dir
+            .join("controls")
+            .join(super::grid::controls_id(&self.cfg))
     }
     /// Folder of one cell.
     pub fn cell_dir(&self, cell: &Cell) -> PathBuf {
@@ -113,6 +126,54 @@ impl Run {
         Ok(())
     }
 
+    /// Runs `cells` on [`Run::jobs`] workers, each with a rayon pool of its share of the
+    /// cores; the first failure stops the workers from starting further cells. The costliest
+    /// cells start first (fully trained ones, then frozen ones by ascending k: a frozen
+    /// layer needs no weight gradient), so that the last cells, run while other workers may
+    /// already idle, are the shortest.
+    fn run_cells(&self, cells: &[Cell], bar: &ProgressBar) -> Result<()> {
+        let mut cells: Vec<&Cell> = cells.iter().collect();
+        cells.sort_by_key(|c| (c.frozen, c.frozen.then_some(c.pretrained_layers)));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = match self.jobs {
+            0 => cores,
+            j => j,
+        }
+        .clamp(1, cells.len().max(1));
+        let threads = (cores / jobs).max(1);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let worker = || -> Result<()> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::invalid(format!("cannot start a cell worker: {e}")))?;
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&cell) = cells.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                bar.set_message(cell.label());
+                if let Err(e) = pool.install(|| self.run_cell(cell)) {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+                bar.inc(1);
+            }
+            Ok(())
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..jobs).map(|_| s.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::invalid("a cell worker panicked")))
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        Ok(())
+    }
+
     /// The whole experiment in this process: prepare, every cell, aggregate.
     pub fn reproduce(&self) -> Result<()> {
         self.prepare()?;
@@ -129,11 +190,7 @@ impl Run {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        for cell in &cells {
-            bar.set_message(cell.label());
-            self.timed(&mut m, "cells", || self.run_cell(cell))?;
-            bar.inc(1);
-        }
+        self.timed(&mut m, "cells", || self.run_cells(&cells, &bar))?;
         bar.finish_with_message("all cells done");
         self.aggregate()
     }

@@ -217,7 +217,7 @@ pub struct CellRecord {
     pub explained: usize,
     /// Seconds spent training.
     pub train_seconds: f64,
-    /// Seconds spent per attribution method.
+    /// Seconds spent per attribution method: its maps and their scores.
     pub method_seconds: std::collections::BTreeMap<String, f64>,
 }
 
@@ -281,37 +281,27 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
     }
     atomic::write_bytes(&dir.join("predictions.csv"), csv.as_bytes())?;
     // 3. attributions and scores
-    let metrics = MetricSet::parse(&cfg.score.metrics)?;
-    let pooling: Pooling = cfg.score.pool.parse()?;
+    let job = Scoring {
+        run,
+        model: &model,
+        x: x.view(),
+        pred: &pred,
+        masks: &test.masks,
+        metrics: MetricSet::parse(&cfg.score.metrics)?,
+        pooling: cfg.score.pool.parse()?,
+    };
     let mut scores = String::from("method,sample,metric,value\n");
     let mut method_seconds = std::collections::BTreeMap::new();
     for name in &cfg.explain.methods {
         let path = dir.join("attributions").join(format!("{name}.npy"));
         let t = Instant::now();
-        let attr = if path.is_file() {
-            mrixai_core::npy::read::<f32>(&path)?
+        let rows = if mrixai_attrib::MODEL_FREE.contains(&name.as_str()) {
+            job.shared_control(name, &path)?
         } else {
-            let job = explanation(&run.cfg, name)?;
-            let attr = mrixai_attrib::explain(
-                &model,
-                &job,
-                x.view(),
-                &pred,
-                Some(test.masks.view()),
-                &mut |_| {},
-            )?;
-            mrixai_core::npy::write(&path, &attr)?;
-            attr
+            job.explain_and_score(name, &path)?
         };
         method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
-        let (a, m) = mrixai_metrics::align(attr, test.masks.clone(), Some(pooling), name, "masks")?;
-        let table = metrics.score_batch(a.view(), m.view(), &mrixai_core::progress::Silent)?;
-        let names = metrics.names();
-        for (i, row) in table.outer_iter().enumerate() {
-            for (metric, v) in names.iter().zip(row.iter()) {
-                scores.push_str(&format!("{name},{i},{metric},{}\n", fmt_value(*v)));
-            }
-        }
+        scores.push_str(&rows);
     }
     atomic::write_bytes(&dir.join("scores.csv"), scores.as_bytes())?;
     let record = CellRecord {
@@ -325,6 +315,77 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
         method_seconds,
     };
     atomic::write_json(&dir.join("cell.json"), &record)
+}
+
+/// What a cell explains and scores with: its model, the explained test samples with their
+/// predicted classes and masks, and the run's metrics.
+struct Scoring<'a> {
+    run: &'a Run,
+    model: &'a Vgg,
+    x: ndarray::ArrayViewD<'a, f32>,
+    pred: &'a [usize],
+    masks: &'a ndarray::ArrayD<u8>,
+    metrics: MetricSet,
+    pooling: Pooling,
+}
+
+/// Serialises the computation of the model-free controls shared by a process's cells.
+static SHARED_CONTROLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl Scoring<'_> {
+    /// The maps of method `name` (read from `path` if there, else computed and written
+    /// there) and their score rows `method,sample,metric,value`.
+    fn explain_and_score(&self, name: &str, path: &Path) -> Result<String> {
+        let attr = if path.is_file() {
+            mrixai_core::npy::read::<f32>(path)?
+        } else {
+            let job = explanation(&self.run.cfg, name)?;
+            let attr = mrixai_attrib::explain(
+                self.model,
+                &job,
+                self.x.view(),
+                self.pred,
+                Some(self.masks.view()),
+                &mut |_| {},
+            )?;
+            mrixai_core::npy::write(path, &attr)?;
+            attr
+        };
+        let (a, m) =
+            mrixai_metrics::align(attr, self.masks.clone(), Some(self.pooling), name, "masks")?;
+        let table = self
+            .metrics
+            .score_batch(a.view(), m.view(), &mrixai_core::progress::Silent)?;
+        let mut rows = String::new();
+        for (i, row) in table.outer_iter().enumerate() {
+            for (metric, v) in self.metrics.names().iter().zip(row.iter()) {
+                rows.push_str(&format!("{name},{i},{metric},{}\n", fmt_value(*v)));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A model-free control ([`mrixai_attrib::MODEL_FREE`]): its maps and score rows are
+    /// the same for every model of the run, so the first cell that needs them computes them
+    /// into the run's shared folder and every cell copies them from there.
+    fn shared_control(&self, name: &str, path: &Path) -> Result<String> {
+        let dir = self.run.controls_dir();
+        let (npy, csv) = (
+            dir.join(format!("{name}.npy")),
+            dir.join(format!("{name}.csv")),
+        );
+        if !csv.is_file() {
+            let _one_at_a_time = SHARED_CONTROLS.lock().unwrap_or_else(|e| e.into_inner());
+            if !csv.is_file() {
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                let rows = self.explain_and_score(name, &npy)?;
+                atomic::write_bytes(&csv, rows.as_bytes())?;
+            }
+        }
+        let maps = std::fs::read(&npy).map_err(|e| Error::io(&npy, e))?;
+        atomic::write_bytes(path, &maps)?;
+        std::fs::read_to_string(&csv).map_err(|e| Error::io(&csv, e))
+    }
 }
 
 /// A score as text: shortest round-trip form, `NaN` for undefined values.
