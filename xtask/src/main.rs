@@ -125,7 +125,9 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     run.reproduce()?;
     println!(
         "report: {}",
-        out.join("report").join("index.html").display()
+        mrixai_core::layout::RunLayout::new(&out)
+            .report_index()
+            .display()
     );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Methods by name with string parameters (for the CLI and run configurations).
 
 use crate::cam::{GradCam, GuidedGradCam};
-use crate::controls::{InputMap, Laplace, Oracle, RandomMap, Sobel};
+use crate::controls::{InputMap, Laplace, RandomMap, Sobel};
 use crate::deeplift::{DEEPLIFT_EPS, DeepLift, DeepLiftShap};
 use crate::gradient::{
     Deconvolution, Gradient, GradientShap, GuidedBackprop, InputXGradient, IntegratedGradients,
@@ -13,7 +13,6 @@ use crate::util::Baseline;
 use mrixai_core::{Attributor, Error, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::str::FromStr;
 
 /// Every method and control known to [`method_by_name`].
@@ -265,14 +264,11 @@ pub fn method_by_name(
         "laplace" => Box::new(Laplace),
         "input" => Box::new(InputMap),
         "oracle" => {
-            let path = p.raw("masks").ok_or_else(|| {
-                p.err(
-                    "masks",
-                    "the oracle needs the ground-truth masks (a .npy file)",
-                )
-            })?;
-            let masks = mrixai_core::npy::read::<u8>(Path::new(path))?;
-            Box::new(Oracle::new(masks.view()))
+            return Err(p.err(
+                "masks",
+                "the oracle takes the ground-truth masks from its caller \
+                 (`Explanation::attributor`, `explain`, or `Oracle::new`), not from a parameter",
+            ));
         }
         other => {
             return Err(Error::invalid(format!(
@@ -349,7 +345,7 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("oracle.masks"), "{e}");
+        assert!(e.contains("oracle.masks") && e.contains("caller"), "{e}");
         let e = method_by_name("sobel", &params(&[("seed", "1")]))
             .err()
             .unwrap()

@@ -82,10 +82,9 @@ impl Explanation {
         }
     }
 
-    /// `masks` when this job is the oracle reading its ground truth from the caller (not from
-    /// a `masks` file parameter).
+    /// `masks` when this job is the oracle, which takes its ground truth from the caller.
     fn oracle_masks<'a>(&self, masks: Option<ArrayViewD<'a, u8>>) -> Option<ArrayViewD<'a, u8>> {
-        masks.filter(|_| self.method == "oracle" && !self.params.contains_key("masks"))
+        masks.filter(|_| self.method == "oracle")
     }
 }
 

@@ -12,6 +12,7 @@
 
 use mrixai_attrib::{AxiomCheck, AxiomChecked, Baseline, IntegratedGradients, Quadrature};
 use mrixai_core::dataset::{Split, SplitArrays};
+use mrixai_core::progress::Silent;
 use mrixai_core::{ArrayF, Explainable};
 use mrixai_synth::SynthConfig;
 use mrixai_zoo::{Arch, TrainConfig, Vgg, argmax_rows, train};
@@ -59,10 +60,9 @@ fn trained() -> Trained {
         batch_size: 16,
         weight_decay: 0.0,
         patience: 10,
-        progress: false,
         ..Default::default()
     };
-    let model = train(&tc, &arch, &tr, &va, None, 1)
+    let model = train(&tc, &arch, &tr, &va, None, 1, &Silent)
         .expect("training")
         .model;
     let x = model.prepare(te.images.view()).expect("prepare");

@@ -36,6 +36,9 @@ impl mrixai_core::progress::Progress for Bar {
         self.0.set_message(what.to_string());
         self.0.inc(steps);
     }
+    fn note(&self, line: &str) {
+        self.0.println(line);
+    }
     fn finish(&self) {
         self.0.finish_and_clear();
     }

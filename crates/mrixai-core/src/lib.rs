@@ -14,6 +14,7 @@ pub mod cholesky;
 pub mod dataset;
 pub mod error;
 pub mod explain;
+pub mod layout;
 pub mod npy;
 pub mod npy_any;
 pub mod progress;

@@ -34,6 +34,8 @@ pub trait Progress: Sync {
     fn start(&self, _label: &str, _total: u64) {}
     /// `steps` more steps are done; `what` names the last one (may be empty).
     fn advance(&self, _steps: u64, _what: &str) {}
+    /// A line worth keeping above the progress display (e.g. an epoch's summary).
+    fn note(&self, _line: &str) {}
     /// The stage is over.
     fn finish(&self) {}
 }

@@ -3,6 +3,7 @@
 //! and the design (models per factor level, samples per model, the pre-trained checkpoints).
 
 use crate::html::esc;
+use mrixai_core::layout::RunLayout;
 use mrixai_stats::table::Table;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -227,12 +228,9 @@ pub(crate) fn pretraining_html(run: &Path) -> String {
         serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
     };
     let mut rows = String::new();
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(run.join("pretrain"))
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    sources.sort();
-    for dir in sources {
-        let ckpt = dir.join("checkpoint");
+    let layout = RunLayout::new(run);
+    for source in layout.pretrained_sources() {
+        let ckpt = layout.checkpoint(&source);
         let Some(info) = read(ckpt.join("model.json")) else {
             continue;
         };
@@ -250,7 +248,7 @@ pub(crate) fn pretraining_html(run: &Path) -> String {
             "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{classes}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
-            esc(&dir.file_name().unwrap_or_default().to_string_lossy()),
+            esc(&source),
             esc(task_words(task)),
             if classes > 0 {
                 format!("{:.3}", 1.0 / classes as f64)

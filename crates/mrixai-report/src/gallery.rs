@@ -2,6 +2,8 @@
 //! ground-truth contour and, for each method, |attribution| as a heat map over the image.
 //! Images are small PNGs embedded as base64 data URIs.
 
+use mrixai_core::dataset::{Split, split_dir};
+use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, npy};
 use ndarray::{ArrayD, Axis};
 use std::path::Path;
@@ -210,23 +212,19 @@ pub fn build(
     methods: &[String],
     samples: &[(usize, i64)],
 ) -> Result<Vec<GalleryRow>> {
-    let test = run.join("dataset").join("test");
+    let layout = RunLayout::new(run);
+    let test = split_dir(&layout.dataset(), Split::Test);
     let images = npy::read::<f32>(&test.join("images.npy"))?;
     let masks = npy::read::<u8>(&test.join("masks.npy"))?.mapv(f32::from);
-    let attr_dir = run.join("cells").join(cell).join("attributions");
+    let at = layout.cell(cell);
     let maps: Vec<(String, Option<ArrayD<f32>>)> = methods
         .iter()
-        .map(|m| {
-            (
-                m.clone(),
-                npy::read::<f32>(&attr_dir.join(format!("{m}.npy"))).ok(),
-            )
-        })
+        .map(|m| (m.clone(), npy::read::<f32>(&at.attributions(m)).ok()))
         .collect();
     if maps.iter().all(|(_, a)| a.is_none()) {
         return Err(Error::invalid(format!(
             "{}: no attribution maps for the methods of the score table",
-            attr_dir.display()
+            at.dir().join("attributions").display()
         )));
     }
     let mut rows = Vec::new();

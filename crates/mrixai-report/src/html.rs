@@ -274,367 +274,437 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     h
 }
 
+/// The page being written: its input and the running figure number.
+struct Page<'a> {
+    p: &'a PageInput<'a>,
+    fig_no: usize,
+}
+
+impl<'a> Page<'a> {
+    /// A statistics table by name.
+    fn t(&self, name: &str) -> Option<&'a Table> {
+        self.p.tables.get(name)
+    }
+    /// The figure `{prefix}_{metric}.svg`.
+    fn find(&self, prefix: &str, metric: &str) -> Option<&'a Figure> {
+        let file = format!("{prefix}_{}.svg", crate::slug(metric));
+        self.p.figures.iter().find(|f| f.file == file)
+    }
+    /// A figure with the next number.
+    fn fig(&mut self, f: &Figure) -> String {
+        self.fig_no += 1;
+        figure_html(f, self.fig_no)
+    }
+    /// The findings with their forest plot, and the design.
+    fn findings(&mut self) -> String {
+        let p = self.p;
+        let pm = p.primary;
+        let mut body = String::new();
+        // findings
+        let _ = write!(
+            body,
+            "<section id=\"findings\"><h2>Findings</h2><p class=\"note\">The four findings of \
+             Oliveira et al. (Front. AI 2024), tested on this run's primary metric <code>{}</code> \
+             with the estimate, its 95 % CI and the minimal detectable effect (MDE) at 80 % power of this design. \
+             Findings 1–3 pool the real methods (controls excluded); 2–3 use a sample-level mixed model with \
+             model and image random intercepts; method comparisons use the samples of subset <code>{}</code>. A finding is <i>supported</i> when its test rejects at α = {}.</p>{}</section>",
+            esc(pm),
+            esc(p.opts.stats.subset.name()),
+            p.opts.stats.alpha,
+            findings_html(self.t("findings")) + &crate::evidence::forest_svg(self.t("findings"))
+        );
+        let _ = write!(
+            body,
+            "<section id=\"design\"><h2>Design</h2>{}{}</section>",
+            crate::evidence::design_html(
+                self.t("models"),
+                self.t("summary"),
+                p.opts.stats.subset.name()
+            ),
+            crate::evidence::pretraining_html(p.run)
+        );
+        body
+    }
+
+    /// Classification and explanation performance (accuracy and box plots).
+    fn performance(&mut self) -> String {
+        let p = self.p;
+        let mut body = String::new();
+        // accuracy
+        body.push_str("<section id=\"accuracy\"><h2>Classification performance</h2>");
+        if let Some(f) = p.figures.iter().find(|f| f.file == "accuracy.svg") {
+            body.push_str(&self.fig(f));
+        }
+        body.push_str("</section>");
+        // explanation performance
+        body.push_str("<section id=\"explanation\"><h2>Explanation performance</h2>");
+        for m in p.metrics {
+            if let Some(f) = self.find("box", m) {
+                body.push_str(&self.fig(f));
+            }
+        }
+        body.push_str("</section>");
+        body
+    }
+
+    /// Explanation against classification performance.
+    fn correlation(&mut self) -> String {
+        let p = self.p;
+        let pm = p.primary;
+        let mut body = String::new();
+        // correlation
+        body.push_str(
+            "<section id=\"correlation\"><h2>Explanation vs classification performance</h2>",
+        );
+        for m in p.metrics {
+            if let Some(f) = self.find("scatter", m) {
+                body.push_str(&self.fig(f));
+            }
+        }
+        let corr_cols = [
+            ("method", "method"),
+            ("metric", "metric"),
+            ("test", "test"),
+            ("n", "models"),
+            ("r", "r / ρ"),
+            ("ci_low", "95% CI low"),
+            ("ci_high", "95% CI high"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+            ("p_bh", "p (BH)"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Correlation across models ({})</h3>{}",
+            esc(pm),
+            table_html(self.t("correlation"), &corr_cols, &[("metric", pm)])
+        );
+        let _ = write!(
+            body,
+            "<details><summary>All metrics</summary>{}</details>",
+            table_html(self.t("correlation"), &corr_cols, &[])
+        );
+        body.push_str("</section>");
+        body
+    }
+
+    /// The analyses that correct for accuracy.
+    fn correction(&mut self) -> String {
+        let p = self.p;
+        let pm = p.primary;
+        let mut body = String::new();
+        // correction for accuracy
+        body.push_str("<section id=\"correction\"><h2>Correction for accuracy</h2>");
+        let fit_cols = [
+            ("method", "method"),
+            ("formula", "formula"),
+            ("nobs", "models"),
+            ("rsquared", "R²"),
+            ("rsquared_adj", "adj. R²"),
+            ("fvalue", "F"),
+            ("f_pvalue", "p(F)"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>OLS fits ({})</h3>{}",
+            esc(pm),
+            table_html(self.t("ols_fit"), &fit_cols, &[("metric", pm)])
+        );
+        let anova_cols = [
+            ("method", "method"),
+            ("term", "term"),
+            ("sum_sq", "sum sq"),
+            ("df", "df"),
+            ("F", "F"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Type-II ANOVA ({})</h3>{}",
+            esc(pm),
+            table_html(self.t("anova"), &anova_cols, &[("metric", pm)])
+        );
+        let coef_cols = [
+            ("method", "method"),
+            ("term", "coefficient"),
+            ("coef", "estimate"),
+            ("se", "SE"),
+            ("t", "t"),
+            ("p", "p"),
+        ];
+        let _ = write!(
+            body,
+            "<details><summary>Coefficients ({})</summary>{}</details><details><summary>OLS fits and ANOVA, all metrics</summary>{}{}</details>",
+            esc(pm),
+            table_html(self.t("ols_coefficients"), &coef_cols, &[("metric", pm)]),
+            table_html(
+                self.t("ols_fit"),
+                &[("metric", "metric")]
+                    .iter()
+                    .chain(fit_cols.iter())
+                    .copied()
+                    .collect::<Vec<_>>(),
+                &[]
+            ),
+            table_html(
+                self.t("anova"),
+                &[("metric", "metric")]
+                    .iter()
+                    .chain(anova_cols.iter())
+                    .copied()
+                    .collect::<Vec<_>>(),
+                &[]
+            )
+        );
+        for m in p.metrics {
+            if m == pm
+                && let Some(f) = self.find("residuals", m)
+            {
+                body.push_str(&self.fig(f));
+            }
+        }
+        let rt_cols = [
+            ("method", "method"),
+            ("test", "test on residuals"),
+            ("n", "n"),
+            ("statistic", "statistic"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Tests on accuracy-residualised scores ({})</h3>{}",
+            esc(pm),
+            table_html(self.t("residual_tests"), &rt_cols, &[("metric", pm)])
+        );
+        let pc_cols = [
+            ("method", "method"),
+            ("population", "models"),
+            ("n", "n"),
+            ("df", "df"),
+            ("r", "partial r"),
+            ("t", "t"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Partial correlation of score and pre-trained layers given accuracy ({})</h3>{}",
+            esc(pm),
+            table_html(self.t("partial_correlation"), &pc_cols, &[("metric", pm)])
+        );
+        let mt_cols = [
+            ("method", "method"),
+            ("bins", "accuracy bins"),
+            ("n", "models"),
+            ("F", "F (source)"),
+            ("df", "df"),
+            ("p", "p"),
+            ("p_holm", "p (Holm)"),
+            ("note", "note"),
+        ];
+        let mb_cols = [
+            ("method", "method"),
+            ("bin", "bin"),
+            ("accuracy_low", "acc. from"),
+            ("accuracy_high", "acc. to"),
+            ("source", "source"),
+            ("n", "models"),
+            ("mean_score", "mean score"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Sources compared within matched-accuracy bins ({})</h3>{}<details><summary>Bin means</summary>{}</details>",
+            esc(pm),
+            table_html(self.t("matched_tests"), &mt_cols, &[("metric", pm)]),
+            table_html(self.t("matched_bins"), &mb_cols, &[("metric", pm)])
+        );
+        let other_resid: Vec<&Figure> = p
+            .metrics
+            .iter()
+            .filter(|m| m.as_str() != pm)
+            .filter_map(|m| self.find("residuals", m))
+            .collect();
+        if !other_resid.is_empty() {
+            body.push_str("<details><summary>Residual plots of the other metrics</summary>");
+            for f in other_resid {
+                body.push_str(&self.fig(f));
+            }
+            body.push_str("</details>");
+        }
+        body.push_str("</section>");
+        body
+    }
+
+    /// The method comparison.
+    fn methods(&mut self) -> String {
+        let p = self.p;
+        let pm = p.primary;
+        let mut body = String::new();
+        // methods
+        body.push_str("<section id=\"methods\"><h2>Method comparison</h2>");
+        let pair_cols = [
+            ("family", "family"),
+            ("method_a", "method A"),
+            ("method_b", "method B"),
+            ("n_models", "models"),
+            ("n_samples", "samples"),
+            ("estimate", "A − B"),
+            ("ci_low", "CI low"),
+            ("ci_high", "CI high"),
+            ("df", "df"),
+            ("p_holm", "p (Holm)"),
+            ("effect_size", "d_z"),
+            ("test", "test"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Per-image comparisons within models ({pm})</h3><p class=\"note\">Row minus column: mean \
+             difference per image, mixed model with model and image random intercepts; green/red where \
+             the Holm-adjusted p (real methods and controls are separate families) is below α.</p>{}\
+             <details><summary>All pairs</summary>{}</details>",
+            crate::evidence::method_matrix_html(self.t("method_pairs"), pm, p.opts.stats.alpha),
+            table_html(self.t("method_pairs"), &pair_cols, &[("metric", pm)]),
+            pm = esc(pm),
+        );
+        let fr_cols = [
+            ("metric", "metric"),
+            ("unit", "blocks"),
+            ("k", "methods"),
+            ("n_blocks", "n blocks"),
+            ("statistic", "χ²"),
+            ("p", "p"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Friedman tests</h3>{}",
+            table_html(self.t("friedman"), &fr_cols, &[])
+        );
+        let rk_cols = [
+            ("method", "method"),
+            ("n_blocks", "models"),
+            ("mean_rank", "mean rank (higher = better)"),
+            ("mean_score", "mean"),
+            ("median_score", "median"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Method ranks ({}, blocks = models)</h3>{}",
+            esc(pm),
+            table_html(
+                self.t("method_ranks"),
+                &rk_cols,
+                &[("metric", pm), ("unit", "model")]
+            )
+        );
+        let wx_cols = [
+            ("method_a", "method A"),
+            ("method_b", "method B"),
+            ("n", "n"),
+            ("statistic", "W"),
+            ("p", "p"),
+            ("p_method", "p from"),
+            ("p_holm", "p (Holm)"),
+            ("p_bh", "p (BH)"),
+            ("rank_biserial", "rank-biserial r"),
+            ("note", "note"),
+        ];
+        let _ = write!(
+            body,
+            "<h3>Pairwise Wilcoxon signed-rank tests ({}, blocks = models)</h3>{}",
+            esc(pm),
+            table_html(
+                self.t("wilcoxon"),
+                &wx_cols,
+                &[("metric", pm), ("unit", "model")]
+            )
+        );
+        let _ = write!(
+            body,
+            "<details><summary>Per-sample blocks (cell × sample)</summary>{}</details>",
+            table_html(
+                self.t("wilcoxon"),
+                &wx_cols,
+                &[("metric", pm), ("unit", "sample")]
+            )
+        );
+        body.push_str("</section>");
+        body
+    }
+
+    /// The gallery, the run and the notes.
+    fn closing(&mut self) -> String {
+        let p = self.p;
+        let mut body = String::new();
+        // gallery
+        body.push_str("<section id=\"gallery\"><h2>Gallery</h2>");
+        match p.gallery {
+            Some(g) => body.push_str(&gallery_html(Some(g))),
+            None => body.push_str(
+                "<p class=\"note\">No gallery: the run folder lacks the test images/masks or the \
+                 attribution maps (see notes).</p>",
+            ),
+        }
+        body.push_str("</section>");
+        // run
+        let _ = write!(
+            body,
+            "<section id=\"run\"><h2>Run</h2><table><tbody><tr><th>run folder</th><td>{}</td></tr>\
+             <tr><th>score table</th><td>{} ({} rows, {} models, {} methods, {} metrics)</td></tr>\
+             <tr><th>report</th><td>mrixai {}</td></tr></tbody></table><h3>run.json</h3>{}</section>",
+            esc(&p.run.display().to_string()),
+            esc(&p
+                .scores
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()),
+            p.n_rows,
+            p.n_models,
+            p.methods.len(),
+            p.metrics.len(),
+            mrixai_core::VERSION,
+            run_info_html(p.run_json)
+        );
+        // notes
+        let mut notes: Vec<String> = p.notes.to_vec();
+        if let Some(n) = self.t("notes") {
+            for i in 0..n.len() {
+                notes.push(n.get(i, "note").text());
+            }
+        }
+        body.push_str("<section id=\"notes\"><h2>Notes</h2>");
+        if notes.is_empty() {
+            body.push_str("<p class=\"note\">None.</p>");
+        } else {
+            body.push_str("<ul>");
+            for n in notes {
+                let _ = write!(body, "<li>{}</li>", esc(&n));
+            }
+            body.push_str("</ul>");
+        }
+        body.push_str("<p class=\"note\">Every statistics table is also in <code>stats/</code> as CSV and Parquet; tests that could not run carry the reason in their <code>note</code> column.</p></section>");
+        body
+    }
+}
+
 /// Renders the whole page.
 pub(crate) fn page(p: &PageInput) -> String {
-    let t = |s: &str| p.tables.get(s);
-    let pm = p.primary;
-    let mut fig_no = 0;
-    let mut fig = |f: &Figure| {
-        fig_no += 1;
-        figure_html(f, fig_no)
-    };
-    let find = |prefix: &str, metric: &str| {
-        p.figures
-            .iter()
-            .find(|f| f.file == format!("{prefix}_{}.svg", crate::slug(metric)))
-    };
-    let mut body = String::new();
-    // findings
-    let _ = write!(
-        body,
-        "<section id=\"findings\"><h2>Findings</h2><p class=\"note\">The four findings of \
-         Oliveira et al. (Front. AI 2024), tested on this run's primary metric <code>{}</code> \
-         with the estimate, its 95 % CI and the minimal detectable effect (MDE) at 80 % power of this design. \
-         Findings 1–3 pool the real methods (controls excluded); 2–3 use a sample-level mixed model with \
-         model and image random intercepts; method comparisons use the samples of subset <code>{}</code>. A finding is <i>supported</i> when its test rejects at α = {}.</p>{}</section>",
-        esc(pm),
-        esc(p.opts.stats.subset.name()),
-        p.opts.stats.alpha,
-        findings_html(t("findings")) + &crate::evidence::forest_svg(t("findings"))
-    );
-    let _ = write!(
-        body,
-        "<section id=\"design\"><h2>Design</h2>{}{}</section>",
-        crate::evidence::design_html(t("models"), t("summary"), p.opts.stats.subset.name()),
-        crate::evidence::pretraining_html(p.run)
-    );
-    // accuracy
-    body.push_str("<section id=\"accuracy\"><h2>Classification performance</h2>");
-    if let Some(f) = p.figures.iter().find(|f| f.file == "accuracy.svg") {
-        body.push_str(&fig(f));
-    }
-    body.push_str("</section>");
-    // explanation performance
-    body.push_str("<section id=\"explanation\"><h2>Explanation performance</h2>");
-    for m in p.metrics {
-        if let Some(f) = find("box", m) {
-            body.push_str(&fig(f));
-        }
-    }
-    body.push_str("</section>");
-    // correlation
-    body.push_str("<section id=\"correlation\"><h2>Explanation vs classification performance</h2>");
-    for m in p.metrics {
-        if let Some(f) = find("scatter", m) {
-            body.push_str(&fig(f));
-        }
-    }
-    let corr_cols = [
-        ("method", "method"),
-        ("metric", "metric"),
-        ("test", "test"),
-        ("n", "models"),
-        ("r", "r / ρ"),
-        ("ci_low", "95% CI low"),
-        ("ci_high", "95% CI high"),
-        ("p", "p"),
-        ("p_holm", "p (Holm)"),
-        ("p_bh", "p (BH)"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Correlation across models ({})</h3>{}",
-        esc(pm),
-        table_html(t("correlation"), &corr_cols, &[("metric", pm)])
-    );
-    let _ = write!(
-        body,
-        "<details><summary>All metrics</summary>{}</details>",
-        table_html(t("correlation"), &corr_cols, &[])
-    );
-    body.push_str("</section>");
-    // correction for accuracy
-    body.push_str("<section id=\"correction\"><h2>Correction for accuracy</h2>");
-    let fit_cols = [
-        ("method", "method"),
-        ("formula", "formula"),
-        ("nobs", "models"),
-        ("rsquared", "R²"),
-        ("rsquared_adj", "adj. R²"),
-        ("fvalue", "F"),
-        ("f_pvalue", "p(F)"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>OLS fits ({})</h3>{}",
-        esc(pm),
-        table_html(t("ols_fit"), &fit_cols, &[("metric", pm)])
-    );
-    let anova_cols = [
-        ("method", "method"),
-        ("term", "term"),
-        ("sum_sq", "sum sq"),
-        ("df", "df"),
-        ("F", "F"),
-        ("p", "p"),
-        ("p_holm", "p (Holm)"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Type-II ANOVA ({})</h3>{}",
-        esc(pm),
-        table_html(t("anova"), &anova_cols, &[("metric", pm)])
-    );
-    let coef_cols = [
-        ("method", "method"),
-        ("term", "coefficient"),
-        ("coef", "estimate"),
-        ("se", "SE"),
-        ("t", "t"),
-        ("p", "p"),
-    ];
-    let _ = write!(
-        body,
-        "<details><summary>Coefficients ({})</summary>{}</details><details><summary>OLS fits and ANOVA, all metrics</summary>{}{}</details>",
-        esc(pm),
-        table_html(t("ols_coefficients"), &coef_cols, &[("metric", pm)]),
-        table_html(
-            t("ols_fit"),
-            &[("metric", "metric")]
-                .iter()
-                .chain(fit_cols.iter())
-                .copied()
-                .collect::<Vec<_>>(),
-            &[]
-        ),
-        table_html(
-            t("anova"),
-            &[("metric", "metric")]
-                .iter()
-                .chain(anova_cols.iter())
-                .copied()
-                .collect::<Vec<_>>(),
-            &[]
-        )
-    );
-    for m in p.metrics {
-        if m == pm
-            && let Some(f) = find("residuals", m)
-        {
-            body.push_str(&fig(f));
-        }
-    }
-    let rt_cols = [
-        ("method", "method"),
-        ("test", "test on residuals"),
-        ("n", "n"),
-        ("statistic", "statistic"),
-        ("p", "p"),
-        ("p_holm", "p (Holm)"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Tests on accuracy-residualised scores ({})</h3>{}",
-        esc(pm),
-        table_html(t("residual_tests"), &rt_cols, &[("metric", pm)])
-    );
-    let pc_cols = [
-        ("method", "method"),
-        ("population", "models"),
-        ("n", "n"),
-        ("df", "df"),
-        ("r", "partial r"),
-        ("t", "t"),
-        ("p", "p"),
-        ("p_holm", "p (Holm)"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Partial correlation of score and pre-trained layers given accuracy ({})</h3>{}",
-        esc(pm),
-        table_html(t("partial_correlation"), &pc_cols, &[("metric", pm)])
-    );
-    let mt_cols = [
-        ("method", "method"),
-        ("bins", "accuracy bins"),
-        ("n", "models"),
-        ("F", "F (source)"),
-        ("df", "df"),
-        ("p", "p"),
-        ("p_holm", "p (Holm)"),
-        ("note", "note"),
-    ];
-    let mb_cols = [
-        ("method", "method"),
-        ("bin", "bin"),
-        ("accuracy_low", "acc. from"),
-        ("accuracy_high", "acc. to"),
-        ("source", "source"),
-        ("n", "models"),
-        ("mean_score", "mean score"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Sources compared within matched-accuracy bins ({})</h3>{}<details><summary>Bin means</summary>{}</details>",
-        esc(pm),
-        table_html(t("matched_tests"), &mt_cols, &[("metric", pm)]),
-        table_html(t("matched_bins"), &mb_cols, &[("metric", pm)])
-    );
-    let other_resid: Vec<&Figure> = p
-        .metrics
-        .iter()
-        .filter(|m| m.as_str() != pm)
-        .filter_map(|m| find("residuals", m))
-        .collect();
-    if !other_resid.is_empty() {
-        body.push_str("<details><summary>Residual plots of the other metrics</summary>");
-        for f in other_resid {
-            body.push_str(&fig(f));
-        }
-        body.push_str("</details>");
-    }
-    body.push_str("</section>");
-    // methods
-    body.push_str("<section id=\"methods\"><h2>Method comparison</h2>");
-    let pair_cols = [
-        ("family", "family"),
-        ("method_a", "method A"),
-        ("method_b", "method B"),
-        ("n_models", "models"),
-        ("n_samples", "samples"),
-        ("estimate", "A − B"),
-        ("ci_low", "CI low"),
-        ("ci_high", "CI high"),
-        ("df", "df"),
-        ("p_holm", "p (Holm)"),
-        ("effect_size", "d_z"),
-        ("test", "test"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Per-image comparisons within models ({pm})</h3><p class=\"note\">Row minus column: mean \
-         difference per image, mixed model with model and image random intercepts; green/red where \
-         the Holm-adjusted p (real methods and controls are separate families) is below α.</p>{}\
-         <details><summary>All pairs</summary>{}</details>",
-        crate::evidence::method_matrix_html(t("method_pairs"), pm, p.opts.stats.alpha),
-        table_html(t("method_pairs"), &pair_cols, &[("metric", pm)]),
-        pm = esc(pm),
-    );
-    let fr_cols = [
-        ("metric", "metric"),
-        ("unit", "blocks"),
-        ("k", "methods"),
-        ("n_blocks", "n blocks"),
-        ("statistic", "χ²"),
-        ("p", "p"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Friedman tests</h3>{}",
-        table_html(t("friedman"), &fr_cols, &[])
-    );
-    let rk_cols = [
-        ("method", "method"),
-        ("n_blocks", "models"),
-        ("mean_rank", "mean rank (higher = better)"),
-        ("mean_score", "mean"),
-        ("median_score", "median"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Method ranks ({}, blocks = models)</h3>{}",
-        esc(pm),
-        table_html(
-            t("method_ranks"),
-            &rk_cols,
-            &[("metric", pm), ("unit", "model")]
-        )
-    );
-    let wx_cols = [
-        ("method_a", "method A"),
-        ("method_b", "method B"),
-        ("n", "n"),
-        ("statistic", "W"),
-        ("p", "p"),
-        ("p_method", "p from"),
-        ("p_holm", "p (Holm)"),
-        ("p_bh", "p (BH)"),
-        ("rank_biserial", "rank-biserial r"),
-        ("note", "note"),
-    ];
-    let _ = write!(
-        body,
-        "<h3>Pairwise Wilcoxon signed-rank tests ({}, blocks = models)</h3>{}",
-        esc(pm),
-        table_html(
-            t("wilcoxon"),
-            &wx_cols,
-            &[("metric", pm), ("unit", "model")]
-        )
-    );
-    let _ = write!(
-        body,
-        "<details><summary>Per-sample blocks (cell × sample)</summary>{}</details>",
-        table_html(
-            t("wilcoxon"),
-            &wx_cols,
-            &[("metric", pm), ("unit", "sample")]
-        )
-    );
-    body.push_str("</section>");
-    // gallery
-    body.push_str("<section id=\"gallery\"><h2>Gallery</h2>");
-    match p.gallery {
-        Some(g) => body.push_str(&gallery_html(Some(g))),
-        None => body.push_str(
-            "<p class=\"note\">No gallery: the run folder lacks the test images/masks or the \
-             attribution maps (see notes).</p>",
-        ),
-    }
-    body.push_str("</section>");
-    // run
-    let _ = write!(
-        body,
-        "<section id=\"run\"><h2>Run</h2><table><tbody><tr><th>run folder</th><td>{}</td></tr>\
-         <tr><th>score table</th><td>{} ({} rows, {} models, {} methods, {} metrics)</td></tr>\
-         <tr><th>report</th><td>mrixai {}</td></tr></tbody></table><h3>run.json</h3>{}</section>",
-        esc(&p.run.display().to_string()),
-        esc(&p
-            .scores
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()),
-        p.n_rows,
-        p.n_models,
-        p.methods.len(),
-        p.metrics.len(),
-        mrixai_core::VERSION,
-        run_info_html(p.run_json)
-    );
-    // notes
-    let mut notes: Vec<String> = p.notes.to_vec();
-    if let Some(n) = t("notes") {
-        for i in 0..n.len() {
-            notes.push(n.get(i, "note").text());
-        }
-    }
-    body.push_str("<section id=\"notes\"><h2>Notes</h2>");
-    if notes.is_empty() {
-        body.push_str("<p class=\"note\">None.</p>");
-    } else {
-        body.push_str("<ul>");
-        for n in notes {
-            let _ = write!(body, "<li>{}</li>", esc(&n));
-        }
-        body.push_str("</ul>");
-    }
-    body.push_str("<p class=\"note\">Every statistics table is also in <code>stats/</code> as CSV and Parquet; tests that could not run carry the reason in their <code>note</code> column.</p></section>");
-
+    let mut page = Page { p, fig_no: 0 };
+    let body = [
+        page.findings(),
+        page.performance(),
+        page.correlation(),
+        page.correction(),
+        page.methods(),
+        page.closing(),
+    ]
+    .concat();
     let header = format!(
         "<header><h1>mrixai report</h1><p>Explanation performance of CNNs on brain MRI with \
          synthetic lesions: influence of pre-training.</p><div class=\"kpis\">\

@@ -18,6 +18,7 @@ pub mod figures;
 pub mod gallery;
 mod html;
 
+use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, atomic::OutDir};
 use mrixai_stats::analysis::{self, Tables};
 use mrixai_stats::table::{Record, read_records};
@@ -65,8 +66,8 @@ pub struct ReportSummary {
 
 /// Locates the score table of a run folder.
 pub fn scores_path(run: &Path) -> Result<PathBuf> {
-    for name in ["scores.parquet", "scores.csv"] {
-        let p = run.join(name);
+    let layout = RunLayout::new(run);
+    for p in [layout.scores_parquet(), layout.scores_csv()] {
         if p.is_file() {
             return Ok(p);
         }
@@ -84,7 +85,7 @@ fn load_stats(
     opts: &ReportOptions,
     notes: &mut Vec<String>,
 ) -> Result<Tables> {
-    let dir = run.join("stats");
+    let dir = RunLayout::new(run).stats();
     if !opts.recompute_stats && dir.is_dir() {
         match Tables::read(&dir) {
             Ok(t) => return Ok(t),
@@ -161,8 +162,96 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
     let primary = analysis::primary_metric(&metrics, opts.stats.primary_metric.as_deref())
         .unwrap_or_default();
 
-    let mut figs: Vec<Figure> = Vec::new();
-    // accuracy per configuration
+    let input = FigureInput {
+        records: &records,
+        tables: &tables,
+        models: &models,
+        sources: &sources,
+        methods: &methods,
+        metrics: &metrics,
+        opts,
+    };
+    let mut figs = vec![accuracy_figure(&input)?];
+    box_figures(&input, &mut figs)?;
+    scatter_figures(&input, &mut figs)?;
+
+    // gallery
+    let gallery = build_gallery(run, &records, &models, &methods, opts.gallery_samples);
+    let gallery = match gallery {
+        Ok(g) => Some(g),
+        Err(e) => {
+            notes.push(format!("Gallery skipped: {e}"));
+            None
+        }
+    };
+    let run_json = match std::fs::read_to_string(RunLayout::new(run).manifest()) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                notes.push(format!("run.json is not valid JSON: {e}"));
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let page = html::page(&html::PageInput {
+        run,
+        scores: &scores,
+        tables: &tables,
+        figures: &figs,
+        gallery: gallery.as_ref(),
+        run_json: run_json.as_ref(),
+        methods: &methods,
+        metrics: &metrics,
+        primary: &primary,
+        n_models: models.len(),
+        n_rows: records.len(),
+        notes: &notes,
+        opts,
+    });
+    // the run's own report folder is replaced; a folder the user named only with force
+    let out = match &opts.out {
+        Some(p) => OutDir {
+            path: p.clone(),
+            replace: opts.force,
+        },
+        None => OutDir::replacing(RunLayout::new(run).report()),
+    };
+    let target = out.path.clone();
+    let dir = out.begin(REPORT_FILES)?;
+    let fig_dir = dir.path().join("figures");
+    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
+    for f in &figs {
+        mrixai_core::atomic::write_bytes(&fig_dir.join(&f.file), f.svg.as_bytes())?;
+    }
+    mrixai_core::atomic::write_bytes(&dir.path().join("index.html"), page.as_bytes())?;
+    dir.commit()?;
+    Ok(ReportSummary {
+        index: target.join("index.html"),
+        figures: figs.iter().map(|f| f.file.clone()).collect(),
+        notes,
+    })
+}
+
+/// What a report's figures are drawn from.
+struct FigureInput<'a> {
+    records: &'a [Record],
+    tables: &'a Tables,
+    models: &'a BTreeMap<String, analysis::Model>,
+    sources: &'a [String],
+    methods: &'a [String],
+    metrics: &'a [String],
+    opts: &'a ReportOptions,
+}
+
+/// Test accuracy of every model per pre-training configuration.
+fn accuracy_figure(input: &FigureInput) -> Result<Figure> {
+    let FigureInput {
+        models,
+        sources,
+        opts,
+        ..
+    } = *input;
     let mut configs: BTreeMap<(usize, String, i64, bool), Vec<f64>> = BTreeMap::new();
     for m in models.values() {
         let si = sources.iter().position(|s| *s == m.source).unwrap_or(0);
@@ -179,16 +268,28 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
             values: v.clone(),
         })
         .collect();
-    figs.push(Figure {
+    Ok(Figure {
         file: "accuracy.svg".into(),
         caption: "Test accuracy of every model (dots: seeds; bar: mean) per pre-training \
                   configuration (source, pre-trained layers k, frozen)."
             .into(),
-        svg: figures::accuracy_figure(&cfg_points, &sources)?,
-    });
+        svg: figures::accuracy_figure(&cfg_points, sources)?,
+    })
+}
+
+/// One box plot per metric: the samples' scores per method, source and k.
+fn box_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
+    let FigureInput {
+        records,
+        sources,
+        methods,
+        metrics,
+        opts,
+        ..
+    } = *input;
     // box plots per metric
     let subset = opts.stats.subset;
-    for metric in &metrics {
+    for metric in metrics {
         let mut groups: BTreeMap<(usize, i64), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for r in records.iter().filter(|r| &r.metric == metric) {
             let keep = match subset {
@@ -222,7 +323,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
                 };
                 figures::BoxSeries {
                     label: config_label(src, *k, false, &opts.stats.reference),
-                    color: figures::lighten(figures::source_color(src, &sources), t),
+                    color: figures::lighten(figures::source_color(src, sources), t),
                     boxes: methods
                         .iter()
                         .map(|m| {
@@ -242,17 +343,31 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
                  1.5 IQR).",
                 subset_words(subset)
             ),
-            svg: figures::box_figure(metric, &methods, &series)?,
+            svg: figures::box_figure(metric, methods, &series)?,
         });
     }
-    // scatter + residual plots per metric
+    Ok(())
+}
+
+/// Per metric, the model-level scores against accuracy and the residuals after removing
+/// accuracy against k, one panel per method.
+fn scatter_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
+    let FigureInput {
+        tables,
+        sources,
+        methods,
+        metrics,
+        opts,
+        ..
+    } = *input;
+    let subset = opts.stats.subset;
     let ms = tables.get("model_scores");
     let corr_t = tables.get("correlation");
     let res_t = tables.get("residuals");
-    for metric in &metrics {
+    for metric in metrics {
         let mut panels = Vec::new();
         let mut rpanels = Vec::new();
-        for method in &methods {
+        for method in methods {
             let mut pts = Vec::new();
             if let Some(t) = ms {
                 for i in 0..t.len() {
@@ -311,7 +426,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
                  per-source least-squares lines; r and p: Pearson across all models.",
                 subset_words(subset)
             ),
-            svg: figures::panels_figure(&panels, &sources, "accuracy", metric, true, false, 0.0)?,
+            svg: figures::panels_figure(&panels, sources, "accuracy", metric, true, false, 0.0)?,
         });
         figs.push(Figure {
             file: format!("residuals_{}.svg", slug(metric)),
@@ -321,7 +436,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
             ),
             svg: figures::panels_figure(
                 &rpanels,
-                &sources,
+                sources,
                 "pre-trained layers",
                 "residual",
                 false,
@@ -330,63 +445,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
             )?,
         });
     }
-
-    // gallery
-    let gallery = build_gallery(run, &records, &models, &methods, opts.gallery_samples);
-    let gallery = match gallery {
-        Ok(g) => Some(g),
-        Err(e) => {
-            notes.push(format!("Gallery skipped: {e}"));
-            None
-        }
-    };
-    let run_json = match std::fs::read_to_string(run.join("run.json")) {
-        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                notes.push(format!("run.json is not valid JSON: {e}"));
-                None
-            }
-        },
-        Err(_) => None,
-    };
-    let page = html::page(&html::PageInput {
-        run,
-        scores: &scores,
-        tables: &tables,
-        figures: &figs,
-        gallery: gallery.as_ref(),
-        run_json: run_json.as_ref(),
-        methods: &methods,
-        metrics: &metrics,
-        primary: &primary,
-        n_models: models.len(),
-        n_rows: records.len(),
-        notes: &notes,
-        opts,
-    });
-    // the run's own report folder is replaced; a folder the user named only with force
-    let out = match &opts.out {
-        Some(p) => OutDir {
-            path: p.clone(),
-            replace: opts.force,
-        },
-        None => OutDir::replacing(run.join("report")),
-    };
-    let target = out.path.clone();
-    let dir = out.begin(REPORT_FILES)?;
-    let fig_dir = dir.path().join("figures");
-    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
-    for f in &figs {
-        mrixai_core::atomic::write_bytes(&fig_dir.join(&f.file), f.svg.as_bytes())?;
-    }
-    mrixai_core::atomic::write_bytes(&dir.path().join("index.html"), page.as_bytes())?;
-    dir.commit()?;
-    Ok(ReportSummary {
-        index: target.join("index.html"),
-        figures: figs.iter().map(|f| f.file.clone()).collect(),
-        notes,
-    })
+    Ok(())
 }
 
 /// What a report folder holds (patterns); a report folder holding anything else is never
@@ -415,22 +474,16 @@ fn build_gallery(
     methods: &[String],
     n: usize,
 ) -> Result<gallery::Gallery> {
-    let test = run.join("dataset").join("test");
-    if !test.join("images.npy").is_file() || !test.join("masks.npy").is_file() {
-        return Err(Error::invalid(
-            "dataset/test/images.npy or masks.npy is absent",
-        ));
-    }
+    let layout = RunLayout::new(run);
     // the most accurate model that has attribution maps
     let mut cells: Vec<&analysis::Model> = models.values().collect();
     cells.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy).then(a.cell.cmp(&b.cell)));
     let cell = cells
         .iter()
         .find(|m| {
-            run.join("cells")
-                .join(&m.cell)
-                .join("attributions")
-                .is_dir()
+            methods
+                .iter()
+                .any(|method| layout.cell(&m.cell).attributions(method).is_file())
         })
         .ok_or_else(|| Error::invalid("no cells/<cell>/attributions/ folder"))?;
     // samples every model got right, with a label, lowest indices first, one per label

@@ -375,6 +375,15 @@ impl SynthConfig {
 
     /// Rejects impossible configurations with an error naming the field.
     pub fn validate(&self) -> Result<()> {
+        self.validate_shape()?;
+        self.validate_split()?;
+        self.validate_sampling()?;
+        self.validate_lesion()?;
+        self.validate_task()
+    }
+
+    /// Dimensions, image size and samples per subject.
+    fn validate_shape(&self) -> Result<()> {
         if self.dims != 2 && self.dims != 3 {
             return Err(Error::config(
                 "dims",
@@ -399,6 +408,11 @@ impl SynthConfig {
         if self.samples_per_subject == 0 {
             return Err(Error::config("samples_per_subject", "must be at least 1"));
         }
+        Ok(())
+    }
+
+    /// The split fractions and the subjects they give.
+    fn validate_split(&self) -> Result<()> {
         let fr = [
             ("split.train", self.split.train),
             ("split.val", self.split.val),
@@ -431,6 +445,11 @@ impl SynthConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Slice levels and the subject variation.
+    fn validate_sampling(&self) -> Result<()> {
         range_check("slices.level_range", self.slices.level_range, 0.0, 1.0)?;
         if self.slices.level_range[0] == self.slices.level_range[1] && self.dims == 2 {
             return Err(Error::config("slices.level_range", "is empty"));
@@ -449,6 +468,11 @@ impl SynthConfig {
         value_check("subject.bias_strength", s.bias_strength, 0.0, 1.0)?;
         range_check("subject.gamma", s.gamma, 0.2, 5.0)?;
         range_check("subject.noise_std", s.noise_std, 0.0, 0.5)?;
+        Ok(())
+    }
+
+    /// The lesion distributions, against the image and brain size.
+    fn validate_lesion(&self) -> Result<()> {
         let l = &self.lesion;
         if l.per_image[0] > l.per_image[1] {
             return Err(Error::config("lesion.per_image", "minimum exceeds maximum"));
@@ -523,6 +547,11 @@ impl SynthConfig {
         }
         value_check("lesion.wm_threshold", l.wm_threshold, 0.0, 1.0)?;
         value_check("lesion.min_wm_overlap", l.min_wm_overlap, 0.0, 1.0)?;
+        Ok(())
+    }
+
+    /// What the task needs of the rest.
+    fn validate_task(&self) -> Result<()> {
         if self.task == Task::Anatomy {
             if self.dims != 2 {
                 return Err(Error::config(

@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use mrixai_core::Explainable;
 use mrixai_core::dataset::SplitArrays;
+use mrixai_core::progress::Silent;
 use mrixai_zoo::{Arch, TrainConfig, Vgg, train};
 use ndarray::{ArrayD, IxDyn};
 use rand::Rng;
@@ -46,11 +47,10 @@ fn main() {
             batch_size: b,
             // the peer has no precise-BatchNorm pass
             bn_recalibration: 0,
-            progress: false,
             ..TrainConfig::default()
         };
         let t = std::time::Instant::now();
-        train(&cfg, &arch, &tr, &va, None, 0).expect("train");
+        train(&cfg, &arch, &tr, &va, None, 0, &Silent).expect("train");
         (b * (steps + 5)) as f64 / t.elapsed().as_secs_f64()
     } else {
         let model = Vgg::init(&arch, 0).expect("init");

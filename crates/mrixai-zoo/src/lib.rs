@@ -6,8 +6,8 @@
 //! training loop, and the [`mrixai_core::Explainable`] view used by attribution methods.
 
 pub mod arch;
-mod conv;
-mod features;
+mod kernels;
+mod params;
 pub mod pretrain;
 pub mod run;
 pub mod tensor;
@@ -27,7 +27,8 @@ pub use run::{
 pub use tensor::Compute;
 pub use train::{Optimizer, TrainConfig, TrainReport, train};
 pub use transfer::Init;
-pub use vgg::{Vgg, argmax_rows, checkpoint_paths, softmax_rows};
+pub use vgg::{Vgg, argmax_rows, softmax_rows};
+pub use weights::checkpoint_paths;
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

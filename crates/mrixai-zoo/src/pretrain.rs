@@ -258,7 +258,7 @@ pub const METRICS_FILE: &str = "metrics.json";
 /// never replaced.
 pub const CHECKPOINT_FILES: &[&str] = &[
     crate::weights::WEIGHTS_FILE,
-    crate::vgg::ARCH_FILE,
+    crate::weights::ARCH_FILE,
     MODEL_INFO_FILE,
     METRICS_FILE,
 ];

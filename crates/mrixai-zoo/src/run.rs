@@ -8,6 +8,7 @@ use crate::transfer::Init;
 use crate::vgg::Vgg;
 use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::{Split, SplitArrays, num_classes, read_split};
+use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -88,7 +89,7 @@ pub fn source_of(checkpoint: &Path) -> String {
 
 /// Trains `arch` on the train/val splits of dataset folder `dataset` (test accuracy recorded
 /// when a test split exists) and writes the checkpoint folder `out`. Whether `out` can be
-/// written is checked before training starts.
+/// written is checked before training starts. Training reports to `progress`.
 pub fn train_on_dataset(
     dataset: &Path,
     arch: &str,
@@ -96,6 +97,7 @@ pub fn train_on_dataset(
     init: Option<&InitSpec>,
     seed: u64,
     out: &OutDir,
+    progress: &dyn Progress,
 ) -> Result<ModelInfo> {
     out.check(CHECKPOINT_FILES)?;
     let tr = read_split(dataset, Split::Train)?;
@@ -114,7 +116,7 @@ pub fn train_on_dataset(
         }),
         _ => None,
     };
-    let report = train(cfg, &a, &tr, &va, init_arg, seed)?;
+    let report = train(cfg, &a, &tr, &va, init_arg, seed, progress)?;
     let test_dir = mrixai_core::dataset::split_dir(dataset, Split::Test);
     let test = if test_dir.is_dir() {
         Some(read_split(dataset, Split::Test)?)
@@ -177,7 +179,8 @@ fn dataset_task(dataset: &Path) -> String {
         .unwrap_or_else(|| "dataset".into())
 }
 
-/// Pre-trains `arch` on the procedural out-of-domain task generated with `data_seed`.
+/// Pre-trains `arch` on the procedural out-of-domain task generated with `data_seed`,
+/// reporting to `progress`.
 pub fn pretrain_ood(
     task: &OodTask,
     arch: &str,
@@ -185,6 +188,7 @@ pub fn pretrain_ood(
     seed: u64,
     data_seed: u64,
     out: &OutDir,
+    progress: &dyn Progress,
 ) -> Result<ModelInfo> {
     out.check(CHECKPOINT_FILES)?;
     let [tr, va, te] = ood_shapes(task, data_seed)?;
@@ -193,7 +197,7 @@ pub fn pretrain_ood(
         crate::pretrain::OOD_CLASSES.len(),
         [task.size, task.size],
     )?;
-    let report = train(cfg, &a, &tr, &va, None, seed)?;
+    let report = train(cfg, &a, &tr, &va, None, seed, progress)?;
     let info = ModelInfo {
         arch: arch_label(arch),
         task: "ood-shapes".into(),

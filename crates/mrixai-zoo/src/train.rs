@@ -3,7 +3,7 @@
 //! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
 
 use crate::arch::Arch;
-use crate::features::{Batch, Tape, leading_ops};
+use crate::kernels::features::{Batch, Tape, leading_ops};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
@@ -11,6 +11,7 @@ use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{Device, Gradients, Tensor};
 use mrixai_core::dataset::SplitArrays;
+use mrixai_core::progress::Progress;
 use mrixai_core::{ArrayF, Error, LayerKind, Result};
 use ndarray::{Axis, IxDyn};
 use rand::Rng;
@@ -55,8 +56,6 @@ pub struct TrainConfig {
     /// BatchNorm layers are replaced by the mean batch statistics of this many training
     /// images under the current weights (0 keeps the running averages of the steps).
     pub bn_recalibration: usize,
-    /// Show a progress bar.
-    pub progress: bool,
 }
 
 impl Default for TrainConfig {
@@ -72,7 +71,6 @@ impl Default for TrainConfig {
             min_delta: 0.0,
             balanced: true,
             bn_recalibration: 512,
-            progress: true,
         }
     }
 }
@@ -155,7 +153,8 @@ struct Slot {
 /// Images are dataset images `[N, c, H, W]` (adapted with [`Vgg::prepare`]); labels must be
 /// below `arch.num_classes`. With `init`, the first `pretrained_layers` weight layers come
 /// from the checkpoint (and stay bit-identical when `frozen`); the rest is initialised with
-/// `seed`, which also drives batch order and dropout.
+/// `seed`, which also drives batch order and dropout. Each epoch reports its batches and a
+/// summary line to `progress` ([`mrixai_core::progress::Silent`] for none).
 pub fn train(
     cfg: &TrainConfig,
     arch: &Arch,
@@ -163,6 +162,7 @@ pub fn train(
     val: &SplitArrays,
     init: Option<Init>,
     seed: u64,
+    progress: &dyn Progress,
 ) -> Result<TrainReport> {
     cfg.validate()?;
     arch.validate()?;
@@ -175,55 +175,14 @@ pub fn train(
         Some(i) => model.frozen_mask(i.pretrained_layers, i.frozen),
         None => vec![false; model.specs.len()],
     };
-    let check = |s: &SplitArrays, what: &str| -> Result<()> {
-        if s.is_empty() {
-            return Err(Error::invalid(format!("{what} split is empty")));
-        }
-        if s.images.ndim() != 4 {
-            return Err(Error::shape(
-                format!("{what} images"),
-                "[N, C, H, W] (2-D images)",
-                s.images.shape(),
-            ));
-        }
-        if let Some(l) = s
-            .label_indices()
-            .into_iter()
-            .find(|&l| l >= arch.num_classes)
-        {
-            return Err(Error::invalid(format!(
-                "{what} split has label {l}, but the model has {} classes",
-                arch.num_classes
-            )));
-        }
-        Ok(())
-    };
-    check(train, "train")?;
-    check(val, "val")?;
+    check_split(train, "train", arch.num_classes)?;
+    check_split(val, "val", arch.num_classes)?;
     let xtr = model.prepare(train.images.view())?;
     let xval = model.prepare(val.images.view())?;
     let ytr = train.label_indices();
     let yval = val.label_indices();
 
-    let mut slots: Vec<Slot> = Vec::new();
-    for (i, p) in model.params.iter().enumerate() {
-        if frozen[i] {
-            continue;
-        }
-        let n = match p {
-            Params::None => 0,
-            Params::Conv { .. } | Params::Linear { .. } => 2,
-            Params::BatchNorm { .. } => 2,
-        };
-        for which in 0..n {
-            slots.push(Slot {
-                layer: i,
-                which,
-                m: None,
-                v: None,
-            });
-        }
-    }
+    let mut slots = optimiser_slots(&model, &frozen);
 
     let mut curves = Curves {
         train_loss: vec![],
@@ -239,13 +198,13 @@ pub fn train(
     };
     let mut best = model.clone();
     let mut step: i32 = 0;
-    let bar = progress_bar(cfg.progress);
     for epoch in 0..cfg.epochs {
         let order = epoch_order(&ytr, arch.num_classes, cfg.balanced, seed, epoch);
         let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
-        bar.set_length(batches.len() as u64);
-        bar.set_position(0);
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
+        progress.start(
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+            batches.len() as u64,
+        );
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for (bi, idx) in batches.iter().enumerate() {
             step += 1;
@@ -272,12 +231,14 @@ pub fn train(
             loss_sum += loss * yb.len() as f64;
             correct += preds.iter().zip(&yb).filter(|(p, y)| p == y).count();
             seen += yb.len();
-            bar.inc(1);
-            bar.set_message(format!(
-                "loss {:.4} acc {:.3}",
-                loss_sum / seen as f64,
-                correct as f64 / seen as f64
-            ));
+            progress.advance(
+                1,
+                &format!(
+                    "loss {:.4} acc {:.3}",
+                    loss_sum / seen as f64,
+                    correct as f64 / seen as f64
+                ),
+            );
         }
         let calib = &order[..cfg.bn_recalibration.min(order.len())];
         recalibrate_bn(&mut model, &frozen, xtr.view(), calib, cfg.batch_size)?;
@@ -295,7 +256,7 @@ pub fn train(
             curves.stopped_early = true;
             break;
         }
-        bar.println(format!(
+        progress.note(&format!(
             "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3}",
             epoch + 1,
             curves.train_loss[epoch],
@@ -304,7 +265,7 @@ pub fn train(
             va
         ));
     }
-    bar.finish_and_clear();
+    progress.finish();
     curves.seconds = start.elapsed().as_secs_f64();
     Ok(TrainReport {
         model: best,
@@ -312,17 +273,50 @@ pub fn train(
     })
 }
 
-fn progress_bar(show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
+/// Checks that split `what` is non-empty, holds 2-D images and only labels below
+/// `num_classes`.
+fn check_split(s: &SplitArrays, what: &str, num_classes: usize) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::invalid(format!("{what} split is empty")));
     }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
+    if s.images.ndim() != 4 {
+        return Err(Error::shape(
+            format!("{what} images"),
+            "[N, C, H, W] (2-D images)",
+            s.images.shape(),
+        ));
     }
-    bar
+    if let Some(l) = s.label_indices().into_iter().find(|&l| l >= num_classes) {
+        return Err(Error::invalid(format!(
+            "{what} split has label {l}, but the model has {num_classes} classes"
+        )));
+    }
+    Ok(())
+}
+
+/// The optimiser's state slots: weight and bias (or scale and shift) of every trainable
+/// layer that is not frozen.
+fn optimiser_slots(model: &Vgg, frozen: &[bool]) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    for (i, p) in model.params.iter().enumerate() {
+        if frozen[i] {
+            continue;
+        }
+        let n = match p {
+            Params::None => 0,
+            Params::Conv { .. } | Params::Linear { .. } => 2,
+            Params::BatchNorm { .. } => 2,
+        };
+        for which in 0..n {
+            slots.push(Slot {
+                layer: i,
+                which,
+                m: None,
+                v: None,
+            });
+        }
+    }
+    slots
 }
 
 /// Sample order of one epoch: shuffled; with `balanced`, every class contributes as many
@@ -700,7 +694,7 @@ fn cross_entropy_loss(logits: Tensor<2>, y: &[usize]) -> Tensor<1> {
     (log_softmax(logits, 1) * onehot).sum() * (-1.0 / n.max(1) as f32)
 }
 
-/// The feature stack of a training step run on the CPU kernels ([`crate::features`]): its
+/// The feature stack of a training step run on the CPU kernels ([`crate::kernels::features`]): its
 /// tape and its output, a leaf of the autodiff graph of the classifier.
 struct FeatureRun {
     tape: Tape,

@@ -2,10 +2,11 @@
 //! ([`Explainable`]) or as one fused network.
 
 use crate::arch::{Arch, LayerSpec};
-use crate::conv::ConvShape;
-use crate::features::{Batch, Tape, leading_ops, max_pool_2x2_backward, scale_channels};
+use crate::kernels::conv::ConvShape;
+use crate::kernels::features::{Batch, Tape, leading_ops, max_pool_2x2_backward, scale_channels};
+pub use crate::params::BN_EPS;
+pub(crate) use crate::params::{Params, bn_affine};
 use crate::tensor::{Compute, from_vec, to_array, to_tensor, to_vec};
-use crate::weights;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, activation::relu};
@@ -16,34 +17,9 @@ use mrixai_core::{
 };
 use ndarray::{Axis, IxDyn};
 use rand_distr::{Distribution, Normal};
-use std::path::{Path, PathBuf};
-
-/// BatchNorm2d epsilon (PyTorch's default).
-pub const BN_EPS: f32 = 1e-5;
 
 /// Batch size used internally by [`Vgg::predict`] and [`Vgg::logits_batched`].
 pub const EVAL_BATCH: usize = 64;
-
-/// The parameters of one layer (PyTorch layouts). A model has a few dozen layers at most,
-/// so the size difference between variants does not matter.
-#[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Params {
-    /// A layer without parameters.
-    None,
-    /// Conv2d: weight `[out, in, 3, 3]`, bias `[out]`.
-    Conv { w: Tensor<4>, b: Tensor<1> },
-    /// Linear: weight `[out, in]`, bias `[out]`.
-    Linear { w: Tensor<2>, b: Tensor<1> },
-    /// BatchNorm2d: affine weight and bias, running statistics, update count.
-    BatchNorm {
-        gamma: Tensor<1>,
-        beta: Tensor<1>,
-        mean: Tensor<1>,
-        var: Tensor<1>,
-        tracked: i64,
-    },
-}
 
 /// An activation between layers: spatial `[N, C, H, W]` or flat `[N, F]`.
 #[derive(Clone, Debug)]
@@ -116,18 +92,6 @@ fn map_bias(b: &Tensor<1>, t: WeightTransform) -> Tensor<1> {
     }
 }
 
-/// BN in inference mode as the per-channel affine map `a·x + c`.
-pub(crate) fn bn_affine(
-    gamma: &Tensor<1>,
-    beta: &Tensor<1>,
-    mean: &Tensor<1>,
-    var: &Tensor<1>,
-) -> (Tensor<1>, Tensor<1>) {
-    let a = gamma.clone() / (var.clone() + BN_EPS).sqrt();
-    let c = beta.clone() - mean.clone() * a.clone();
-    (a, c)
-}
-
 /// `x·a + c` with per-channel `a`, `c` broadcast over `[N, C, H, W]`.
 pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor<4> {
     let ch = a.dims()[0];
@@ -135,7 +99,7 @@ pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor
 }
 
 /// 3×3 convolution with padding 1. Outside autodiff on the CPU it runs on the kernels of
-/// [`crate::conv`] (equal to burn's, several times faster); otherwise it is burn's `conv2d`.
+/// [`crate::kernels::conv`] (equal to burn's, several times faster); otherwise it is burn's `conv2d`.
 pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
     let opts = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let device = x.device();
@@ -160,7 +124,7 @@ pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
                 w: wd,
             };
             from_vec(
-                crate::conv::forward(&shape, xv, &wv, &bv),
+                crate::kernels::conv::forward(&shape, xv, &wv, &bv),
                 [n, co, h, wd],
                 &device,
             )
@@ -176,7 +140,7 @@ pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
 
 /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped, as in PyTorch).
 ///
-/// Inference on the CPU runs [`crate::features::max_pool_2x2`], several times faster than
+/// Inference on the CPU runs [`crate::kernels::features::max_pool_2x2`], several times faster than
 /// the backend's generic pooling kernel and equal to it on finite inputs. Under autodiff and
 /// off the CPU this is burn's `max_pool2d`.
 pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
@@ -189,7 +153,7 @@ pub(crate) fn maxpool2(x: Tensor<4>) -> Tensor<4> {
     let data = x.into_data();
     match data.as_slice::<f32>() {
         Ok(v) => {
-            let (out, _) = crate::features::max_pool_2x2(v, [n, c, h, w], false);
+            let (out, _) = crate::kernels::features::max_pool_2x2(v, [n, c, h, w], false);
             from_vec(out.data, out.dims, &device)
         }
         Err(_) => max_pool2d(
@@ -230,31 +194,6 @@ impl Vgg {
             params,
             device,
         })
-    }
-
-    /// Loads a model: `path` is a folder with `model.safetensors` and `arch.json`, or a
-    /// `model.safetensors` file with `arch.json` beside it. Tensor names and layouts are
-    /// torchvision's (`features.0.weight` `[out, in, 3, 3]`, `classifier.0.weight` `[out, in]`, …).
-    pub fn load(path: &Path) -> Result<Vgg> {
-        Self::load_on(path, Compute::Cpu)
-    }
-
-    /// [`Vgg::load`] on a chosen compute device.
-    pub fn load_on(path: &Path, compute: Compute) -> Result<Vgg> {
-        let (weights_path, arch_path) = checkpoint_paths(path)?;
-        let arch = Arch::read(&arch_path)?;
-        let mut model = Self::init_on(&arch, 0, compute)?;
-        let tensors = weights::read(&weights_path)?;
-        weights::assign(&mut model, &tensors, &weights_path, usize::MAX)?;
-        Ok(model)
-    }
-
-    /// Writes `model.safetensors` (torchvision names) and `arch.json` into folder `dir`
-    /// (created if needed; each file written atomically).
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        weights::write(self, &dir.join(weights::WEIGHTS_FILE))?;
-        mrixai_core::atomic::write_json(&dir.join(ARCH_FILE), &self.arch)
     }
 
     /// The architecture.
@@ -474,40 +413,6 @@ fn check_channels(spec: &LayerSpec, got: usize) -> Result<()> {
     Ok(())
 }
 
-/// File name of the architecture description in a checkpoint folder.
-pub const ARCH_FILE: &str = "arch.json";
-
-/// `(model.safetensors, arch.json)` for a checkpoint folder or weights file.
-pub fn checkpoint_paths(path: &Path) -> Result<(PathBuf, PathBuf)> {
-    if path.is_dir() {
-        let w = path.join(weights::WEIGHTS_FILE);
-        let a = path.join(ARCH_FILE);
-        for p in [&w, &a] {
-            if !p.is_file() {
-                return Err(Error::format(p, "not found in the checkpoint folder"));
-            }
-        }
-        Ok((w, a))
-    } else if path.is_file() {
-        let a = path.parent().unwrap_or(Path::new(".")).join(ARCH_FILE);
-        if !a.is_file() {
-            return Err(Error::format(
-                &a,
-                format!("not found beside {}", path.display()),
-            ));
-        }
-        Ok((path.to_path_buf(), a))
-    } else {
-        Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "checkpoint not found (expected a folder with model.safetensors and arch.json)",
-            ),
-        ))
-    }
-}
-
 /// Fresh parameters of one layer, torchvision's init, seeded per layer name.
 pub(crate) fn init_params(spec: &LayerSpec, seed: u64, device: &Device) -> Params {
     let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/init/{}", spec.name));
@@ -653,14 +558,14 @@ impl Vgg {
                     h,
                     w: wd,
                 };
-                crate::conv::backward_input(&shape, &wt, &c_order_values(&v))
+                crate::kernels::conv::backward_input(&shape, &wt, &c_order_values(&v))
             }
             (Params::None, LayerKind::MaxPool, &[n, c, h, w]) => {
                 if v.shape() != [n, c, h / 2, w / 2] {
                     return Ok(None);
                 }
                 let (_, argmax) =
-                    crate::features::max_pool_2x2(&c_order_values(&x), [n, c, h, w], true);
+                    crate::kernels::features::max_pool_2x2(&c_order_values(&x), [n, c, h, w], true);
                 max_pool_2x2_backward(&c_order_values(&v), &argmax, [n, c, h, w])
             }
             (Params::None, LayerKind::Relu, _) if v.shape() == x.shape() => {
@@ -699,7 +604,7 @@ impl Vgg {
     }
 
     /// [`Explainable::input_gradient`] on the CPU: the leading feature layers run on the CPU
-    /// kernels ([`crate::features`]) and their backward pass is taken by hand; burn's autodiff
+    /// kernels ([`crate::kernels::features`]) and their backward pass is taken by hand; burn's autodiff
     /// covers the rest. `None` off the CPU or when the model has no such leading layers.
     fn input_gradient_cpu(&self, x: ViewF, target: &[usize]) -> Result<Option<ArrayF>> {
         if self.device != Device::flex() {

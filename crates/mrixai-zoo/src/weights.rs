@@ -5,12 +5,15 @@
 //! `weight, bias, running_mean, running_var` (+ `num_batches_tracked`, int64, optional),
 //! `classifier.{0,3,6}.weight` `[out, in]` and `.bias`. All float tensors are float32.
 
+use crate::arch::Arch;
+use crate::params::Params;
+use crate::tensor::Compute;
 use crate::tensor::{from_vec, to_vec};
-use crate::vgg::{Params, Vgg};
+use crate::vgg::Vgg;
 use mrixai_core::{Error, LayerKind, Result};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// File name of the weights in a checkpoint folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -276,4 +279,66 @@ pub fn write(model: &Vgg, path: &Path) -> Result<()> {
     let bytes = safetensors::serialize(views, None)
         .map_err(|e| Error::format(path, format!("serialising: {e}")))?;
     mrixai_core::atomic::write_bytes(path, &bytes)
+}
+
+/// File name of the architecture description in a checkpoint folder.
+pub const ARCH_FILE: &str = "arch.json";
+
+/// `(model.safetensors, arch.json)` for a checkpoint folder or weights file.
+pub fn checkpoint_paths(path: &Path) -> Result<(PathBuf, PathBuf)> {
+    if path.is_dir() {
+        let w = path.join(WEIGHTS_FILE);
+        let a = path.join(ARCH_FILE);
+        for p in [&w, &a] {
+            if !p.is_file() {
+                return Err(Error::format(p, "not found in the checkpoint folder"));
+            }
+        }
+        Ok((w, a))
+    } else if path.is_file() {
+        let a = path.parent().unwrap_or(Path::new(".")).join(ARCH_FILE);
+        if !a.is_file() {
+            return Err(Error::format(
+                &a,
+                format!("not found beside {}", path.display()),
+            ));
+        }
+        Ok((path.to_path_buf(), a))
+    } else {
+        Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "checkpoint not found (expected a folder with model.safetensors and arch.json)",
+            ),
+        ))
+    }
+}
+
+/// Checkpoint I/O of a model, in torchvision's names and layouts.
+impl Vgg {
+    /// Loads a model: `path` is a folder with `model.safetensors` and `arch.json`, or a
+    /// `model.safetensors` file with `arch.json` beside it. Tensor names and layouts are
+    /// torchvision's (`features.0.weight` `[out, in, 3, 3]`, `classifier.0.weight` `[out, in]`, …).
+    pub fn load(path: &Path) -> Result<Vgg> {
+        Self::load_on(path, Compute::Cpu)
+    }
+
+    /// [`Vgg::load`] on a chosen compute device.
+    pub fn load_on(path: &Path, compute: Compute) -> Result<Vgg> {
+        let (weights_path, arch_path) = checkpoint_paths(path)?;
+        let arch = Arch::read(&arch_path)?;
+        let mut model = Self::init_on(&arch, 0, compute)?;
+        let tensors = read(&weights_path)?;
+        assign(&mut model, &tensors, &weights_path, usize::MAX)?;
+        Ok(model)
+    }
+
+    /// Writes `model.safetensors` (torchvision names) and `arch.json` into folder `dir`
+    /// (created if needed; each file written atomically).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        write(self, &dir.join(WEIGHTS_FILE))?;
+        mrixai_core::atomic::write_json(&dir.join(ARCH_FILE), self.arch())
+    }
 }

@@ -3,6 +3,7 @@
 //! pre-training run reaches a clearly better-than-chance test accuracy.
 
 use mrixai_core::dataset::SplitArrays;
+use mrixai_core::progress::Silent;
 use mrixai_zoo::pretrain::OOD_CLASSES;
 use mrixai_zoo::train::accuracy;
 use mrixai_zoo::{Arch, OodTask, TrainConfig, ood_shapes, train};
@@ -11,7 +12,7 @@ use mrixai_zoo::{Arch, OodTask, TrainConfig, ood_shapes, train};
 fn train_and_test(task: &OodTask, cfg: &TrainConfig, seed: u64, data_seed: u64) -> f64 {
     let [tr, va, te] = ood_shapes(task, data_seed).expect("task");
     let arch = Arch::preset("vgg-small", OOD_CLASSES.len(), [task.size, task.size]).unwrap();
-    let report = train(cfg, &arch, &tr, &va, None, seed).expect("training");
+    let report = train(cfg, &arch, &tr, &va, None, seed, &Silent).expect("training");
     let x = report.model.prepare(te.images.view()).unwrap();
     accuracy(
         &report.model.predict(x.view()).unwrap(),
@@ -87,7 +88,6 @@ fn task_is_learned_in_a_few_short_epochs() {
         epochs: 4,
         weight_decay: 0.0,
         patience: 2,
-        progress: false,
         ..TrainConfig::default()
     };
     let acc = train_and_test(&task, &cfg, 3, 4);
@@ -116,7 +116,6 @@ fn quick_profile_pretraining() {
         lr: 1e-3,
         weight_decay: 0.0,
         patience: 2,
-        progress: false,
         ..TrainConfig::default()
     };
     let seed = mrixai_core::seed::derive(1, "pretrain-ood");

@@ -1,6 +1,7 @@
 //! Weight IO, transfer learning, training and the per-layer view of small models.
 
 use mrixai_core::dataset::{Split, SplitArrays, write_split};
+use mrixai_core::progress::Silent;
 use mrixai_core::{ArrayF, Explainable, LayerKind, WeightMap, WeightTransform};
 use mrixai_zoo::weights::state_dict;
 use mrixai_zoo::{Arch, FeatureItem, Init, OutDir, TrainConfig, Vgg, train};
@@ -76,12 +77,11 @@ fn tiny_training_learns_and_is_deterministic() {
     let cfg = TrainConfig {
         epochs: 12,
         batch_size: 16,
-        progress: false,
         patience: 12,
         ..TrainConfig::default()
     };
     let t = std::time::Instant::now();
-    let a = train(&cfg, &arch, &tr, &va, None, 7).unwrap();
+    let a = train(&cfg, &arch, &tr, &va, None, 7, &Silent).unwrap();
     assert!(t.elapsed().as_secs_f64() < 30.0);
     assert!(
         a.curves.val_accuracy_best >= 0.9,
@@ -99,11 +99,11 @@ fn tiny_training_learns_and_is_deterministic() {
         epochs: 2,
         ..cfg.clone()
     };
-    let b1 = train(&cfg2, &arch, &tr, &va, None, 3).unwrap();
-    let b2 = train(&cfg2, &arch, &tr, &va, None, 3).unwrap();
+    let b1 = train(&cfg2, &arch, &tr, &va, None, 3, &Silent).unwrap();
+    let b2 = train(&cfg2, &arch, &tr, &va, None, 3, &Silent).unwrap();
     assert_eq!(b1.curves.train_loss, b2.curves.train_loss);
     assert_eq!(b1.curves.val_loss, b2.curves.val_loss);
-    let c = train(&cfg2, &arch, &tr, &va, None, 4).unwrap();
+    let c = train(&cfg2, &arch, &tr, &va, None, 4, &Silent).unwrap();
     assert_ne!(b1.curves.train_loss, c.curves.train_loss);
 }
 
@@ -116,7 +116,6 @@ fn partial_init_and_freezing() {
             &TrainConfig {
                 epochs: 1,
                 batch_size: 8,
-                progress: false,
                 ..TrainConfig::default()
             },
             &arch,
@@ -124,6 +123,7 @@ fn partial_init_and_freezing() {
             &squares(8, 9),
             None,
             11,
+            &Silent,
         )
         .unwrap()
         .model;
@@ -167,7 +167,6 @@ fn partial_init_and_freezing() {
         let cfg = TrainConfig {
             epochs: 2,
             batch_size: 8,
-            progress: false,
             ..TrainConfig::default()
         };
         let init = Init {
@@ -175,7 +174,7 @@ fn partial_init_and_freezing() {
             pretrained_layers: 2,
             frozen: true,
         };
-        let r = train(&cfg, &arch, &tr, &va, Some(init), 1).unwrap();
+        let r = train(&cfg, &arch, &tr, &va, Some(init), 1, &Silent).unwrap();
         let after = state_dict(&r.model).unwrap();
         for (i, (name, _, v)) in after.iter().enumerate() {
             let frozen = if bn {
@@ -201,6 +200,7 @@ fn partial_init_and_freezing() {
                 ..init
             }),
             1,
+            &Silent,
         )
         .unwrap();
         assert_ne!(state_dict(&unfrozen.model).unwrap()[0].2, s[0].2);
@@ -297,6 +297,7 @@ fn dataset_errors_and_cli_level_training() {
         None,
         0,
         &OutDir::new(tmp("out")),
+        &Silent,
     )
     .unwrap_err();
     assert!(e.to_string().contains("dataset folder not found"), "{e}");
@@ -332,11 +333,10 @@ fn dataset_errors_and_cli_level_training() {
     let cfg = TrainConfig {
         epochs: 2,
         batch_size: 8,
-        progress: false,
         ..TrainConfig::default()
     };
     let arch = arch_file.to_str().unwrap();
-    let train_to = |o: &OutDir| mrixai_zoo::train_on_dataset(&ds, arch, &cfg, None, 0, o);
+    let train_to = |o: &OutDir| mrixai_zoo::train_on_dataset(&ds, arch, &cfg, None, 0, o, &Silent);
     let info = train_to(&OutDir::new(&out)).unwrap();
     assert_eq!(info.epochs, 2);
     let mut names: Vec<String> = std::fs::read_dir(&out)

@@ -21,9 +21,6 @@ pub fn run(args: Args) -> Result<()> {
     let mut run = Run::new(&args.target.run, cfg)?;
     run.progress = !args.quiet;
     run.aggregate()?;
-    println!(
-        "report: {}",
-        args.target.run.join("report").join("index.html").display()
-    );
+    println!("report: {}", run.layout().report_index().display());
     Ok(())
 }

@@ -107,6 +107,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut job = Explanation::new(args.method.clone()).batch_size(args.batch_size);
     job.params = parse_params(&args.params)?;
     job.validate()?;
+    // the oracle's ground truth from a file is read here: the library takes it from its caller
+    let file_masks = match job.params.remove("masks") {
+        Some(path) if job.method == "oracle" => {
+            Some(mrixai_core::npy::read::<u8>(Path::new(path.trim()))?)
+        }
+        Some(path) => {
+            job.params.insert("masks".into(), path);
+            None
+        }
+        None => None,
+    };
     check_out_file(&args.out, args.force)?;
     if args.nifti {
         check_out_file(&args.out.with_extension("nii.gz"), args.force)?;
@@ -142,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => model.predict(x.view())?,
     };
     // the targets' range, checked here so that the error names where they came from (their
-    // number is checked by the explain service), checked here so that the error names where they came from
+    // number is checked by the explain service)
     check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
         let source = match (&args.dataset, &args.target) {
             (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.split),
@@ -151,7 +162,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         anyhow::anyhow!("{source}: {e}")
     })?;
-    if job.method == "oracle" && masks.is_none() && !job.params.contains_key("masks") {
+    let masks = match (masks, file_masks) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
+        ),
+        (m, f) => m.or(f),
+    };
+    if job.method == "oracle" && masks.is_none() {
         anyhow::bail!(
             "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy"
         );

@@ -44,6 +44,7 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = args.training.config();
+    let bar = mrixai_cli::Bar::new(!args.training.quiet);
     let out = mrixai_zoo::OutDir {
         path: args.out.clone(),
         replace: args.force,
@@ -62,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 args.seed,
                 args.data_seed.unwrap_or(args.seed),
                 &out,
+                &bar,
             )?
         }
         "imagenet" => {
@@ -79,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             None,
             args.seed,
             &out,
+            &bar,
         )?,
     };
     println!(

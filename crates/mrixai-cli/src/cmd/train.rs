@@ -81,7 +81,6 @@ impl TrainOptions {
         if let Some(p) = self.patience {
             cfg.patience = p;
         }
-        cfg.progress = !self.quiet;
         cfg
     }
 }
@@ -104,6 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             path: args.out.clone(),
             replace: args.force,
         },
+        &mrixai_cli::Bar::new(!args.training.quiet),
     )?;
     println!(
         "{}: {} epoch(s), weights of epoch {} kept (best_epoch = {} in model.json, 0-based), val accuracy {:.4}{}",

@@ -191,11 +191,20 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             .expect("length matches shape"),
     };
     let (tr, va) = (split(2 * batch), split(batch));
-    let mut tc = super::stages::train_config(&cfg.train, false);
+    let mut tc = super::stages::train_config(&cfg.train);
     tc.epochs = 1;
     tc.batch_size = batch;
     let epoch_s = fastest(1, || {
-        mrixai_zoo::train(&tc, &arch, &tr, &va, None, 0).map(|_| ())
+        mrixai_zoo::train(
+            &tc,
+            &arch,
+            &tr,
+            &va,
+            None,
+            0,
+            &mrixai_core::progress::Silent,
+        )
+        .map(|_| ())
     })?;
     // the epoch trained 2·batch images and validated batch images; counting a validation
     // image as a third of a training image (forward only), the seconds per training image

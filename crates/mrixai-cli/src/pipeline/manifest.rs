@@ -2,6 +2,7 @@
 //! per-stage timings, updated atomically as stages finish.
 
 use super::ExperimentConfig;
+use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -116,7 +117,7 @@ impl Manifest {
 
     /// Loads `dir/run.json` if present and for the same config, else starts a new one.
     pub fn load_or_new(dir: &Path, cfg: &ExperimentConfig, cells: usize) -> Result<Self> {
-        let path = dir.join("run.json");
+        let path = RunLayout::new(dir).manifest();
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             let old: Manifest = serde_json::from_str(&text)
@@ -138,6 +139,6 @@ impl Manifest {
 
     /// Writes `dir/run.json` atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        atomic::write_json(&dir.join("run.json"), self)
+        atomic::write_json(&RunLayout::new(dir).manifest(), self)
     }
 }

@@ -2,77 +2,14 @@
 //! Every step is skipped when its `done` marker exists.
 
 use super::manifest::Manifest;
-use super::{Cell, ExperimentConfig, grid, stages};
+use super::{Cell, Run, stages};
 use indicatif::{ProgressBar, ProgressStyle};
-use mrixai_core::{Error, Result, atomic};
-use std::path::{Path, PathBuf};
+use mrixai_core::layout::mark_done;
+use mrixai_core::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-/// A run folder with its configuration.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// The run folder.
-    pub dir: PathBuf,
-    /// The experiment configuration.
-    pub cfg: ExperimentConfig,
-    /// Show progress bars.
-    pub progress: bool,
-    /// Cells that [`Run::reproduce`] runs at once, each on `cores / jobs` threads (0: one
-    /// per core). Results do not depend on it: a cell's numbers are the same on any number
-    /// of threads.
-    pub jobs: usize,
-}
-
-/// Name of the marker file that says a step finished.
-pub const DONE: &str = "done";
-
-/// Whether `dir` holds a finished step.
-pub fn is_done(dir: &Path) -> bool {
-    dir.join(DONE).is_file()
-}
-
-/// Marks `dir` as finished (atomically, after everything else in it was written).
-pub fn mark_done(dir: &Path) -> Result<()> {
-    atomic::write_bytes(&dir.join(DONE), b"")
-}
-
 impl Run {
-    /// Opens (or starts) the run folder `dir` for `cfg`.
-    pub fn new(dir: &Path, cfg: ExperimentConfig) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            cfg,
-            progress: true,
-            jobs: 0,
-        })
-    }
-
-    /// The benchmark dataset folder.
-    pub fn dataset_dir(&self) -> PathBuf {
-        self.dir.join("dataset")
-    }
-    /// Folder of the pre-training products of `source` (`ood` or `mri`).
-    pub fn pretrain_dir(&self, source: &str) -> PathBuf {
-        self.dir.join("pretrain").join(source)
-    }
-    /// Folder of the model-free controls' maps and scores that every cell shares (named by
-    /// the settings they depend on, so a changed config never reuses stale ones).
-    pub fn controls_dir(&self) -> PathBuf {
-        self.dir
-            .join("controls")
-            .join(super::grid::controls_id(&self.cfg))
-    }
-    /// Folder of one cell.
-    pub fn cell_dir(&self, cell: &Cell) -> PathBuf {
-        self.dir.join("cells").join(cell.id(&self.cfg))
-    }
-    /// All cells of the grid.
-    pub fn cells(&self) -> Result<Vec<Cell>> {
-        grid::cells(&self.cfg)
-    }
-
     fn timed<T>(
         &self,
         manifest: &mut Manifest,
@@ -96,12 +33,12 @@ impl Run {
 
     /// Runs one cell (train, explain, score) unless it is done.
     pub fn run_cell(&self, cell: &Cell) -> Result<()> {
-        let dir = self.cell_dir(cell);
-        if is_done(&dir) {
+        let at = self.cell_layout(cell);
+        if at.is_done() {
             return Ok(());
         }
-        stages::cell(self, cell, &dir)?;
-        mark_done(&dir)
+        stages::cell(self, cell, &at)?;
+        mark_done(at.dir())
     }
 
     /// Collects all finished cells into the long-format table, statistics and report.
@@ -109,7 +46,7 @@ impl Run {
         let cells = self.cells()?;
         let missing: Vec<String> = cells
             .iter()
-            .filter(|c| !is_done(&self.cell_dir(c)))
+            .filter(|c| !self.cell_layout(c).is_done())
             .map(|c| c.id(&self.cfg))
             .collect();
         if !missing.is_empty() {

@@ -2,10 +2,10 @@
 
 use super::Source;
 use super::config::TrainSettings;
-use super::run::{is_done, mark_done};
 use super::{Cell, Run};
 use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::layout::{CellLayout, DONE, is_done, mark_done};
 use mrixai_core::{Error, Result, seed};
 use mrixai_metrics::{MetricSet, Pooling};
 use mrixai_stats::table::ScoreRow;
@@ -15,7 +15,6 @@ use mrixai_zoo::{InitSpec, Vgg};
 use mrixai_zoo::{OodTask, Optimizer, TrainConfig};
 
 use std::path::Path;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Whether the dataset at `out` was made from `cfg` with `seed` (its `dataset.json` says so).
@@ -72,7 +71,7 @@ pub fn dataset(run: &Run) -> Result<()> {
         &run.cfg.data.synth_config,
         Task::Lesion,
         "dataset",
-        &run.dataset_dir(),
+        &run.layout().dataset(),
     )?;
     if run.cfg.grid.sources.iter().any(|s| s == "mri") {
         let task: Task = run.cfg.data.pretrain_task.parse()?;
@@ -87,11 +86,11 @@ pub fn dataset(run: &Run) -> Result<()> {
             &run.cfg.data.pretrain_synth_config,
             task,
             "pretrain-dataset",
-            &run.pretrain_dir("mri").join("dataset"),
+            &run.layout().pretrain_dataset("mri"),
         )?;
         if remade {
             // the in-domain checkpoint was trained on the old data: train it again
-            let done = run.pretrain_dir("mri").join(super::run::DONE);
+            let done = run.layout().pretrain("mri").join(DONE);
             if done.is_file() {
                 std::fs::remove_file(&done).map_err(|e| Error::io(&done, e))?;
             }
@@ -101,7 +100,7 @@ pub fn dataset(run: &Run) -> Result<()> {
 }
 
 /// The zoo's training configuration for `t`.
-pub(crate) fn train_config(t: &TrainSettings, progress: bool) -> TrainConfig {
+pub(crate) fn train_config(t: &TrainSettings) -> TrainConfig {
     TrainConfig {
         epochs: t.epochs,
         batch_size: t.batch_size,
@@ -113,19 +112,19 @@ pub(crate) fn train_config(t: &TrainSettings, progress: bool) -> TrainConfig {
         lr: t.learning_rate,
         weight_decay: t.weight_decay,
         patience: t.patience,
-        progress,
         ..TrainConfig::default()
     }
 }
 
 /// Image side of the benchmark dataset (`[N, 1, H, W]`).
 fn image_size(run: &Run) -> Result<usize> {
-    let info = mrixai_core::dataset::read_info(&run.dataset_dir())?;
-    let arrays = read_split(&run.dataset_dir(), Split::Val)?;
+    let dataset = run.layout().dataset();
+    let info = mrixai_core::dataset::read_info(&dataset)?;
+    let arrays = read_split(&dataset, Split::Val)?;
     let shape = arrays.images.shape();
     if shape.len() != 4 || shape[2] != shape[3] {
         return Err(Error::format(
-            run.dataset_dir().join("val/images.npy"),
+            mrixai_core::dataset::split_dir(&dataset, Split::Val).join("images.npy"),
             format!(
                 "the pipeline's VGG cells need square 2-D slices [N, 1, H, H], got {shape:?} (task {})",
                 info["task"]
@@ -135,23 +134,19 @@ fn image_size(run: &Run) -> Result<usize> {
     Ok(shape[2])
 }
 
-/// Checkpoint folder of a pre-training source.
-pub fn checkpoint_dir(run: &Run, source: Source) -> PathBuf {
-    run.pretrain_dir(source.name()).join("checkpoint")
-}
-
 /// Pre-trains the checkpoints of the `ood` and `mri` sources.
 pub fn pretrain(run: &Run) -> Result<()> {
     let cfg = &run.cfg;
-    let tc = train_config(&cfg.pretrain.train, run.progress);
+    let tc = train_config(&cfg.pretrain.train);
+    let bar = crate::Bar::new(run.progress);
     for name in &cfg.grid.sources {
         let source: Source = name.parse()?;
-        let dir = run.pretrain_dir(source.name());
+        let dir = run.layout().pretrain(source.name());
         if source == Source::Scratch || is_done(&dir) {
             continue;
         }
         // The run owns its folders: a checkpoint an interrupted run left is replaced.
-        let ckpt_out = atomic::OutDir::replacing(checkpoint_dir(run, source));
+        let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source.name()));
         let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
         let info = match source {
             Source::Ood if cfg.pretrain.ood == "procedural" => {
@@ -166,7 +161,15 @@ pub fn pretrain(run: &Run) -> Result<()> {
                     size: image_size(run)?,
                 };
                 let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
-                mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt_out)?
+                mrixai_zoo::pretrain_ood(
+                    &task,
+                    &cfg.model.arch,
+                    &tc,
+                    seed,
+                    data_seed,
+                    &ckpt_out,
+                    &bar,
+                )?
             }
             Source::Ood => {
                 let size = image_size(run)?;
@@ -178,12 +181,13 @@ pub fn pretrain(run: &Run) -> Result<()> {
                 )?
             }
             _ => mrixai_zoo::train_on_dataset(
-                &dir.join("dataset"),
+                &run.layout().pretrain_dataset(source.name()),
                 &cfg.model.arch,
                 &tc,
                 None,
                 seed,
                 &ckpt_out,
+                &bar,
             )?,
         };
         if run.progress {
@@ -235,27 +239,32 @@ pub(crate) fn explanation(
     if name != "oracle" {
         mrixai_attrib::method_by_name(name, &job.params)
             .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?;
+    } else if let Some(key) = job.params.keys().next() {
+        return Err(Error::config(
+            format!("explain.params.oracle.{key}"),
+            "the oracle takes the dataset's masks and has no parameters",
+        ));
     }
     Ok(job)
 }
 
-/// Trains, explains and scores one cell into `dir`.
-pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
+/// Trains, explains and scores one cell into its folder `at`.
+pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     let cfg = &run.cfg;
-    let dataset = run.dataset_dir();
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let dataset = run.layout().dataset();
+    std::fs::create_dir_all(at.dir()).map_err(|e| Error::io(at.dir(), e))?;
     // 1. the model
-    let model_dir = dir.join("model");
+    let model_dir = at.model();
     let t0 = Instant::now();
     let info = if model_dir.join("model.json").is_file() {
         mrixai_zoo::ModelInfo::read(&model_dir)?
     } else {
         let init = (cell.source != Source::Scratch).then(|| InitSpec {
-            checkpoint: checkpoint_dir(run, cell.source),
+            checkpoint: run.layout().checkpoint(cell.source.name()),
             pretrained_layers: cell.pretrained_layers,
             frozen: cell.frozen,
         });
-        let tc = train_config(&cfg.train, false);
+        let tc = train_config(&cfg.train);
         mrixai_zoo::train_on_dataset(
             &dataset,
             &cfg.model.arch,
@@ -263,6 +272,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
             init.as_ref(),
             cell.seed,
             &atomic::OutDir::replacing(&model_dir),
+            &mrixai_core::progress::Silent,
         )?
     };
     let train_seconds = t0.elapsed().as_secs_f64();
@@ -279,7 +289,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
     for (i, (p, l)) in pred.iter().zip(&labels).enumerate() {
         csv.push_str(&format!("{i},{l},{p},{}\n", p == l));
     }
-    atomic::write_bytes(&dir.join("predictions.csv"), csv.as_bytes())?;
+    atomic::write_bytes(&at.predictions(), csv.as_bytes())?;
     // 3. attributions and scores
     let job = Scoring {
         run,
@@ -293,7 +303,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
     let mut scores = String::from("method,sample,metric,value\n");
     let mut method_seconds = std::collections::BTreeMap::new();
     for name in &cfg.explain.methods {
-        let path = dir.join("attributions").join(format!("{name}.npy"));
+        let path = at.attributions(name);
         let t = Instant::now();
         let rows = if mrixai_attrib::MODEL_FREE.contains(&name.as_str()) {
             job.shared_control(name, &path)?
@@ -303,7 +313,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
         method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
         scores.push_str(&rows);
     }
-    atomic::write_bytes(&dir.join("scores.csv"), scores.as_bytes())?;
+    atomic::write_bytes(&at.scores(), scores.as_bytes())?;
     let record = CellRecord {
         id: cell.id(cfg),
         cell: *cell,
@@ -314,7 +324,7 @@ pub fn cell(run: &Run, cell: &Cell, dir: &Path) -> Result<()> {
         train_seconds,
         method_seconds,
     };
-    atomic::write_json(&dir.join("cell.json"), &record)
+    atomic::write_json(&at.record(), &record)
 }
 
 /// What a cell explains and scores with: its model, the explained test samples with their
@@ -415,8 +425,8 @@ fn field<T: std::str::FromStr>(path: &Path, row: &[String], i: usize) -> Result<
 }
 
 /// Per-sample predictions of a finished cell: `(label, prediction)`.
-fn read_predictions(dir: &Path) -> Result<Vec<(i64, i64)>> {
-    let path = dir.join("predictions.csv");
+fn read_predictions(at: &CellLayout) -> Result<Vec<(i64, i64)>> {
+    let path = at.predictions();
     read_csv(&path)?
         .iter()
         .map(|r| Ok((field(&path, r, 1)?, field(&path, r, 2)?)))
@@ -437,20 +447,21 @@ fn stats_options(run: &Run) -> mrixai_stats::analysis::Options {
 pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
     let mut records = Vec::new();
     for c in cells {
-        let dir = run.cell_dir(c);
-        let path = dir.join("cell.json");
+        let at = run.cell_layout(c);
+        let path = at.record();
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let rec: CellRecord =
             serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))?;
-        records.push((dir.clone(), rec, read_predictions(&dir)?));
+        let predictions = read_predictions(&at)?;
+        records.push((at, rec, predictions));
     }
     let n = records.iter().map(|r| r.2.len()).min().unwrap_or(0);
     let correct_all: Vec<bool> = (0..n)
         .map(|i| records.iter().all(|r| r.2[i].0 == r.2[i].1))
         .collect();
     let mut rows = Vec::new();
-    for (dir, rec, preds) in &records {
-        let path = dir.join("scores.csv");
+    for (at, rec, preds) in &records {
+        let path = at.scores();
         for r in read_csv(&path)? {
             let sample: usize = field(&path, &r, 1)?;
             let (label, prediction) = *preds.get(sample).ok_or_else(|| {
@@ -478,11 +489,12 @@ pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
             });
         }
     }
-    write_long_rows(&run.dir.join("scores.parquet"), &rows)?;
-    write_long_rows(&run.dir.join("scores.csv"), &rows)?;
+    let layout = run.layout();
+    write_long_rows(&layout.scores_parquet(), &rows)?;
+    write_long_rows(&layout.scores_csv(), &rows)?;
     mrixai_stats::analysis::run(
-        &run.dir.join("scores.parquet"),
-        &run.dir.join("stats"),
+        &layout.scores_parquet(),
+        &layout.stats(),
         &stats_options(run),
         &crate::Bar::new(run.progress),
     )?;

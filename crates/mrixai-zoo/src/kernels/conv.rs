@@ -212,7 +212,7 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
                 let xb = &x[b * s.ci * hw..(b + 1) * s.ci * hw];
                 let gb = &gout[b * s.co * hw..(b + 1) * s.co * hw];
                 for (d, plane) in db.iter_mut().zip(gb.chunks_exact(hw)) {
-                    *d += crate::features::lane_sum(plane);
+                    *d += super::lanes::lane_sum(plane);
                 }
                 for_each_tile(s, xb, |tile, len, col| {
                     // dW (co×k) += gout_b[:, tile] (co×len) · colᵀ (len×k)

@@ -1,0 +1,54 @@
+//! A run folder with its configuration: what every stage works on. The stages
+//! ([`super::stages`]) read and write through it; the orchestration ([`super::run`]) drives
+//! them.
+
+use super::{Cell, ExperimentConfig, grid};
+use mrixai_core::layout::{CellLayout, RunLayout};
+use mrixai_core::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A run folder with its configuration.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The experiment configuration.
+    pub cfg: ExperimentConfig,
+    /// Show progress bars.
+    pub progress: bool,
+    /// Cells that [`Run::reproduce`] runs at once, each on `cores / jobs` threads (0: one
+    /// per core). Results do not depend on it: a cell's numbers are the same on any number
+    /// of threads.
+    pub jobs: usize,
+}
+
+impl Run {
+    /// Opens (or starts) the run folder `dir` for `cfg`.
+    pub fn new(dir: &Path, cfg: ExperimentConfig) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            cfg,
+            progress: true,
+            jobs: 0,
+        })
+    }
+
+    /// The paths of the run folder.
+    pub fn layout(&self) -> RunLayout {
+        RunLayout::new(&self.dir)
+    }
+    /// Folder of the model-free controls' maps and scores that every cell shares (named by
+    /// the settings they depend on, so a changed config never reuses stale ones).
+    pub fn controls_dir(&self) -> PathBuf {
+        self.layout().controls(&grid::controls_id(&self.cfg))
+    }
+    /// The paths of one cell.
+    pub fn cell_layout(&self, cell: &Cell) -> CellLayout {
+        self.layout().cell(&cell.id(&self.cfg))
+    }
+    /// All cells of the grid.
+    pub fn cells(&self) -> Result<Vec<Cell>> {
+        grid::cells(&self.cfg)
+    }
+}
