@@ -815,122 +815,160 @@ fn add_adjusted(tb: &Table, p_col: &str, group_cols: &[&str], alpha: f64) -> Res
     Ok(out)
 }
 
-fn across_models(
-    ctx: &Ctx,
-    scores: &Scores,
-    notes: &mut Vec<String>,
-) -> Result<Vec<(String, Table)>> {
-    let alpha = ctx.opts.alpha;
-    let mut corr_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("test", Kind::Str),
-        ("n", Kind::I64),
-        ("r", Kind::F64),
-        ("ci_low", Kind::F64),
-        ("ci_high", Kind::F64),
-        ("p", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let mut fit_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("formula", Kind::Str),
-        ("nobs", Kind::I64),
-        ("df_model", Kind::F64),
-        ("df_resid", Kind::F64),
-        ("rsquared", Kind::F64),
-        ("rsquared_adj", Kind::F64),
-        ("fvalue", Kind::F64),
-        ("f_pvalue", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let mut coef_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("formula", Kind::Str),
-        ("term", Kind::Str),
-        ("coef", Kind::F64),
-        ("se", Kind::F64),
-        ("t", Kind::F64),
-        ("p", Kind::F64),
-    ]);
-    let mut anova_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("formula", Kind::Str),
-        ("term", Kind::Str),
-        ("sum_sq", Kind::F64),
-        ("df", Kind::F64),
-        ("F", Kind::F64),
-        ("p", Kind::F64),
-    ]);
-    let mut resid_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("cell", Kind::Str),
-        ("source", Kind::Str),
-        ("pretrained_layers", Kind::I64),
-        ("accuracy", Kind::F64),
-        ("score", Kind::F64),
-        ("fitted", Kind::F64),
-        ("residual", Kind::F64),
-    ]);
-    let mut rtest_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("test", Kind::Str),
-        ("n", Kind::I64),
-        ("statistic", Kind::F64),
-        ("p", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let mut pc_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("population", Kind::Str),
-        ("n", Kind::I64),
-        ("df", Kind::I64),
-        ("r", Kind::F64),
-        ("t", Kind::F64),
-        ("p", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let mut bins_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("bin", Kind::I64),
-        ("accuracy_low", Kind::F64),
-        ("accuracy_high", Kind::F64),
-        ("source", Kind::Str),
-        ("n", Kind::I64),
-        ("mean_score", Kind::F64),
-    ]);
-    let mut mtest_t = t(&[
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("bins", Kind::I64),
-        ("n", Kind::I64),
-        ("F", Kind::F64),
-        ("df", Kind::F64),
-        ("p", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let reference = ctx.reference.clone();
-    // controls bracket the methods; they are not tested across models
-    for ((method, metric), v) in scores.iter().filter(|(k, _)| !compare::is_control(&k.0)) {
-        let rows: Vec<&ModelScore> = v.iter().filter(|r| r.score.is_finite()).collect();
-        let (mm, me) = (s(method), s(metric));
-        let acc: Vec<f64> = rows.iter().map(|r| r.model.accuracy).collect();
-        let sc: Vec<f64> = rows.iter().map(|r| r.score).collect();
+/// The tables [`across_models`] builds, filled one (method, metric) group at a time.
+struct AcrossModels {
+    corr_t: Table,
+    fit_t: Table,
+    coef_t: Table,
+    anova_t: Table,
+    resid_t: Table,
+    rtest_t: Table,
+    pc_t: Table,
+    bins_t: Table,
+    mtest_t: Table,
+}
+
+/// One (method, metric) group of model-level scores, with what every analysis of it needs.
+struct Group<'a> {
+    method: &'a str,
+    metric: &'a str,
+    mm: Value,
+    me: Value,
+    rows: Vec<&'a ModelScore<'a>>,
+    acc: Vec<f64>,
+    sc: Vec<f64>,
+    frame: Frame,
+    reference: String,
+}
+
+impl AcrossModels {
+    fn new() -> Self {
+        let corr_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("test", Kind::Str),
+            ("n", Kind::I64),
+            ("r", Kind::F64),
+            ("ci_low", Kind::F64),
+            ("ci_high", Kind::F64),
+            ("p", Kind::F64),
+            ("note", Kind::Str),
+        ]);
+        let fit_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("formula", Kind::Str),
+            ("nobs", Kind::I64),
+            ("df_model", Kind::F64),
+            ("df_resid", Kind::F64),
+            ("rsquared", Kind::F64),
+            ("rsquared_adj", Kind::F64),
+            ("fvalue", Kind::F64),
+            ("f_pvalue", Kind::F64),
+            ("note", Kind::Str),
+        ]);
+        let coef_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("formula", Kind::Str),
+            ("term", Kind::Str),
+            ("coef", Kind::F64),
+            ("se", Kind::F64),
+            ("t", Kind::F64),
+            ("p", Kind::F64),
+        ]);
+        let anova_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("formula", Kind::Str),
+            ("term", Kind::Str),
+            ("sum_sq", Kind::F64),
+            ("df", Kind::F64),
+            ("F", Kind::F64),
+            ("p", Kind::F64),
+        ]);
+        let resid_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("cell", Kind::Str),
+            ("source", Kind::Str),
+            ("pretrained_layers", Kind::I64),
+            ("accuracy", Kind::F64),
+            ("score", Kind::F64),
+            ("fitted", Kind::F64),
+            ("residual", Kind::F64),
+        ]);
+        let rtest_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("test", Kind::Str),
+            ("n", Kind::I64),
+            ("statistic", Kind::F64),
+            ("p", Kind::F64),
+            ("note", Kind::Str),
+        ]);
+        let pc_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("population", Kind::Str),
+            ("n", Kind::I64),
+            ("df", Kind::I64),
+            ("r", Kind::F64),
+            ("t", Kind::F64),
+            ("p", Kind::F64),
+            ("note", Kind::Str),
+        ]);
+        let bins_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("bin", Kind::I64),
+            ("accuracy_low", Kind::F64),
+            ("accuracy_high", Kind::F64),
+            ("source", Kind::Str),
+            ("n", Kind::I64),
+            ("mean_score", Kind::F64),
+        ]);
+        let mtest_t = t(&[
+            ("method", Kind::Str),
+            ("metric", Kind::Str),
+            ("bins", Kind::I64),
+            ("n", Kind::I64),
+            ("F", Kind::F64),
+            ("df", Kind::F64),
+            ("p", Kind::F64),
+            ("note", Kind::Str),
+        ]);
+        Self {
+            corr_t,
+            fit_t,
+            coef_t,
+            anova_t,
+            resid_t,
+            rtest_t,
+            pc_t,
+            bins_t,
+            mtest_t,
+        }
+    }
+
+    /// Pearson and Spearman correlation of score and accuracy across models.
+    fn correlation(&mut self, g: &Group) -> Result<()> {
+        let Group {
+            mm,
+            me,
+            rows,
+            acc,
+            sc,
+            ..
+        } = g;
         let nan = f64::NAN;
         // 1. correlation
         for (name, res) in [
-            ("pearson", corr::pearson(&acc, &sc)),
-            ("spearman", corr::spearman(&acc, &sc)),
+            ("pearson", corr::pearson(acc, sc)),
+            ("spearman", corr::spearman(acc, sc)),
         ] {
             let c = res.as_ref().ok();
-            corr_t.push(vec![
+            self.corr_t.push(vec![
                 mm.clone(),
                 me.clone(),
                 s(name),
@@ -942,9 +980,23 @@ fn across_models(
                 note_of(&res),
             ])?;
         }
+        Ok(())
+    }
+
+    /// The OLS correction for accuracy: fit, coefficients and type-II ANOVA.
+    fn ols_correction(&mut self, g: &Group, ctx: &Ctx, notes: &mut Vec<String>) -> Result<()> {
+        let Group {
+            method,
+            metric,
+            mm,
+            me,
+            rows,
+            frame,
+            ..
+        } = g;
+        let nan = f64::NAN;
         // 2. OLS correction for accuracy
-        let frame = frame_of(&rows);
-        let (fit, fallbacks) = fit_chain(ctx, &frame);
+        let (fit, fallbacks) = fit_chain(ctx, frame);
         let fitted_formula = fit.as_ref().map(|f| f.formula.clone()).unwrap_or_default();
         let mut note = String::new();
         if fit.is_ok() && !fallbacks.is_empty() {
@@ -955,7 +1007,7 @@ fn across_models(
         match &fit {
             Ok(ff) => {
                 let f = &ff.fit;
-                fit_t.push(vec![
+                self.fit_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     s(&ff.formula),
@@ -969,7 +1021,7 @@ fn across_models(
                     s(&note),
                 ])?;
                 for j in 0..f.params.len() {
-                    coef_t.push(vec![
+                    self.coef_t.push(vec![
                         mm.clone(),
                         me.clone(),
                         s(&ff.formula),
@@ -983,7 +1035,7 @@ fn across_models(
                 match ols::anova_type2(ff) {
                     Ok(a) => {
                         for row in a {
-                            anova_t.push(vec![
+                            self.anova_t.push(vec![
                                 mm.clone(),
                                 me.clone(),
                                 s(&ff.formula),
@@ -999,7 +1051,7 @@ fn across_models(
                 }
             }
             Err(_) => {
-                fit_t.push(vec![
+                self.fit_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     s(&fitted_formula),
@@ -1014,12 +1066,26 @@ fn across_models(
                 ])?;
             }
         }
+        Ok(())
+    }
+
+    /// Scores residualised on accuracy, and the effect tests on them.
+    fn residual_tests(&mut self, g: &Group) -> Result<()> {
+        let Group {
+            mm,
+            me,
+            rows,
+            frame,
+            reference,
+            ..
+        } = g;
+        let nan = f64::NAN;
         // 3. residualised scores (score ~ accuracy) and effect tests on them
-        let red = ols::ols("score ~ accuracy", &frame);
+        let red = ols::ols("score ~ accuracy", frame);
         match &red {
             Ok(rf) => {
                 for (i, r) in rows.iter().enumerate() {
-                    resid_t.push(vec![
+                    self.resid_t.push(vec![
                         mm.clone(),
                         me.clone(),
                         s(&r.model.cell),
@@ -1039,7 +1105,7 @@ fn across_models(
                     &res_frame,
                 );
                 let sf = src.as_ref().ok().map(|f| &f.fit);
-                rtest_t.push(vec![
+                self.rtest_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     s("source_anova"),
@@ -1051,12 +1117,12 @@ fn across_models(
                 let (lr, ly): (Vec<f64>, Vec<f64>) = rows
                     .iter()
                     .zip(&rf.fit.residuals)
-                    .filter(|(r, _)| r.model.source != reference)
+                    .filter(|(r, _)| r.model.source != *reference)
                     .map(|(r, e)| (r.model.layers as f64, *e))
                     .unzip();
                 let sp = corr::spearman(&lr, &ly);
                 let spr = sp.as_ref().ok();
-                rtest_t.push(vec![
+                self.rtest_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     s("layers_spearman_pretrained"),
@@ -1067,7 +1133,7 @@ fn across_models(
                 ])?;
             }
             Err(e) => {
-                rtest_t.push(vec![
+                self.rtest_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     s("source_anova"),
@@ -1078,10 +1144,23 @@ fn across_models(
                 ])?;
             }
         }
+        Ok(())
+    }
+
+    /// Partial correlation of score and layers given accuracy, pre-trained models.
+    fn partial_correlation(&mut self, g: &Group) -> Result<()> {
+        let Group {
+            mm,
+            me,
+            rows,
+            reference,
+            ..
+        } = g;
+        let nan = f64::NAN;
         // 4. partial correlation of score and layers given accuracy, pretrained models
         let pre: Vec<&&ModelScore> = rows
             .iter()
-            .filter(|r| r.model.source != reference)
+            .filter(|r| r.model.source != *reference)
             .collect();
         let pc = corr::partial_correlation(
             &pre.iter().map(|r| r.score).collect::<Vec<_>>(),
@@ -1091,7 +1170,7 @@ fn across_models(
             &pre.iter().map(|r| r.model.accuracy).collect::<Vec<_>>(),
         );
         let pcr = pc.as_ref().ok();
-        pc_t.push(vec![
+        self.pc_t.push(vec![
             mm.clone(),
             me.clone(),
             s("pretrained"),
@@ -1102,6 +1181,22 @@ fn across_models(
             pcr.map_or(nan, |c| c.p).into(),
             note_of(&pc),
         ])?;
+        Ok(())
+    }
+
+    /// Sources compared within matched-accuracy bins.
+    fn matched_bins(&mut self, g: &Group, ctx: &Ctx) -> Result<()> {
+        let Group {
+            mm,
+            me,
+            rows,
+            acc,
+            sc,
+            frame,
+            reference,
+            ..
+        } = g;
+        let nan = f64::NAN;
         // 5. matched-accuracy bins
         let nb = ctx.opts.bins.max(1).min(rows.len().max(1));
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -1130,7 +1225,7 @@ fn across_models(
                     .filter(|&&i| rows[i].model.source == src)
                     .map(|&i| sc[i])
                     .collect();
-                bins_t.push(vec![
+                self.bins_t.push(vec![
                     mm.clone(),
                     me.clone(),
                     (b as i64).into(),
@@ -1158,7 +1253,7 @@ fn across_models(
                 .ok_or_else(|| Error::invalid("no source term in the binned model"))
         });
         let mtr = mt.as_ref().ok();
-        mtest_t.push(vec![
+        self.mtest_t.push(vec![
             mm.clone(),
             me.clone(),
             (nb as i64).into(),
@@ -1168,33 +1263,78 @@ fn across_models(
             mtr.map_or(nan, |r| r.p).into(),
             note_of(&mt),
         ])?;
+        Ok(())
     }
-    Ok(vec![
-        (
-            "correlation".to_string(),
-            add_adjusted(&corr_t, "p", &["metric", "test"], alpha)?,
-        ),
-        ("ols_fit".to_string(), fit_t),
-        ("ols_coefficients".to_string(), coef_t),
-        (
-            "anova".to_string(),
-            add_adjusted(&anova_t, "p", &["metric", "term"], alpha)?,
-        ),
-        ("residuals".to_string(), resid_t),
-        (
-            "residual_tests".to_string(),
-            add_adjusted(&rtest_t, "p", &["metric", "test"], alpha)?,
-        ),
-        (
-            "partial_correlation".to_string(),
-            add_adjusted(&pc_t, "p", &["metric"], alpha)?,
-        ),
-        ("matched_bins".to_string(), bins_t),
-        (
-            "matched_tests".to_string(),
-            add_adjusted(&mtest_t, "p", &["metric"], alpha)?,
-        ),
-    ])
+
+    /// The tables, p-values adjusted where the table has them.
+    fn finish(self, alpha: f64) -> Result<Vec<(String, Table)>> {
+        let AcrossModels {
+            corr_t,
+            fit_t,
+            coef_t,
+            anova_t,
+            resid_t,
+            rtest_t,
+            pc_t,
+            bins_t,
+            mtest_t,
+        } = self;
+        Ok(vec![
+            (
+                "correlation".to_string(),
+                add_adjusted(&corr_t, "p", &["metric", "test"], alpha)?,
+            ),
+            ("ols_fit".to_string(), fit_t),
+            ("ols_coefficients".to_string(), coef_t),
+            (
+                "anova".to_string(),
+                add_adjusted(&anova_t, "p", &["metric", "term"], alpha)?,
+            ),
+            ("residuals".to_string(), resid_t),
+            (
+                "residual_tests".to_string(),
+                add_adjusted(&rtest_t, "p", &["metric", "test"], alpha)?,
+            ),
+            (
+                "partial_correlation".to_string(),
+                add_adjusted(&pc_t, "p", &["metric"], alpha)?,
+            ),
+            ("matched_bins".to_string(), bins_t),
+            (
+                "matched_tests".to_string(),
+                add_adjusted(&mtest_t, "p", &["metric"], alpha)?,
+            ),
+        ])
+    }
+}
+
+fn across_models(
+    ctx: &Ctx,
+    scores: &Scores,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, Table)>> {
+    let mut out = AcrossModels::new();
+    // controls bracket the methods; they are not tested across models
+    for ((method, metric), v) in scores.iter().filter(|(k, _)| !compare::is_control(&k.0)) {
+        let rows: Vec<&ModelScore> = v.iter().filter(|r| r.score.is_finite()).collect();
+        let g = Group {
+            method,
+            metric,
+            mm: s(method),
+            me: s(metric),
+            acc: rows.iter().map(|r| r.model.accuracy).collect(),
+            sc: rows.iter().map(|r| r.score).collect(),
+            frame: frame_of(&rows),
+            rows,
+            reference: ctx.reference.clone(),
+        };
+        out.correlation(&g)?;
+        out.ols_correction(&g, ctx, notes)?;
+        out.residual_tests(&g)?;
+        out.partial_correlation(&g)?;
+        out.matched_bins(&g, ctx)?;
+    }
+    out.finish(ctx.opts.alpha)
 }
 
 /// Friedman across methods, mean ranks, and pairwise Wilcoxon with Holm/BH, per metric and
