@@ -225,6 +225,31 @@ impl ExperimentConfig {
         Self::from_file(&path)
     }
 
+    /// Rejects a k beyond the weight layers of a preset architecture that precede its
+    /// classification head (always new), before any work starts.
+    fn validate_layer_counts(&self) -> Result<()> {
+        let name = self.model.arch.as_str();
+        if !mrixai_zoo::arch::PRESETS.contains(&name) {
+            return Ok(());
+        }
+        let max = mrixai_zoo::Arch::preset(name, 2, [64, 64])?.weight_layers() - 1;
+        let lists = [
+            ("grid.pretrained_layers", Some(&self.grid.pretrained_layers)),
+            ("grid.frozen_layers", self.grid.frozen_layers.as_ref()),
+        ];
+        for (field, ks) in lists {
+            if let Some(&k) = ks.and_then(|ks| ks.iter().find(|&&k| k > max)) {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "k = {k} exceeds {max}, the weight layers of `{name}` before its (always new) classification head"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Rejects impossible settings, naming the field.
     pub fn validate(&self) -> Result<()> {
         let nonempty = |field: &str, n: usize| {
@@ -255,6 +280,7 @@ impl ExperimentConfig {
                     "k = 0 is the `scratch` source; use k ≥ 1",
                 ));
             }
+            self.validate_layer_counts()?;
         }
         if let Some(k) = &self.grid.frozen_layers {
             if !pretrained || !self.grid.frozen.contains(&true) {
@@ -361,6 +387,13 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("pretrained_layers")
+        );
+        let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+        cfg.grid.pretrained_layers = vec![2, 7];
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("grid.pretrained_layers") && e.contains("7 exceeds 6"),
+            "{e}"
         );
         for (frozen, layers) in [(vec![false], vec![1]), (vec![false, true], vec![0])] {
             let mut cfg = ExperimentConfig::profile("tiny").unwrap();
