@@ -107,21 +107,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut job = Explanation::new(args.method.clone()).batch_size(args.batch_size);
     job.params = parse_params(&args.params)?;
     job.validate()?;
-    // the oracle's ground truth from a file is read here: the library takes it from its caller
-    let file_masks = match job.params.remove("masks") {
-        Some(path) if job.method == "oracle" => {
-            Some(mrixai_core::npy::read::<u8>(Path::new(path.trim()))?)
-        }
-        Some(path) => {
-            job.params.insert("masks".into(), path);
-            None
-        }
-        None => None,
-    };
     check_out_file(&args.out, args.force)?;
     if args.nifti {
         check_out_file(&args.out.with_extension("nii.gz"), args.force)?;
     }
+    // the oracle's ground truth from a file is read here: the library takes it from its caller
+    let file_masks = if job.method == "oracle" {
+        if job.params.contains_key("masks") && args.dataset.is_some() {
+            anyhow::bail!(
+                "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
+            );
+        }
+        let path = job.params.remove("masks");
+        path.map(|p| mrixai_core::npy::read::<u8>(Path::new(p.trim())))
+            .transpose()?
+    } else {
+        None
+    };
     let model = Vgg::load(&args.model)?;
     let (images, targets, masks) = match (&args.dataset, &args.input) {
         (Some(dir), _) => {
@@ -162,12 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         anyhow::anyhow!("{source}: {e}")
     })?;
-    let masks = match (masks, file_masks) {
-        (Some(_), Some(_)) => anyhow::bail!(
-            "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
-        ),
-        (m, f) => m.or(f),
-    };
+    let masks = masks.or(file_masks);
     if job.method == "oracle" && masks.is_none() {
         anyhow::bail!(
             "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy"
