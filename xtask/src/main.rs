@@ -8,7 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use mrixai_cli::pipeline::{ExperimentConfig, Run, slurm};
+use mrixai_pipeline::{ExperimentConfig, Run, slurm};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -81,7 +81,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| workspace_root().join("runs").join(&cfg.profile));
-    let cells = mrixai_cli::pipeline::grid::cells(&cfg)?;
+    let cells = mrixai_pipeline::grid::cells(&cfg)?;
     if let Some(dir) = &args.emit_slurm {
         let opts = slurm::SlurmOptions {
             binary: args.slurm_binary.clone(),
@@ -105,11 +105,11 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         cells.len(),
         out.display()
     );
-    println!("{}", mrixai_cli::pipeline::estimate::work(&cfg)?);
+    println!("{}", mrixai_pipeline::estimate::work(&cfg)?);
     let long = cfg.profile != "quick" && cfg.profile != "tiny";
     if long || args.estimate {
         eprintln!("calibrating unit costs on this machine …");
-        println!("{}", mrixai_cli::pipeline::estimate::calibrate(&cfg)?);
+        println!("{}", mrixai_pipeline::estimate::calibrate(&cfg)?);
     }
     if args.estimate {
         return Ok(());
@@ -122,6 +122,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     }
     let mut run = Run::new(&out, cfg)?;
     run.jobs = args.jobs;
+    run.progress = std::sync::Arc::new(mrixai_cli::Bar::new(true));
     run.reproduce()?;
     println!(
         "report: {}",

@@ -1,46 +1,77 @@
-//! The mrixai experiment pipeline: profiles, the grid of model cells, resumable
-//! cell execution, aggregation and scale-out. The `mrixai` binary and `cargo xtask
-//! reproduce` are thin front ends over this library.
+//! What the `mrixai` binary and `cargo xtask reproduce` share: the rendering of library
+//! progress ([`Bar`]), the one-line error format and the interrupt handler. The experiment
+//! itself is the `mrixai-pipeline` crate.
 
 #![forbid(unsafe_code)]
 
-pub mod pipeline;
+use std::sync::Mutex;
 
-/// Library progress ([`mrixai_core::progress::Progress`]) drawn as an indicatif bar on
-/// stderr, or hidden.
-pub struct Bar(indicatif::ProgressBar);
+/// Library progress ([`mrixai_core::progress::Progress`]) drawn as indicatif bars on stderr
+/// (one per stage, with elapsed time and ETA), notes printed above them; or nothing at all.
+pub struct Bar {
+    show: bool,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+}
 
 impl Bar {
-    /// A bar that draws when `show` is true (and stderr is a terminal).
+    /// Progress that draws when `show` is true (bars only where stderr is a terminal).
     pub fn new(show: bool) -> Self {
-        let bar = if show {
-            indicatif::ProgressBar::new(0)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Self(bar)
+        Self {
+            show,
+            bar: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the current stage's bar, if one is drawn.
+    fn with(&self, f: impl FnOnce(&indicatif::ProgressBar)) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            f(bar);
+        }
     }
 }
 
 impl mrixai_core::progress::Progress for Bar {
     fn start(&self, label: &str, total: u64) {
-        self.0.set_prefix(label.to_string());
-        self.0.set_length(total);
-        self.0.set_position(0);
+        if !self.show {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(label.to_string());
+        let old = self
+            .bar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(bar);
+        if let Some(old) = old {
+            old.finish_and_clear();
+        }
     }
     fn advance(&self, steps: u64, what: &str) {
-        self.0.set_message(what.to_string());
-        self.0.inc(steps);
+        self.with(|bar| {
+            bar.set_message(what.to_string());
+            bar.inc(steps);
+        });
     }
     fn note(&self, line: &str) {
-        self.0.println(line);
+        if !self.show {
+            return;
+        }
+        let guard = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(bar) if !bar.is_finished() && !bar.is_hidden() => bar.println(line),
+            _ => eprintln!("{line}"),
+        }
     }
     fn finish(&self) {
-        self.0.finish_and_clear();
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 #[path = "support/cluster.rs"]
 mod cluster;
 
-use mrixai_cli::pipeline::{ExperimentConfig, Run, grid, slurm};
 use mrixai_core::{ArrayF, npy};
+use mrixai_pipeline::{ExperimentConfig, Run, grid, slurm};
 use ndarray::Axis;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn tiny_config() -> PathBuf {
-    mrixai_cli::pipeline::config::configs_dir().join("tiny.toml")
+    mrixai_pipeline::config::configs_dir().join("tiny.toml")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -59,7 +59,6 @@ fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn reference(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny profile");
     let mut run = Run::new(dir, cfg).expect("run folder");
-    run.progress = false;
     // two cell workers; `run-cell --all` and the per-cell processes below run the cells one
     // after another on all cores: equal tables show that the workers change no number
     run.jobs = 2;
@@ -470,13 +469,13 @@ fn changed_synthesis_config_remakes_the_dataset() {
     let mut cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny");
     cfg.grid.sources = vec!["scratch".into()];
     let run = Run::new(&dir, cfg.clone()).expect("run");
-    mrixai_cli::pipeline::stages::dataset(&run).expect("dataset");
+    mrixai_pipeline::stages::dataset(&run).expect("dataset");
     let info = dir.join("dataset/dataset.json");
     let first = std::fs::read(&info).expect("dataset.json");
     let stamp = std::fs::metadata(&info)
         .and_then(|m| m.modified())
         .expect("mtime");
-    mrixai_cli::pipeline::stages::dataset(&run).expect("again");
+    mrixai_pipeline::stages::dataset(&run).expect("again");
     assert_eq!(
         std::fs::metadata(&info).and_then(|m| m.modified()).ok(),
         Some(stamp),
@@ -492,7 +491,7 @@ fn changed_synthesis_config_remakes_the_dataset() {
     std::fs::write(&changed, toml::to_string(&edited).expect("toml")).expect("write");
     cfg.data.synth_config = changed;
     let run = Run::new(&dir, cfg).expect("run");
-    mrixai_cli::pipeline::stages::dataset(&run).expect("remade");
+    mrixai_pipeline::stages::dataset(&run).expect("remade");
     let second = std::fs::read(&info).expect("dataset.json");
     assert_ne!(first, second);
     assert!(String::from_utf8_lossy(&second).contains("0.55"));

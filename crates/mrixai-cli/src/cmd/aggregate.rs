@@ -2,7 +2,7 @@
 
 use super::RunArgs;
 use anyhow::Result;
-use mrixai_cli::pipeline::{ExperimentConfig, Run};
+use mrixai_pipeline::{ExperimentConfig, Run};
 
 /// Arguments of `mrixai aggregate`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let cfg = ExperimentConfig::from_file(&args.target.config)?;
     let mut run = Run::new(&args.target.run, cfg)?;
-    run.progress = !args.quiet;
+    run.progress = std::sync::Arc::new(mrixai_cli::Bar::new(!args.quiet));
     run.aggregate()?;
     println!("report: {}", run.layout().report_index().display());
     Ok(())

@@ -2,7 +2,7 @@
 
 use super::RunArgs;
 use anyhow::{Context, Result, bail};
-use mrixai_cli::pipeline::{ExperimentConfig, Run, grid};
+use mrixai_pipeline::{ExperimentConfig, Run, grid};
 
 /// Arguments of `mrixai run-cell`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = ExperimentConfig::from_file(&args.target.config)?;
     let cells = grid::cells(&cfg)?;
     let mut run = Run::new(&args.target.run, cfg.clone())?;
-    run.progress = !args.quiet;
+    run.progress = std::sync::Arc::new(mrixai_cli::Bar::new(!args.quiet));
     if args.prepare {
         return Ok(run.prepare()?);
     }

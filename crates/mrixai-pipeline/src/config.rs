@@ -267,7 +267,7 @@ impl ExperimentConfig {
         nonempty("explain.methods", self.explain.methods.len())?;
         nonempty("score.metrics", self.score.metrics.len())?;
         for s in &self.grid.sources {
-            s.parse::<super::Source>()
+            s.parse::<crate::Source>()
                 .map_err(|e| Error::config("grid.sources", e.to_string()))?;
         }
         let pretrained = self.grid.sources.iter().any(|s| s != "scratch");

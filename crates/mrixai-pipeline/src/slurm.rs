@@ -1,7 +1,7 @@
 //! Scale-out on SLURM: a preparation job (dataset, pre-training), a job array with one
 //! task per cell (`mrixai run-cell`), and a dependent aggregation job (`mrixai aggregate`).
 
-use super::{ExperimentConfig, grid};
+use crate::{ExperimentConfig, grid};
 use mrixai_core::{Result, atomic};
 use std::path::Path;
 

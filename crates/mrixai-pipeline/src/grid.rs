@@ -1,6 +1,6 @@
 //! The grid of model cells and their content-addressed identifiers.
 
-use super::ExperimentConfig;
+use crate::ExperimentConfig;
 use mrixai_core::{Error, Result, seed};
 use serde::{Deserialize, Serialize};
 

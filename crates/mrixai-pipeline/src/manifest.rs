@@ -1,7 +1,7 @@
 //! The run manifest `run.json`: config, profile, seeds, versions, git commit, machine and
 //! per-stage timings, updated atomically as stages finish.
 
-use super::ExperimentConfig;
+use crate::ExperimentConfig;
 use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, atomic};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! map with the configured metrics. Totals are upper bounds in CPU time: every training run
 //! is counted at its full epoch budget (early stopping only shortens it).
 
-use super::{ExperimentConfig, grid};
+use crate::{ExperimentConfig, grid};
 use mrixai_core::{Error, Explainable, Result, dataset::SplitArrays};
 use mrixai_synth::SynthConfig;
 use ndarray::{ArrayD, IxDyn};
@@ -191,7 +191,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             .expect("length matches shape"),
     };
     let (tr, va) = (split(2 * batch), split(batch));
-    let mut tc = super::stages::train_config(&cfg.train);
+    let mut tc = crate::stages::train_config(&cfg.train);
     tc.epochs = 1;
     tc.batch_size = batch;
     let epoch_s = fastest(1, || {
@@ -258,7 +258,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
         .insert_axis(ndarray::Axis(0))
         .insert_axis(ndarray::Axis(0));
     for name in &cfg.explain.methods {
-        let job = super::stages::explanation(cfg, name)?.batch_size(1);
+        let job = crate::stages::explanation(cfg, name)?.batch_size(1);
         let t = fastest(1, || {
             mrixai_attrib::explain(
                 &proxy,

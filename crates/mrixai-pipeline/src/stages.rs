@@ -1,8 +1,8 @@
 //! The work of each stage, calling the mrixai crates.
 
-use super::Source;
-use super::config::TrainSettings;
-use super::{Cell, Run};
+use crate::Source;
+use crate::config::TrainSettings;
+use crate::{Cell, Run};
 use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::layout::{CellLayout, DONE, is_done, mark_done};
@@ -39,28 +39,25 @@ fn synth_once(run: &Run, config: &Path, task: Task, stream: &str, out: &Path) ->
         return Ok(false);
     }
     if out.join("dataset.json").is_file() {
-        eprintln!(
+        run.progress.note(&format!(
             "synth: {} was made from another synthesis config or seed; making it again",
             out.display()
-        );
+        ));
     }
-    let bar = crate::Bar::new(run.progress);
     let opts = SynthOptions {
         force: true,
         preview: if task == Task::Lesion { 16 } else { 0 },
         nifti: false,
-        progress: &bar,
+        progress: run.progress.as_ref(),
     };
     let summary = mrixai_synth::synthesize(&cfg, seed, run.cfg.data.mri.as_deref(), out, &opts)?;
-    if run.progress {
-        eprintln!(
-            "synth: {} dataset {:?} train/val/test images in {:.1} s -> {}",
-            task.name(),
-            summary.counts,
-            summary.elapsed_s,
-            out.display()
-        );
-    }
+    run.progress.note(&format!(
+        "synth: {} dataset {:?} train/val/test images in {:.1} s -> {}",
+        task.name(),
+        summary.counts,
+        summary.elapsed_s,
+        out.display()
+    ));
     Ok(true)
 }
 
@@ -138,7 +135,7 @@ fn image_size(run: &Run) -> Result<usize> {
 pub fn pretrain(run: &Run) -> Result<()> {
     let cfg = &run.cfg;
     let tc = train_config(&cfg.pretrain.train);
-    let bar = crate::Bar::new(run.progress);
+    let bar = run.progress.as_ref();
     for name in &cfg.grid.sources {
         let source: Source = name.parse()?;
         let dir = run.layout().pretrain(source.name());
@@ -168,7 +165,7 @@ pub fn pretrain(run: &Run) -> Result<()> {
                     seed,
                     data_seed,
                     &ckpt_out,
-                    &bar,
+                    bar,
                 )?
             }
             Source::Ood => {
@@ -187,18 +184,16 @@ pub fn pretrain(run: &Run) -> Result<()> {
                 None,
                 seed,
                 &ckpt_out,
-                &bar,
+                bar,
             )?,
         };
-        if run.progress {
-            eprintln!(
-                "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
-                source.name(),
-                info.task,
-                info.val_accuracy,
-                info.test_accuracy
-            );
-        }
+        bar.note(&format!(
+            "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
+            source.name(),
+            info.task,
+            info.val_accuracy,
+            info.test_accuracy
+        ));
         mark_done(&dir)?;
     }
     Ok(())
@@ -228,7 +223,7 @@ pub struct CellRecord {
 /// The explanation job of method `name` with the configuration's parameters and batch size
 /// (a parameter error names the config field).
 pub(crate) fn explanation(
-    cfg: &super::ExperimentConfig,
+    cfg: &crate::ExperimentConfig,
     name: &str,
 ) -> Result<mrixai_attrib::Explanation> {
     let job = mrixai_attrib::Explanation {
@@ -496,7 +491,7 @@ pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
         &layout.scores_parquet(),
         &layout.stats(),
         &stats_options(run),
-        &crate::Bar::new(run.progress),
+        run.progress.as_ref(),
     )?;
     Ok(())
 }
@@ -508,10 +503,8 @@ pub fn report(run: &Run) -> Result<()> {
         ..Default::default()
     };
     let summary = mrixai_report::build_report(&run.dir, &opts)?;
-    if run.progress {
-        for note in &summary.notes {
-            eprintln!("report: {note}");
-        }
+    for note in &summary.notes {
+        run.progress.note(&format!("report: {note}"));
     }
     Ok(())
 }

@@ -1,21 +1,24 @@
 //! A run folder with its configuration: what every stage works on. The stages
-//! ([`super::stages`]) read and write through it; the orchestration ([`super::run`]) drives
+//! ([`crate::stages`]) read and write through it; the orchestration ([`crate::run`]) drives
 //! them.
 
-use super::{Cell, ExperimentConfig, grid};
+use crate::{Cell, ExperimentConfig, grid};
 use mrixai_core::layout::{CellLayout, RunLayout};
+use mrixai_core::progress::{Progress, Silent};
 use mrixai_core::{Error, Result};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A run folder with its configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Run {
     /// The run folder.
     pub dir: PathBuf,
     /// The experiment configuration.
     pub cfg: ExperimentConfig,
-    /// Show progress bars.
-    pub progress: bool,
+    /// Where the stages report their progress and notes (the datasets made, each
+    /// checkpoint's accuracy, the report's notes): [`Silent`] unless a front end sets it.
+    pub progress: Arc<dyn Progress + Send + Sync>,
     /// Cells that [`Run::reproduce`] runs at once, each on `cores / jobs` threads (0: one
     /// per core). Results do not depend on it: a cell's numbers are the same on any number
     /// of threads.
@@ -29,7 +32,7 @@ impl Run {
         Ok(Self {
             dir: dir.to_path_buf(),
             cfg,
-            progress: true,
+            progress: Arc::new(Silent),
             jobs: 0,
         })
     }
@@ -50,5 +53,15 @@ impl Run {
     /// All cells of the grid.
     pub fn cells(&self) -> Result<Vec<Cell>> {
         grid::cells(&self.cfg)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("dir", &self.dir)
+            .field("cfg", &self.cfg)
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,8 @@
 //! Running an experiment: preparation (datasets, pre-training), the cells, aggregation.
 //! Every step is skipped when its `done` marker exists.
 
-use super::manifest::Manifest;
-use super::{Cell, Run, stages};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::manifest::Manifest;
+use crate::{Cell, Run, stages};
 use mrixai_core::layout::mark_done;
 use mrixai_core::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -68,7 +67,8 @@ impl Run {
     /// cells start first (fully trained ones, then frozen ones by ascending k: a frozen
     /// layer needs no weight gradient), so that the last cells, run while other workers may
     /// already idle, are the shortest.
-    fn run_cells(&self, cells: &[Cell], bar: &ProgressBar) -> Result<()> {
+    fn run_cells(&self, cells: &[Cell]) -> Result<()> {
+        let bar = self.progress.as_ref();
         let mut cells: Vec<&Cell> = cells.iter().collect();
         cells.sort_by_key(|c| (c.frozen, c.frozen.then_some(c.pretrained_layers)));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -89,12 +89,12 @@ impl Run {
                 let Some(&cell) = cells.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                bar.set_message(cell.label());
+                bar.advance(0, &cell.label());
                 if let Err(e) = pool.install(|| self.run_cell(cell)) {
                     failed.store(true, Ordering::Relaxed);
                     return Err(e);
                 }
-                bar.inc(1);
+                bar.advance(1, &cell.label());
             }
             Ok(())
         };
@@ -116,19 +116,10 @@ impl Run {
         self.prepare()?;
         let cells = self.cells()?;
         let mut m = Manifest::load_or_new(&self.dir, &self.cfg, cells.len())?;
-        let bar = if self.progress {
-            ProgressBar::new(cells.len() as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "cells {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        self.timed(&mut m, "cells", || self.run_cells(&cells, &bar))?;
-        bar.finish_with_message("all cells done");
+        self.progress.start("cells", cells.len() as u64);
+        self.timed(&mut m, "cells", || self.run_cells(&cells))?;
+        self.progress.finish();
+        self.progress.note("cells: all done");
         self.aggregate()
     }
 }
