@@ -6,10 +6,6 @@ use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
 use ndarray::{ArrayViewD, Axis};
 use rand::Rng as _;
 
-/// The controls whose maps depend on the input (and, for the oracle, the masks) only, never
-/// on the model or the target class: an experiment computes them once for all its models.
-pub const MODEL_FREE: [&str; 5] = ["random", "sobel", "laplace", "input", "oracle"];
-
 /// Uniform random values in `[0, 1)`, seeded per sample (same seed and sample → same map,
 /// whatever the model or target class).
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,7 @@
 //!   [`Superpixels`];
 //! - controls: [`RandomMap`], [`Sobel`], [`Laplace`], [`InputMap`], [`Oracle`].
 //!
+//! [`METHODS`] declares each of them once (name, parameters with defaults, constructor), and
 //! [`method_by_name`] builds any of them from string parameters; [`axioms`] checks
 //! completeness / summation-to-delta / conservation per sample; [`sanity`] runs the cascading
 //! model-parameter randomisation test.
@@ -41,7 +42,7 @@ mod tests;
 
 pub use axioms::{Axiom, AxiomCheck, AxiomChecked};
 pub use cam::{GradCam, GuidedGradCam};
-pub use controls::{InputMap, Laplace, MODEL_FREE, Oracle, RandomMap, Sobel};
+pub use controls::{InputMap, Laplace, Oracle, RandomMap, Sobel};
 pub use deeplift::{DeepLift, DeepLiftShap};
 pub use gradient::{
     Deconvolution, Gradient, GradientShap, GuidedBackprop, InputXGradient, IntegratedGradients,
@@ -49,7 +50,7 @@ pub use gradient::{
 pub use lrp::{Composite, Lrp};
 pub use perturb::{FeatureSettings, KernelShap, Lime, Occlusion, ShapleyValueSampling};
 pub use quadrature::Quadrature;
-pub use registry::{ALL_METHODS, method_by_name};
+pub use registry::{METHODS, MethodSpec, is_model_free, method_by_name, method_names};
 pub use sanity::{Randomizable, SanityRow, cascading_randomization};
 pub use service::{Explanation, TargetClass, explain};
 pub use superpixels::Superpixels;

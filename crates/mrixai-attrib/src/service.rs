@@ -17,12 +17,12 @@
 //! ```
 
 use crate::controls::Oracle;
-use crate::registry::{ALL_METHODS, method_by_name};
+use crate::registry::{method_by_name, method_names, spec};
 use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
 use ndarray::{ArrayViewD, Axis, Slice, concatenate};
 use std::collections::BTreeMap;
 
-/// What to explain with: a method of [`ALL_METHODS`], its parameters (Captum names, string
+/// What to explain with: a method of [`crate::METHODS`], its parameters (Captum names, string
 /// values) and the number of samples per attribution call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
@@ -62,11 +62,11 @@ impl Explanation {
         if self.batch_size == 0 {
             return Err(Error::invalid("batch size must be ≥ 1"));
         }
-        if !ALL_METHODS.contains(&self.method.as_str()) {
+        if spec(&self.method).is_none() {
             return Err(Error::invalid(format!(
                 "unknown method `{}` (known: {})",
                 self.method,
-                ALL_METHODS.join(", ")
+                method_names().join(", ")
             )));
         }
         Ok(())

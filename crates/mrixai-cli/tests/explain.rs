@@ -326,6 +326,17 @@ fn bad_requests_fail_with_a_message_and_no_output() {
     let m: (&str, &Path) = ("--model", &f.model);
     let d: (&str, &Path) = ("--dataset", &f.data);
     explain_fails(&["--method", "nope"], &[m, d], "unknown method `nope`");
+    // `--help` lists every declared method with its parameters
+    let help = run(&["explain", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    for spec in mrixai_attrib::METHODS {
+        assert!(
+            help.contains(&format!("  {:<24} {}", spec.name, spec.about)),
+            "{}",
+            spec.name
+        );
+    }
+    assert!(help.contains("n_steps=50"), "{help}");
     explain_fails(
         &["--method", "gradient", "--param", "bogus=1"],
         &[m, d],

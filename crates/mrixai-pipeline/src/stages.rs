@@ -300,7 +300,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     for name in &cfg.explain.methods {
         let path = at.attributions(name);
         let t = Instant::now();
-        let rows = if mrixai_attrib::MODEL_FREE.contains(&name.as_str()) {
+        let rows = if mrixai_attrib::is_model_free(name) {
             job.shared_control(name, &path)?
         } else {
             job.explain_and_score(name, &path)?
@@ -370,7 +370,7 @@ impl Scoring<'_> {
         Ok(rows)
     }
 
-    /// A model-free control ([`mrixai_attrib::MODEL_FREE`]): its maps and score rows are
+    /// A model-free control ([`mrixai_attrib::is_model_free`]): its maps and score rows are
     /// the same for every model of the run, so the first cell that needs them computes them
     /// into the run's shared folder and every cell copies them from there.
     fn shared_control(&self, name: &str, path: &Path) -> Result<String> {

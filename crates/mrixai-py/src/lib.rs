@@ -249,7 +249,7 @@ fn explain<'py>(
 /// Names of every attribution method and control.
 #[pyfunction]
 fn methods() -> Vec<&'static str> {
-    mrixai_attrib::ALL_METHODS.to_vec()
+    mrixai_attrib::method_names()
 }
 
 /// Names of the default metric set (parameterised ones: `top_k_intersection@K`,

@@ -6,8 +6,9 @@
 //! behind each verdict, and the run's configuration. The page needs no JavaScript and makes
 //! no network requests.
 //!
-//! Inputs read from the run folder: `scores.parquet` (or `scores.csv`) in the long format;
-//! `stats/` tables (computed with `mrixai-stats` and written there when absent); optionally
+//! Inputs read from the run folder (the report reads, it computes no statistics):
+//! `scores.parquet` (or `scores.csv`) in the long format; the `stats/` tables that
+//! `mrixai_stats::analysis::run` (`mrixai stats`, `mrixai aggregate`) wrote; optionally
 //! `dataset/test/{images,masks}.npy` and `cells/<cell>/attributions/<method>.npy` for the
 //! gallery, and `run.json`.
 
@@ -28,13 +29,11 @@ use std::path::{Path, PathBuf};
 /// Report settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportOptions {
-    /// Settings of the statistics (used when `stats/` has to be computed, and for the
-    /// subset of samples shown in box plots).
+    /// Settings the statistics were computed with: the page states them, and the box plots
+    /// show the same subset of samples.
     pub stats: analysis::Options,
     /// Number of test samples in the gallery.
     pub gallery_samples: usize,
-    /// Recompute the statistics even when `stats/` exists.
-    pub recompute_stats: bool,
     /// Report folder (default: `RUN/report`, which the run owns and which is replaced).
     pub out: Option<std::path::PathBuf>,
     /// Replace an existing `out` folder that holds only a report.
@@ -46,7 +45,6 @@ impl Default for ReportOptions {
         Self {
             stats: analysis::Options::default(),
             gallery_samples: 4,
-            recompute_stats: false,
             out: None,
             force: false,
         }
@@ -78,23 +76,19 @@ pub fn scores_path(run: &Path) -> Result<PathBuf> {
     )))
 }
 
-/// Loads `run/stats` or computes (and writes) it.
-fn load_stats(
-    run: &Path,
-    records: &[Record],
-    opts: &ReportOptions,
-    notes: &mut Vec<String>,
-) -> Result<Tables> {
+/// Reads the statistics tables of the run folder (`stats/`).
+fn read_stats(run: &Path) -> Result<Tables> {
     let dir = RunLayout::new(run).stats();
-    if !opts.recompute_stats && dir.is_dir() {
-        match Tables::read(&dir) {
-            Ok(t) => return Ok(t),
-            Err(e) => notes.push(format!("stats/ could not be read ({e}); recomputed")),
-        }
+    if !dir.is_dir() {
+        return Err(Error::invalid(format!(
+            "{}: no statistics tables; compute them first (`mrixai stats --scores {} --out {}`, \
+             or `mrixai report`, which does so when they are absent)",
+            dir.display(),
+            scores_path(run)?.display(),
+            dir.display()
+        )));
     }
-    let t = analysis::analyze(records, &opts.stats)?;
-    t.write(&dir)?;
-    Ok(t)
+    Tables::read(&dir)
 }
 
 /// Sanitised file-name fragment.
@@ -144,7 +138,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         return Err(Error::format(&scores, "score table has no rows"));
     }
     let mut notes = Vec::new();
-    let tables = load_stats(run, &records, opts, &mut notes)?;
+    let tables = read_stats(run)?;
     let models = analysis::models(&records)?;
     let sources = source_order(&models.values().map(|m| m.source.clone()).collect());
     let methods: Vec<String> = records

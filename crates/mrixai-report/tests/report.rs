@@ -66,6 +66,18 @@ fn synthetic_run(d: &Path, samples: usize) -> Vec<String> {
     spec.metrics
 }
 
+/// The statistics tables of the run folder `d` (what `mrixai aggregate` writes).
+fn write_stats(d: &Path, opts: &ReportOptions) {
+    let scores = mrixai_report::scores_path(d).unwrap();
+    mrixai_stats::analysis::run(
+        &scores,
+        &d.join("stats"),
+        &opts.stats,
+        &mrixai_core::progress::Silent,
+    )
+    .unwrap();
+}
+
 #[test]
 fn report_has_every_figure_and_renders_offline() {
     let d = run_dir("full");
@@ -77,11 +89,17 @@ fn report_has_every_figure_and_renders_offline() {
         },
         ..Default::default()
     };
-    let summary = build_report(&d, &opts).unwrap();
+    let e = build_report(&d, &opts).unwrap_err().to_string();
     assert!(
-        d.join("stats").join("findings.parquet").is_file(),
-        "stats computed and written"
+        e.contains("no statistics tables") && e.contains("stats"),
+        "{e}"
     );
+    assert!(
+        !d.join("stats").exists(),
+        "the report computes no statistics"
+    );
+    write_stats(&d, &opts);
+    let summary = build_report(&d, &opts).unwrap();
     let html = std::fs::read_to_string(&summary.index).unwrap();
     let mut expected = vec!["accuracy.svg".to_string()];
     for m in &metrics {
@@ -217,6 +235,7 @@ fn missing_inputs_are_clear_errors_or_notes() {
         },
         ..Default::default()
     };
+    write_stats(&d, &opts);
     let s = build_report(&d, &opts).unwrap();
     assert!(
         s.notes.iter().any(|n| n.contains("Gallery skipped")),

@@ -12,6 +12,26 @@ use ndarray::Axis;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The long help of `--method`: every method and control of [`mrixai_attrib::METHODS`] with
+/// what it computes and its parameters' defaults.
+fn method_help() -> String {
+    let mut help = String::from("Attribution method or control (docs/METHODS.md):");
+    for m in mrixai_attrib::METHODS {
+        let params: Vec<String> = m
+            .parameters()
+            .map(|p| match p.default {
+                "" => p.name.to_string(),
+                d => format!("{}={d}", p.name),
+            })
+            .collect();
+        help.push_str(&format!("\n  {:<24} {}", m.name, m.about));
+        if !params.is_empty() {
+            help.push_str(&format!(" [{}]", params.join(", ")));
+        }
+    }
+    help
+}
+
 /// Arguments of `mrixai explain`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
@@ -37,8 +57,8 @@ pub struct Args {
     /// `label` of each sample.
     #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
     pub target_class: Option<String>,
-    /// Attribution method (see docs/METHODS.md).
-    #[arg(long)]
+    /// Attribution method or control (`--help` lists them; docs/METHODS.md).
+    #[arg(long, long_help = method_help())]
     pub method: String,
     /// Method parameter `key=value` (Captum names, e.g. `n_steps=50`); repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]

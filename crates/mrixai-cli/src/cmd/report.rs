@@ -1,7 +1,9 @@
 //! `mrixai report`: the self-contained HTML report of a run folder.
 
 use anyhow::Context as _;
-use mrixai_report::{ReportOptions, build_report};
+use mrixai_core::layout::RunLayout;
+use mrixai_report::{ReportOptions, build_report, scores_path};
+use mrixai_stats::analysis;
 use std::path::PathBuf;
 
 /// Arguments of `mrixai report`.
@@ -13,9 +15,12 @@ pub struct Args {
     /// Test samples in the gallery.
     #[arg(long, default_value_t = 4)]
     pub gallery_samples: usize,
-    /// Recompute `stats/` even if it exists.
+    /// Recompute `stats/` even if it exists (it is computed when absent).
     #[arg(long)]
     pub recompute_stats: bool,
+    /// Hide the progress bar of the statistics.
+    #[arg(long)]
+    pub quiet: bool,
     /// Samples entering model-level scores: `correct_all` or `correct`.
     #[arg(long, default_value = "correct")]
     pub subset: String,
@@ -34,13 +39,24 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut opts = ReportOptions {
         gallery_samples: args.gallery_samples,
-        recompute_stats: args.recompute_stats,
         out: args.out.clone(),
         force: args.force,
         ..ReportOptions::default()
     };
     opts.stats.subset = args.subset.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
     opts.stats.seed = args.seed;
+    let stats = RunLayout::new(&args.run).stats();
+    if args.recompute_stats || !stats.is_dir() {
+        let scores = scores_path(&args.run)?;
+        analysis::run(
+            &scores,
+            &stats,
+            &opts.stats,
+            &mrixai_cli::Bar::new(!args.quiet),
+        )
+        .with_context(|| format!("statistics of {}", scores.display()))?;
+        eprintln!("note: statistics computed into {}", stats.display());
+    }
     let s = build_report(&args.run, &opts)
         .with_context(|| format!("report of {}", args.run.display()))?;
     for n in &s.notes {
