@@ -115,9 +115,9 @@ pub fn stats<'py>(
             analysis::analyze(&records, &opts)
         })
         .or_py()?;
-    tables
-        .tables
+    mrixai_stats::tables::TABLE_STEMS
         .iter()
+        .filter_map(|&stem| Some((stem, tables.table(stem)?)))
         .map(|(stem, t)| {
             let cols = (0..t.names().len())
                 .map(|j| {
@@ -125,7 +125,7 @@ pub fn stats<'py>(
                     PyList::new(py, values.collect::<PyResult<Vec<_>>>()?)
                 })
                 .collect::<PyResult<_>>()?;
-            Ok((stem.clone(), t.names().to_vec(), cols))
+            Ok((stem.to_string(), t.names().to_vec(), cols))
         })
         .collect()
 }

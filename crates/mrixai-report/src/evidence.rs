@@ -4,7 +4,7 @@
 
 use crate::html::esc;
 use mrixai_core::layout::RunLayout;
-use mrixai_stats::table::Table;
+use mrixai_stats::tables::{FindingRow, MethodPairRow, ModelRow, SummaryRow};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,13 +12,8 @@ use std::path::{Path, PathBuf};
 /// The forest plot of the findings' rows that have an estimate: one row per effect, each on
 /// its own symmetric scale (effects differ in unit), the CI as a bar, the estimate as a dot,
 /// zero as a line and ±MDE shaded.
-pub(crate) fn forest_svg(findings: Option<&Table>) -> String {
-    let Some(t) = findings else {
-        return String::new();
-    };
-    let rows: Vec<usize> = (0..t.len())
-        .filter(|&i| t.get(i, "estimate").f64().is_finite())
-        .collect();
+pub(crate) fn forest_svg(findings: &[FindingRow]) -> String {
+    let rows: Vec<&FindingRow> = findings.iter().filter(|f| f.estimate.is_finite()).collect();
     if rows.is_empty() {
         return "<p class=\"note\">No effect could be estimated.</p>".into();
     }
@@ -29,9 +24,8 @@ pub(crate) fn forest_svg(findings: Option<&Table>) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" role=\"img\" \
          aria-label=\"forest plot of the effects\" font-family=\"sans-serif\" font-size=\"12\">"
     );
-    for (k, &i) in rows.iter().enumerate() {
-        let num = |c: &str| t.get(i, c).f64();
-        let (est, lo, hi, mde) = (num("estimate"), num("ci_low"), num("ci_high"), num("mde"));
+    for (k, f) in rows.iter().enumerate() {
+        let (est, lo, hi, mde) = (f.estimate, f.ci_low, f.ci_high, f.mde);
         let span = [est, lo, hi, mde]
             .iter()
             .filter(|v| v.is_finite())
@@ -40,11 +34,7 @@ pub(crate) fn forest_svg(findings: Option<&Table>) -> String {
             * 1.15;
         let x = |v: f64| label_w + plot_w * (v + span) / (2.0 * span);
         let y = 20.0 + row_h * k as f64;
-        let label = format!(
-            "({}) {}",
-            t.get(i, "finding").text(),
-            t.get(i, "effect").text()
-        );
+        let label = format!("({}) {}", f.finding, f.effect);
         let _ = write!(
             svg,
             "<text x=\"4\" y=\"{:.1}\">{}</text>",
@@ -92,15 +82,12 @@ pub(crate) fn forest_svg(findings: Option<&Table>) -> String {
 /// The matrix of sample-level method comparisons on `metric`: cell (row a, column b) holds
 /// the mean difference a − b, coloured when its Holm-adjusted p (within its family) is below
 /// `alpha`; methods in order of their mean difference to the others.
-pub(crate) fn method_matrix_html(pairs: Option<&Table>, metric: &str, alpha: f64) -> String {
-    let Some(t) = pairs else {
-        return "<p class=\"note\">No method comparisons.</p>".into();
-    };
+pub(crate) fn method_matrix_html(pairs: &[MethodPairRow], metric: &str, alpha: f64) -> String {
     let mut cell: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
     let mut score: BTreeMap<String, f64> = BTreeMap::new();
-    for i in (0..t.len()).filter(|&i| t.get(i, "metric").text() == metric) {
-        let (a, b) = (t.get(i, "method_a").text(), t.get(i, "method_b").text());
-        let (d, p) = (t.get(i, "estimate").f64(), t.get(i, "p_holm").f64());
+    for r in pairs.iter().filter(|r| r.metric == metric) {
+        let (a, b) = (r.method_a.clone(), r.method_b.clone());
+        let (d, p) = (r.estimate, r.p_holm);
         cell.insert((a.clone(), b.clone()), (d, p));
         cell.insert((b.clone(), a.clone()), (-d, p));
         *score.entry(a).or_default() += d;
@@ -145,18 +132,14 @@ pub(crate) fn method_matrix_html(pairs: Option<&Table>, metric: &str, alpha: f64
 
 /// The design: models per source × pre-trained layers × frozen, and the samples per model
 /// in the analysis subset (primary metric, first method).
-pub(crate) fn design_html(models: Option<&Table>, summary: Option<&Table>, subset: &str) -> String {
-    let Some(m) = models else {
+pub(crate) fn design_html(models: &[ModelRow], summary: &[SummaryRow], subset: &str) -> String {
+    if models.is_empty() {
         return String::new();
-    };
+    }
     let mut cells: BTreeMap<(String, i64, bool), (usize, f64, f64)> = BTreeMap::new();
-    for i in 0..m.len() {
-        let key = (
-            m.get(i, "source").text(),
-            m.get(i, "pretrained_layers").i64().unwrap_or(0),
-            m.get(i, "frozen").bool().unwrap_or(false),
-        );
-        let acc = m.get(i, "accuracy").f64();
+    for m in models {
+        let key = (m.source.clone(), m.pretrained_layers, m.frozen);
+        let acc = m.accuracy;
         let e = cells
             .entry(key)
             .or_insert((0, f64::INFINITY, f64::NEG_INFINITY));
@@ -168,7 +151,7 @@ pub(crate) fn design_html(models: Option<&Table>, summary: Option<&Table>, subse
         "<p>{} models. Samples per model in the subset <code>{}</code>: {}.</p>\
          <div class=\"tw\"><table><thead><tr><th>source</th><th>pre-trained layers</th><th>frozen</th>\
          <th>models</th><th>test accuracy</th></tr></thead><tbody>",
-        m.len(),
+        models.len(),
         esc(subset),
         samples_per_model(summary, subset)
     );
@@ -186,21 +169,15 @@ pub(crate) fn design_html(models: Option<&Table>, summary: Option<&Table>, subse
 }
 
 /// "min–max (median m)" of the per-model sample counts of the subset.
-fn samples_per_model(summary: Option<&Table>, subset: &str) -> String {
-    let Some(s) = summary else {
+fn samples_per_model(summary: &[SummaryRow], subset: &str) -> String {
+    let Some(first) = summary.first() else {
         return "unknown".into();
     };
-    let first = |c: &str| (0..s.len()).map(|i| s.get(i, c).text()).next();
-    let (Some(method), Some(metric)) = (first("method"), first("metric")) else {
-        return "unknown".into();
-    };
-    let mut n: Vec<i64> = (0..s.len())
-        .filter(|&i| {
-            s.get(i, "method").text() == method
-                && s.get(i, "metric").text() == metric
-                && s.get(i, "subset").text() == subset
-        })
-        .filter_map(|i| s.get(i, "n").i64())
+    let (method, metric) = (&first.key.method, &first.key.metric);
+    let mut n: Vec<usize> = summary
+        .iter()
+        .filter(|s| s.key.method == *method && s.key.metric == *metric && s.key.subset == subset)
+        .map(|s| s.key.n)
         .collect();
     if n.is_empty() {
         return "unknown".into();

@@ -3,6 +3,7 @@
 use crate::{Figure, ReportOptions, gallery::Gallery};
 use mrixai_stats::analysis::Tables;
 use mrixai_stats::table::{Kind, Table, Value};
+use mrixai_stats::tables::{FindingRow, TABLE_STEMS};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -144,50 +145,45 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:
 footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
 "#;
 
-fn findings_html(t: Option<&Table>) -> String {
-    let Some(t) = t else {
-        return "<p class=\"note\">No findings table.</p>".into();
-    };
+fn findings_html(t: &[FindingRow]) -> String {
     let mut h = String::from(
         "<table><thead><tr><th>finding</th><th>effect</th><th>estimate</th><th>95 % CI</th>\
          <th>MDE (80 % power)</th><th>models</th><th>samples</th><th>p</th><th>verdict</th></tr></thead><tbody>",
     );
-    for i in 0..t.len() {
-        let num = |c: &str| t.get(i, c).f64();
+    for f in t {
         let _ = write!(
             h,
             "<tr><td>({n})</td><td>{effect}</td><td>{est}</td><td>{lo} to {hi}</td><td>{mde}</td>\
              <td>{nm}</td><td>{ns}</td><td>{p}</td><td>{v}</td></tr>",
-            n = t.get(i, "finding").text(),
-            effect = esc(&t.get(i, "effect").text()),
-            est = fmt_num(num("estimate")),
-            lo = fmt_num(num("ci_low")),
-            hi = fmt_num(num("ci_high")),
-            mde = fmt_num(num("mde")),
-            nm = t.get(i, "n_models").text(),
-            ns = t.get(i, "n_samples").text(),
-            p = fmt_p(num("p")),
-            v = esc(&t.get(i, "verdict").text()),
+            n = f.finding,
+            effect = esc(&f.effect),
+            est = fmt_num(f.estimate),
+            lo = fmt_num(f.ci_low),
+            hi = fmt_num(f.ci_high),
+            mde = fmt_num(f.mde),
+            nm = f.n_models,
+            ns = f.n_samples,
+            p = fmt_p(f.p),
+            v = esc(&f.verdict),
         );
     }
     h.push_str("</tbody></table>");
-    for i in 0..t.len() {
-        let verdict = t.get(i, "verdict").text();
-        let cls = verdict.replace(' ', "-");
+    for f in t {
+        let cls = f.verdict.replace(' ', "-");
         let _ = write!(
             h,
             "<div class=\"finding {cls}\"><h3>({n}) {claim} — {effect}<span class=\"badge\">{v} by this run (p = {p})</span></h3>\
              <div class=\"test\">{test}; metric <code>{metric}</code>; α = {alpha}</div>\
              <div class=\"detail\">{detail}</div></div>",
-            n = t.get(i, "finding").text(),
-            claim = esc(&t.get(i, "claim").text()),
-            effect = esc(&t.get(i, "effect").text()),
-            v = esc(&verdict),
-            p = fmt_p(t.get(i, "p").f64()),
-            test = esc(&t.get(i, "test").text()),
-            metric = esc(&t.get(i, "metric").text()),
-            alpha = t.get(i, "alpha").f64(),
-            detail = esc(&t.get(i, "detail").text()),
+            n = f.finding,
+            claim = esc(&f.claim),
+            effect = esc(&f.effect),
+            v = esc(&f.verdict),
+            p = fmt_p(f.p),
+            test = esc(&f.test),
+            metric = esc(&f.metric),
+            alpha = f.alpha,
+            detail = esc(&f.detail),
         );
     }
     h
@@ -274,16 +270,18 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     h
 }
 
-/// The page being written: its input and the running figure number.
+/// The page being written: its input, the statistics tables as shown (untyped views for
+/// the generic table renderer) and the running figure number.
 struct Page<'a> {
     p: &'a PageInput<'a>,
+    views: Vec<(&'static str, Table)>,
     fig_no: usize,
 }
 
 impl<'a> Page<'a> {
-    /// A statistics table by name.
-    fn t(&self, name: &str) -> Option<&'a Table> {
-        self.p.tables.get(name)
+    /// A statistics table by file stem, as shown.
+    fn t(&self, stem: &str) -> Option<&Table> {
+        self.views.iter().find(|(s, _)| *s == stem).map(|(_, t)| t)
     }
     /// The figure `{prefix}_{metric}.svg`.
     fn find(&self, prefix: &str, metric: &str) -> Option<&'a Figure> {
@@ -311,14 +309,14 @@ impl<'a> Page<'a> {
             esc(pm),
             esc(p.opts.stats.subset.name()),
             p.opts.stats.alpha,
-            findings_html(self.t("findings")) + &crate::evidence::forest_svg(self.t("findings"))
+            findings_html(&p.tables.findings) + &crate::evidence::forest_svg(&p.tables.findings)
         );
         let _ = write!(
             body,
             "<section id=\"design\"><h2>Design</h2>{}{}</section>",
             crate::evidence::design_html(
-                self.t("models"),
-                self.t("summary"),
+                &p.tables.models,
+                &p.tables.summary,
                 p.opts.stats.subset.name()
             ),
             crate::evidence::pretraining_html(p.run)
@@ -568,7 +566,7 @@ impl<'a> Page<'a> {
              difference per image, mixed model with model and image random intercepts; green/red where \
              the Holm-adjusted p (real methods and controls are separate families) is below α.</p>{}\
              <details><summary>All pairs</summary>{}</details>",
-            crate::evidence::method_matrix_html(self.t("method_pairs"), pm, p.opts.stats.alpha),
+            crate::evidence::method_matrix_html(&p.tables.method_pairs, pm, p.opts.stats.alpha),
             table_html(self.t("method_pairs"), &pair_cols, &[("metric", pm)]),
             pm = esc(pm),
         );
@@ -673,11 +671,7 @@ impl<'a> Page<'a> {
         );
         // notes
         let mut notes: Vec<String> = p.notes.to_vec();
-        if let Some(n) = self.t("notes") {
-            for i in 0..n.len() {
-                notes.push(n.get(i, "note").text());
-            }
-        }
+        notes.extend(p.tables.notes.iter().map(|n| n.note.clone()));
         body.push_str("<section id=\"notes\"><h2>Notes</h2>");
         if notes.is_empty() {
             body.push_str("<p class=\"note\">None.</p>");
@@ -695,7 +689,15 @@ impl<'a> Page<'a> {
 
 /// Renders the whole page.
 pub(crate) fn page(p: &PageInput) -> String {
-    let mut page = Page { p, fig_no: 0 };
+    let views = TABLE_STEMS
+        .iter()
+        .filter_map(|&stem| Some((stem, p.tables.table(stem)?)))
+        .collect();
+    let mut page = Page {
+        p,
+        views,
+        fig_no: 0,
+    };
     let body = [
         page.findings(),
         page.performance(),

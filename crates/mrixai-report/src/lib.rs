@@ -355,59 +355,41 @@ fn scatter_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
         ..
     } = *input;
     let subset = opts.stats.subset;
-    let ms = tables.get("model_scores");
-    let corr_t = tables.get("correlation");
-    let res_t = tables.get("residuals");
     for metric in metrics {
         let mut panels = Vec::new();
         let mut rpanels = Vec::new();
         for method in methods {
-            let mut pts = Vec::new();
-            if let Some(t) = ms {
-                for i in 0..t.len() {
-                    if t.get(i, "metric").text() == *metric && t.get(i, "method").text() == *method
-                    {
-                        let y = t.get(i, "score").f64();
-                        if y.is_finite() {
-                            pts.push(figures::Point {
-                                x: t.get(i, "accuracy").f64(),
-                                y,
-                                source: t.get(i, "source").text(),
-                            });
-                        }
-                    }
-                }
-            }
-            let mut title = method.clone();
-            if let Some(c) = corr_t
-                && let Some(i) = (0..c.len()).find(|&i| {
-                    c.get(i, "metric").text() == *metric
-                        && c.get(i, "method").text() == *method
-                        && c.get(i, "test").text() == "pearson"
+            let pts = tables
+                .model_scores
+                .iter()
+                .filter(|r| r.key.metric == *metric && r.key.method == *method)
+                .filter(|r| r.score.is_finite())
+                .map(|r| figures::Point {
+                    x: r.key.model.accuracy,
+                    y: r.score,
+                    source: r.key.model.source.clone(),
                 })
+                .collect();
+            let mut title = method.clone();
+            if let Some(c) = tables
+                .correlation
+                .iter()
+                .find(|c| c.metric == *metric && c.method == *method && c.test == "pearson")
+                && c.r.is_finite()
             {
-                let r = c.get(i, "r").f64();
-                if r.is_finite() {
-                    title = format!(
-                        "{method}  (r = {r:.2}, p = {})",
-                        html::fmt_p(c.get(i, "p").f64())
-                    );
-                }
+                title = format!("{method}  (r = {:.2}, p = {})", c.r, html::fmt_p(c.p));
             }
             panels.push(figures::Panel { title, points: pts });
-            let mut rp = Vec::new();
-            if let Some(t) = res_t {
-                for i in 0..t.len() {
-                    if t.get(i, "metric").text() == *metric && t.get(i, "method").text() == *method
-                    {
-                        rp.push(figures::Point {
-                            x: t.get(i, "pretrained_layers").f64(),
-                            y: t.get(i, "residual").f64(),
-                            source: t.get(i, "source").text(),
-                        });
-                    }
-                }
-            }
+            let rp = tables
+                .residuals
+                .iter()
+                .filter(|r| r.metric == *metric && r.method == *method)
+                .map(|r| figures::Point {
+                    x: r.pretrained_layers as f64,
+                    y: r.residual,
+                    source: r.source.clone(),
+                })
+                .collect();
             rpanels.push(figures::Panel {
                 title: method.clone(),
                 points: rp,

@@ -2,14 +2,15 @@
 //! accuracy–explanation correlation, OLS correction for accuracy with type-II ANOVA,
 //! residualised scores and their tests, partial correlation, matched-accuracy bins,
 //! Friedman + pairwise Wilcoxon method comparisons, and the four findings of the seed
-//! study, each as a [`Table`]. Every test that cannot run (too few models, a single
+//! study, each as a typed table of [`crate::tables`]. Every test that cannot run (too few models, a single
 //! factor level, …) leaves a row with NaN values and the reason in its `note` column.
 
 use crate::{
     compare, corr, describe, effects,
     formula::{Column, Frame},
     multitest, nonparam, ols,
-    table::{Kind, Record, Table, Value},
+    table::Record,
+    tables::*,
 };
 use mrixai_core::progress::{Progress, Silent};
 use mrixai_core::{Error, Result};
@@ -129,106 +130,7 @@ pub fn higher_is_better(metric: &str) -> bool {
     !(metric == "emd" || metric.ends_with("_distance") || metric.ends_with("_error"))
 }
 
-/// All result tables of one analysis, by file stem.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tables {
-    /// (stem, table) in a fixed order.
-    pub tables: Vec<(String, Table)>,
-}
-
-impl Tables {
-    /// The table called `stem`.
-    pub fn get(&self, stem: &str) -> Option<&Table> {
-        self.tables.iter().find(|(s, _)| s == stem).map(|(_, t)| t)
-    }
-
-    /// Writes every table as `<dir>/<stem>.csv` and `<dir>/<stem>.parquet` (atomic files).
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        for (stem, t) in &self.tables {
-            t.write_both(dir, stem)?;
-        }
-        Ok(())
-    }
-
-    /// Reads the tables written by [`Tables::write`] (Parquet preferred, CSV otherwise).
-    pub fn read(dir: &Path) -> Result<Self> {
-        let mut tables = Vec::new();
-        for stem in TABLE_STEMS {
-            let pq = dir.join(format!("{stem}.parquet"));
-            let csv = dir.join(format!("{stem}.csv"));
-            let path = if pq.is_file() { pq } else { csv };
-            tables.push((stem.to_string(), Table::read(&path)?));
-        }
-        Ok(Self { tables })
-    }
-}
-
-/// File stems of the tables, in order.
-pub const TABLE_STEMS: [&str; 19] = [
-    "models",
-    "summary",
-    "model_scores",
-    "correlation",
-    "ols_fit",
-    "ols_coefficients",
-    "anova",
-    "residuals",
-    "residual_tests",
-    "partial_correlation",
-    "matched_bins",
-    "matched_tests",
-    "friedman",
-    "method_ranks",
-    "wilcoxon",
-    "method_pairs",
-    "effects",
-    "findings",
-    "notes",
-];
-
-/// The files [`Tables::write`] writes (every stem as `.csv` and `.parquet`): what a stats
-/// folder may hold for `--force` to replace it.
-pub const TABLE_FILES: &[&str] = &[
-    "models.csv",
-    "models.parquet",
-    "summary.csv",
-    "summary.parquet",
-    "model_scores.csv",
-    "model_scores.parquet",
-    "correlation.csv",
-    "correlation.parquet",
-    "ols_fit.csv",
-    "ols_fit.parquet",
-    "ols_coefficients.csv",
-    "ols_coefficients.parquet",
-    "anova.csv",
-    "anova.parquet",
-    "residuals.csv",
-    "residuals.parquet",
-    "residual_tests.csv",
-    "residual_tests.parquet",
-    "partial_correlation.csv",
-    "partial_correlation.parquet",
-    "matched_bins.csv",
-    "matched_bins.parquet",
-    "matched_tests.csv",
-    "matched_tests.parquet",
-    "friedman.csv",
-    "friedman.parquet",
-    "method_ranks.csv",
-    "method_ranks.parquet",
-    "wilcoxon.csv",
-    "wilcoxon.parquet",
-    "method_pairs.csv",
-    "method_pairs.parquet",
-    "effects.csv",
-    "effects.parquet",
-    "findings.csv",
-    "findings.parquet",
-    "notes.csv",
-    "notes.parquet",
-];
+pub use crate::tables::{TABLE_FILES, TABLE_STEMS, Tables};
 
 /// Model (cell) attributes shared by all of its rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -293,14 +195,11 @@ pub fn models(records: &[Record]) -> Result<BTreeMap<String, Model>> {
     Ok(out)
 }
 
-fn s(x: &str) -> Value {
-    Value::Str(x.to_string())
-}
-
-fn note_of<T>(r: &Result<T>) -> Value {
+/// The reason a result is missing: its error, or nothing.
+fn note_of<T>(r: &Result<T>) -> String {
     match r {
-        Ok(_) => Value::Str(String::new()),
-        Err(e) => Value::Str(e.to_string()),
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
     }
 }
 
@@ -325,57 +224,27 @@ struct Ctx<'a> {
     reference: String,
 }
 
-fn t(cols: &[(&str, Kind)]) -> Table {
-    Table::new(cols)
+/// A model's row (the leading columns of every per-model table).
+fn model_row(m: &Model) -> ModelRow {
+    ModelRow {
+        cell: m.cell.clone(),
+        source: m.source.clone(),
+        pretrained_layers: m.layers,
+        frozen: m.frozen,
+        seed: m.seed,
+        accuracy: m.accuracy,
+    }
 }
 
-/// Leading columns of the per-model tables: a model's attributes.
-const MODEL_COLUMNS: [(&str, Kind); 6] = [
-    ("cell", Kind::Str),
-    ("source", Kind::Str),
-    ("pretrained_layers", Kind::I64),
-    ("frozen", Kind::Bool),
-    ("seed", Kind::I64),
-    ("accuracy", Kind::F64),
-];
-
-/// A model's attributes, in the order of [`MODEL_COLUMNS`].
-fn model_values(m: &Model) -> Vec<Value> {
-    vec![
-        s(&m.cell),
-        s(&m.source),
-        m.layers.into(),
-        m.frozen.into(),
-        m.seed.into(),
-        m.accuracy.into(),
-    ]
-}
-
-/// A table with one row per model, method, metric and subset: [`MODEL_COLUMNS`], then
-/// `method`, `metric`, `subset`, `n`, then `rest`.
-fn per_model_table(rest: &[(&str, Kind)]) -> Table {
-    let key = [
-        ("method", Kind::Str),
-        ("metric", Kind::Str),
-        ("subset", Kind::Str),
-        ("n", Kind::I64),
-    ];
-    t(&[&MODEL_COLUMNS[..], &key, rest].concat())
-}
-
-/// A row of a [`per_model_table`]: the model, its key and `n`, then `rest`.
-fn per_model_row(
-    m: &Model,
-    method: &str,
-    metric: &str,
-    subset: Subset,
-    n: usize,
-    rest: impl IntoIterator<Item = Value>,
-) -> Vec<Value> {
-    let mut row = model_values(m);
-    row.extend([s(method), s(metric), s(subset.name()), n.into()]);
-    row.extend(rest);
-    row
+/// The key of a per-model row.
+fn per_model(m: &Model, method: &str, metric: &str, subset: Subset, n: usize) -> PerModel {
+    PerModel {
+        model: model_row(m),
+        method: method.to_string(),
+        metric: metric.to_string(),
+        subset: subset.name().to_string(),
+        n,
+    }
 }
 
 /// Runs the whole analysis on score records.
@@ -431,43 +300,36 @@ pub fn analyze_with(records: &[Record], opts: &Options, progress: &dyn Progress)
         reference,
     };
     progress.start("stats", (ctx.methods.len() * ctx.metrics.len()) as u64);
-    let models_t = models_table(&ctx)?;
-    let summary = summary_table(&ctx, progress)?;
+    let summary = summary_table(&ctx, progress);
     let scores = model_scores(&ctx);
-    let mut out = vec![
-        ("models".to_string(), models_t),
-        ("summary".to_string(), summary),
-    ];
-    out.push((
-        "model_scores".to_string(),
-        model_scores_table(&ctx, &scores)?,
-    ));
-    let across = across_models(&ctx, &scores, &mut notes)?;
-    out.extend(across);
-    let (fr, ranks, wx) = method_comparisons(&ctx, &scores)?;
-    out.push(("friedman".to_string(), fr));
-    out.push(("method_ranks".to_string(), ranks));
-    out.push(("wilcoxon".to_string(), wx));
+    let across = across_models(&ctx, &scores, &mut notes);
+    let (friedman, method_ranks, wilcoxon) = method_comparisons(&ctx, &scores);
     let pairs = method_pairs(&ctx);
-    out.push((
-        "method_pairs".to_string(),
-        method_pairs_table(&pairs, ctx.opts.alpha)?,
-    ));
     let effects = effects_list(&ctx);
-    out.push(("effects".to_string(), effects_table(&effects)?));
-    let findings = findings_table(&ctx, &pairs, &effects)?;
-    out.push(("findings".to_string(), findings));
-    let mut notes_t = t(&[("note", Kind::Str)]);
-    for n in &notes {
-        notes_t.push(vec![s(n)])?;
-    }
-    out.push(("notes".to_string(), notes_t));
+    let findings = findings_table(&ctx, &pairs, &effects);
+    let tables = Tables {
+        models: ctx.models.values().map(model_row).collect(),
+        summary,
+        model_scores: model_scores_table(&ctx, &scores),
+        correlation: across.correlation,
+        ols_fit: across.ols_fit,
+        ols_coefficients: across.ols_coefficients,
+        anova: across.anova,
+        residuals: across.residuals,
+        residual_tests: across.residual_tests,
+        partial_correlation: across.partial_correlation,
+        matched_bins: across.matched_bins,
+        matched_tests: across.matched_tests,
+        friedman,
+        method_ranks,
+        wilcoxon,
+        method_pairs: method_pairs_table(&pairs, ctx.opts.alpha),
+        effects: effects.iter().map(effect_row).collect(),
+        findings,
+        notes: notes.into_iter().map(|note| NoteRow { note }).collect(),
+    };
     progress.finish();
-    debug_assert_eq!(
-        out.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
-        TABLE_STEMS
-    );
-    Ok(Tables { tables: out })
+    Ok(tables)
 }
 
 /// Samples below which a model's subset is flagged as too small.
@@ -593,27 +455,8 @@ pub fn run(
     Ok(tables)
 }
 
-fn models_table(ctx: &Ctx) -> Result<Table> {
-    let mut tb = t(&MODEL_COLUMNS);
-    for m in ctx.models.values() {
-        tb.push(model_values(m))?;
-    }
-    Ok(tb)
-}
-
-fn summary_table(ctx: &Ctx, progress: &dyn Progress) -> Result<Table> {
-    let mut tb = per_model_table(&[
-        ("n_nan", Kind::I64),
-        ("mean", Kind::F64),
-        ("sd", Kind::F64),
-        ("median", Kind::F64),
-        ("q25", Kind::F64),
-        ("q75", Kind::F64),
-        ("iqr", Kind::F64),
-        ("ci_low", Kind::F64),
-        ("ci_high", Kind::F64),
-        ("note", Kind::Str),
-    ]);
+fn summary_table(ctx: &Ctx, progress: &dyn Progress) -> Vec<SummaryRow> {
+    let mut tb = Vec::new();
     for ((method, metric), cells) in &ctx.values {
         for (cell, vals) in cells {
             let m = &ctx.models[cell];
@@ -642,31 +485,25 @@ fn summary_table(ctx: &Ctx, progress: &dyn Progress) -> Result<Table> {
                     Ok(v) => (v.n, v.n_nan, v.mean, v.sd, v.median, v.q25, v.q75, v.iqr),
                     Err(_) => (0, x.len(), nan, nan, nan, nan, nan, nan),
                 };
-                let (lo, hi) = ci.as_ref().copied().unwrap_or((nan, nan));
-                tb.push(per_model_row(
-                    m,
-                    method,
-                    metric,
-                    subset,
-                    n,
-                    [
-                        n_nan.into(),
-                        mean.into(),
-                        sd.into(),
-                        med.into(),
-                        q25.into(),
-                        q75.into(),
-                        iqr.into(),
-                        lo.into(),
-                        hi.into(),
-                        note_of(&ci),
-                    ],
-                ))?;
+                let (ci_low, ci_high) = ci.as_ref().copied().unwrap_or((nan, nan));
+                tb.push(SummaryRow {
+                    key: per_model(m, method, metric, subset, n),
+                    n_nan,
+                    mean,
+                    sd,
+                    median: med,
+                    q25,
+                    q75,
+                    iqr,
+                    ci_low,
+                    ci_high,
+                    note: note_of(&ci),
+                });
             }
         }
         progress.advance(1, &format!("{method}/{metric}"));
     }
-    Ok(tb)
+    tb
 }
 
 /// (method, metric) → model-level scores (finite only, in cell order).
@@ -694,21 +531,17 @@ fn model_scores<'a>(ctx: &'a Ctx) -> Scores<'a> {
     out
 }
 
-fn model_scores_table(ctx: &Ctx, scores: &Scores) -> Result<Table> {
-    let mut tb = per_model_table(&[("score", Kind::F64)]);
+fn model_scores_table(ctx: &Ctx, scores: &Scores) -> Vec<ModelScoreRow> {
+    let mut tb = Vec::new();
     for ((method, metric), v) in scores {
         for ms in v {
-            tb.push(per_model_row(
-                ms.model,
-                method,
-                metric,
-                ctx.opts.subset,
-                ms.n,
-                [ms.score.into()],
-            ))?;
+            tb.push(ModelScoreRow {
+                key: per_model(ms.model, method, metric, ctx.opts.subset, ms.n),
+                score: ms.score,
+            });
         }
     }
-    Ok(tb)
+    tb
 }
 
 fn frame_of(rows: &[&ModelScore]) -> Frame {
@@ -773,67 +606,71 @@ fn bh_column(p: &[f64], alpha: f64) -> Vec<f64> {
         .unwrap_or_else(|_| vec![f64::NAN; p.len()])
 }
 
-/// Adds `p_holm` and `p_bh` columns, adjusting within groups given by `group_of(row)`.
-fn add_adjusted(tb: &Table, p_col: &str, group_cols: &[&str], alpha: f64) -> Result<Table> {
-    let mut cols: Vec<(&str, Kind)> = tb
-        .names()
-        .iter()
-        .map(|n| n.as_str())
-        .zip(tb.kinds().iter().copied())
-        .collect();
-    let at = cols
-        .iter()
-        .position(|c| c.0 == p_col)
-        .map_or(cols.len(), |i| i + 1);
-    cols.insert(at, ("p_bh", Kind::F64));
-    cols.insert(at, ("p_holm", Kind::F64));
+/// A row with a p-value and its Holm and Benjamini–Hochberg adjustments.
+trait Adjusted {
+    fn p(&self) -> f64;
+    fn set_adjusted(&mut self, holm: f64, bh: f64);
+}
+
+macro_rules! adjusted {
+    ($($row:ty),*) => {$(
+        impl Adjusted for $row {
+            fn p(&self) -> f64 {
+                self.p
+            }
+            fn set_adjusted(&mut self, holm: f64, bh: f64) {
+                (self.p_holm, self.p_bh) = (holm, bh);
+            }
+        }
+    )*};
+}
+adjusted!(
+    CorrelationRow,
+    AnovaRow,
+    ResidualTestRow,
+    PartialCorrelationRow,
+    MatchedTestRow,
+    WilcoxonRow,
+    MethodPairRow
+);
+
+/// Fills `p_holm` and `p_bh`, adjusting within the groups of rows with equal `group(row)`.
+fn adjust<R: Adjusted>(rows: &mut [R], alpha: f64, group: impl Fn(&R) -> Vec<&str>) {
     let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
-    for i in 0..tb.len() {
-        let key = group_cols.iter().map(|c| tb.get(i, c).text()).collect();
+    for (i, r) in rows.iter().enumerate() {
+        let key = group(r).into_iter().map(str::to_string).collect();
         groups.entry(key).or_default().push(i);
     }
-    let mut holm = vec![f64::NAN; tb.len()];
-    let mut bh = vec![f64::NAN; tb.len()];
     for idx in groups.values() {
-        let p: Vec<f64> = idx.iter().map(|&i| tb.get(i, p_col).f64()).collect();
+        let p: Vec<f64> = idx.iter().map(|&i| rows[i].p()).collect();
         for ((&i, h), b) in idx
             .iter()
             .zip(holm_column(&p, alpha))
             .zip(bh_column(&p, alpha))
         {
-            holm[i] = h;
-            bh[i] = b;
+            rows[i].set_adjusted(h, b);
         }
     }
-    let mut out = Table::new(&cols);
-    for (i, row) in tb.rows().iter().enumerate() {
-        let mut r = row.clone();
-        r.insert(at, bh[i].into());
-        r.insert(at, holm[i].into());
-        out.push(r)?;
-    }
-    Ok(out)
 }
 
 /// The tables [`across_models`] builds, filled one (method, metric) group at a time.
+#[derive(Default)]
 struct AcrossModels {
-    corr_t: Table,
-    fit_t: Table,
-    coef_t: Table,
-    anova_t: Table,
-    resid_t: Table,
-    rtest_t: Table,
-    pc_t: Table,
-    bins_t: Table,
-    mtest_t: Table,
+    correlation: Vec<CorrelationRow>,
+    ols_fit: Vec<OlsFitRow>,
+    ols_coefficients: Vec<CoefficientRow>,
+    anova: Vec<AnovaRow>,
+    residuals: Vec<ResidualRow>,
+    residual_tests: Vec<ResidualTestRow>,
+    partial_correlation: Vec<PartialCorrelationRow>,
+    matched_bins: Vec<MatchedBinRow>,
+    matched_tests: Vec<MatchedTestRow>,
 }
 
 /// One (method, metric) group of model-level scores, with what every analysis of it needs.
 struct Group<'a> {
     method: &'a str,
     metric: &'a str,
-    mm: Value,
-    me: Value,
     rows: Vec<&'a ModelScore<'a>>,
     acc: Vec<f64>,
     sc: Vec<f64>,
@@ -841,326 +678,189 @@ struct Group<'a> {
     reference: String,
 }
 
-impl AcrossModels {
-    fn new() -> Self {
-        let corr_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("test", Kind::Str),
-            ("n", Kind::I64),
-            ("r", Kind::F64),
-            ("ci_low", Kind::F64),
-            ("ci_high", Kind::F64),
-            ("p", Kind::F64),
-            ("note", Kind::Str),
-        ]);
-        let fit_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("formula", Kind::Str),
-            ("nobs", Kind::I64),
-            ("df_model", Kind::F64),
-            ("df_resid", Kind::F64),
-            ("rsquared", Kind::F64),
-            ("rsquared_adj", Kind::F64),
-            ("fvalue", Kind::F64),
-            ("f_pvalue", Kind::F64),
-            ("note", Kind::Str),
-        ]);
-        let coef_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("formula", Kind::Str),
-            ("term", Kind::Str),
-            ("coef", Kind::F64),
-            ("se", Kind::F64),
-            ("t", Kind::F64),
-            ("p", Kind::F64),
-        ]);
-        let anova_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("formula", Kind::Str),
-            ("term", Kind::Str),
-            ("sum_sq", Kind::F64),
-            ("df", Kind::F64),
-            ("F", Kind::F64),
-            ("p", Kind::F64),
-        ]);
-        let resid_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("cell", Kind::Str),
-            ("source", Kind::Str),
-            ("pretrained_layers", Kind::I64),
-            ("accuracy", Kind::F64),
-            ("score", Kind::F64),
-            ("fitted", Kind::F64),
-            ("residual", Kind::F64),
-        ]);
-        let rtest_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("test", Kind::Str),
-            ("n", Kind::I64),
-            ("statistic", Kind::F64),
-            ("p", Kind::F64),
-            ("note", Kind::Str),
-        ]);
-        let pc_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("population", Kind::Str),
-            ("n", Kind::I64),
-            ("df", Kind::I64),
-            ("r", Kind::F64),
-            ("t", Kind::F64),
-            ("p", Kind::F64),
-            ("note", Kind::Str),
-        ]);
-        let bins_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("bin", Kind::I64),
-            ("accuracy_low", Kind::F64),
-            ("accuracy_high", Kind::F64),
-            ("source", Kind::Str),
-            ("n", Kind::I64),
-            ("mean_score", Kind::F64),
-        ]);
-        let mtest_t = t(&[
-            ("method", Kind::Str),
-            ("metric", Kind::Str),
-            ("bins", Kind::I64),
-            ("n", Kind::I64),
-            ("F", Kind::F64),
-            ("df", Kind::F64),
-            ("p", Kind::F64),
-            ("note", Kind::Str),
-        ]);
-        Self {
-            corr_t,
-            fit_t,
-            coef_t,
-            anova_t,
-            resid_t,
-            rtest_t,
-            pc_t,
-            bins_t,
-            mtest_t,
-        }
+impl Group<'_> {
+    fn method(&self) -> String {
+        self.method.to_string()
     }
+    fn metric(&self) -> String {
+        self.metric.to_string()
+    }
+}
 
+impl AcrossModels {
     /// Pearson and Spearman correlation of score and accuracy across models.
-    fn correlation(&mut self, g: &Group) -> Result<()> {
-        let Group {
-            mm,
-            me,
-            rows,
-            acc,
-            sc,
-            ..
-        } = g;
+    fn correlation(&mut self, g: &Group) {
         let nan = f64::NAN;
-        // 1. correlation
         for (name, res) in [
-            ("pearson", corr::pearson(acc, sc)),
-            ("spearman", corr::spearman(acc, sc)),
+            ("pearson", corr::pearson(&g.acc, &g.sc)),
+            ("spearman", corr::spearman(&g.acc, &g.sc)),
         ] {
             let c = res.as_ref().ok();
-            self.corr_t.push(vec![
-                mm.clone(),
-                me.clone(),
-                s(name),
-                rows.len().into(),
-                c.map_or(nan, |c| c.r).into(),
-                c.map_or(nan, |c| c.ci_low).into(),
-                c.map_or(nan, |c| c.ci_high).into(),
-                c.map_or(nan, |c| c.p).into(),
-                note_of(&res),
-            ])?;
+            self.correlation.push(CorrelationRow {
+                method: g.method(),
+                metric: g.metric(),
+                test: name.to_string(),
+                n: g.rows.len(),
+                r: c.map_or(nan, |c| c.r),
+                ci_low: c.map_or(nan, |c| c.ci_low),
+                ci_high: c.map_or(nan, |c| c.ci_high),
+                p: c.map_or(nan, |c| c.p),
+                p_holm: nan,
+                p_bh: nan,
+                note: note_of(&res),
+            });
         }
-        Ok(())
     }
 
     /// The OLS correction for accuracy: fit, coefficients and type-II ANOVA.
-    fn ols_correction(&mut self, g: &Group, ctx: &Ctx, notes: &mut Vec<String>) -> Result<()> {
-        let Group {
-            method,
-            metric,
-            mm,
-            me,
-            rows,
-            frame,
-            ..
-        } = g;
+    fn ols_correction(&mut self, g: &Group, ctx: &Ctx, notes: &mut Vec<String>) {
         let nan = f64::NAN;
-        // 2. OLS correction for accuracy
-        let (fit, fallbacks) = fit_chain(ctx, frame);
-        let fitted_formula = fit.as_ref().map(|f| f.formula.clone()).unwrap_or_default();
+        let (fit, fallbacks) = fit_chain(ctx, &g.frame);
         let mut note = String::new();
         if fit.is_ok() && !fallbacks.is_empty() {
             note = format!("fallback: {}", fallbacks.join("; "));
         } else if let Err(e) = &fit {
             note = e.to_string();
         }
-        match &fit {
-            Ok(ff) => {
-                let f = &ff.fit;
-                self.fit_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    s(&ff.formula),
-                    f.nobs.into(),
-                    f.df_model.into(),
-                    f.df_resid.into(),
-                    f.rsquared.into(),
-                    f.rsquared_adj.into(),
-                    f.fvalue.into(),
-                    f.f_pvalue.into(),
-                    s(&note),
-                ])?;
-                for j in 0..f.params.len() {
-                    self.coef_t.push(vec![
-                        mm.clone(),
-                        me.clone(),
-                        s(&ff.formula),
-                        s(&f.names[j]),
-                        f.params[j].into(),
-                        f.bse[j].into(),
-                        f.tvalues[j].into(),
-                        f.pvalues[j].into(),
-                    ])?;
-                }
-                match ols::anova_type2(ff) {
-                    Ok(a) => {
-                        for row in a {
-                            self.anova_t.push(vec![
-                                mm.clone(),
-                                me.clone(),
-                                s(&ff.formula),
-                                s(&row.term),
-                                row.sum_sq.into(),
-                                row.df.into(),
-                                row.f.into(),
-                                row.p.into(),
-                            ])?;
-                        }
-                    }
-                    Err(e) => notes.push(format!("{method}/{metric}: type-II ANOVA: {e}")),
-                }
-            }
-            Err(_) => {
-                self.fit_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    s(&fitted_formula),
-                    rows.len().into(),
-                    nan.into(),
-                    nan.into(),
-                    nan.into(),
-                    nan.into(),
-                    nan.into(),
-                    nan.into(),
-                    s(&note),
-                ])?;
-            }
+        let Ok(ff) = &fit else {
+            self.ols_fit.push(OlsFitRow {
+                method: g.method(),
+                metric: g.metric(),
+                formula: String::new(),
+                nobs: g.rows.len(),
+                df_model: nan,
+                df_resid: nan,
+                rsquared: nan,
+                rsquared_adj: nan,
+                fvalue: nan,
+                f_pvalue: nan,
+                note,
+            });
+            return;
+        };
+        let f = &ff.fit;
+        self.ols_fit.push(OlsFitRow {
+            method: g.method(),
+            metric: g.metric(),
+            formula: ff.formula.clone(),
+            nobs: f.nobs,
+            df_model: f.df_model,
+            df_resid: f.df_resid,
+            rsquared: f.rsquared,
+            rsquared_adj: f.rsquared_adj,
+            fvalue: f.fvalue,
+            f_pvalue: f.f_pvalue,
+            note,
+        });
+        for j in 0..f.params.len() {
+            self.ols_coefficients.push(CoefficientRow {
+                method: g.method(),
+                metric: g.metric(),
+                formula: ff.formula.clone(),
+                term: f.names[j].clone(),
+                coef: f.params[j],
+                se: f.bse[j],
+                t: f.tvalues[j],
+                p: f.pvalues[j],
+            });
         }
-        Ok(())
+        match ols::anova_type2(ff) {
+            Ok(a) => {
+                for row in a {
+                    self.anova.push(AnovaRow {
+                        method: g.method(),
+                        metric: g.metric(),
+                        formula: ff.formula.clone(),
+                        term: row.term,
+                        sum_sq: row.sum_sq,
+                        df: row.df,
+                        f: row.f,
+                        p: row.p,
+                        p_holm: nan,
+                        p_bh: nan,
+                    });
+                }
+            }
+            Err(e) => notes.push(format!("{}/{}: type-II ANOVA: {e}", g.method, g.metric)),
+        }
+    }
+
+    /// A row of `residual_tests`.
+    fn residual_test(&mut self, g: &Group, test: &str, n: usize, stat_p: (f64, f64), note: String) {
+        self.residual_tests.push(ResidualTestRow {
+            method: g.method(),
+            metric: g.metric(),
+            test: test.to_string(),
+            n,
+            statistic: stat_p.0,
+            p: stat_p.1,
+            p_holm: f64::NAN,
+            p_bh: f64::NAN,
+            note,
+        });
     }
 
     /// Scores residualised on accuracy, and the effect tests on them.
-    fn residual_tests(&mut self, g: &Group) -> Result<()> {
-        let Group {
-            mm,
-            me,
-            rows,
-            frame,
-            reference,
-            ..
-        } = g;
+    fn residual_tests(&mut self, g: &Group) {
         let nan = f64::NAN;
-        // 3. residualised scores (score ~ accuracy) and effect tests on them
-        let red = ols::ols("score ~ accuracy", frame);
-        match &red {
-            Ok(rf) => {
-                for (i, r) in rows.iter().enumerate() {
-                    self.resid_t.push(vec![
-                        mm.clone(),
-                        me.clone(),
-                        s(&r.model.cell),
-                        s(&r.model.source),
-                        r.model.layers.into(),
-                        r.model.accuracy.into(),
-                        r.score.into(),
-                        rf.fit.fitted[i].into(),
-                        rf.fit.residuals[i].into(),
-                    ])?;
-                }
-                let res_frame = frame
-                    .clone()
-                    .with_numeric("residual", rf.fit.residuals.clone());
-                let src = ols::ols(
-                    &format!("residual ~ C(pretrain, Treatment('{reference}'))"),
-                    &res_frame,
-                );
-                let sf = src.as_ref().ok().map(|f| &f.fit);
-                self.rtest_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    s("source_anova"),
-                    rows.len().into(),
-                    sf.map_or(nan, |f| f.fvalue).into(),
-                    sf.map_or(nan, |f| f.f_pvalue).into(),
-                    note_of(&src),
-                ])?;
-                let (lr, ly): (Vec<f64>, Vec<f64>) = rows
-                    .iter()
-                    .zip(&rf.fit.residuals)
-                    .filter(|(r, _)| r.model.source != *reference)
-                    .map(|(r, e)| (r.model.layers as f64, *e))
-                    .unzip();
-                let sp = corr::spearman(&lr, &ly);
-                let spr = sp.as_ref().ok();
-                self.rtest_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    s("layers_spearman_pretrained"),
-                    lr.len().into(),
-                    spr.map_or(nan, |c| c.r).into(),
-                    spr.map_or(nan, |c| c.p).into(),
-                    note_of(&sp),
-                ])?;
-            }
+        let reference = &g.reference;
+        let rf = match ols::ols("score ~ accuracy", &g.frame) {
+            Ok(rf) => rf,
             Err(e) => {
-                self.rtest_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    s("source_anova"),
-                    rows.len().into(),
-                    nan.into(),
-                    nan.into(),
-                    s(&e.to_string()),
-                ])?;
+                let n = g.rows.len();
+                return self.residual_test(g, "source_anova", n, (nan, nan), e.to_string());
             }
+        };
+        for (i, r) in g.rows.iter().enumerate() {
+            self.residuals.push(ResidualRow {
+                method: g.method(),
+                metric: g.metric(),
+                cell: r.model.cell.clone(),
+                source: r.model.source.clone(),
+                pretrained_layers: r.model.layers,
+                accuracy: r.model.accuracy,
+                score: r.score,
+                fitted: rf.fit.fitted[i],
+                residual: rf.fit.residuals[i],
+            });
         }
-        Ok(())
+        let res_frame = g
+            .frame
+            .clone()
+            .with_numeric("residual", rf.fit.residuals.clone());
+        let src = ols::ols(
+            &format!("residual ~ C(pretrain, Treatment('{reference}'))"),
+            &res_frame,
+        );
+        let sf = src.as_ref().ok().map(|f| &f.fit);
+        let stat_p = (sf.map_or(nan, |f| f.fvalue), sf.map_or(nan, |f| f.f_pvalue));
+        self.residual_test(g, "source_anova", g.rows.len(), stat_p, note_of(&src));
+        let (lr, ly): (Vec<f64>, Vec<f64>) = g
+            .rows
+            .iter()
+            .zip(&rf.fit.residuals)
+            .filter(|(r, _)| r.model.source != *reference)
+            .map(|(r, e)| (r.model.layers as f64, *e))
+            .unzip();
+        let sp = corr::spearman(&lr, &ly);
+        let spr = sp.as_ref().ok();
+        let stat_p = (spr.map_or(nan, |c| c.r), spr.map_or(nan, |c| c.p));
+        self.residual_test(
+            g,
+            "layers_spearman_pretrained",
+            lr.len(),
+            stat_p,
+            note_of(&sp),
+        );
     }
 
     /// Partial correlation of score and layers given accuracy, pre-trained models.
-    fn partial_correlation(&mut self, g: &Group) -> Result<()> {
-        let Group {
-            mm,
-            me,
-            rows,
-            reference,
-            ..
-        } = g;
+    fn partial_correlation(&mut self, g: &Group) {
         let nan = f64::NAN;
-        // 4. partial correlation of score and layers given accuracy, pretrained models
-        let pre: Vec<&&ModelScore> = rows
+        let pre: Vec<&&ModelScore> = g
+            .rows
             .iter()
-            .filter(|r| r.model.source != *reference)
+            .filter(|r| r.model.source != g.reference)
             .collect();
         let pc = corr::partial_correlation(
             &pre.iter().map(|r| r.score).collect::<Vec<_>>(),
@@ -1170,25 +870,24 @@ impl AcrossModels {
             &pre.iter().map(|r| r.model.accuracy).collect::<Vec<_>>(),
         );
         let pcr = pc.as_ref().ok();
-        self.pc_t.push(vec![
-            mm.clone(),
-            me.clone(),
-            s("pretrained"),
-            pre.len().into(),
-            pcr.map_or(Value::Null, |c| c.df.into()),
-            pcr.map_or(nan, |c| c.r).into(),
-            pcr.map_or(nan, |c| c.t).into(),
-            pcr.map_or(nan, |c| c.p).into(),
-            note_of(&pc),
-        ])?;
-        Ok(())
+        self.partial_correlation.push(PartialCorrelationRow {
+            method: g.method(),
+            metric: g.metric(),
+            population: "pretrained".to_string(),
+            n: pre.len(),
+            df: pcr.map(|c| c.df),
+            r: pcr.map_or(nan, |c| c.r),
+            t: pcr.map_or(nan, |c| c.t),
+            p: pcr.map_or(nan, |c| c.p),
+            p_holm: nan,
+            p_bh: nan,
+            note: note_of(&pc),
+        });
     }
 
     /// Sources compared within matched-accuracy bins.
-    fn matched_bins(&mut self, g: &Group, ctx: &Ctx) -> Result<()> {
+    fn matched_bins(&mut self, g: &Group, ctx: &Ctx) {
         let Group {
-            mm,
-            me,
             rows,
             acc,
             sc,
@@ -1197,7 +896,6 @@ impl AcrossModels {
             ..
         } = g;
         let nan = f64::NAN;
-        // 5. matched-accuracy bins
         let nb = ctx.opts.bins.max(1).min(rows.len().max(1));
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&a, &b| acc[a].total_cmp(&acc[b]));
@@ -1225,16 +923,16 @@ impl AcrossModels {
                     .filter(|&&i| rows[i].model.source == src)
                     .map(|&i| sc[i])
                     .collect();
-                self.bins_t.push(vec![
-                    mm.clone(),
-                    me.clone(),
-                    (b as i64).into(),
-                    lo.into(),
-                    hi.into(),
-                    s(src),
-                    x.len().into(),
-                    describe::mean(&x).into(),
-                ])?;
+                self.matched_bins.push(MatchedBinRow {
+                    method: g.method(),
+                    metric: g.metric(),
+                    bin: b,
+                    accuracy_low: lo,
+                    accuracy_high: hi,
+                    source: src.to_string(),
+                    n: x.len(),
+                    mean_score: describe::mean(&x),
+                });
             }
         }
         let mut bframe = frame.clone();
@@ -1253,86 +951,52 @@ impl AcrossModels {
                 .ok_or_else(|| Error::invalid("no source term in the binned model"))
         });
         let mtr = mt.as_ref().ok();
-        self.mtest_t.push(vec![
-            mm.clone(),
-            me.clone(),
-            (nb as i64).into(),
-            rows.len().into(),
-            mtr.map_or(nan, |r| r.f).into(),
-            mtr.map_or(nan, |r| r.df).into(),
-            mtr.map_or(nan, |r| r.p).into(),
-            note_of(&mt),
-        ])?;
-        Ok(())
+        self.matched_tests.push(MatchedTestRow {
+            method: g.method(),
+            metric: g.metric(),
+            bins: nb,
+            n: rows.len(),
+            f: mtr.map_or(nan, |r| r.f),
+            df: mtr.map_or(nan, |r| r.df),
+            p: mtr.map_or(nan, |r| r.p),
+            p_holm: nan,
+            p_bh: nan,
+            note: note_of(&mt),
+        });
     }
 
     /// The tables, p-values adjusted where the table has them.
-    fn finish(self, alpha: f64) -> Result<Vec<(String, Table)>> {
-        let AcrossModels {
-            corr_t,
-            fit_t,
-            coef_t,
-            anova_t,
-            resid_t,
-            rtest_t,
-            pc_t,
-            bins_t,
-            mtest_t,
-        } = self;
-        Ok(vec![
-            (
-                "correlation".to_string(),
-                add_adjusted(&corr_t, "p", &["metric", "test"], alpha)?,
-            ),
-            ("ols_fit".to_string(), fit_t),
-            ("ols_coefficients".to_string(), coef_t),
-            (
-                "anova".to_string(),
-                add_adjusted(&anova_t, "p", &["metric", "term"], alpha)?,
-            ),
-            ("residuals".to_string(), resid_t),
-            (
-                "residual_tests".to_string(),
-                add_adjusted(&rtest_t, "p", &["metric", "test"], alpha)?,
-            ),
-            (
-                "partial_correlation".to_string(),
-                add_adjusted(&pc_t, "p", &["metric"], alpha)?,
-            ),
-            ("matched_bins".to_string(), bins_t),
-            (
-                "matched_tests".to_string(),
-                add_adjusted(&mtest_t, "p", &["metric"], alpha)?,
-            ),
-        ])
+    fn finish(mut self, alpha: f64) -> Self {
+        adjust(&mut self.correlation, alpha, |r| vec![&r.metric, &r.test]);
+        adjust(&mut self.anova, alpha, |r| vec![&r.metric, &r.term]);
+        adjust(&mut self.residual_tests, alpha, |r| {
+            vec![&r.metric, &r.test]
+        });
+        adjust(&mut self.partial_correlation, alpha, |r| vec![&r.metric]);
+        adjust(&mut self.matched_tests, alpha, |r| vec![&r.metric]);
+        self
     }
 }
 
-fn across_models(
-    ctx: &Ctx,
-    scores: &Scores,
-    notes: &mut Vec<String>,
-) -> Result<Vec<(String, Table)>> {
-    let mut out = AcrossModels::new();
+fn across_models(ctx: &Ctx, scores: &Scores, notes: &mut Vec<String>) -> AcrossModels {
+    let mut out = AcrossModels::default();
     // controls bracket the methods; they are not tested across models
     for ((method, metric), v) in scores.iter().filter(|(k, _)| !compare::is_control(&k.0)) {
         let rows: Vec<&ModelScore> = v.iter().filter(|r| r.score.is_finite()).collect();
         let g = Group {
             method,
             metric,
-            mm: s(method),
-            me: s(metric),
             acc: rows.iter().map(|r| r.model.accuracy).collect(),
             sc: rows.iter().map(|r| r.score).collect(),
             frame: frame_of(&rows),
             rows,
             reference: ctx.reference.clone(),
         };
-        out.correlation(&g)?;
-        out.ols_correction(&g, ctx, notes)?;
-        out.residual_tests(&g)?;
-        out.partial_correlation(&g)?;
-        out.matched_bins(&g, ctx)?;
+        out.correlation(&g);
+        out.ols_correction(&g, ctx, notes);
+        out.residual_tests(&g);
+        out.partial_correlation(&g);
+        out.matched_bins(&g, ctx);
     }
     out.finish(ctx.opts.alpha)
 }
@@ -1340,42 +1004,11 @@ fn across_models(
 /// Friedman across methods, mean ranks, and pairwise Wilcoxon with Holm/BH, per metric and
 /// unit (`model`: blocks are cells' model-level scores; `sample`: blocks are
 /// (cell, sample) pairs of the subset).
-fn method_comparisons(ctx: &Ctx, scores: &Scores) -> Result<(Table, Table, Table)> {
-    let mut fr_t = t(&[
-        ("metric", Kind::Str),
-        ("unit", Kind::Str),
-        ("k", Kind::I64),
-        ("n_blocks", Kind::I64),
-        ("statistic", Kind::F64),
-        ("p", Kind::F64),
-        ("note", Kind::Str),
-    ]);
-    let mut rank_t = t(&[
-        ("metric", Kind::Str),
-        ("unit", Kind::Str),
-        ("method", Kind::Str),
-        ("n_blocks", Kind::I64),
-        ("mean_rank", Kind::F64),
-        ("mean_score", Kind::F64),
-        ("median_score", Kind::F64),
-    ]);
-    let mut wx_t = t(&[
-        ("metric", Kind::Str),
-        ("unit", Kind::Str),
-        ("method_a", Kind::Str),
-        ("method_b", Kind::Str),
-        ("n", Kind::I64),
-        ("n_zero", Kind::I64),
-        ("r_plus", Kind::F64),
-        ("r_minus", Kind::F64),
-        ("statistic", Kind::F64),
-        ("p", Kind::F64),
-        ("p_method", Kind::Str),
-        ("p_approx", Kind::F64),
-        ("z_approx", Kind::F64),
-        ("rank_biserial", Kind::F64),
-        ("note", Kind::Str),
-    ]);
+fn method_comparisons(
+    ctx: &Ctx,
+    scores: &Scores,
+) -> (Vec<FriedmanRow>, Vec<MethodRankRow>, Vec<WilcoxonRow>) {
+    let (mut fr_t, mut rank_t, mut wx_t) = (Vec::new(), Vec::new(), Vec::new());
     let nan = f64::NAN;
     for metric in &ctx.metrics {
         for unit in ["model", "sample"] {
@@ -1418,25 +1051,25 @@ fn method_comparisons(ctx: &Ctx, scores: &Scores) -> Result<(Table, Table, Table
                 .collect();
             let fr = nonparam::friedman(&oriented);
             let fref = fr.as_ref().ok();
-            fr_t.push(vec![
-                s(metric),
-                s(unit),
-                ctx.methods.len().into(),
-                complete.len().into(),
-                fref.map_or(nan, |f| f.statistic).into(),
-                fref.map_or(nan, |f| f.pvalue).into(),
-                note_of(&fr),
-            ])?;
+            fr_t.push(FriedmanRow {
+                metric: metric.clone(),
+                unit: unit.to_string(),
+                k: ctx.methods.len(),
+                n_blocks: complete.len(),
+                statistic: fref.map_or(nan, |f| f.statistic),
+                p: fref.map_or(nan, |f| f.pvalue),
+                note: note_of(&fr),
+            });
             for (j, m) in ctx.methods.iter().enumerate() {
-                rank_t.push(vec![
-                    s(metric),
-                    s(unit),
-                    s(m),
-                    complete.len().into(),
-                    fref.map_or(nan, |f| f.mean_ranks[j]).into(),
-                    describe::mean(&groups[j]).into(),
-                    describe::median(&groups[j]).into(),
-                ])?;
+                rank_t.push(MethodRankRow {
+                    metric: metric.clone(),
+                    unit: unit.to_string(),
+                    method: m.clone(),
+                    n_blocks: complete.len(),
+                    mean_rank: fref.map_or(nan, |f| f.mean_ranks[j]),
+                    mean_score: describe::mean(&groups[j]),
+                    median_score: describe::median(&groups[j]),
+                });
             }
             for a in 0..ctx.methods.len() {
                 for b in a + 1..ctx.methods.len() {
@@ -1449,29 +1082,31 @@ fn method_comparisons(ctx: &Ctx, scores: &Scores) -> Result<(Table, Table, Table
                     );
                     let wr = w.as_ref().ok();
                     let war = wa.as_ref().ok();
-                    wx_t.push(vec![
-                        s(metric),
-                        s(unit),
-                        s(&ctx.methods[a]),
-                        s(&ctx.methods[b]),
-                        complete.len().into(),
-                        wr.map_or(Value::Null, |w| w.n_zero.into()),
-                        wr.map_or(nan, |w| w.r_plus).into(),
-                        wr.map_or(nan, |w| w.r_minus).into(),
-                        wr.map_or(nan, |w| w.statistic).into(),
-                        wr.map_or(nan, |w| w.pvalue).into(),
-                        wr.map_or(Value::Null, |w| s(w.method)),
-                        war.map_or(nan, |w| w.pvalue).into(),
-                        war.map_or(nan, |w| w.z).into(),
-                        wr.map_or(nan, |w| w.rank_biserial).into(),
-                        note_of(&w),
-                    ])?;
+                    wx_t.push(WilcoxonRow {
+                        metric: metric.clone(),
+                        unit: unit.to_string(),
+                        method_a: ctx.methods[a].clone(),
+                        method_b: ctx.methods[b].clone(),
+                        n: complete.len(),
+                        n_zero: wr.map(|w| w.n_zero),
+                        r_plus: wr.map_or(nan, |w| w.r_plus),
+                        r_minus: wr.map_or(nan, |w| w.r_minus),
+                        statistic: wr.map_or(nan, |w| w.statistic),
+                        p: wr.map_or(nan, |w| w.pvalue),
+                        p_holm: nan,
+                        p_bh: nan,
+                        p_method: wr.map(|w| w.method.to_string()),
+                        p_approx: war.map_or(nan, |w| w.pvalue),
+                        z_approx: war.map_or(nan, |w| w.z),
+                        rank_biserial: wr.map_or(nan, |w| w.rank_biserial),
+                        note: note_of(&w),
+                    });
                 }
             }
         }
     }
-    let wx = add_adjusted(&wx_t, "p", &["metric", "unit"], ctx.opts.alpha)?;
-    Ok((fr_t, rank_t, wx))
+    adjust(&mut wx_t, ctx.opts.alpha, |r| vec![&r.metric, &r.unit]);
+    (fr_t, rank_t, wx_t)
 }
 
 /// A p-value as text: four decimals, scientific notation with one decimal below 10⁻⁴, and
@@ -1530,44 +1165,32 @@ fn method_pairs(ctx: &Ctx) -> Vec<(String, Vec<compare::PairComparison>)> {
 fn method_pairs_table(
     pairs: &[(String, Vec<compare::PairComparison>)],
     alpha: f64,
-) -> Result<Table> {
-    let mut tb = t(&[
-        ("metric", Kind::Str),
-        ("family", Kind::Str),
-        ("method_a", Kind::Str),
-        ("method_b", Kind::Str),
-        ("n_models", Kind::I64),
-        ("n_samples", Kind::I64),
-        ("estimate", Kind::F64),
-        ("ci_low", Kind::F64),
-        ("ci_high", Kind::F64),
-        ("se", Kind::F64),
-        ("df", Kind::F64),
-        ("p", Kind::F64),
-        ("effect_size", Kind::F64),
-        ("test", Kind::Str),
-    ]);
+) -> Vec<MethodPairRow> {
+    let mut tb = Vec::new();
     for (metric, list) in pairs {
         for c in list {
-            tb.push(vec![
-                s(metric),
-                s(c.family),
-                s(&c.method_a),
-                s(&c.method_b),
-                c.n_models.into(),
-                c.n_samples.into(),
-                c.estimate.into(),
-                c.ci_low.into(),
-                c.ci_high.into(),
-                c.se.into(),
-                c.df.into(),
-                c.p.into(),
-                c.effect_size.into(),
-                s(&c.test),
-            ])?;
+            tb.push(MethodPairRow {
+                metric: metric.clone(),
+                family: c.family.to_string(),
+                method_a: c.method_a.clone(),
+                method_b: c.method_b.clone(),
+                n_models: c.n_models,
+                n_samples: c.n_samples,
+                estimate: c.estimate,
+                ci_low: c.ci_low,
+                ci_high: c.ci_high,
+                se: c.se,
+                df: c.df,
+                p: c.p,
+                p_holm: f64::NAN,
+                p_bh: f64::NAN,
+                effect_size: c.effect_size,
+                test: c.test.clone(),
+            });
         }
     }
-    add_adjusted(&tb, "p", &["metric", "family"], alpha)
+    adjust(&mut tb, alpha, |r| vec![&r.metric, &r.family]);
+    tb
 }
 
 /// The effects of findings 1–3 on the primary metric (see [`effects`]), pooled over the
@@ -1630,38 +1253,21 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
     out
 }
 
-fn effects_table(list: &[effects::Effect]) -> Result<Table> {
-    let mut tb = t(&[
-        ("finding", Kind::I64),
-        ("effect", Kind::Str),
-        ("estimate", Kind::F64),
-        ("ci_low", Kind::F64),
-        ("ci_high", Kind::F64),
-        ("df", Kind::F64),
-        ("p", Kind::F64),
-        ("mde", Kind::F64),
-        ("n_models", Kind::I64),
-        ("n_samples", Kind::I64),
-        ("test", Kind::Str),
-        ("p_permutation", Kind::F64),
-    ]);
-    for e in list {
-        tb.push(vec![
-            e.finding.into(),
-            s(&e.effect),
-            e.estimate.into(),
-            e.ci_low.into(),
-            e.ci_high.into(),
-            e.df.into(),
-            e.p.into(),
-            e.mde.into(),
-            e.n_models.into(),
-            e.n_samples.into(),
-            s(&e.test),
-            e.p_permutation.into(),
-        ])?;
+fn effect_row(e: &effects::Effect) -> EffectRow {
+    EffectRow {
+        finding: e.finding,
+        effect: e.effect.clone(),
+        estimate: e.estimate,
+        ci_low: e.ci_low,
+        ci_high: e.ci_high,
+        df: e.df,
+        p: e.p,
+        mde: e.mde,
+        n_models: e.n_models,
+        n_samples: e.n_samples,
+        test: e.test.clone(),
+        p_permutation: e.p_permutation,
     }
-    Ok(tb)
 }
 
 const CLAIMS: [&str; 4] = [
@@ -1669,25 +1275,6 @@ const CLAIMS: [&str; 4] = [
     "The pre-training source affects explanation performance after correcting for accuracy",
     "The number of pre-trained layers affects explanation performance after correcting for accuracy",
     "Explanation methods differ",
-];
-
-/// Columns of the findings table.
-const FINDING_COLUMNS: [(&str, Kind); 15] = [
-    ("finding", Kind::I64),
-    ("claim", Kind::Str),
-    ("effect", Kind::Str),
-    ("estimate", Kind::F64),
-    ("ci_low", Kind::F64),
-    ("ci_high", Kind::F64),
-    ("mde", Kind::F64),
-    ("n_models", Kind::I64),
-    ("n_samples", Kind::I64),
-    ("test", Kind::Str),
-    ("metric", Kind::Str),
-    ("p", Kind::F64),
-    ("alpha", Kind::F64),
-    ("verdict", Kind::Str),
-    ("detail", Kind::Str),
 ];
 
 fn verdict_of(p: f64, alpha: f64) -> &'static str {
@@ -1731,48 +1318,43 @@ fn findings_table(
     ctx: &Ctx,
     pairs: &[(String, Vec<compare::PairComparison>)],
     effects: &[effects::Effect],
-) -> Result<Table> {
-    let mut tb = t(&FINDING_COLUMNS);
+) -> Vec<FindingRow> {
     let alpha = ctx.opts.alpha;
     let Some(metric) = primary_metric(&ctx.metrics, ctx.opts.primary_metric.as_deref()) else {
-        return Ok(tb);
+        return Vec::new();
     };
-    for e in effects {
-        let claim = CLAIMS[(e.finding - 1) as usize];
-        tb.push(vec![
-            e.finding.into(),
-            s(claim),
-            s(&e.effect),
-            e.estimate.into(),
-            e.ci_low.into(),
-            e.ci_high.into(),
-            e.mde.into(),
-            e.n_models.into(),
-            e.n_samples.into(),
-            s(&e.test),
-            s(&metric),
-            e.p.into(),
-            alpha.into(),
-            s(verdict_of(e.p, alpha)),
-            s(&reading(e, alpha)),
-        ])?;
-    }
+    let mut tb: Vec<FindingRow> = effects
+        .iter()
+        .map(|e| FindingRow {
+            finding: e.finding,
+            claim: CLAIMS[(e.finding - 1) as usize].to_string(),
+            effect: e.effect.clone(),
+            estimate: e.estimate,
+            ci_low: e.ci_low,
+            ci_high: e.ci_high,
+            mde: e.mde,
+            n_models: e.n_models,
+            n_samples: e.n_samples,
+            test: e.test.clone(),
+            metric: metric.clone(),
+            p: e.p,
+            alpha,
+            verdict: verdict_of(e.p, alpha).to_string(),
+            detail: reading(e, alpha),
+        })
+        .collect();
     let primary = pairs
         .iter()
         .find(|(m, _)| *m == metric)
         .map_or(&[][..], |(_, list)| list.as_slice());
-    tb.push(method_finding(ctx, primary, &metric)?)?;
-    Ok(tb)
+    tb.push(method_finding(ctx, primary, &metric));
+    tb
 }
 
 /// Finding 4 from the sample-level pairwise comparisons of the real methods: the global
 /// test is the smallest Holm-adjusted p (valid for the family's global null); the effect is
 /// the difference between the best and the worst real method.
-fn method_finding(
-    ctx: &Ctx,
-    pairs: &[compare::PairComparison],
-    metric: &str,
-) -> Result<Vec<Value>> {
+fn method_finding(ctx: &Ctx, pairs: &[compare::PairComparison], metric: &str) -> FindingRow {
     let alpha = ctx.opts.alpha;
     let nan = f64::NAN;
     let sign = if higher_is_better(metric) { 1.0 } else { -1.0 };
@@ -1817,25 +1399,23 @@ fn method_finding(
     let mde = spread
         .as_ref()
         .map_or(nan, |r| effects::mde_t(r.se, r.df, alpha));
-    Ok(vec![
-        4i64.into(),
-        s(CLAIMS[3]),
-        s(&effect),
-        num(|r| r.estimate).into(),
-        num(|r| r.ci_low).into(),
-        num(|r| r.ci_high).into(),
-        mde.into(),
-        spread.as_ref().map_or(0, |r| r.n_models).into(),
-        spread.as_ref().map_or(0, |r| r.n_samples).into(),
-        s(
-            "pairwise differences per image within models, mixed model (1|model) + (1|image), Holm over the pairs of real methods (min adjusted p)",
-        ),
-        s(metric),
-        p4.into(),
-        alpha.into(),
-        s(verdict_of(p4, alpha)),
-        s(&detail),
-    ])
+    FindingRow {
+        finding: 4,
+        claim: CLAIMS[3].to_string(),
+        effect,
+        estimate: num(|r| r.estimate),
+        ci_low: num(|r| r.ci_low),
+        ci_high: num(|r| r.ci_high),
+        mde,
+        n_models: spread.as_ref().map_or(0, |r| r.n_models),
+        n_samples: spread.as_ref().map_or(0, |r| r.n_samples),
+        test: "pairwise differences per image within models, mixed model (1|model) + (1|image), Holm over the pairs of real methods (min adjusted p)".to_string(),
+        metric: metric.to_string(),
+        p: p4,
+        alpha,
+        verdict: verdict_of(p4, alpha).to_string(),
+        detail,
+    }
 }
 
 /// The comparison of the best and the worst real method, oriented best − worst.
@@ -1881,19 +1461,5 @@ fn bracket_text(means: &BTreeMap<String, f64>) -> String {
         String::new()
     } else {
         format!("Controls (bracket, not tested): {}.", ctl.join(", "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_files_are_every_stem_in_both_formats() {
-        let want: Vec<String> = TABLE_STEMS
-            .iter()
-            .flat_map(|s| [format!("{s}.csv"), format!("{s}.parquet")])
-            .collect();
-        assert_eq!(TABLE_FILES, want);
     }
 }

@@ -28,6 +28,7 @@ pub mod ols;
 pub mod rank;
 pub mod synthetic;
 pub mod table;
+pub mod tables;
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

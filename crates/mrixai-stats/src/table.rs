@@ -651,3 +651,237 @@ fn one_model_records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     }
     Ok(out)
 }
+
+/// A field of a typed table row: one column (a number, a text, a flag, or an optional one)
+/// or a group of columns (a struct made by [`stats_table!`](crate::stats_table)).
+pub trait Field: Sized {
+    /// Appends the column(s) the field spans; `name` is the field's column name.
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>);
+    /// Appends its value(s).
+    fn put(&self, out: &mut Vec<Value>);
+    /// Reads its value(s) from the front of `row`; `name` is the field's column name.
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self>;
+}
+
+/// A row of a stats table written to `<stem>.csv` and `<stem>.parquet`.
+pub trait TableRow: Field {
+    /// File stem of the table.
+    const STEM: &'static str;
+}
+
+/// The next value of `row`, for column `name`.
+fn next<'a>(row: &mut std::slice::Iter<'a, Value>, name: &str) -> Result<&'a Value> {
+    row.next()
+        .ok_or_else(|| Error::invalid(format!("column `{name}` is missing")))
+}
+
+fn mismatch<T>(name: &str, want: &str, got: &Value) -> Result<T> {
+    Err(Error::invalid(format!(
+        "column `{name}` should hold {want}, found {got:?}"
+    )))
+}
+
+impl Field for String {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::Str));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::Str(self.clone()));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        match next(row, name)? {
+            Value::Str(s) => Ok(s.clone()),
+            Value::Null => Ok(String::new()),
+            v => mismatch(name, "text", v),
+        }
+    }
+}
+
+impl Field for f64 {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::F64));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::F64(*self));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        match next(row, name)? {
+            Value::F64(v) => Ok(*v),
+            Value::I64(v) => Ok(*v as f64),
+            Value::Null => Ok(f64::NAN),
+            Value::Str(s) => s
+                .parse()
+                .or_else(|_| mismatch(name, "a number", &Value::Str(s.clone()))),
+            v => mismatch(name, "a number", v),
+        }
+    }
+}
+
+impl Field for i64 {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::I64));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::I64(*self));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        match next(row, name)? {
+            Value::I64(v) => Ok(*v),
+            v => mismatch(name, "an integer", v),
+        }
+    }
+}
+
+impl Field for usize {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::I64));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::from(*self));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        match next(row, name)? {
+            Value::I64(v) if *v >= 0 => Ok(*v as usize),
+            v => mismatch(name, "a count", v),
+        }
+    }
+}
+
+impl Field for bool {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::Bool));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::Bool(*self));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        match next(row, name)? {
+            Value::Bool(v) => Ok(*v),
+            v => mismatch(name, "true or false", v),
+        }
+    }
+}
+
+/// An optional value: null when absent.
+impl<T: Field> Field for Option<T> {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        T::columns(name, out);
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        match self {
+            Some(v) => v.put(out),
+            None => out.push(Value::Null),
+        }
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        let mut ahead = row.clone();
+        match next(&mut ahead, name)? {
+            Value::Null => {
+                row.next();
+                Ok(None)
+            }
+            Value::Str(s) if s.is_empty() => {
+                row.next();
+                Ok(None)
+            }
+            _ => T::take(row, name).map(Some),
+        }
+    }
+}
+
+/// Declares a struct whose fields are table columns (in order; `as "name"` renames one) and
+/// implements [`Field`] for it; with `= "stem"` it is a [`TableRow`] written to that stem.
+#[macro_export]
+macro_rules! stats_table {
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident $col:literal) => { $col };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(= $stem:literal)? {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty $(as $col:literal)? ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+        impl $crate::table::Field for $name {
+            fn columns(
+                _: &'static str,
+                out: &mut Vec<(&'static str, $crate::table::Kind)>,
+            ) {
+                $( <$ty as $crate::table::Field>::columns(
+                    $crate::stats_table!(@name $field $($col)?),
+                    out,
+                ); )*
+            }
+            fn put(&self, out: &mut Vec<$crate::table::Value>) {
+                $( $crate::table::Field::put(&self.$field, out); )*
+            }
+            fn take(
+                row: &mut std::slice::Iter<'_, $crate::table::Value>,
+                _: &'static str,
+            ) -> mrixai_core::Result<Self> {
+                Ok(Self {
+                    $( $field: <$ty as $crate::table::Field>::take(
+                        row,
+                        $crate::stats_table!(@name $field $($col)?),
+                    )?, )*
+                })
+            }
+        }
+        $( impl $crate::table::TableRow for $name {
+            const STEM: &'static str = $stem;
+        } )?
+    };
+}
+
+/// The columns of rows of type `R`.
+pub fn columns_of<R: Field>() -> Vec<(&'static str, Kind)> {
+    let mut cols = Vec::new();
+    R::columns("", &mut cols);
+    cols
+}
+
+/// Typed rows as a [`Table`] (columns in field order).
+pub fn to_table<R: Field>(rows: &[R]) -> Table {
+    let mut t = Table::new(&columns_of::<R>());
+    for r in rows {
+        let mut values = Vec::with_capacity(t.names.len());
+        r.put(&mut values);
+        t.rows.push(values);
+    }
+    t
+}
+
+/// Typed rows from a [`Table`] read from `origin`, whose columns must be those of `R`.
+pub fn from_table<R: Field>(t: &Table, origin: &Path) -> Result<Vec<R>> {
+    let want: Vec<&str> = columns_of::<R>().iter().map(|c| c.0).collect();
+    if t.names != want {
+        return Err(Error::format(
+            origin,
+            format!("columns {:?}, expected {want:?}", t.names),
+        ));
+    }
+    t.rows
+        .iter()
+        .map(|row| R::take(&mut row.iter(), "").map_err(|e| Error::format(origin, e.to_string())))
+        .collect()
+}
+
+/// Writes rows as `dir/<stem>.csv` and `dir/<stem>.parquet` (atomic files).
+pub fn write_rows<R: TableRow>(dir: &Path, rows: &[R]) -> Result<()> {
+    to_table(rows).write_both(dir, R::STEM)
+}
+
+/// Reads the rows written by [`write_rows`] (Parquet preferred, CSV otherwise).
+pub fn read_rows<R: TableRow>(dir: &Path) -> Result<Vec<R>> {
+    let pq = dir.join(format!("{}.parquet", R::STEM));
+    let path = if pq.is_file() {
+        pq
+    } else {
+        dir.join(format!("{}.csv", R::STEM))
+    };
+    from_table(&Table::read(&path)?, &path)
+}

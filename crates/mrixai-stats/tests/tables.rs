@@ -88,9 +88,19 @@ fn analysis_finds_the_designed_effects() {
         }
     }
     let back = analysis::Tables::read(&out).unwrap();
+    // the typed rows read back write the same bytes
+    let out3 = d.join("stats3");
+    back.write(&out3).unwrap();
+    for stem in analysis::TABLE_STEMS {
+        for ext in ["csv", "parquet"] {
+            let a = std::fs::read(out.join(format!("{stem}.{ext}"))).unwrap();
+            let b = std::fs::read(out3.join(format!("{stem}.{ext}"))).unwrap();
+            assert!(a == b, "{stem}.{ext} differs after a read and a write");
+        }
+    }
     // findings 1, 3, 4 once each; finding 2 once per source contrast (mri, ood vs scratch)
-    assert_eq!(back.get("findings").unwrap().len(), 5);
-    let f = tables.get("findings").unwrap();
+    assert_eq!(back.table("findings").unwrap().len(), 5);
+    let f = tables.table("findings").unwrap();
     let row = |finding: i64, effect: &str| {
         (0..f.len())
             .find(|&i| {
@@ -125,7 +135,7 @@ fn analysis_finds_the_designed_effects() {
     );
     // scratch models have k = 0: the interaction model is rank-deficient, so the fit
     // falls back and says so
-    let fit = tables.get("ols_fit").unwrap();
+    let fit = tables.table("ols_fit").unwrap();
     assert!(
         fit.get(0, "note").text().contains("rank-deficient"),
         "{:?}",
@@ -159,20 +169,20 @@ fn impossible_tests_become_notes() {
         &Silent,
     )
     .unwrap();
-    let c = t.get("correlation").unwrap();
+    let c = t.table("correlation").unwrap();
     assert!(
         c.get(0, "note").text().contains("at least 3"),
         "{:?}",
         c.rows()[0]
     );
     assert!(c.get(0, "r").f64().is_nan());
-    let fit = t.get("ols_fit").unwrap();
+    let fit = t.table("ols_fit").unwrap();
     assert!(
         fit.get(0, "note").text().contains("single level"),
         "{:?}",
         fit.rows()[0]
     );
-    let f = t.get("findings").unwrap();
+    let f = t.table("findings").unwrap();
     assert_eq!(f.get(0, "verdict").text(), "not testable");
     std::fs::remove_dir_all(&d).unwrap();
 }
@@ -227,8 +237,8 @@ fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
         ..Default::default()
     };
     let (d, t) = analyse("controls", &rows, opts);
-    assert_eq!(t.get("models").unwrap().len(), 7);
-    let mp = t.get("method_pairs").unwrap();
+    assert_eq!(t.table("models").unwrap().len(), 7);
+    let mp = t.table("method_pairs").unwrap();
     let real = ["gradient", "integrated_gradients", "lrp_epsilon"];
     for i in 0..mp.len() {
         if mp.get(i, "metric").text() != "emd_score" {
@@ -258,13 +268,14 @@ fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
         "residual_tests",
         "partial_correlation",
     ] {
-        let tb = t.get(stem).unwrap();
+        let tb = t.table(stem).unwrap();
         for i in 0..tb.len() {
             let m = tb.get(i, "method").text();
             assert!(m != "random" && m != "oracle", "{stem} tests control {m}");
         }
     }
-    for (stem, tb) in &t.tables {
+    for stem in analysis::TABLE_STEMS {
+        let tb = t.table(stem).unwrap();
         for (name, kind) in tb.names().iter().zip(tb.kinds()) {
             if *kind != mrixai_stats::table::Kind::F64 {
                 continue;
@@ -318,14 +329,14 @@ fn one_models_score_table_gives_method_comparisons() {
         &Silent,
     )
     .unwrap();
-    let mp = t.get("method_pairs").unwrap();
+    let mp = t.table("method_pairs").unwrap();
     assert_eq!(mp.len(), 3);
     for i in 0..mp.len() {
         assert_eq!(mp.get(i, "test").text(), "paired_t", "{:?}", mp.rows()[i]);
         assert_eq!(mp.get(i, "df").f64(), 23.0);
         assert!(mp.get(i, "p").f64() < 1e-6, "{:?}", mp.rows()[i]);
     }
-    let f = t.get("findings").unwrap();
+    let f = t.table("findings").unwrap();
     for i in 0..f.len() {
         let finding = f.get(i, "finding").i64().unwrap();
         let v = f.get(i, "verdict").text();
@@ -358,9 +369,9 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
         ..Default::default()
     };
     let (d, t) = analyse("chance", &rows, opts);
-    let models = t.get("models").unwrap();
+    let models = t.table("models").unwrap();
     assert!((0..models.len()).all(|i| models.get(i, "cell").text() != "ood-k2-s0"));
-    let notes = t.get("notes").unwrap();
+    let notes = t.table("notes").unwrap();
     let text: Vec<String> = (0..notes.len())
         .map(|i| notes.get(i, "note").text())
         .collect();
@@ -392,7 +403,7 @@ fn all_nan_method_is_not_testable() {
             ..Default::default()
         },
     );
-    let mp = t.get("method_pairs").unwrap();
+    let mp = t.table("method_pairs").unwrap();
     for i in 0..mp.len() {
         let a = mp.get(i, "method_a").text();
         let b = mp.get(i, "method_b").text();
@@ -405,7 +416,7 @@ fn all_nan_method_is_not_testable() {
             assert!(mp.get(i, "p").f64().is_nan());
         }
     }
-    let f = t.get("findings").unwrap();
+    let f = t.table("findings").unwrap();
     let four = (0..f.len())
         .find(|&i| f.get(i, "finding").i64() == Some(4))
         .unwrap();

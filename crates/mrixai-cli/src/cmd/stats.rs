@@ -91,27 +91,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let tables = analysis::run(&args.scores, dir.path(), &opts, &bar)
         .with_context(|| format!("statistics of {}", args.scores.display()))?;
     dir.commit()?;
-    if let Some(f) = tables.get("findings") {
-        for i in 0..f.len() {
-            let num = |c: &str| f.get(i, c).f64();
-            println!(
-                "({}) {} — {} = {:.4} [95 % CI {:.4}, {:.4}; MDE {:.4}; {} models]: {} (p = {:.3e})",
-                f.get(i, "finding").text(),
-                f.get(i, "claim").text(),
-                f.get(i, "effect").text(),
-                num("estimate"),
-                num("ci_low"),
-                num("ci_high"),
-                num("mde"),
-                f.get(i, "n_models").text(),
-                f.get(i, "verdict").text(),
-                num("p")
-            );
-        }
+    for f in &tables.findings {
+        println!(
+            "({}) {} — {} = {:.4} [95 % CI {:.4}, {:.4}; MDE {:.4}; {} models]: {} (p = {:.3e})",
+            f.finding,
+            f.claim,
+            f.effect,
+            f.estimate,
+            f.ci_low,
+            f.ci_high,
+            f.mde,
+            f.n_models,
+            f.verdict,
+            f.p
+        );
     }
     println!(
         "wrote {} tables to {}",
-        tables.tables.len(),
+        analysis::TABLE_STEMS.len(),
         args.out.display()
     );
     Ok(())

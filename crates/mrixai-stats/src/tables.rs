@@ -1,0 +1,460 @@
+//! The statistics tables, one typed row struct per table: [`crate::analysis`] builds them,
+//! [`Tables::write`] writes each as `<stem>.csv` and `<stem>.parquet` through one generic
+//! writer ([`crate::table::write_rows`]), and the report reads them back as the same types
+//! ([`Tables::read`]). A new table is one row struct and one line in [`Tables`].
+
+use crate::stats_table;
+use crate::table::{Table, read_rows, to_table, write_rows};
+use mrixai_core::{Error, Result};
+use std::path::Path;
+
+stats_table! {
+    /// A model (cell): `models`, and the leading columns of every per-model table.
+    pub struct ModelRow = "models" {
+        /// Cell id.
+        pub cell: String,
+        /// Pre-training source.
+        pub source: String,
+        /// Pre-trained layers.
+        pub pretrained_layers: i64,
+        /// Whether the pre-trained layers were frozen.
+        pub frozen: bool,
+        /// Training seed.
+        pub seed: i64,
+        /// Test accuracy.
+        pub accuracy: f64,
+    }
+}
+
+stats_table! {
+    /// The key of a per-model row: the model, then method, metric, subset and the number
+    /// of samples.
+    pub struct PerModel {
+        /// The model.
+        pub model: ModelRow,
+        /// Attribution method.
+        pub method: String,
+        /// Metric.
+        pub metric: String,
+        /// Sample subset (`correct`, `correct_all`).
+        pub subset: String,
+        /// Finite values used.
+        pub n: usize,
+    }
+}
+
+stats_table! {
+    /// `summary`: each model's scores per method, metric and subset, with a bootstrap CI
+    /// of the mean.
+    pub struct SummaryRow = "summary" {
+        /// The model and what is summarised.
+        pub key: PerModel,
+        /// Non-finite values left out.
+        pub n_nan: usize,
+        /// Mean.
+        pub mean: f64,
+        /// Standard deviation.
+        pub sd: f64,
+        /// Median.
+        pub median: f64,
+        /// First quartile.
+        pub q25: f64,
+        /// Third quartile.
+        pub q75: f64,
+        /// Interquartile range.
+        pub iqr: f64,
+        /// Bootstrap CI of the mean, lower end.
+        pub ci_low: f64,
+        /// Bootstrap CI of the mean, upper end.
+        pub ci_high: f64,
+        /// Why a value is missing.
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `model_scores`: the model-level score (mean over the analysed subset).
+    pub struct ModelScoreRow = "model_scores" {
+        /// The model and what is scored.
+        pub key: PerModel,
+        /// Mean score.
+        pub score: f64,
+    }
+}
+
+stats_table! {
+    /// `correlation`: Pearson and Spearman correlation of score and accuracy across models.
+    pub struct CorrelationRow = "correlation" {
+        pub method: String,
+        pub metric: String,
+        /// `pearson` or `spearman`.
+        pub test: String,
+        pub n: usize,
+        pub r: f64,
+        pub ci_low: f64,
+        pub ci_high: f64,
+        pub p: f64,
+        /// Holm-adjusted p within (metric, test).
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within (metric, test).
+        pub p_bh: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `ols_fit`: the OLS correction for accuracy, one fit per method and metric.
+    pub struct OlsFitRow = "ols_fit" {
+        pub method: String,
+        pub metric: String,
+        pub formula: String,
+        pub nobs: usize,
+        pub df_model: f64,
+        pub df_resid: f64,
+        pub rsquared: f64,
+        pub rsquared_adj: f64,
+        pub fvalue: f64,
+        pub f_pvalue: f64,
+        /// Fallback formulas taken, or why there is no fit.
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `ols_coefficients`: the coefficients of each OLS fit.
+    pub struct CoefficientRow = "ols_coefficients" {
+        pub method: String,
+        pub metric: String,
+        pub formula: String,
+        pub term: String,
+        pub coef: f64,
+        pub se: f64,
+        pub t: f64,
+        pub p: f64,
+    }
+}
+
+stats_table! {
+    /// `anova`: type-II ANOVA of each OLS fit.
+    pub struct AnovaRow = "anova" {
+        pub method: String,
+        pub metric: String,
+        pub formula: String,
+        pub term: String,
+        pub sum_sq: f64,
+        pub df: f64,
+        pub f: f64 as "F",
+        pub p: f64,
+        /// Holm-adjusted p within (metric, term).
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within (metric, term).
+        pub p_bh: f64,
+    }
+}
+
+stats_table! {
+    /// `residuals`: model-level scores residualised on accuracy.
+    pub struct ResidualRow = "residuals" {
+        pub method: String,
+        pub metric: String,
+        pub cell: String,
+        pub source: String,
+        pub pretrained_layers: i64,
+        pub accuracy: f64,
+        pub score: f64,
+        pub fitted: f64,
+        pub residual: f64,
+    }
+}
+
+stats_table! {
+    /// `residual_tests`: source and layer effects on the residualised scores.
+    pub struct ResidualTestRow = "residual_tests" {
+        pub method: String,
+        pub metric: String,
+        /// `source_anova` or `layers_spearman_pretrained`.
+        pub test: String,
+        pub n: usize,
+        pub statistic: f64,
+        pub p: f64,
+        /// Holm-adjusted p within (metric, test).
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within (metric, test).
+        pub p_bh: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `partial_correlation`: score and pre-trained layers given accuracy.
+    pub struct PartialCorrelationRow = "partial_correlation" {
+        pub method: String,
+        pub metric: String,
+        /// Models entering the correlation (`pretrained`).
+        pub population: String,
+        pub n: usize,
+        /// Residual degrees of freedom (absent when not computed).
+        pub df: Option<usize>,
+        pub r: f64,
+        pub t: f64,
+        pub p: f64,
+        /// Holm-adjusted p within the metric.
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within the metric.
+        pub p_bh: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `matched_bins`: mean score per source within accuracy bins.
+    pub struct MatchedBinRow = "matched_bins" {
+        pub method: String,
+        pub metric: String,
+        pub bin: usize,
+        pub accuracy_low: f64,
+        pub accuracy_high: f64,
+        pub source: String,
+        pub n: usize,
+        pub mean_score: f64,
+    }
+}
+
+stats_table! {
+    /// `matched_tests`: the source effect with accuracy bins as a factor.
+    pub struct MatchedTestRow = "matched_tests" {
+        pub method: String,
+        pub metric: String,
+        pub bins: usize,
+        pub n: usize,
+        pub f: f64 as "F",
+        pub df: f64,
+        pub p: f64,
+        /// Holm-adjusted p within the metric.
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within the metric.
+        pub p_bh: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `friedman`: methods compared over blocks (models or samples).
+    pub struct FriedmanRow = "friedman" {
+        pub metric: String,
+        /// `model` or `sample` blocks.
+        pub unit: String,
+        /// Methods compared.
+        pub k: usize,
+        pub n_blocks: usize,
+        pub statistic: f64,
+        pub p: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `method_ranks`: each method's mean Friedman rank and score.
+    pub struct MethodRankRow = "method_ranks" {
+        pub metric: String,
+        pub unit: String,
+        pub method: String,
+        pub n_blocks: usize,
+        pub mean_rank: f64,
+        pub mean_score: f64,
+        pub median_score: f64,
+    }
+}
+
+stats_table! {
+    /// `wilcoxon`: paired Wilcoxon signed-rank tests of two methods.
+    pub struct WilcoxonRow = "wilcoxon" {
+        pub metric: String,
+        pub unit: String,
+        pub method_a: String,
+        pub method_b: String,
+        pub n: usize,
+        pub n_zero: Option<usize>,
+        pub r_plus: f64,
+        pub r_minus: f64,
+        pub statistic: f64,
+        pub p: f64,
+        /// Holm-adjusted p within (metric, unit).
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within (metric, unit).
+        pub p_bh: f64,
+        /// `exact` or `approx`.
+        pub p_method: Option<String>,
+        pub p_approx: f64,
+        pub z_approx: f64,
+        pub rank_biserial: f64,
+        pub note: String,
+    }
+}
+
+stats_table! {
+    /// `method_pairs`: sample-level method differences within models (mixed model).
+    pub struct MethodPairRow = "method_pairs" {
+        pub metric: String,
+        /// `methods`, `controls` or `method_vs_control`.
+        pub family: String,
+        pub method_a: String,
+        pub method_b: String,
+        pub n_models: usize,
+        pub n_samples: usize,
+        /// Mean difference a − b.
+        pub estimate: f64,
+        pub ci_low: f64,
+        pub ci_high: f64,
+        pub se: f64,
+        pub df: f64,
+        pub p: f64,
+        /// Holm-adjusted p within (metric, family).
+        pub p_holm: f64,
+        /// Benjamini–Hochberg-adjusted p within (metric, family).
+        pub p_bh: f64,
+        pub effect_size: f64,
+        pub test: String,
+    }
+}
+
+stats_table! {
+    /// `effects`: the effects behind findings 1–3.
+    pub struct EffectRow = "effects" {
+        pub finding: i64,
+        pub effect: String,
+        pub estimate: f64,
+        pub ci_low: f64,
+        pub ci_high: f64,
+        pub df: f64,
+        pub p: f64,
+        /// Minimal detectable effect at 80 % power.
+        pub mde: f64,
+        pub n_models: usize,
+        pub n_samples: usize,
+        pub test: String,
+        /// Freedman–Lane permutation p (NaN where not computed).
+        pub p_permutation: f64,
+    }
+}
+
+stats_table! {
+    /// `findings`: the four findings, each with its effect, test and verdict.
+    pub struct FindingRow = "findings" {
+        pub finding: i64,
+        pub claim: String,
+        pub effect: String,
+        pub estimate: f64,
+        pub ci_low: f64,
+        pub ci_high: f64,
+        /// Minimal detectable effect at 80 % power.
+        pub mde: f64,
+        pub n_models: usize,
+        pub n_samples: usize,
+        pub test: String,
+        pub metric: String,
+        pub p: f64,
+        pub alpha: f64,
+        /// `supported`, `not supported` or `not testable`.
+        pub verdict: String,
+        /// What the verdict means for this design.
+        pub detail: String,
+    }
+}
+
+stats_table! {
+    /// `notes`: what the analysis left out or changed, and why.
+    pub struct NoteRow = "notes" {
+        pub note: String,
+    }
+}
+
+/// Declares [`Tables`] from its list of tables: the struct, its stems, writing, reading
+/// and the untyped view.
+macro_rules! tables {
+    ($($field:ident: $row:ty,)*) => {
+        /// Every statistics table of one analysis.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Tables {
+            $( #[doc = concat!("`", stringify!($field), "`")] pub $field: Vec<$row>, )*
+        }
+
+        /// File stems of the tables, in order (each field is named after its stem).
+        pub const TABLE_STEMS: &[&str] = &[$(stringify!($field),)*];
+
+        /// The files [`Tables::write`] writes (every stem as `.csv` and `.parquet`): what a
+        /// stats folder may hold for `--force` to replace it.
+        pub const TABLE_FILES: &[&str] = &[$(
+            concat!(stringify!($field), ".csv"),
+            concat!(stringify!($field), ".parquet"),
+        )*];
+
+        /// The stem of each field's rows, by field name (equal: a test checks it).
+        #[cfg(test)]
+        fn row_stems() -> Vec<(&'static str, &'static str)> {
+            vec![$((stringify!($field), <$row as crate::table::TableRow>::STEM),)*]
+        }
+
+        impl Tables {
+            /// Writes every table as `<dir>/<stem>.csv` and `<dir>/<stem>.parquet`.
+            pub fn write(&self, dir: &Path) -> Result<()> {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                $( write_rows(dir, &self.$field)?; )*
+                Ok(())
+            }
+
+            /// Reads the tables written by [`Tables::write`].
+            pub fn read(dir: &Path) -> Result<Self> {
+                Ok(Self { $( $field: read_rows(dir)?, )* })
+            }
+
+            /// The table with file stem `stem`, untyped (for generic display).
+            pub fn table(&self, stem: &str) -> Option<Table> {
+                $( if stem == <$row as crate::table::TableRow>::STEM {
+                    return Some(to_table(&self.$field));
+                } )*
+                None
+            }
+        }
+    };
+}
+
+tables! {
+    models: ModelRow,
+    summary: SummaryRow,
+    model_scores: ModelScoreRow,
+    correlation: CorrelationRow,
+    ols_fit: OlsFitRow,
+    ols_coefficients: CoefficientRow,
+    anova: AnovaRow,
+    residuals: ResidualRow,
+    residual_tests: ResidualTestRow,
+    partial_correlation: PartialCorrelationRow,
+    matched_bins: MatchedBinRow,
+    matched_tests: MatchedTestRow,
+    friedman: FriedmanRow,
+    method_ranks: MethodRankRow,
+    wilcoxon: WilcoxonRow,
+    method_pairs: MethodPairRow,
+    effects: EffectRow,
+    findings: FindingRow,
+    notes: NoteRow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_named_after_their_stems_and_every_file_is_listed() {
+        for (field, stem) in row_stems() {
+            assert_eq!(field, stem);
+        }
+        let want: Vec<String> = TABLE_STEMS
+            .iter()
+            .flat_map(|s| [format!("{s}.csv"), format!("{s}.parquet")])
+            .collect();
+        assert_eq!(TABLE_FILES, want);
+        assert_eq!(TABLE_STEMS.len(), 19);
+    }
+}
