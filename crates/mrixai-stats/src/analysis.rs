@@ -324,7 +324,7 @@ pub fn analyze_with(records: &[Record], opts: &Options, progress: &dyn Progress)
         method_ranks,
         wilcoxon,
         method_pairs: method_pairs_table(&pairs, ctx.opts.alpha),
-        effects: effects.iter().map(effect_row).collect(),
+        effects: effects.clone(),
         findings,
         notes: notes.into_iter().map(|note| NoteRow { note }).collect(),
     };
@@ -1251,23 +1251,6 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
     );
     out.extend(pre);
     out
-}
-
-fn effect_row(e: &effects::Effect) -> EffectRow {
-    EffectRow {
-        finding: e.finding,
-        effect: e.effect.clone(),
-        estimate: e.estimate,
-        ci_low: e.ci_low,
-        ci_high: e.ci_high,
-        df: e.df,
-        p: e.p,
-        mde: e.mde,
-        n_models: e.n_models,
-        n_samples: e.n_samples,
-        test: e.test.clone(),
-        p_permutation: e.p_permutation,
-    }
 }
 
 const CLAIMS: [&str; 4] = [

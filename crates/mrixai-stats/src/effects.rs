@@ -31,34 +31,35 @@ pub struct ModelInfo {
     pub accuracy: f64,
 }
 
-/// One estimated effect.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Effect {
-    /// Finding number (1–3).
-    pub finding: i64,
-    /// What is estimated (`r(accuracy, score)`, `mri − scratch`, `per layer`).
-    pub effect: String,
-    /// Estimate.
-    pub estimate: f64,
-    /// Lower 95 % bound.
-    pub ci_low: f64,
-    /// Upper 95 % bound.
-    pub ci_high: f64,
-    /// Degrees of freedom of the test.
-    pub df: f64,
-    /// p-value of the finding's test (for a multi-level source, the joint F test).
-    pub p: f64,
-    /// Minimal detectable effect at 80 % power (same unit as the estimate).
-    pub mde: f64,
-    /// Models behind the estimate.
-    pub n_models: usize,
-    /// Samples behind the estimate.
-    pub n_samples: usize,
-    /// The test that ran, or `not testable: …` with the reason.
-    pub test: String,
-    /// Freedman–Lane permutation p-value of the same hypothesis on the model-level scores
-    /// (findings 2–3; NaN where it cannot run).
-    pub p_permutation: f64,
+crate::stats_table! {
+    /// One estimated effect: a row of the `effects` table.
+    pub struct Effect = "effects" {
+        /// Finding number (1–3).
+        pub finding: i64,
+        /// What is estimated (`r(accuracy, score)`, `mri − scratch`, `per layer`).
+        pub effect: String,
+        /// Estimate.
+        pub estimate: f64,
+        /// Lower 95 % bound.
+        pub ci_low: f64,
+        /// Upper 95 % bound.
+        pub ci_high: f64,
+        /// Degrees of freedom of the test.
+        pub df: f64,
+        /// p-value of the finding's test (for a multi-level source, the joint F test).
+        pub p: f64,
+        /// Minimal detectable effect at 80 % power (same unit as the estimate).
+        pub mde: f64,
+        /// Models behind the estimate.
+        pub n_models: usize,
+        /// Samples behind the estimate.
+        pub n_samples: usize,
+        /// The test that ran, or `not testable: …` with the reason.
+        pub test: String,
+        /// Freedman–Lane permutation p-value of the same hypothesis on the model-level scores
+        /// (findings 2–3; NaN where it cannot run).
+        pub p_permutation: f64,
+    }
 }
 
 impl Effect {

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod columns;
 pub mod compare;
 pub mod corr;
 pub mod describe;

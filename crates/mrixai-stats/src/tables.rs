@@ -318,25 +318,8 @@ stats_table! {
     }
 }
 
-stats_table! {
-    /// `effects`: the effects behind findings 1–3.
-    pub struct EffectRow = "effects" {
-        pub finding: i64,
-        pub effect: String,
-        pub estimate: f64,
-        pub ci_low: f64,
-        pub ci_high: f64,
-        pub df: f64,
-        pub p: f64,
-        /// Minimal detectable effect at 80 % power.
-        pub mde: f64,
-        pub n_models: usize,
-        pub n_samples: usize,
-        pub test: String,
-        /// Freedman–Lane permutation p (NaN where not computed).
-        pub p_permutation: f64,
-    }
-}
+/// `effects`: the effects behind findings 1–3 ([`crate::effects::Effect`]).
+pub use crate::effects::Effect as EffectRow;
 
 stats_table! {
     /// `findings`: the four findings, each with its effect, test and verdict.
