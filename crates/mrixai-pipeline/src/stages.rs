@@ -131,72 +131,93 @@ fn image_size(run: &Run) -> Result<usize> {
     Ok(shape[2])
 }
 
-/// Pre-trains the checkpoints of the `ood` and `mri` sources.
+/// Pre-trains the checkpoints of the `ood` and `mri` sources that are not done, at the same
+/// time, each on its share of the cores (a checkpoint does not depend on the thread count).
 pub fn pretrain(run: &Run) -> Result<()> {
+    let mut pending = Vec::new();
+    for name in &run.cfg.grid.sources {
+        let source: Source = name.parse()?;
+        if source != Source::Scratch && !is_done(&run.layout().pretrain(source.name())) {
+            pending.push(source);
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / pending.len().max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = pending
+            .iter()
+            .map(|&source| {
+                s.spawn(move || {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .map_err(|e| Error::invalid(format!("cannot start pre-training: {e}")))?
+                        .install(|| pretrain_source(run, source))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::invalid("a pre-training thread panicked")))
+            })
+            .collect::<Result<Vec<()>>>()
+    })?;
+    Ok(())
+}
+
+/// Pre-trains the checkpoint of `source` (not `scratch`).
+fn pretrain_source(run: &Run, source: Source) -> Result<()> {
     let cfg = &run.cfg;
     let tc = train_config(&cfg.pretrain.train);
     let bar = run.progress.as_ref();
-    for name in &cfg.grid.sources {
-        let source: Source = name.parse()?;
-        let dir = run.layout().pretrain(source.name());
-        if source == Source::Scratch || is_done(&dir) {
-            continue;
+    let dir = run.layout().pretrain(source.name());
+    // The run owns its folders: a checkpoint an interrupted run left is replaced.
+    let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source.name()));
+    let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
+    let info = match source {
+        Source::Ood if cfg.pretrain.ood == "procedural" => {
+            let per_class = cfg
+                .pretrain
+                .ood_images
+                .div_ceil(mrixai_zoo::pretrain::OOD_CLASSES.len());
+            let task = OodTask {
+                train_per_class: per_class,
+                val_per_class: (per_class / 5).max(4),
+                test_per_class: (per_class / 5).max(4),
+                size: image_size(run)?,
+            };
+            let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
+            mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt_out, bar)?
         }
-        // The run owns its folders: a checkpoint an interrupted run left is replaced.
-        let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source.name()));
-        let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
-        let info = match source {
-            Source::Ood if cfg.pretrain.ood == "procedural" => {
-                let per_class = cfg
-                    .pretrain
-                    .ood_images
-                    .div_ceil(mrixai_zoo::pretrain::OOD_CLASSES.len());
-                let task = OodTask {
-                    train_per_class: per_class,
-                    val_per_class: (per_class / 5).max(4),
-                    test_per_class: (per_class / 5).max(4),
-                    size: image_size(run)?,
-                };
-                let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
-                mrixai_zoo::pretrain_ood(
-                    &task,
-                    &cfg.model.arch,
-                    &tc,
-                    seed,
-                    data_seed,
-                    &ckpt_out,
-                    bar,
-                )?
-            }
-            Source::Ood => {
-                let size = image_size(run)?;
-                mrixai_zoo::import_imagenet(
-                    Path::new(&cfg.pretrain.ood),
-                    &cfg.model.arch,
-                    [size, size],
-                    &ckpt_out,
-                )?
-            }
-            _ => mrixai_zoo::train_on_dataset(
-                &run.layout().pretrain_dataset(source.name()),
+        Source::Ood => {
+            let size = image_size(run)?;
+            mrixai_zoo::import_imagenet(
+                Path::new(&cfg.pretrain.ood),
                 &cfg.model.arch,
-                &tc,
-                None,
-                seed,
+                [size, size],
                 &ckpt_out,
-                bar,
-            )?,
-        };
-        bar.note(&format!(
-            "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
-            source.name(),
-            info.task,
-            info.val_accuracy,
-            info.test_accuracy
-        ));
-        mark_done(&dir)?;
-    }
-    Ok(())
+            )?
+        }
+        _ => mrixai_zoo::train_on_dataset(
+            &run.layout().pretrain_dataset(source.name()),
+            &cfg.model.arch,
+            &tc,
+            None,
+            seed,
+            &ckpt_out,
+            bar,
+        )?,
+    };
+    bar.note(&format!(
+        "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
+        source.name(),
+        info.task,
+        info.val_accuracy,
+        info.test_accuracy
+    ));
+    mark_done(&dir)
 }
 
 /// What a finished cell records in `cell.json`.
