@@ -455,53 +455,72 @@ pub fn run(
     Ok(tables)
 }
 
+/// The `summary` rows, one (method, metric) group per task in parallel (each bootstrap is
+/// seeded by its own row, so the rows do not depend on the threads).
 fn summary_table(ctx: &Ctx, progress: &dyn Progress) -> Vec<SummaryRow> {
+    use rayon::prelude::*;
+    let groups: Vec<_> = ctx.values.iter().collect();
+    let rows: Vec<Vec<SummaryRow>> = groups
+        .par_iter()
+        .map(|((method, metric), cells)| {
+            let rows = summary_rows(ctx, method, metric, cells);
+            progress.advance(1, &format!("{method}/{metric}"));
+            rows
+        })
+        .collect();
+    rows.into_iter().flatten().collect()
+}
+
+/// The `summary` rows of one method and metric: every model, both subsets.
+fn summary_rows(
+    ctx: &Ctx,
+    method: &str,
+    metric: &str,
+    cells: &BTreeMap<String, Vec<(i64, f64, bool, bool)>>,
+) -> Vec<SummaryRow> {
     let mut tb = Vec::new();
-    for ((method, metric), cells) in &ctx.values {
-        for (cell, vals) in cells {
-            let m = &ctx.models[cell];
-            for subset in [Subset::Correct, Subset::CorrectAll] {
-                let x: Vec<f64> = vals
-                    .iter()
-                    .filter(|v| subset.keeps(v.2, v.3))
-                    .map(|v| v.1)
-                    .collect();
-                let what = format!("{cell}/{method}/{metric}/{}", subset.name());
-                let sm = describe::summarize(&what, &x);
-                let ci = sm
-                    .as_ref()
-                    .map_err(|e| Error::invalid(e.to_string()))
-                    .and_then(|_| {
-                        describe::bootstrap_mean_ci(
-                            &x,
-                            ctx.opts.level,
-                            ctx.opts.n_boot,
-                            ctx.opts.seed,
-                            &format!("bootstrap/{what}"),
-                        )
-                    });
-                let nan = f64::NAN;
-                let (n, n_nan, mean, sd, med, q25, q75, iqr) = match &sm {
-                    Ok(v) => (v.n, v.n_nan, v.mean, v.sd, v.median, v.q25, v.q75, v.iqr),
-                    Err(_) => (0, x.len(), nan, nan, nan, nan, nan, nan),
-                };
-                let (ci_low, ci_high) = ci.as_ref().copied().unwrap_or((nan, nan));
-                tb.push(SummaryRow {
-                    key: per_model(m, method, metric, subset, n),
-                    n_nan,
-                    mean,
-                    sd,
-                    median: med,
-                    q25,
-                    q75,
-                    iqr,
-                    ci_low,
-                    ci_high,
-                    note: note_of(&ci),
+    for (cell, vals) in cells {
+        let m = &ctx.models[cell];
+        for subset in [Subset::Correct, Subset::CorrectAll] {
+            let x: Vec<f64> = vals
+                .iter()
+                .filter(|v| subset.keeps(v.2, v.3))
+                .map(|v| v.1)
+                .collect();
+            let what = format!("{cell}/{method}/{metric}/{}", subset.name());
+            let sm = describe::summarize(&what, &x);
+            let ci = sm
+                .as_ref()
+                .map_err(|e| Error::invalid(e.to_string()))
+                .and_then(|_| {
+                    describe::bootstrap_mean_ci(
+                        &x,
+                        ctx.opts.level,
+                        ctx.opts.n_boot,
+                        ctx.opts.seed,
+                        &format!("bootstrap/{what}"),
+                    )
                 });
-            }
+            let nan = f64::NAN;
+            let (n, n_nan, mean, sd, med, q25, q75, iqr) = match &sm {
+                Ok(v) => (v.n, v.n_nan, v.mean, v.sd, v.median, v.q25, v.q75, v.iqr),
+                Err(_) => (0, x.len(), nan, nan, nan, nan, nan, nan),
+            };
+            let (ci_low, ci_high) = ci.as_ref().copied().unwrap_or((nan, nan));
+            tb.push(SummaryRow {
+                key: per_model(m, method, metric, subset, n),
+                n_nan,
+                mean,
+                sd,
+                median: med,
+                q25,
+                q75,
+                iqr,
+                ci_low,
+                ci_high,
+                note: note_of(&ci),
+            });
         }
-        progress.advance(1, &format!("{method}/{metric}"));
     }
     tb
 }
