@@ -251,6 +251,51 @@ impl ExperimentConfig {
     }
 
     /// Rejects impossible settings, naming the field.
+    /// Checks the methods with their parameters, the metrics and the pooling when the config
+    /// is read, not at the first cell: each method is built once here with its parameters.
+    fn validate_explain_and_score(&self) -> Result<()> {
+        for name in &self.explain.methods {
+            let params = self.explain.params.get(name).cloned().unwrap_or_default();
+            if name == "oracle" {
+                if let Some(key) = params.keys().next() {
+                    return Err(Error::config(
+                        format!("explain.params.oracle.{key}"),
+                        "the oracle takes the dataset's masks and has no parameters",
+                    ));
+                }
+            } else if mrixai_attrib::registry::spec(name).is_none() {
+                return Err(Error::config(
+                    "explain.methods",
+                    format!(
+                        "unknown method `{name}` (known: {})",
+                        mrixai_attrib::method_names().join(", ")
+                    ),
+                ));
+            } else {
+                mrixai_attrib::method_by_name(name, &params)
+                    .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?;
+            }
+        }
+        if let Some(name) = self
+            .explain
+            .params
+            .keys()
+            .find(|m| !self.explain.methods.contains(m))
+        {
+            return Err(Error::config(
+                format!("explain.params.{name}"),
+                "sets parameters of a method that is not in explain.methods",
+            ));
+        }
+        mrixai_metrics::MetricSet::parse(&self.score.metrics)
+            .map_err(|e| Error::config("score.metrics", e.to_string()))?;
+        self.score
+            .pool
+            .parse::<mrixai_metrics::Pooling>()
+            .map_err(|e| Error::config("score.pool", e.to_string()))?;
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<()> {
         let nonempty = |field: &str, n: usize| {
             if n == 0 {
@@ -326,6 +371,7 @@ impl ExperimentConfig {
                 ));
             }
         }
+        self.validate_explain_and_score()?;
         if self.explain.max_samples == 0 {
             return Err(Error::config("explain.max_samples", "must be at least 1"));
         }
@@ -395,6 +441,49 @@ mod tests {
             e.contains("grid.pretrained_layers") && e.contains("7 exceeds 6"),
             "{e}"
         );
+        let named = |f: &dyn Fn(&mut ExperimentConfig), field: &str, what: &str| {
+            let mut cfg = ExperimentConfig::profile("tiny").unwrap();
+            f(&mut cfg);
+            let e = cfg.validate().unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(what), "{e}");
+        };
+        named(
+            &|c| c.explain.methods.push("integrated_gradient".into()),
+            "explain.methods",
+            "integrated_gradients",
+        );
+        let param = |m: &str, k: &str, v: &str| {
+            let (m, k, v) = (m.to_string(), k.to_string(), v.to_string());
+            move |c: &mut ExperimentConfig| {
+                c.explain
+                    .params
+                    .entry(m.clone())
+                    .or_default()
+                    .insert(k.clone(), v.clone());
+            }
+        };
+        named(
+            &param("gradient", "steps", "5"),
+            "gradient.steps",
+            "unknown parameter",
+        );
+        named(&param("occlusion", "strides", "0,0"), "occlusion", "≥ 1");
+        named(
+            &param("lime", "n_samples", "9"),
+            "explain.params.lime",
+            "not in explain.methods",
+        );
+        named(
+            &param("oracle", "masks", "m.npy"),
+            "explain.params.oracle.masks",
+            "no parameters",
+        );
+        named(
+            &|c| c.score.metrics.push("emd_scor".into()),
+            "score.metrics",
+            "emd_scor",
+        );
+        named(&|c| c.score.pool = "sum".into(), "score.pool", "sum");
         for (frozen, layers) in [(vec![false], vec![1]), (vec![false, true], vec![0])] {
             let mut cfg = ExperimentConfig::profile("tiny").unwrap();
             cfg.grid.frozen = frozen;

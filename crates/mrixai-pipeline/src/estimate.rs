@@ -258,7 +258,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
         .insert_axis(ndarray::Axis(0))
         .insert_axis(ndarray::Axis(0));
     for name in &cfg.explain.methods {
-        let job = crate::stages::explanation(cfg, name)?.batch_size(1);
+        let job = crate::stages::explanation(cfg, name).batch_size(1);
         let t = fastest(1, || {
             mrixai_attrib::explain(
                 &proxy,

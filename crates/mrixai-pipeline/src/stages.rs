@@ -242,26 +242,13 @@ pub struct CellRecord {
 }
 
 /// The explanation job of method `name` with the configuration's parameters and batch size
-/// (a parameter error names the config field).
-pub(crate) fn explanation(
-    cfg: &crate::ExperimentConfig,
-    name: &str,
-) -> Result<mrixai_attrib::Explanation> {
-    let job = mrixai_attrib::Explanation {
+/// (checked when the configuration was read: [`crate::ExperimentConfig::validate`]).
+pub(crate) fn explanation(cfg: &crate::ExperimentConfig, name: &str) -> mrixai_attrib::Explanation {
+    mrixai_attrib::Explanation {
         method: name.to_string(),
         params: cfg.explain.params.get(name).cloned().unwrap_or_default(),
         batch_size: cfg.explain.batch_size,
-    };
-    if name != "oracle" {
-        mrixai_attrib::method_by_name(name, &job.params)
-            .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?;
-    } else if let Some(key) = job.params.keys().next() {
-        return Err(Error::config(
-            format!("explain.params.oracle.{key}"),
-            "the oracle takes the dataset's masks and has no parameters",
-        ));
     }
-    Ok(job)
 }
 
 /// Trains, explains and scores one cell into its folder `at`.
@@ -365,7 +352,7 @@ impl Scoring<'_> {
         let attr = if path.is_file() {
             mrixai_core::npy::read::<f32>(path)?
         } else {
-            let job = explanation(&self.run.cfg, name)?;
+            let job = explanation(&self.run.cfg, name);
             let attr = mrixai_attrib::explain(
                 self.model,
                 &job,
