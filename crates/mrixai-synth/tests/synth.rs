@@ -735,7 +735,8 @@ mod props {
 
 /// Nothing but the boundary tells the classes apart: a probe given a lesion's area,
 /// contrast, softness, elongation and interior heterogeneity — the best single-feature
-/// threshold, fitted on one half and tested on the other — stays at chance.
+/// threshold, and a linear discriminant on all five, each fitted on one half and tested on
+/// the other — stays at chance.
 #[test]
 fn shared_lesion_parameters_do_not_predict_the_class() {
     let cfg = SynthConfig::quick().lesion;
@@ -779,6 +780,80 @@ fn shared_lesion_parameters_do_not_predict_the_class() {
             "feature {f} predicts the class: {held_out:.3}"
         );
     }
+    // all five together: Fisher's linear discriminant fitted on the training half
+    let w = fisher_direction(&train0, &train1);
+    let project = |v: &[[f64; 5]]| -> Vec<[f64; 5]> {
+        v.iter()
+            .map(|x| {
+                [
+                    x.iter().zip(&w).map(|(a, b)| a * b).sum(),
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                ]
+            })
+            .collect()
+    };
+    let (p0, p1) = (project(&train0), project(&train1));
+    let mut best = (0.0, 0.0, true);
+    for x in p0.iter().chain(&p1) {
+        for dir in [true, false] {
+            let acc = accuracy(0, x[0], dir, &p0, &p1);
+            if acc > best.0 {
+                best = (acc, x[0], dir);
+            }
+        }
+    }
+    let held_out = accuracy(0, best.1, best.2, &project(&test0), &project(&test1));
+    assert!(
+        held_out < 0.57,
+        "a linear probe on all five predicts the class: {held_out:.3}"
+    );
+}
+
+/// Fisher's discriminant direction S⁻¹(μ₁ − μ₀) of two samples of 5 features (pooled
+/// covariance, solved by Gaussian elimination with partial pivoting).
+fn fisher_direction(a: &[[f64; 5]], b: &[[f64; 5]]) -> [f64; 5] {
+    let mean = |v: &[[f64; 5]]| {
+        let mut m = [0.0; 5];
+        for x in v {
+            for (mi, xi) in m.iter_mut().zip(x) {
+                *mi += xi / v.len() as f64;
+            }
+        }
+        m
+    };
+    let (ma, mb) = (mean(a), mean(b));
+    let mut s = [[0.0; 6]; 5];
+    for (v, m) in [(a, ma), (b, mb)] {
+        for x in v {
+            for i in 0..5 {
+                for j in 0..5 {
+                    s[i][j] += (x[i] - m[i]) * (x[j] - m[j]);
+                }
+            }
+        }
+    }
+    for (i, row) in s.iter_mut().enumerate() {
+        row[i] += 1e-12; // a constant feature stays solvable
+        row[5] = mb[i] - ma[i];
+    }
+    for c in 0..5 {
+        let p = (c..5)
+            .max_by(|&i, &j| s[i][c].abs().total_cmp(&s[j][c].abs()))
+            .unwrap();
+        s.swap(c, p);
+        for r in 0..5 {
+            if r != c {
+                let f = s[r][c] / s[c][c];
+                for k in c..6 {
+                    s[r][k] -= f * s[c][k];
+                }
+            }
+        }
+    }
+    std::array::from_fn(|i| s[i][5] / s[i][i])
 }
 
 /// A volume whose header gives no orientation (sform and qform codes 0) is read with its
