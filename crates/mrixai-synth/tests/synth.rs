@@ -844,11 +844,12 @@ fn fisher_direction(a: &[[f64; 5]], b: &[[f64; 5]]) -> [f64; 5] {
             .max_by(|&i, &j| s[i][c].abs().total_cmp(&s[j][c].abs()))
             .unwrap();
         s.swap(c, p);
-        for r in 0..5 {
+        let pivot = s[c];
+        for (r, row) in s.iter_mut().enumerate() {
             if r != c {
-                let f = s[r][c] / s[c][c];
-                for k in c..6 {
-                    s[r][k] -= f * s[c][k];
+                let f = row[c] / pivot[c];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(c) {
+                    *x -= f * p;
                 }
             }
         }
