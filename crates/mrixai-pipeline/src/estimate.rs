@@ -1,12 +1,14 @@
 //! What a configuration will cost: the work it asks for, and that work priced with unit
 //! costs measured on this machine (a short calibration run).
 //!
-//! The calibration trains the configured architecture for one epoch on a few blank images
-//! at the benchmark's size, times every configured attribution method on one image of a
-//! small proxy network (`vgg-small` at the same size) relative to one gradient pass of that
-//! proxy, times one gradient pass of the configured architecture, and scores one synthetic
-//! map with the configured metrics. Totals are upper bounds in CPU time: every training run
-//! is counted at its full epoch budget (early stopping only shortens it).
+//! The calibration trains the configured architecture for one and for two epochs on a few
+//! blank images at the benchmark's size and configured batch size (the difference is the
+//! cost of an epoch), times every configured attribution method on a batch of a small proxy
+//! network (`vgg-small` at the same size) relative to a gradient pass of that proxy, times a
+//! gradient pass of the configured architecture, and scores one synthetic map with the
+//! configured metrics; the model-free controls are priced once per run, as the pipeline
+//! computes them. Totals are upper bounds in CPU time: every training run is counted at its
+//! full epoch budget (early stopping only shortens it).
 
 use crate::{ExperimentConfig, grid};
 use mrixai_core::{Error, Explainable, Result, dataset::SplitArrays};
@@ -71,7 +73,8 @@ impl std::fmt::Display for Costs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "estimated CPU time on this machine (measured unit costs; upper bound: full epoch budgets):"
+            "estimated CPU time on this machine (unit costs measured on one idle core, full epoch budgets; \
+             cores working side by side are each about 10–20 % slower):"
         )?;
         for r in &self.rows {
             writeln!(
@@ -175,40 +178,54 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             format!("the pipeline's VGG cells need square 2-D slices, got size {size:?}"),
         ));
     }
-    let side = [size[0], size[1]];
-    let [n_train, n_val, n_test] = split_counts(&synth);
-    let cells = grid::cells(cfg)?.len() as f64;
-    let mut rows = Vec::new();
+    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, [size[0], size[1]])?;
+    let model = mrixai_zoo::Vgg::init(&arch, 0)?;
+    let one = model.prepare(blank_images(1, &size).view())?;
+    let model_pass = fastest(2, || model.input_gradient(one.view(), &[0]).map(|_| ()))?;
+    // calibration batches as large as the configuration's, within about half a second of
+    // gradient passes (a large network on a CPU calibrates on single images)
+    let affordable = ((0.5 / model_pass.max(1e-9)) as usize).max(1);
+    let mut rows = training_costs(cfg, &synth, &arch, affordable)?;
+    rows.extend(attribution_costs(cfg, &synth, &model, affordable)?);
+    rows.push(scoring_cost(cfg, &synth)?);
+    Ok(Costs { rows })
+}
 
-    // training: one epoch of the configured architecture on a few images
-    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, side)?;
-    let batch = cfg.train.batch_size.clamp(1, 4);
+/// Pre-training and fine-tuning, priced per image·epoch: the difference between two epochs
+/// and one (start-up, the precise-BatchNorm pass and the test pass cancel) at the configured
+/// batch size, validation counted at a third of a training image.
+fn training_costs(
+    cfg: &ExperimentConfig,
+    synth: &SynthConfig,
+    arch: &mrixai_zoo::Arch,
+    affordable: usize,
+) -> Result<Vec<CostRow>> {
+    let size = &synth.size;
+    let [n_train, n_val, n_test] = split_counts(synth);
+    let cells = grid::cells(cfg)?.len() as f64;
+    let batch = cfg.train.batch_size.clamp(1, affordable);
     let split = |n: usize| SplitArrays {
-        images: blank_images(n, &size),
-        masks: ArrayD::zeros(IxDyn(&[n, 1, side[0], side[1]])),
-        weights: ArrayD::zeros(IxDyn(&[n, 1, side[0], side[1]])),
+        images: blank_images(n, size),
+        masks: ArrayD::zeros(IxDyn(&[n, 1, size[0], size[1]])),
+        weights: ArrayD::zeros(IxDyn(&[n, 1, size[0], size[1]])),
         labels: ArrayD::from_shape_vec(IxDyn(&[n]), (0..n as i64).map(|i| i % 2).collect())
             .expect("length matches shape"),
     };
     let (tr, va) = (split(2 * batch), split(batch));
-    let mut tc = crate::stages::train_config(&cfg.train);
-    tc.epochs = 1;
-    tc.batch_size = batch;
-    let epoch_s = fastest(1, || {
-        mrixai_zoo::train(
-            &tc,
-            &arch,
-            &tr,
-            &va,
-            None,
-            0,
-            &mrixai_core::progress::Silent,
-        )
-        .map(|_| ())
-    })?;
-    // the epoch trained 2·batch images and validated batch images; counting a validation
-    // image as a third of a training image (forward only), the seconds per training image
-    // and epoch with the configuration's validation share are:
+    let epochs = |n: usize| {
+        let mut tc = crate::stages::train_config(&cfg.train);
+        tc.epochs = n;
+        tc.patience = n + 1;
+        tc.batch_size = batch;
+        fastest(2, || {
+            mrixai_zoo::train(&tc, arch, &tr, &va, None, 0, &mrixai_core::progress::Silent)
+                .map(|_| ())
+        })
+    };
+    let bn_images = mrixai_zoo::TrainConfig::default().bn_recalibration as f64;
+    let (one, two) = (epochs(1)?, epochs(2)?);
+    // one epoch trains 2·batch images and validates batch images
+    let epoch_s = (two - one).max(0.25 * one);
     let per_train_image = epoch_s / (2.0 * batch as f64 + batch as f64 / 3.0);
     let per_image = per_train_image * (1.0 + n_val / (3.0 * n_train.max(1.0)));
     let mut pretrain_images = 0.0;
@@ -224,53 +241,77 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             _ => {}
         }
     }
-    rows.push(CostRow {
-        stage: format!("pre-training ({} epochs)", cfg.pretrain.train.epochs),
-        count: pretrain_images * cfg.pretrain.train.epochs as f64,
-        unit: "per image·epoch".into(),
-        unit_s: per_image,
-    });
-    rows.push(CostRow {
-        stage: format!("fine-tuning ({cells} cells × {} epochs)", cfg.train.epochs),
-        count: cells * n_train * cfg.train.epochs as f64,
-        unit: "per image·epoch".into(),
-        unit_s: per_image,
-    });
+    Ok(vec![
+        CostRow {
+            stage: format!("pre-training ({} epochs)", cfg.pretrain.train.epochs),
+            count: pretrain_images * cfg.pretrain.train.epochs as f64,
+            unit: "per image·epoch".into(),
+            unit_s: per_image,
+        },
+        CostRow {
+            stage: format!("fine-tuning ({cells} cells × {} epochs)", cfg.train.epochs),
+            count: cells * n_train * cfg.train.epochs as f64,
+            unit: "per image·epoch".into(),
+            unit_s: per_image,
+        },
+        CostRow {
+            // forward only: a third of a training image each
+            stage: "precise BatchNorm and test passes (per cell)".into(),
+            count: cells * (bn_images.min(n_train) + n_test) / 3.0,
+            unit: "per image".into(),
+            unit_s: per_train_image,
+        },
+    ])
+}
 
-    // attribution: each method on one image of the proxy, in gradient passes of the proxy,
-    // priced with one gradient pass of the configured architecture
-    let model = mrixai_zoo::Vgg::init(&arch, 0)?;
+/// Every configured method on a batch of the small proxy network (`vgg-small` at the same
+/// size), in gradient passes of the proxy at that batch, priced with gradient passes of the
+/// configured architecture. A model-free control runs once per run, not once per cell.
+fn attribution_costs(
+    cfg: &ExperimentConfig,
+    synth: &SynthConfig,
+    model: &mrixai_zoo::Vgg,
+    affordable: usize,
+) -> Result<Vec<CostRow>> {
+    let size = &synth.size;
+    let n_test = split_counts(synth)[2];
+    let cells = grid::cells(cfg)?.len() as f64;
+    let side = [size[0], size[1]];
     let proxy = mrixai_zoo::Vgg::init(&mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?, 0)?;
-    let x = blank_images(1, &size);
-    let (xm, xp) = (model.prepare(x.view())?, proxy.prepare(x.view())?);
-    let pass = |m: &dyn Explainable, x: &ArrayD<f32>| {
-        fastest(2, || m.input_gradient(x.view(), &[0]).map(|_| ()))
+    let n = cfg.explain.batch_size.clamp(1, 16);
+    let per_image_pass = |m: &mrixai_zoo::Vgg, n: usize| -> Result<f64> {
+        let x = m.prepare(blank_images(n, size).view())?;
+        Ok(fastest(2, || m.input_gradient(x.view(), &vec![0; n]).map(|_| ()))? / n as f64)
     };
-    let model_pass = pass(&model, &xm)?;
-    let proxy_pass = pass(&proxy, &xp)?;
-    let maps = cells * n_test.min(cfg.explain.max_samples as f64);
-    let (map, mask) = synthetic_map(
-        &size,
-        f64::from(synth.lesion.area_fraction.iter().sum::<f32>()) / 2.0,
-    );
-    let masks = mask
-        .clone()
-        .insert_axis(ndarray::Axis(0))
-        .insert_axis(ndarray::Axis(0));
+    let proxy_pass = per_image_pass(&proxy, n)?;
+    let model_pass = per_image_pass(model, n.min(affordable))?;
+    let xp = proxy.prepare(blank_images(n, size).view())?;
+    let per_cell = n_test.min(cfg.explain.max_samples as f64);
+    let (_, mask) = synthetic_map(size, lesion_area(synth));
+    let masks = ndarray::stack(ndarray::Axis(0), &vec![mask.view(); n])
+        .map_err(|e| Error::invalid(e.to_string()))?
+        .insert_axis(ndarray::Axis(1));
+    let mut rows = Vec::new();
     for name in &cfg.explain.methods {
-        let job = crate::stages::explanation(cfg, name).batch_size(1);
+        let job = crate::stages::explanation(cfg, name).batch_size(n);
         let t = fastest(1, || {
             mrixai_attrib::explain(
                 &proxy,
                 &job,
                 xp.view(),
-                &[0],
+                &vec![0; n],
                 Some(masks.view()),
                 &mut |_| {},
             )
             .map(|_| ())
-        })?;
+        })? / n as f64;
         let passes = t / proxy_pass;
+        let model_free = mrixai_attrib::is_model_free(name);
+        let count = if model_free {
+            per_cell
+        } else {
+            cells * per_cell
+        };
         // controls never run the network: their own time is the unit cost
         let (stage, unit_s) = if passes < 0.5 {
             (format!("attribution: {name} (no network pass)"), t)
@@ -280,16 +321,41 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
                 passes * model_pass,
             )
         };
+        let stage = if model_free {
+            format!("{stage}, once per run")
+        } else {
+            stage
+        };
         rows.push(CostRow {
             stage,
-            count: maps,
+            count,
             unit: "per map".into(),
             unit_s,
         });
     }
+    Ok(rows)
+}
 
-    // scoring: the configured metrics on one synthetic map
+/// Mean lesion area fraction of the benchmark's synthesis config.
+fn lesion_area(synth: &SynthConfig) -> f64 {
+    f64::from(synth.lesion.area_fraction.iter().sum::<f32>()) / 2.0
+}
+
+/// The configured metrics on one synthetic map, for every map of the methods and once per
+/// run for the model-free controls.
+fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig) -> Result<CostRow> {
+    let n_test = split_counts(synth)[2];
+    let cells = grid::cells(cfg)?.len() as f64;
+    let per_cell = n_test.min(cfg.explain.max_samples as f64);
+    let free = cfg
+        .explain
+        .methods
+        .iter()
+        .filter(|m| mrixai_attrib::is_model_free(m))
+        .count() as f64;
+    let methods = cfg.explain.methods.len() as f64 - free;
     let metrics = mrixai_metrics::MetricSet::parse(&cfg.score.metrics)?;
+    let (map, mask) = synthetic_map(&synth.size, lesion_area(synth));
     let (map1, mask1) = (
         map.insert_axis(ndarray::Axis(0)),
         mask.insert_axis(ndarray::Axis(0)),
@@ -299,13 +365,12 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             .score_batch(map1.view(), mask1.view(), &mrixai_core::progress::Silent)
             .map(|_| ())
     })?;
-    rows.push(CostRow {
+    Ok(CostRow {
         stage: format!("scoring ({} metrics)", cfg.score.metrics.len()),
-        count: maps * cfg.explain.methods.len() as f64,
+        count: per_cell * (cells * methods + free),
         unit: "per map".into(),
         unit_s: score_s,
-    });
-    Ok(Costs { rows })
+    })
 }
 
 #[cfg(test)]
@@ -316,7 +381,7 @@ mod tests {
     fn tiny_profile_is_priced_stage_by_stage() {
         let cfg = ExperimentConfig::profile("tiny").unwrap();
         let costs = calibrate(&cfg).unwrap();
-        assert_eq!(costs.rows.len(), 2 + cfg.explain.methods.len() + 1);
+        assert_eq!(costs.rows.len(), 3 + cfg.explain.methods.len() + 1);
         for r in &costs.rows {
             assert!(r.unit_s.is_finite() && r.unit_s > 0.0, "{r:?}");
             assert!(r.count.is_finite() && r.count >= 0.0, "{r:?}");
