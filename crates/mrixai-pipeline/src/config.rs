@@ -250,7 +250,6 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// Rejects impossible settings, naming the field.
     /// Checks the methods with their parameters, the metrics and the pooling when the config
     /// is read, not at the first cell: each method is built once here with its parameters.
     fn validate_explain_and_score(&self) -> Result<()> {
@@ -272,8 +271,13 @@ impl ExperimentConfig {
                     ),
                 ));
             } else {
-                mrixai_attrib::method_by_name(name, &params)
-                    .map_err(|e| Error::config(format!("explain.params.{name}"), e.to_string()))?;
+                // the registry names `method.key`; the config's field is `explain.params.method.key`
+                mrixai_attrib::method_by_name(name, &params).map_err(|e| match e {
+                    Error::Config { field, msg } => {
+                        Error::config(format!("explain.params.{field}"), msg)
+                    }
+                    e => Error::config(format!("explain.params.{name}"), e.to_string()),
+                })?;
             }
         }
         if let Some(name) = self
@@ -296,6 +300,8 @@ impl ExperimentConfig {
         Ok(())
     }
 
+    /// Rejects impossible settings, naming the field ([`ExperimentConfig::from_file`] and
+    /// [`ExperimentConfig::profile`] call it).
     pub fn validate(&self) -> Result<()> {
         let nonempty = |field: &str, n: usize| {
             if n == 0 {

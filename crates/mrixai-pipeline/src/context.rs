@@ -26,8 +26,9 @@ pub struct Run {
 }
 
 impl Run {
-    /// Opens (or starts) the run folder `dir` for `cfg`.
+    /// Opens (or starts) the run folder `dir` for `cfg` (checked first, whatever made it).
     pub fn new(dir: &Path, cfg: ExperimentConfig) -> Result<Self> {
+        cfg.validate()?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(Self {
             dir: dir.to_path_buf(),

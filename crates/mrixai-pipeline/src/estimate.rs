@@ -3,7 +3,7 @@
 //!
 //! The calibration trains the configured architecture for one and for two epochs on a few
 //! blank images at the benchmark's size and configured batch size (the difference is the
-//! cost of an epoch), times every configured attribution method on a batch of a small proxy
+//! cost of an epoch, with its validation and BatchNorm passes), times every configured attribution method on a batch of a small proxy
 //! network (`vgg-small` at the same size) relative to a gradient pass of that proxy, times a
 //! gradient pass of the configured architecture, and scores one synthetic map with the
 //! configured metrics; the model-free controls are priced once per run, as the pipeline
@@ -192,8 +192,10 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
 }
 
 /// Pre-training and fine-tuning, priced per image·epoch: the difference between two epochs
-/// and one (start-up, the precise-BatchNorm pass and the test pass cancel) at the configured
-/// batch size, validation counted at a third of a training image.
+/// and one (start-up cancels) at the configured batch size. An epoch also validates and
+/// re-estimates the BatchNorm statistics (`bn_recalibration` training images), forward
+/// passes counted at a third of a training image each; the test pass after training is
+/// priced per cell.
 fn training_costs(
     cfg: &ExperimentConfig,
     synth: &SynthConfig,
@@ -217,17 +219,20 @@ fn training_costs(
         tc.epochs = n;
         tc.patience = n + 1;
         tc.batch_size = batch;
-        fastest(2, || {
+        fastest(3, || {
             mrixai_zoo::train(&tc, arch, &tr, &va, None, 0, &mrixai_core::progress::Silent)
                 .map(|_| ())
         })
     };
     let bn_images = mrixai_zoo::TrainConfig::default().bn_recalibration as f64;
     let (one, two) = (epochs(1)?, epochs(2)?);
-    // one epoch trains 2·batch images and validates batch images
+    // one calibration epoch trains 2·batch images, re-estimates BatchNorm on them and
+    // validates batch images
+    let b = batch as f64;
     let epoch_s = (two - one).max(0.25 * one);
-    let per_train_image = epoch_s / (2.0 * batch as f64 + batch as f64 / 3.0);
-    let per_image = per_train_image * (1.0 + n_val / (3.0 * n_train.max(1.0)));
+    let per_train_image = epoch_s / (2.0 * b + (bn_images.min(2.0 * b) + b) / 3.0);
+    let forward_share = (n_val + bn_images.min(n_train)) / (3.0 * n_train.max(1.0));
+    let per_image = per_train_image * (1.0 + forward_share);
     let mut pretrain_images = 0.0;
     for source in &cfg.grid.sources {
         match source.as_str() {
@@ -256,8 +261,8 @@ fn training_costs(
         },
         CostRow {
             // forward only: a third of a training image each
-            stage: "precise BatchNorm and test passes (per cell)".into(),
-            count: cells * (bn_images.min(n_train) + n_test) / 3.0,
+            stage: "test pass (per cell)".into(),
+            count: cells * n_test / 3.0,
             unit: "per image".into(),
             unit_s: per_train_image,
         },

@@ -6,6 +6,7 @@ use crate::{Cell, Run};
 use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::layout::{CellLayout, DONE, is_done, mark_done};
+use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Result, seed};
 use mrixai_metrics::{MetricSet, Pooling};
 use mrixai_stats::table::ScoreRow;
@@ -167,11 +168,27 @@ pub fn pretrain(run: &Run) -> Result<()> {
     Ok(())
 }
 
+/// Progress of one of the pre-trainings that run at the same time: its notes (epoch
+/// summaries), named by source, go to the run; bars would overwrite each other, so none.
+struct NotesOf<'a> {
+    run: &'a dyn Progress,
+    source: &'static str,
+}
+
+impl Progress for NotesOf<'_> {
+    fn note(&self, line: &str) {
+        self.run.note(&format!("pretrain {}: {line}", self.source));
+    }
+}
+
 /// Pre-trains the checkpoint of `source` (not `scratch`).
 fn pretrain_source(run: &Run, source: Source) -> Result<()> {
     let cfg = &run.cfg;
     let tc = train_config(&cfg.pretrain.train);
-    let bar = run.progress.as_ref();
+    let bar = &NotesOf {
+        run: run.progress.as_ref(),
+        source: source.name(),
+    };
     let dir = run.layout().pretrain(source.name());
     // The run owns its folders: a checkpoint an interrupted run left is replaced.
     let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source.name()));
@@ -210,7 +227,7 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
             bar,
         )?,
     };
-    bar.note(&format!(
+    run.progress.note(&format!(
         "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
         source.name(),
         info.task,
@@ -242,7 +259,7 @@ pub struct CellRecord {
 }
 
 /// The explanation job of method `name` with the configuration's parameters and batch size
-/// (checked when the configuration was read: [`crate::ExperimentConfig::validate`]).
+/// (checked by [`crate::ExperimentConfig::validate`], which [`Run::new`] calls).
 pub(crate) fn explanation(cfg: &crate::ExperimentConfig, name: &str) -> mrixai_attrib::Explanation {
     mrixai_attrib::Explanation {
         method: name.to_string(),

@@ -140,12 +140,9 @@ impl Field for String {
     fn put(&self, out: &mut Vec<Value>) {
         out.push(Value::Str(self.clone()));
     }
+    /// Any value as text (a CSV reader may take a text column of digits for numbers).
     fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
-        match next(row, name)? {
-            Value::Str(s) => Ok(s.clone()),
-            Value::Null => Ok(String::new()),
-            v => mismatch(name, "text", v),
-        }
+        Ok(next(row, name)?.text())
     }
 }
 

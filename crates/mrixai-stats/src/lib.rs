@@ -7,9 +7,10 @@
 //!
 //! The numerics ([`rank`], [`describe`], [`corr`], [`linalg`], [`formula`], [`ols`],
 //! [`nonparam`], [`multitest`]) work on plain slices and need no data-frame library; each
-//! reproduces the named scipy/statsmodels function to about 1e-10. The table layer
-//! ([`table`], [`analysis`]) reads and writes Parquet/CSV with polars and turns every
-//! numerical [`Error`](mrixai_core::Error) into a `note` cell instead of a crash.
+//! reproduces the named scipy/statsmodels function to about 1e-10. The statistics tables are
+//! typed rows ([`columns`] declares them without polars, [`tables`] lists them), built by
+//! [`analysis`], which turns every numerical [`Error`](mrixai_core::Error) into a `note`
+//! cell instead of a crash; [`table`] reads and writes them as Parquet/CSV with polars.
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,8 @@
 //! Tables on disk: a small row-oriented [`Table`] type converted to and from polars
-//! `DataFrame`s, Parquet/CSV IO with atomic writes, and the long-format score table
-//! ([`ScoreRow`], [`read_scores`], [`write_scores`], [`write_long_rows`]).
+//! `DataFrame`s, Parquet/CSV IO with atomic writes, the long-format score table
+//! ([`ScoreRow`], [`read_scores`], [`write_scores`], [`write_long_rows`]), and the one
+//! generic writer and reader of typed rows ([`write_rows`], [`read_rows`], [`to_table`],
+//! [`from_table`]; rows are declared in [`crate::columns`]).
 
 pub use crate::columns::{Field, Kind, TableRow, Value, columns_of};
 use mrixai_core::{Error, Result, atomic};

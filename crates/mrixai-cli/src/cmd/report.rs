@@ -15,7 +15,7 @@ pub struct Args {
     /// Test samples in the gallery.
     #[arg(long, default_value_t = 4)]
     pub gallery_samples: usize,
-    /// Recompute `stats/` even if it exists (it is computed when absent).
+    /// Recompute `stats/` even if it exists (it is computed when absent or unreadable).
     #[arg(long)]
     pub recompute_stats: bool,
     /// Hide the progress bar of the statistics.
@@ -46,7 +46,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.stats.subset = args.subset.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
     opts.stats.seed = args.seed;
     let stats = RunLayout::new(&args.run).stats();
-    if args.recompute_stats || !stats.is_dir() {
+    let unreadable = stats.is_dir() && !args.recompute_stats && {
+        let read = analysis::Tables::read(&stats);
+        if let Err(e) = &read {
+            eprintln!(
+                "note: {} cannot be read ({e}); computing it again",
+                stats.display()
+            );
+        }
+        read.is_err()
+    };
+    if args.recompute_stats || !stats.is_dir() || unreadable {
         let scores = scores_path(&args.run)?;
         analysis::run(
             &scores,
