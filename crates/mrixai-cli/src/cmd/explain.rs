@@ -4,7 +4,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mrixai_attrib::{Explanation, TargetClass, explain};
 use mrixai_core::atomic::check_out_file;
-use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::dataset::read_split;
 use mrixai_core::explain::check_targets;
 use mrixai_core::{ArrayF, Error, Explainable};
 use mrixai_zoo::Vgg;
@@ -34,22 +34,11 @@ fn method_help() -> String {
 
 /// Arguments of `mrixai explain`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
 pub struct Args {
-    /// Checkpoint: a folder with `model.safetensors` and `arch.json`, or a `model.safetensors`
-    /// file with `arch.json` beside it.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Dataset folder (written by `mrixai synth`); the class explained is set by
-    /// `--target-class`.
-    #[arg(long)]
-    pub dataset: Option<PathBuf>,
-    /// Split of the dataset to explain.
-    #[arg(long, default_value = "test")]
-    pub split: String,
-    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of a dataset.
-    #[arg(long)]
-    pub input: Option<PathBuf>,
+    /// The checkpoint and the images (with `--dataset`, the class explained is set by
+    /// `--target-class`).
+    #[command(flatten)]
+    pub source: super::ModelInput,
     /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with `--input`; default: the predicted class).
     #[arg(long, requires = "input", conflicts_with = "dataset")]
     pub target: Option<PathBuf>,
@@ -133,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     // the oracle's ground truth from a file is read here: the library takes it from its caller
     let file_masks = if job.method == "oracle" {
-        if job.params.contains_key("masks") && args.dataset.is_some() {
+        if job.params.contains_key("masks") && args.source.dataset.is_some() {
             anyhow::bail!(
                 "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
             );
@@ -144,13 +133,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let model = Vgg::load(&args.model)?;
-    let (images, targets, masks) = match (&args.dataset, &args.input) {
+    let model = Vgg::load(&args.source.model)?;
+    let (images, targets, masks) = match (&args.source.dataset, &args.source.input) {
         (Some(dir), _) => {
-            let split: Split = args
-                .split
-                .parse()
-                .map_err(|e: Error| anyhow::anyhow!("--split: {e}"))?;
             let choice: TargetClass = args
                 .target_class
                 .as_deref()
@@ -158,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .transpose()
                 .map_err(|e: Error| anyhow::anyhow!("--{}", e.to_string().replacen(' ', "-", 1)))?
                 .unwrap_or_default();
-            let s = read_split(dir, split)?;
+            let s = read_split(dir, args.source.split)?;
             let labels = (choice == TargetClass::Label).then(|| s.label_indices());
             (s.images, labels, Some(s.masks))
         }
@@ -177,8 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // the targets' range, checked here so that the error names where they came from (their
     // number is checked by the explain service)
     check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
-        let source = match (&args.dataset, &args.target) {
-            (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.split),
+        let source = match (&args.source.dataset, &args.target) {
+            (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.source.split),
             (None, Some(path)) => path.display().to_string(),
             (None, None) => "predictions".into(),
         };

@@ -11,7 +11,28 @@ pub mod stats;
 pub mod synth;
 pub mod train;
 
+use mrixai_core::dataset::Split;
 use std::path::PathBuf;
+
+/// A checkpoint and what it sees: a dataset split or an input batch (`explain`, `predict`).
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
+pub struct ModelInput {
+    /// Checkpoint: a folder with `model.safetensors` and `arch.json`, or a `model.safetensors`
+    /// file with `arch.json` beside it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Dataset folder (written by `mrixai synth`).
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Split of the dataset: train, val or test.
+    #[arg(long, default_value = "test")]
+    pub split: Split,
+    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of
+    /// a dataset.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+}
 
 /// The run folder and experiment config of the subcommands that work on a run.
 #[derive(Debug, clap::Args)]

@@ -2,28 +2,17 @@
 //! batch, as CSV (predictions and probabilities) or `.npy` (the logits).
 
 use mrixai_core::ArrayF;
-use mrixai_core::dataset::{Split, read_split};
+use mrixai_core::dataset::read_split;
 use mrixai_zoo::Vgg;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `mrixai predict`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["dataset", "input"])))]
 pub struct Args {
-    /// Checkpoint folder (model.safetensors + arch.json).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Dataset folder.
-    #[arg(long)]
-    pub dataset: Option<PathBuf>,
-    /// Split of the dataset: train, val or test.
-    #[arg(long, default_value = "test")]
-    pub split: Split,
-    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of
-    /// a dataset.
-    #[arg(long)]
-    pub input: Option<PathBuf>,
+    /// The checkpoint and the images.
+    #[command(flatten)]
+    pub source: super::ModelInput,
     /// Output: `.csv` (sample[,label],prediction[,correct],p_0,…) or `.npy` (float32 logits
     /// `[N, classes]`).
     #[arg(long)]
@@ -35,9 +24,9 @@ pub struct Args {
 
 /// The images to predict and, for a dataset, their labels.
 fn inputs(args: &Args) -> anyhow::Result<(ArrayF, Option<Vec<usize>>)> {
-    match (&args.dataset, &args.input) {
+    match (&args.source.dataset, &args.source.input) {
         (Some(dir), _) => {
-            let s = read_split(dir, args.split)?;
+            let s = read_split(dir, args.source.split)?;
             let labels = s.label_indices();
             Ok((s.images, Some(labels)))
         }
@@ -85,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
-    let model = Vgg::load(&args.model)?;
+    let model = Vgg::load(&args.source.model)?;
     let (images, labels) = inputs(&args)?;
     let x = model.prepare(images.view())?;
     let logits = model.logits_batched(x.view())?;
