@@ -813,7 +813,7 @@ fn shared_lesion_parameters_do_not_predict_the_class() {
 }
 
 /// Fisher's discriminant direction S⁻¹(μ₁ − μ₀) of two samples of 5 features (pooled
-/// covariance, solved by Gaussian elimination with partial pivoting).
+/// covariance, solved by Cholesky).
 fn fisher_direction(a: &[[f64; 5]], b: &[[f64; 5]]) -> [f64; 5] {
     let mean = |v: &[[f64; 5]]| {
         let mut m = [0.0; 5];
@@ -825,36 +825,25 @@ fn fisher_direction(a: &[[f64; 5]], b: &[[f64; 5]]) -> [f64; 5] {
         m
     };
     let (ma, mb) = (mean(a), mean(b));
-    let mut s = [[0.0; 6]; 5];
+    let mut s = [0.0; 25];
     for (v, m) in [(a, ma), (b, mb)] {
         for x in v {
-            for i in 0..5 {
-                for j in 0..5 {
-                    s[i][j] += (x[i] - m[i]) * (x[j] - m[j]);
-                }
+            for (k, c) in s.iter_mut().enumerate() {
+                *c += (x[k / 5] - m[k / 5]) * (x[k % 5] - m[k % 5]);
             }
         }
     }
-    for (i, row) in s.iter_mut().enumerate() {
-        row[i] += 1e-12; // a constant feature stays solvable
-        row[5] = mb[i] - ma[i];
+    for d in s.iter_mut().step_by(6) {
+        *d += 1e-12; // a constant feature stays solvable
     }
-    for c in 0..5 {
-        let p = (c..5)
-            .max_by(|&i, &j| s[i][c].abs().total_cmp(&s[j][c].abs()))
-            .unwrap();
-        s.swap(c, p);
-        let pivot = s[c];
-        for (r, row) in s.iter_mut().enumerate() {
-            if r != c {
-                let f = row[c] / pivot[c];
-                for (x, p) in row.iter_mut().zip(&pivot).skip(c) {
-                    *x -= f * p;
-                }
-            }
-        }
-    }
-    std::array::from_fn(|i| s[i][5] / s[i][i])
+    let mut w: [f64; 5] = std::array::from_fn(|i| mb[i] - ma[i]);
+    assert!(
+        mrixai_core::cholesky::factor(&mut s, 5),
+        "pooled covariance not positive definite"
+    );
+    mrixai_core::cholesky::solve_lower(&s, 5, &mut w, 1);
+    mrixai_core::cholesky::solve_upper_t(&s, 5, &mut w);
+    w
 }
 
 /// A volume whose header gives no orientation (sform and qform codes 0) is read with its
