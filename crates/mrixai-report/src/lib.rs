@@ -124,8 +124,24 @@ pub(crate) struct Figure {
     pub svg: String,
 }
 
-/// Builds `run/report/` (atomically replacing an old one) and returns what was written.
+/// Builds `run/report/` (atomically replacing an old one) from the run folder and its
+/// `stats/` tables, and returns what was written.
 pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
+    build(run, None, opts)
+}
+
+/// [`build_report`] with the statistics tables the caller already holds (those in `run/stats`,
+/// e.g. as [`analysis::run`] returned them), so they are not read again.
+pub fn build_report_with(
+    run: &Path,
+    tables: &Tables,
+    opts: &ReportOptions,
+) -> Result<ReportSummary> {
+    build(run, Some(tables), opts)
+}
+
+/// The report of `run`, with `tables` or the tables read from `run/stats`.
+fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<ReportSummary> {
     if !run.is_dir() {
         return Err(Error::invalid(format!(
             "{}: run folder does not exist",
@@ -138,7 +154,14 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
         return Err(Error::format(&scores, "score table has no rows"));
     }
     let mut notes = Vec::new();
-    let tables = read_stats(run)?;
+    let read;
+    let tables = match tables {
+        Some(t) => t,
+        None => {
+            read = read_stats(run)?;
+            &read
+        }
+    };
     let models = analysis::models(&records)?;
     let sources = source_order(&models.values().map(|m| m.source.clone()).collect());
     let methods: Vec<String> = records
@@ -158,7 +181,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
 
     let input = FigureInput {
         records: &records,
-        tables: &tables,
+        tables,
         models: &models,
         sources: &sources,
         methods: &methods,
@@ -191,7 +214,7 @@ pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
     let page = html::page(&html::PageInput {
         run,
         scores: &scores,
-        tables: &tables,
+        tables,
         figures: &figs,
         gallery: gallery.as_ref(),
         run_json: run_json.as_ref(),
@@ -286,11 +309,7 @@ fn box_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
     for metric in metrics {
         let mut groups: BTreeMap<(usize, i64), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for r in records.iter().filter(|r| &r.metric == metric) {
-            let keep = match subset {
-                analysis::Subset::Correct => r.correct,
-                analysis::Subset::CorrectAll => r.correct_all,
-            };
-            if keep && r.value.is_finite() {
+            if subset.keeps(r.correct, r.correct_all) && r.value.is_finite() {
                 let si = sources.iter().position(|s| *s == r.source).unwrap_or(0);
                 groups
                     .entry((si, r.pretrained_layers))

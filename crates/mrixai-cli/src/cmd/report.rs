@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use mrixai_core::layout::RunLayout;
-use mrixai_report::{ReportOptions, build_report, scores_path};
+use mrixai_report::{ReportOptions, build_report_with, scores_path};
 use mrixai_stats::analysis;
 use std::path::PathBuf;
 
@@ -46,28 +46,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.stats.subset = args.subset.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
     opts.stats.seed = args.seed;
     let stats = RunLayout::new(&args.run).stats();
-    let unreadable = stats.is_dir() && !args.recompute_stats && {
-        let read = analysis::Tables::read(&stats);
-        if let Err(e) = &read {
-            eprintln!(
-                "note: {} cannot be read ({e}); computing it again",
-                stats.display()
-            );
-        }
-        read.is_err()
-    };
-    if args.recompute_stats || !stats.is_dir() || unreadable {
+    let compute = || -> anyhow::Result<analysis::Tables> {
         let scores = scores_path(&args.run)?;
-        analysis::run(
-            &scores,
-            &stats,
-            &opts.stats,
-            &mrixai_cli::Bar::new(!args.quiet),
-        )
-        .with_context(|| format!("statistics of {}", scores.display()))?;
+        let bar = mrixai_cli::Bar::new(!args.quiet);
+        let tables = analysis::run(&scores, &stats, &opts.stats, &bar)
+            .with_context(|| format!("statistics of {}", scores.display()))?;
         eprintln!("note: statistics computed into {}", stats.display());
-    }
-    let s = build_report(&args.run, &opts)
+        Ok(tables)
+    };
+    let tables = if args.recompute_stats || !stats.is_dir() {
+        compute()?
+    } else {
+        match analysis::Tables::read(&stats) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "note: {} cannot be read ({e}); computing it again",
+                    stats.display()
+                );
+                compute()?
+            }
+        }
+    };
+    let s = build_report_with(&args.run, &tables, &opts)
         .with_context(|| format!("report of {}", args.run.display()))?;
     for n in &s.notes {
         eprintln!("note: {n}");
