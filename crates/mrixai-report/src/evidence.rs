@@ -173,11 +173,11 @@ fn samples_per_model(summary: &[SummaryRow], subset: &str) -> String {
     let Some(first) = summary.first() else {
         return "unknown".into();
     };
-    let (method, metric) = (&first.key.method, &first.key.metric);
+    let (method, metric) = (&first.method, &first.metric);
     let mut n: Vec<usize> = summary
         .iter()
-        .filter(|s| s.key.method == *method && s.key.metric == *metric && s.key.subset == subset)
-        .map(|s| s.key.n)
+        .filter(|s| s.method == *method && s.metric == *metric && s.subset == subset)
+        .map(|s| s.summary.n)
         .collect();
     if n.is_empty() {
         return "unknown".into();

@@ -502,20 +502,23 @@ fn summary_rows(
                     )
                 });
             let nan = f64::NAN;
-            let (n, n_nan, mean, sd, med, q25, q75, iqr) = match &sm {
-                Ok(v) => (v.n, v.n_nan, v.mean, v.sd, v.median, v.q25, v.q75, v.iqr),
-                Err(_) => (0, x.len(), nan, nan, nan, nan, nan, nan),
-            };
+            let summary = sm.unwrap_or(describe::Summary {
+                n: 0,
+                n_nan: x.len(),
+                mean: nan,
+                sd: nan,
+                median: nan,
+                q25: nan,
+                q75: nan,
+                iqr: nan,
+            });
             let (ci_low, ci_high) = ci.as_ref().copied().unwrap_or((nan, nan));
             tb.push(SummaryRow {
-                key: per_model(m, method, metric, subset, n),
-                n_nan,
-                mean,
-                sd,
-                median: med,
-                q25,
-                q75,
-                iqr,
+                model: model_row(m),
+                method: method.to_string(),
+                metric: metric.to_string(),
+                subset: subset.name().to_string(),
+                summary,
                 ci_low,
                 ci_high,
                 note: note_of(&ci),

@@ -46,25 +46,27 @@ pub fn median(x: &[f64]) -> f64 {
     quantile(x, 0.5)
 }
 
-/// Summary of one group of scores.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Summary {
-    /// Number of finite values used.
-    pub n: usize,
-    /// Number of NaN values left out.
-    pub n_nan: usize,
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub sd: f64,
-    /// Median.
-    pub median: f64,
-    /// First quartile.
-    pub q25: f64,
-    /// Third quartile.
-    pub q75: f64,
-    /// Interquartile range q75 − q25.
-    pub iqr: f64,
+crate::stats_table! {
+    /// Summary of one group of scores (columns `n` … `iqr` of the `summary` table).
+    #[derive(Copy)]
+    pub struct Summary {
+        /// Number of finite values used.
+        pub n: usize,
+        /// Number of NaN values left out.
+        pub n_nan: usize,
+        /// Mean.
+        pub mean: f64,
+        /// Sample standard deviation.
+        pub sd: f64,
+        /// Median.
+        pub median: f64,
+        /// First quartile.
+        pub q25: f64,
+        /// Third quartile.
+        pub q75: f64,
+        /// Interquartile range q75 − q25.
+        pub iqr: f64,
+    }
 }
 
 /// Summarises `x`, leaving NaN out; fails on ±Inf (a bug upstream) and on no finite value.

@@ -47,22 +47,16 @@ stats_table! {
     /// `summary`: each model's scores per method, metric and subset, with a bootstrap CI
     /// of the mean.
     pub struct SummaryRow = "summary" {
-        /// The model and what is summarised.
-        pub key: PerModel,
-        /// Non-finite values left out.
-        pub n_nan: usize,
-        /// Mean.
-        pub mean: f64,
-        /// Standard deviation.
-        pub sd: f64,
-        /// Median.
-        pub median: f64,
-        /// First quartile.
-        pub q25: f64,
-        /// Third quartile.
-        pub q75: f64,
-        /// Interquartile range.
-        pub iqr: f64,
+        /// The model.
+        pub model: ModelRow,
+        /// Attribution method.
+        pub method: String,
+        /// Metric.
+        pub metric: String,
+        /// Sample subset (`correct`, `correct_all`).
+        pub subset: String,
+        /// The scores' summary (NaN where there is no finite score).
+        pub summary: crate::describe::Summary,
         /// Bootstrap CI of the mean, lower end.
         pub ci_low: f64,
         /// Bootstrap CI of the mean, upper end.
