@@ -185,10 +185,32 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
     // calibration batches as large as the configuration's, within about half a second of
     // gradient passes (a large network on a CPU calibrates on single images)
     let affordable = ((0.5 / model_pass.max(1e-9)) as usize).max(1);
-    let mut rows = training_costs(cfg, &synth, &arch, affordable)?;
-    rows.extend(attribution_costs(cfg, &synth, &model, affordable)?);
-    rows.push(scoring_cost(cfg, &synth)?);
+    let counts = Counts::of(cfg, &synth)?;
+    let mut rows = training_costs(cfg, &synth, &counts, &arch, affordable)?;
+    rows.extend(attribution_costs(cfg, &synth, &counts, &model, affordable)?);
+    rows.push(scoring_cost(cfg, &synth, &counts)?);
     Ok(Costs { rows })
+}
+
+/// How much of everything a configuration asks for.
+struct Counts {
+    /// Model cells of the grid.
+    cells: f64,
+    /// Images of the benchmark's train, val and test splits.
+    splits: [f64; 3],
+    /// Test images explained per cell.
+    explained: f64,
+}
+
+impl Counts {
+    fn of(cfg: &ExperimentConfig, synth: &SynthConfig) -> Result<Self> {
+        let splits = split_counts(synth);
+        Ok(Self {
+            cells: grid::cells(cfg)?.len() as f64,
+            splits,
+            explained: splits[2].min(cfg.explain.max_samples as f64),
+        })
+    }
 }
 
 /// Pre-training and fine-tuning, priced per image·epoch: the difference between two epochs
@@ -199,12 +221,13 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
 fn training_costs(
     cfg: &ExperimentConfig,
     synth: &SynthConfig,
+    counts: &Counts,
     arch: &mrixai_zoo::Arch,
     affordable: usize,
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
-    let [n_train, n_val, n_test] = split_counts(synth);
-    let cells = grid::cells(cfg)?.len() as f64;
+    let [n_train, n_val, n_test] = counts.splits;
+    let cells = counts.cells;
     let batch = cfg.train.batch_size.clamp(1, affordable);
     let split = |n: usize| SplitArrays {
         images: blank_images(n, size),
@@ -275,12 +298,11 @@ fn training_costs(
 fn attribution_costs(
     cfg: &ExperimentConfig,
     synth: &SynthConfig,
+    counts: &Counts,
     model: &mrixai_zoo::Vgg,
     affordable: usize,
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
-    let n_test = split_counts(synth)[2];
-    let cells = grid::cells(cfg)?.len() as f64;
     let side = [size[0], size[1]];
     let proxy = mrixai_zoo::Vgg::init(&mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?, 0)?;
     let n = cfg.explain.batch_size.clamp(1, 16);
@@ -291,7 +313,6 @@ fn attribution_costs(
     let proxy_pass = per_image_pass(&proxy, n)?;
     let model_pass = per_image_pass(model, n.min(affordable))?;
     let xp = proxy.prepare(blank_images(n, size).view())?;
-    let per_cell = n_test.min(cfg.explain.max_samples as f64);
     let (_, mask) = synthetic_map(size, lesion_area(synth));
     let masks = ndarray::stack(ndarray::Axis(0), &vec![mask.view(); n])
         .map_err(|e| Error::invalid(e.to_string()))?
@@ -313,9 +334,9 @@ fn attribution_costs(
         let passes = t / proxy_pass;
         let model_free = mrixai_attrib::is_model_free(name);
         let count = if model_free {
-            per_cell
+            counts.explained
         } else {
-            cells * per_cell
+            counts.cells * counts.explained
         };
         // controls never run the network: their own time is the unit cost
         let (stage, unit_s) = if passes < 0.5 {
@@ -348,10 +369,7 @@ fn lesion_area(synth: &SynthConfig) -> f64 {
 
 /// The configured metrics on one synthetic map, for every map of the methods and once per
 /// run for the model-free controls.
-fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig) -> Result<CostRow> {
-    let n_test = split_counts(synth)[2];
-    let cells = grid::cells(cfg)?.len() as f64;
-    let per_cell = n_test.min(cfg.explain.max_samples as f64);
+fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig, counts: &Counts) -> Result<CostRow> {
     let free = cfg
         .explain
         .methods
@@ -372,7 +390,7 @@ fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig) -> Result<CostRow> 
     })?;
     Ok(CostRow {
         stage: format!("scoring ({} metrics)", cfg.score.metrics.len()),
-        count: per_cell * (cells * methods + free),
+        count: counts.explained * (counts.cells * methods + free),
         unit: "per map".into(),
         unit_s: score_s,
     })
