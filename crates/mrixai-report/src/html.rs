@@ -270,18 +270,22 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     h
 }
 
-/// The page being written: its input, the statistics tables as shown (untyped views for
-/// the generic table renderer) and the running figure number.
+/// The page being written: its input, the untyped views of the statistics tables the
+/// generic table renderer shows (each made when first shown, one per `TABLE_STEMS` entry)
+/// and the running figure number.
 struct Page<'a> {
     p: &'a PageInput<'a>,
-    views: Vec<(&'static str, Table)>,
+    views: Vec<std::cell::OnceCell<Option<Table>>>,
     fig_no: usize,
 }
 
 impl<'a> Page<'a> {
     /// A statistics table by file stem, as shown.
     fn t(&self, stem: &str) -> Option<&Table> {
-        self.views.iter().find(|(s, _)| *s == stem).map(|(_, t)| t)
+        let i = TABLE_STEMS.iter().position(|s| *s == stem)?;
+        self.views[i]
+            .get_or_init(|| self.p.tables.table(stem))
+            .as_ref()
     }
     /// The figure `{prefix}_{metric}.svg`.
     fn find(&self, prefix: &str, metric: &str) -> Option<&'a Figure> {
@@ -689,13 +693,9 @@ impl<'a> Page<'a> {
 
 /// Renders the whole page.
 pub(crate) fn page(p: &PageInput) -> String {
-    let views = TABLE_STEMS
-        .iter()
-        .filter_map(|&stem| Some((stem, p.tables.table(stem)?)))
-        .collect();
     let mut page = Page {
         p,
-        views,
+        views: vec![std::cell::OnceCell::new(); TABLE_STEMS.len()],
         fig_no: 0,
     };
     let body = [
