@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod run;
 pub mod slurm;
 pub mod stages;
+mod workers;
 
 pub use config::ExperimentConfig;
 pub use context::Run;

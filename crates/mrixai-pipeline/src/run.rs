@@ -5,7 +5,6 @@ use crate::manifest::Manifest;
 use crate::{Cell, Run, stages};
 use mrixai_core::layout::mark_done;
 use mrixai_core::{Error, Result};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 impl Run {
@@ -71,44 +70,12 @@ impl Run {
         let bar = self.progress.as_ref();
         let mut cells: Vec<&Cell> = cells.iter().collect();
         cells.sort_by_key(|c| (c.frozen, c.frozen.then_some(c.pretrained_layers)));
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let jobs = match self.jobs {
-            0 => cores,
-            j => j,
-        }
-        .clamp(1, cells.len().max(1));
-        let threads = (cores / jobs).max(1);
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let worker = || -> Result<()> {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::invalid(format!("cannot start a cell worker: {e}")))?;
-            while !failed.load(Ordering::Relaxed) {
-                let Some(&cell) = cells.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                bar.advance(0, &cell.label());
-                if let Err(e) = pool.install(|| self.run_cell(cell)) {
-                    failed.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
-                bar.advance(1, &cell.label());
-            }
+        crate::workers::on_workers(&cells, self.jobs, "cell worker", |cell| {
+            bar.advance(0, &cell.label());
+            self.run_cell(cell)?;
+            bar.advance(1, &cell.label());
             Ok(())
-        };
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..jobs).map(|_| s.spawn(worker)).collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::invalid("a cell worker panicked")))
-                })
-                .collect::<Result<Vec<()>>>()
-        })?;
-        Ok(())
+        })
     }
 
     /// The whole experiment in this process: prepare, every cell, aggregate.

@@ -142,30 +142,10 @@ pub fn pretrain(run: &Run) -> Result<()> {
             pending.push(source);
         }
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = (cores / pending.len().max(1)).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = pending
-            .iter()
-            .map(|&source| {
-                s.spawn(move || {
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(threads)
-                        .build()
-                        .map_err(|e| Error::invalid(format!("cannot start pre-training: {e}")))?
-                        .install(|| pretrain_source(run, source))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::invalid("a pre-training thread panicked")))
-            })
-            .collect::<Result<Vec<()>>>()
-    })?;
-    Ok(())
+    // all at once: each worker a pre-training
+    crate::workers::on_workers(&pending, pending.len(), "pre-training worker", |&source| {
+        pretrain_source(run, source)
+    })
 }
 
 /// Progress of one of the pre-trainings that run at the same time: its notes (epoch
