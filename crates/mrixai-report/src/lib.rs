@@ -119,8 +119,11 @@ pub fn source_order(sources: &BTreeSet<String>) -> Vec<String> {
 
 /// A figure: file name, caption, SVG text.
 pub(crate) struct Figure {
+    /// File name under `report/figures/`.
     pub file: String,
+    /// Caption shown under the figure.
     pub caption: String,
+    /// The SVG document.
     pub svg: String,
 }
 

@@ -79,19 +79,27 @@ stats_table! {
 stats_table! {
     /// `correlation`: Pearson and Spearman correlation of score and accuracy across models.
     pub struct CorrelationRow = "correlation" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
         /// `pearson` or `spearman`.
         pub test: String,
+        /// Models (or values) entering the test.
         pub n: usize,
+        /// Correlation coefficient.
         pub r: f64,
+        /// 95 % CI, lower end.
         pub ci_low: f64,
+        /// 95 % CI, upper end.
         pub ci_high: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within (metric, test).
         pub p_holm: f64,
         /// Benjamini–Hochberg-adjusted p within (metric, test).
         pub p_bh: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -99,15 +107,25 @@ stats_table! {
 stats_table! {
     /// `ols_fit`: the OLS correction for accuracy, one fit per method and metric.
     pub struct OlsFitRow = "ols_fit" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Model formula (patsy syntax).
         pub formula: String,
+        /// Observations (models).
         pub nobs: usize,
+        /// Model degrees of freedom.
         pub df_model: f64,
+        /// Residual degrees of freedom.
         pub df_resid: f64,
+        /// R².
         pub rsquared: f64,
+        /// Adjusted R².
         pub rsquared_adj: f64,
+        /// F statistic of the whole model.
         pub fvalue: f64,
+        /// p-value of the F statistic.
         pub f_pvalue: f64,
         /// Fallback formulas taken, or why there is no fit.
         pub note: String,
@@ -117,13 +135,21 @@ stats_table! {
 stats_table! {
     /// `ols_coefficients`: the coefficients of each OLS fit.
     pub struct CoefficientRow = "ols_coefficients" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Model formula (patsy syntax).
         pub formula: String,
+        /// Model term.
         pub term: String,
+        /// Coefficient.
         pub coef: f64,
+        /// Standard error.
         pub se: f64,
+        /// t statistic.
         pub t: f64,
+        /// p-value.
         pub p: f64,
     }
 }
@@ -131,13 +157,21 @@ stats_table! {
 stats_table! {
     /// `anova`: type-II ANOVA of each OLS fit.
     pub struct AnovaRow = "anova" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Model formula (patsy syntax).
         pub formula: String,
+        /// Model term.
         pub term: String,
+        /// Sum of squares of the term.
         pub sum_sq: f64,
+        /// Degrees of freedom.
         pub df: f64,
+        /// F statistic.
         pub f: f64 as "F",
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within (metric, term).
         pub p_holm: f64,
@@ -149,14 +183,23 @@ stats_table! {
 stats_table! {
     /// `residuals`: model-level scores residualised on accuracy.
     pub struct ResidualRow = "residuals" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Cell id of the model.
         pub cell: String,
+        /// Pre-training source.
         pub source: String,
+        /// Pre-trained layers.
         pub pretrained_layers: i64,
+        /// Test accuracy of the model.
         pub accuracy: f64,
+        /// Model-level score.
         pub score: f64,
+        /// Fitted value of score ~ accuracy.
         pub fitted: f64,
+        /// Residual of score ~ accuracy.
         pub residual: f64,
     }
 }
@@ -164,17 +207,23 @@ stats_table! {
 stats_table! {
     /// `residual_tests`: source and layer effects on the residualised scores.
     pub struct ResidualTestRow = "residual_tests" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
         /// `source_anova` or `layers_spearman_pretrained`.
         pub test: String,
+        /// Models (or values) entering the test.
         pub n: usize,
+        /// Test statistic.
         pub statistic: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within (metric, test).
         pub p_holm: f64,
         /// Benjamini–Hochberg-adjusted p within (metric, test).
         pub p_bh: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -182,20 +231,27 @@ stats_table! {
 stats_table! {
     /// `partial_correlation`: score and pre-trained layers given accuracy.
     pub struct PartialCorrelationRow = "partial_correlation" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
         /// Models entering the correlation (`pretrained`).
         pub population: String,
+        /// Models (or values) entering the test.
         pub n: usize,
         /// Residual degrees of freedom (absent when not computed).
         pub df: Option<usize>,
+        /// Correlation coefficient.
         pub r: f64,
+        /// t statistic.
         pub t: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within the metric.
         pub p_holm: f64,
         /// Benjamini–Hochberg-adjusted p within the metric.
         pub p_bh: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -203,13 +259,21 @@ stats_table! {
 stats_table! {
     /// `matched_bins`: mean score per source within accuracy bins.
     pub struct MatchedBinRow = "matched_bins" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Accuracy bin (0-based, by ascending accuracy).
         pub bin: usize,
+        /// Lowest accuracy in the bin.
         pub accuracy_low: f64,
+        /// Highest accuracy in the bin.
         pub accuracy_high: f64,
+        /// Pre-training source.
         pub source: String,
+        /// Models of the source in the bin.
         pub n: usize,
+        /// Mean model-level score.
         pub mean_score: f64,
     }
 }
@@ -217,17 +281,25 @@ stats_table! {
 stats_table! {
     /// `matched_tests`: the source effect with accuracy bins as a factor.
     pub struct MatchedTestRow = "matched_tests" {
+        /// Attribution method.
         pub method: String,
+        /// Metric.
         pub metric: String,
+        /// Accuracy bins.
         pub bins: usize,
+        /// Models (or values) entering the test.
         pub n: usize,
+        /// F statistic.
         pub f: f64 as "F",
+        /// Degrees of freedom.
         pub df: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within the metric.
         pub p_holm: f64,
         /// Benjamini–Hochberg-adjusted p within the metric.
         pub p_bh: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -235,14 +307,19 @@ stats_table! {
 stats_table! {
     /// `friedman`: methods compared over blocks (models or samples).
     pub struct FriedmanRow = "friedman" {
+        /// Metric.
         pub metric: String,
-        /// `model` or `sample` blocks.
+        /// Blocks: `model` or `sample`.
         pub unit: String,
         /// Methods compared.
         pub k: usize,
+        /// Complete blocks (models or samples).
         pub n_blocks: usize,
+        /// Test statistic.
         pub statistic: f64,
+        /// p-value.
         pub p: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -250,12 +327,19 @@ stats_table! {
 stats_table! {
     /// `method_ranks`: each method's mean Friedman rank and score.
     pub struct MethodRankRow = "method_ranks" {
+        /// Metric.
         pub metric: String,
+        /// Blocks: `model` or `sample`.
         pub unit: String,
+        /// Attribution method.
         pub method: String,
+        /// Complete blocks (models or samples).
         pub n_blocks: usize,
+        /// Mean Friedman rank (larger is better).
         pub mean_rank: f64,
+        /// Mean model-level score.
         pub mean_score: f64,
+        /// Median score over blocks.
         pub median_score: f64,
     }
 }
@@ -263,15 +347,25 @@ stats_table! {
 stats_table! {
     /// `wilcoxon`: paired Wilcoxon signed-rank tests of two methods.
     pub struct WilcoxonRow = "wilcoxon" {
+        /// Metric.
         pub metric: String,
+        /// Blocks: `model` or `sample`.
         pub unit: String,
+        /// First method.
         pub method_a: String,
+        /// Second method.
         pub method_b: String,
+        /// Models (or values) entering the test.
         pub n: usize,
+        /// Zero differences left out (absent when the test did not run).
         pub n_zero: Option<usize>,
+        /// Sum of positive ranks.
         pub r_plus: f64,
+        /// Sum of negative ranks.
         pub r_minus: f64,
+        /// Test statistic.
         pub statistic: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within (metric, unit).
         pub p_holm: f64,
@@ -279,9 +373,13 @@ stats_table! {
         pub p_bh: f64,
         /// `exact` or `approx`.
         pub p_method: Option<String>,
+        /// p-value of the normal approximation.
         pub p_approx: f64,
+        /// z of the normal approximation.
         pub z_approx: f64,
+        /// Matched-pairs rank-biserial correlation.
         pub rank_biserial: f64,
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
@@ -289,25 +387,37 @@ stats_table! {
 stats_table! {
     /// `method_pairs`: sample-level method differences within models (mixed model).
     pub struct MethodPairRow = "method_pairs" {
+        /// Metric.
         pub metric: String,
         /// `methods`, `controls` or `method_vs_control`.
         pub family: String,
+        /// First method.
         pub method_a: String,
+        /// Second method.
         pub method_b: String,
+        /// Models behind the estimate.
         pub n_models: usize,
+        /// Samples behind the estimate.
         pub n_samples: usize,
         /// Mean difference a − b.
         pub estimate: f64,
+        /// 95 % CI, lower end.
         pub ci_low: f64,
+        /// 95 % CI, upper end.
         pub ci_high: f64,
+        /// Standard error.
         pub se: f64,
+        /// Degrees of freedom.
         pub df: f64,
+        /// p-value.
         pub p: f64,
         /// Holm-adjusted p within (metric, family).
         pub p_holm: f64,
         /// Benjamini–Hochberg-adjusted p within (metric, family).
         pub p_bh: f64,
+        /// Standardised effect size.
         pub effect_size: f64,
+        /// The test that ran.
         pub test: String,
     }
 }
@@ -318,19 +428,31 @@ pub use crate::effects::Effect as EffectRow;
 stats_table! {
     /// `findings`: the four findings, each with its effect, test and verdict.
     pub struct FindingRow = "findings" {
+        /// Finding number (1–4).
         pub finding: i64,
+        /// The claim tested.
         pub claim: String,
+        /// What is estimated.
         pub effect: String,
+        /// Estimate.
         pub estimate: f64,
+        /// 95 % CI, lower end.
         pub ci_low: f64,
+        /// 95 % CI, upper end.
         pub ci_high: f64,
         /// Minimal detectable effect at 80 % power.
         pub mde: f64,
+        /// Models behind the estimate.
         pub n_models: usize,
+        /// Samples behind the estimate.
         pub n_samples: usize,
+        /// The test that ran.
         pub test: String,
+        /// Metric.
         pub metric: String,
+        /// p-value.
         pub p: f64,
+        /// Significance level.
         pub alpha: f64,
         /// `supported`, `not supported` or `not testable`.
         pub verdict: String,
@@ -342,6 +464,7 @@ stats_table! {
 stats_table! {
     /// `notes`: what the analysis left out or changed, and why.
     pub struct NoteRow = "notes" {
+        /// Why a value is missing, or what was changed.
         pub note: String,
     }
 }
