@@ -6,6 +6,8 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod bench;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use mrixai_pipeline::{ExperimentConfig, Run, slurm};
@@ -24,6 +26,10 @@ enum Command {
     /// Run the whole experiment (datasets, pre-training, grid, explanations, scores,
     /// statistics, report). Resumable: rerun after an interruption to finish it.
     Reproduce(ReproduceArgs),
+    /// Time training, inference and every model-based attribution method of one architecture
+    /// on one device, and write the weights, inputs and maps for the PyTorch + Captum peer
+    /// (`xtask/gpu/peer.py`; docs/GPU.md).
+    BenchDevice(bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +71,10 @@ struct ReproduceArgs {
     /// method on a proxy network, one scored map), then exit. Long profiles always print it.
     #[arg(long)]
     estimate: bool,
+    /// Compute device of every model, overriding the profile's `device`: `cpu`, `gpu` (the
+    /// best GPU adapter) or `gpu:N`; a GPU needs `cargo xtask-gpu` (the cargo feature `gpu`).
+    #[arg(long, value_name = "cpu|gpu|gpu:N")]
+    device: Option<mrixai_zoo::Compute>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -73,10 +83,14 @@ fn workspace_root() -> PathBuf {
 }
 
 fn reproduce(args: ReproduceArgs) -> Result<()> {
-    let cfg = match &args.config {
+    let mut cfg = match &args.config {
         Some(p) => ExperimentConfig::from_file(p)?,
         None => ExperimentConfig::profile(&args.profile)?,
     };
+    if let Some(d) = args.device {
+        cfg.device = d;
+        cfg.validate()?;
+    }
     let out = args
         .out
         .clone()
@@ -138,6 +152,7 @@ fn main() -> ExitCode {
     mrixai_cli::install_interrupt_cleanup();
     let result = match cli.command {
         Command::Reproduce(a) => reproduce(a),
+        Command::BenchDevice(a) => bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,7 +183,9 @@ mod tests {
             "8",
         ])
         .expect("parses");
-        let Command::Reproduce(a) = cli.command;
+        let Command::Reproduce(a) = cli.command else {
+            panic!("not reproduce")
+        };
         assert_eq!(a.sbatch, ["--partition=gpu", "--gres=gpu:1"]);
         assert_eq!(a.slurm_cpus, 8);
         assert!(Cli::try_parse_from(["xtask", "reproduce", "--slurm-cpus", "0"]).is_err());
@@ -182,7 +199,9 @@ mod tests {
             assert!(Cli::try_parse_from(args).is_err(), "{other:?}");
         }
         let cli = Cli::try_parse_from(["xtask", "reproduce", "--jobs", "1"]).expect("parses");
-        let Command::Reproduce(a) = cli.command;
+        let Command::Reproduce(a) = cli.command else {
+            panic!("not reproduce")
+        };
         assert_eq!(a.jobs, 1);
     }
 }

@@ -18,6 +18,7 @@
 //! | a duplicate TOML key, a misplaced key | error naming line and key |
 //! | a missing file | the OS reason once |
 //! | either/or flags missing | both named |
+//! | `--device tpu`; `--device gpu` in a build without the `gpu` feature | usage error; one error naming the feature |
 
 use mrixai_core::{ArrayF, npy};
 use ndarray::{Array1, IxDyn};
@@ -169,6 +170,13 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        what: "predict --device with an unknown device",
+        args: "predict --device tpu --model {d}/model --input {d}/x.npy --out {d}/l.npy",
+        code: 2,
+        says: "invalid value 'tpu' for '--device <cpu|gpu|gpu:N>'",
+        out: Some("l.npy"),
+    },
     Case {
         what: "train --out on a folder of the user's",
         args: "train --quiet --epochs 1 --dataset {d}/data --out {d}/users-folder --force",
@@ -463,4 +471,35 @@ fn every_reported_case_behaves_as_documented() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let _ = std::fs::remove_dir_all(d);
+}
+
+/// Without the cargo feature `gpu`, asking for a GPU is one error naming the feature, before
+/// any output is written.
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn a_gpu_in_a_build_without_the_gpu_feature_is_one_clear_error() {
+    let case = workspace().join("fixtures/captum/vgg_small");
+    let out =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("no-gpu-{}.npy", std::process::id()));
+    for sub in ["predict", "explain"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrixai"));
+        cmd.args([sub, "--device", "gpu:1", "--model"])
+            .arg(&case)
+            .arg("--input")
+            .arg(case.join("inputs.npy"))
+            .arg("--out")
+            .arg(&out);
+        if sub == "explain" {
+            cmd.args(["--method", "gradient", "--quiet"]);
+        }
+        let res = cmd.output().expect("spawn mrixai");
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{sub}: {err}");
+        assert_eq!(err.lines().count(), 1, "{sub}: {err}");
+        assert!(
+            err.contains("`gpu:1`") && err.contains("cargo feature `gpu`"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{sub} wrote {}", out.display());
+    }
 }

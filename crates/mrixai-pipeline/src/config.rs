@@ -1,6 +1,7 @@
 //! Experiment configuration (TOML), with the committed `quick` and `paper` profiles.
 
 use mrixai_core::{Error, Result};
+use mrixai_zoo::Compute;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ pub struct ExperimentConfig {
     pub profile: String,
     /// Master seed: dataset, pre-training and everything not seeded per cell derive from it.
     pub seed: u64,
+    /// Where models are trained and explained: `cpu` (the default; bit-reproducible), `gpu`
+    /// or `gpu:N` (a build with the cargo feature `gpu`; see docs/GPU.md).
+    #[serde(default, skip_serializing_if = "Compute::is_cpu")]
+    pub device: Compute,
     /// Benchmark data.
     pub data: DataConfig,
     /// The network.
@@ -310,6 +315,7 @@ impl ExperimentConfig {
                 Ok(())
             }
         };
+        self.device.check_built()?;
         if !(0.0..=1.0).contains(&self.stats.min_accuracy) {
             return Err(Error::config("stats.min_accuracy", "must lie in [0, 1]"));
         }
@@ -414,6 +420,46 @@ mod tests {
         );
     }
 
+    /// `device` is read from the top level of a config file, written back only when it is
+    /// not the CPU (so CPU configs and manifests keep their bytes), and a misspelt device is
+    /// an error naming the file and the value.
+    #[test]
+    fn the_device_key_is_parsed_once_and_round_trips() {
+        let tiny = std::fs::read_to_string(configs_dir().join("tiny.toml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("mrixai-device-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            configs_dir().join("synth-tiny.toml"),
+            dir.join("synth-tiny.toml"),
+        )
+        .unwrap();
+        let write = |device: &str| {
+            let path = dir.join(format!("{device}.toml"));
+            let text = tiny.replacen(
+                "seed = 1\n",
+                &format!("seed = 1\ndevice = \"{device}\"\n"),
+                1,
+            );
+            std::fs::write(&path, text).unwrap();
+            ExperimentConfig::from_file(&path)
+        };
+        let cpu = write("cpu").unwrap();
+        assert_eq!(cpu.device, Compute::Cpu);
+        assert!(!cpu.to_toml().unwrap().contains("device ="));
+        let e = write("tpu").unwrap_err().to_string();
+        assert!(
+            e.contains("tpu.toml") && e.contains("`tpu`") && e.contains("gpu:N"),
+            "{e}"
+        );
+        let mut gpu = cpu.clone();
+        gpu.device = Compute::Gpu(Some(2));
+        let text = gpu.to_toml().unwrap();
+        assert!(text.contains("device = \"gpu:2\""), "{text}");
+        let back: ExperimentConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back.device, Compute::Gpu(Some(2)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn impossible_settings_name_the_field() {
         let mut cfg = ExperimentConfig::profile("tiny").unwrap();
@@ -490,6 +536,12 @@ mod tests {
             "emd_scor",
         );
         named(&|c| c.score.pool = "sum".into(), "score.pool", "sum");
+        #[cfg(not(feature = "gpu"))]
+        named(
+            &|c| c.device = Compute::Gpu(Some(1)),
+            "device",
+            "cargo feature `gpu`",
+        );
         for (frozen, layers) in [(vec![false], vec![1]), (vec![false, true], vec![0])] {
             let mut cfg = ExperimentConfig::profile("tiny").unwrap();
             cfg.grid.frozen = frozen;

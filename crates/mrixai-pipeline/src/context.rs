@@ -29,6 +29,8 @@ impl Run {
     /// Opens (or starts) the run folder `dir` for `cfg` (checked first, whatever made it).
     pub fn new(dir: &Path, cfg: ExperimentConfig) -> Result<Self> {
         cfg.validate()?;
+        // a GPU that is not there fails here, before any work
+        cfg.device.device()?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(Self {
             dir: dir.to_path_buf(),

@@ -60,6 +60,9 @@ impl CostRow {
 pub struct Costs {
     /// One row per stage.
     pub rows: Vec<CostRow>,
+    /// The device that trained and explained during the calibration (scoring is always on
+    /// the CPU).
+    pub device: mrixai_zoo::Compute,
 }
 
 impl Costs {
@@ -71,11 +74,20 @@ impl Costs {
 
 impl std::fmt::Display for Costs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "estimated CPU time on this machine (unit costs measured on one idle core, full epoch budgets; \
-             cores working side by side are each about 10–20 % slower):"
-        )?;
+        if self.device.is_cpu() {
+            writeln!(
+                f,
+                "estimated CPU time on this machine (unit costs measured on one idle core, full epoch budgets; \
+                 cores working side by side are each about 10–20 % slower):"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "estimated time with models on `{}` (training and attribution measured on the device, \
+                 scoring on one idle core; full epoch budgets):",
+                self.device
+            )?;
+        }
         for r in &self.rows {
             writeln!(
                 f,
@@ -88,7 +100,7 @@ impl std::fmt::Display for Costs {
         }
         write!(
             f,
-            "  total ≈ {} of one core; divide by the cores or GPUs working in parallel",
+            "  total ≈ {} of one core or GPU; divide by the cores or GPUs working in parallel",
             seconds(self.total_s())
         )
     }
@@ -179,7 +191,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
         ));
     }
     let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, [size[0], size[1]])?;
-    let model = mrixai_zoo::Vgg::init(&arch, 0)?;
+    let model = mrixai_zoo::Vgg::init_on(&arch, 0, cfg.device)?;
     let one = model.prepare(blank_images(1, &size).view())?;
     let model_pass = fastest(2, || model.input_gradient(one.view(), &[0]).map(|_| ()))?;
     // calibration batches as large as the configuration's, within about half a second of
@@ -189,7 +201,10 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
     let mut rows = training_costs(cfg, &synth, &counts, &arch, affordable)?;
     rows.extend(attribution_costs(cfg, &synth, &counts, &model, affordable)?);
     rows.push(scoring_cost(cfg, &synth, &counts)?);
-    Ok(Costs { rows })
+    Ok(Costs {
+        rows,
+        device: cfg.device,
+    })
 }
 
 /// How much of everything a configuration asks for.
@@ -238,7 +253,7 @@ fn training_costs(
     };
     let (tr, va) = (split(2 * batch), split(batch));
     let epochs = |n: usize| {
-        let mut tc = crate::stages::train_config(&cfg.train);
+        let mut tc = crate::stages::train_config(&cfg.train, cfg.device);
         tc.epochs = n;
         tc.patience = n + 1;
         tc.batch_size = batch;
@@ -304,7 +319,8 @@ fn attribution_costs(
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
     let side = [size[0], size[1]];
-    let proxy = mrixai_zoo::Vgg::init(&mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?, 0)?;
+    let proxy_arch = mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?;
+    let proxy = mrixai_zoo::Vgg::init_on(&proxy_arch, 0, cfg.device)?;
     let n = cfg.explain.batch_size.clamp(1, 16);
     let per_image_pass = |m: &mrixai_zoo::Vgg, n: usize| -> Result<f64> {
         let x = m.prepare(blank_images(n, size).view())?;

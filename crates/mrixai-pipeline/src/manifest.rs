@@ -76,6 +76,16 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// This machine with models on `device`.
+    pub fn on(mut self, device: mrixai_zoo::Compute) -> Self {
+        if !device.is_cpu() {
+            self.backend = format!("{device} (burn wgpu)");
+        }
+        self
+    }
+}
+
 /// The git commit of the workspace, if it is a git checkout.
 pub fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
@@ -109,7 +119,7 @@ impl Manifest {
             mrixai_version: mrixai_core::VERSION.into(),
             dependencies,
             git_commit: git_commit(),
-            machine: Machine::current(),
+            machine: Machine::current().on(cfg.device),
             timings: BTreeMap::new(),
             cells,
         }

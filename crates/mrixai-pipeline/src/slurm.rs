@@ -85,6 +85,16 @@ echo "submitted: prepare $p, aggregate $a"
     )
 }
 
+/// The `--gres` line of the jobs that train and explain (prepare, cells) when the config's
+/// device is a GPU, unless the user's own `#SBATCH` lines already ask for resources.
+fn gres(cfg: &ExperimentConfig, opts: &SlurmOptions) -> Vec<String> {
+    let gpus = cfg.device.gpus();
+    if gpus == 0 || opts.sbatch.iter().any(|l| l.contains("--gres")) {
+        return Vec::new();
+    }
+    vec![format!("--gres=gpu:{gpus}")]
+}
+
 /// `s` as one single-quoted shell word.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -115,11 +125,12 @@ pub fn emit(
         shell_quote(&config.display().to_string())
     );
     let bin = &opts.binary;
+    let gres = gres(cfg, opts);
     let prepare = script(
         "mrixai-prepare",
         opts,
         &logs,
-        &[],
+        &gres,
         &format!("{bin} run-cell {common} --prepare\n"),
     );
     let throttle = opts.throttle.map(|t| format!("%{t}")).unwrap_or_default();
@@ -127,10 +138,14 @@ pub fn emit(
         "mrixai-cell",
         opts,
         &logs,
-        &[format!(
-            "--array=0-{}{throttle}",
-            cells.len().saturating_sub(1)
-        )],
+        &[
+            vec![format!(
+                "--array=0-{}{throttle}",
+                cells.len().saturating_sub(1)
+            )],
+            gres,
+        ]
+        .concat(),
         &format!(
             "if [ -z \"${{SLURM_ARRAY_TASK_ID:-}}\" ]; then\n  echo \"error: cells.sbatch is a job array: submit it with submit.sh (or sbatch), do not run it directly\" >&2\n  exit 2\nfi\n{bin} run-cell {common} --index \"$SLURM_ARRAY_TASK_ID\"\n"
         ),
@@ -159,4 +174,39 @@ pub fn emit(
             .map_err(|e| mrixai_core::Error::io(&p, e))?;
     }
     Ok(cells.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mrixai_zoo::Compute;
+
+    /// A GPU config asks SLURM for a GPU in the jobs that train and explain, not in the
+    /// aggregation, and leaves the user's own `--gres` alone.
+    #[test]
+    fn a_gpu_config_asks_for_a_gpu_where_models_run() {
+        let mut cfg = ExperimentConfig::profile("tiny").expect("tiny");
+        let dir = std::env::temp_dir().join(format!("mrixai-slurm-gres-{}", std::process::id()));
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("script");
+        let opts = SlurmOptions::default();
+        emit(&cfg, Path::new("/runs/x"), &dir, &opts).expect("emit");
+        assert!(
+            !read("cells.sbatch").contains("--gres"),
+            "a CPU run asks for no GPU"
+        );
+        cfg.device = Compute::Gpu(None);
+        emit(&cfg, Path::new("/runs/x"), &dir, &opts).expect("emit");
+        for name in ["prepare.sbatch", "cells.sbatch"] {
+            assert!(read(name).contains("#SBATCH --gres=gpu:1\n"), "{name}");
+        }
+        assert!(!read("aggregate.sbatch").contains("--gres"));
+        assert!(read("experiment.toml").contains("device = \"gpu\""));
+        let own = SlurmOptions {
+            sbatch: vec!["--gres=gpu:a100:1".into()],
+            ..SlurmOptions::default()
+        };
+        emit(&cfg, Path::new("/runs/x"), &dir, &own).expect("emit");
+        assert_eq!(read("cells.sbatch").matches("--gres").count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

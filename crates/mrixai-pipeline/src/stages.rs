@@ -12,7 +12,7 @@ use mrixai_metrics::{MetricSet, Pooling};
 use mrixai_stats::table::ScoreRow;
 use mrixai_stats::table::write_long_rows;
 use mrixai_synth::{SynthConfig, SynthOptions, Task};
-use mrixai_zoo::{InitSpec, Vgg};
+use mrixai_zoo::{Compute, InitSpec, Vgg};
 use mrixai_zoo::{OodTask, Optimizer, TrainConfig};
 
 use std::path::Path;
@@ -97,8 +97,8 @@ pub fn dataset(run: &Run) -> Result<()> {
     Ok(())
 }
 
-/// The zoo's training configuration for `t`.
-pub(crate) fn train_config(t: &TrainSettings) -> TrainConfig {
+/// The zoo's training configuration for `t`, on `device`.
+pub(crate) fn train_config(t: &TrainSettings, device: Compute) -> TrainConfig {
     TrainConfig {
         epochs: t.epochs,
         batch_size: t.batch_size,
@@ -110,6 +110,7 @@ pub(crate) fn train_config(t: &TrainSettings) -> TrainConfig {
         lr: t.learning_rate,
         weight_decay: t.weight_decay,
         patience: t.patience,
+        device,
         ..TrainConfig::default()
     }
 }
@@ -164,7 +165,7 @@ impl Progress for NotesOf<'_> {
 /// Pre-trains the checkpoint of `source` (not `scratch`).
 fn pretrain_source(run: &Run, source: Source) -> Result<()> {
     let cfg = &run.cfg;
-    let tc = train_config(&cfg.pretrain.train);
+    let tc = train_config(&cfg.pretrain.train, cfg.device);
     let bar = &NotesOf {
         run: run.progress.as_ref(),
         source: source.name(),
@@ -264,7 +265,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
             pretrained_layers: cell.pretrained_layers,
             frozen: cell.frozen,
         });
-        let tc = train_config(&cfg.train);
+        let tc = train_config(&cfg.train, cfg.device);
         mrixai_zoo::train_on_dataset(
             &dataset,
             &cfg.model.arch,
@@ -276,7 +277,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
         )?
     };
     let train_seconds = t0.elapsed().as_secs_f64();
-    let model = Vgg::load(&model_dir)?;
+    let model = Vgg::load_on(&model_dir, cfg.device)?;
     // 2. predictions on the explained test samples
     let test = read_split(&dataset, Split::Test)?;
     let n = cfg.explain.max_samples.min(test.len());

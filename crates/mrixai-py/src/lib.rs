@@ -171,18 +171,24 @@ fn model_inputs(model: &mrixai_zoo::Vgg, inputs: &Bound<'_, PyAny>) -> PyResult<
     model.prepare(v).or_py()
 }
 
-fn load_model(model: &Path) -> PyResult<mrixai_zoo::Vgg> {
-    mrixai_zoo::Vgg::load(model).or_py()
+/// A checkpoint loaded on `device` (`cpu`, `gpu` or `gpu:N`).
+fn load_model(model: &Path, device: &str) -> PyResult<mrixai_zoo::Vgg> {
+    let compute: mrixai_zoo::Compute = device
+        .parse()
+        .map_err(|e| PyValueError::new_err(format!("device: {e}")))?;
+    mrixai_zoo::Vgg::load_on(model, compute).or_py()
 }
 
-/// Logits `[N, classes]` of a checkpoint on `inputs` `[N, C, H, W]`.
+/// Logits `[N, classes]` of a checkpoint on `inputs` `[N, C, H, W]`, the model on `device`.
 #[pyfunction]
+#[pyo3(signature = (model, inputs, device="cpu"))]
 fn predict<'py>(
     py: Python<'py>,
     model: PathBuf,
     inputs: &Bound<'py, PyAny>,
+    device: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let model = load_model(&model)?;
+    let model = load_model(&model, device)?;
     let x = model_inputs(&model, inputs)?;
     let logits = py.detach(|| model.logits_batched(x.view())).or_py()?;
     Ok(logits.to_pyarray(py))
@@ -197,8 +203,9 @@ fn targets(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
 }
 
 /// Attribution maps of `method` for `inputs`; `target` `None` explains the predicted class.
+/// The model runs on `device`.
 #[pyfunction]
-#[pyo3(signature = (model, inputs, target, method, params, batch_size=16, masks=None))]
+#[pyo3(signature = (model, inputs, target, method, params, batch_size=16, masks=None, device="cpu"))]
 #[allow(clippy::too_many_arguments)]
 fn explain<'py>(
     py: Python<'py>,
@@ -209,6 +216,7 @@ fn explain<'py>(
     params: BTreeMap<String, String>,
     batch_size: usize,
     masks: Option<&Bound<'py, PyAny>>,
+    device: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let job = mrixai_attrib::Explanation {
         method,
@@ -216,7 +224,7 @@ fn explain<'py>(
         batch_size,
     };
     job.validate().or_py()?;
-    let model = load_model(&model)?;
+    let model = load_model(&model, device)?;
     let x = model_inputs(&model, inputs)?;
     let masks = masks.map(|m| self::masks(m, None, "masks")).transpose()?;
     if job.method == "oracle" && masks.is_none() && !job.params.contains_key("masks") {

@@ -100,3 +100,21 @@ def test_bad_input_raises():
         with pytest.raises(ValueError) as e:
             mrixai.explain(CASE, **kw)
         assert words.lower() in str(e.value).lower(), (kwargs, str(e.value))
+
+
+def test_device_argument():
+    """`device=` picks where the model runs: cpu is the default; a GPU needs a wheel built with
+    the cargo feature `gpu` (otherwise one error naming it) and equals the CPU where it runs."""
+    cpu = mrixai.predict(CASE, X)
+    np.testing.assert_array_equal(mrixai.predict(CASE, X, device="cpu"), cpu)
+    with pytest.raises(ValueError, match="`tpu`"):
+        mrixai.predict(CASE, X, device="tpu")
+    try:
+        gpu = mrixai.predict(CASE, X, device="gpu")
+        grads = mrixai.explain(CASE, X, T, "gradient", device="gpu")
+    except ValueError as e:
+        assert "cargo feature `gpu`" in str(e) or "no usable GPU adapter" in str(e), str(e)
+    else:
+        np.testing.assert_allclose(gpu, cpu, rtol=0, atol=1e-5)
+        ref = mrixai.explain(CASE, X, T, "gradient")
+        assert _relative(grads, ref) < 1e-5

@@ -1,6 +1,7 @@
 //! End-to-end entry points used by the command line and the experiment pipeline: train on a
 //! dataset folder, pre-train on the procedural task, import ImageNet weights, predict.
 
+use crate::Compute;
 use crate::arch::{Arch, PRESETS};
 use crate::pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
 use crate::train::{TrainConfig, TrainReport, accuracy, train};
@@ -105,7 +106,7 @@ pub fn train_on_dataset(
     let classes = num_classes(dataset, &tr).max(2);
     let a = resolve_arch(arch, classes, image_size(&tr)?)?;
     let ckpt = match init {
-        Some(s) => Some(Vgg::load(&s.checkpoint)?),
+        Some(s) => Some(Vgg::load_on(&s.checkpoint, cfg.device)?),
         None => None,
     };
     let init_arg = match (init, &ckpt) {
@@ -252,9 +253,14 @@ pub struct Predictions {
     pub probabilities: Vec<Vec<f32>>,
 }
 
-/// Predictions of checkpoint `model` on `split` of `dataset`.
-pub fn predict_split(model: &Path, dataset: &Path, split: Split) -> Result<Predictions> {
-    let m = Vgg::load(model)?;
+/// Predictions of checkpoint `model`, loaded on `compute`, on `split` of `dataset`.
+pub fn predict_split(
+    model: &Path,
+    dataset: &Path,
+    split: Split,
+    compute: Compute,
+) -> Result<Predictions> {
+    let m = Vgg::load_on(model, compute)?;
     let s = read_split(dataset, split)?;
     let x = m.prepare(s.images.view())?;
     let logits = m.logits_batched(x.view())?;

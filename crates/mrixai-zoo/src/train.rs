@@ -2,6 +2,7 @@
 //! batches, dropout and BatchNorm in training mode, early stopping on validation loss with
 //! the best checkpoint kept. Seeded: the same seed gives the same loss curve on the CPU.
 
+use crate::Compute;
 use crate::arch::Arch;
 use crate::kernels::features::{Batch, Tape, leading_ops};
 use crate::tensor::{from_vec, to_tensor, to_vec};
@@ -56,6 +57,10 @@ pub struct TrainConfig {
     /// BatchNorm layers are replaced by the mean batch statistics of this many training
     /// images under the current weights (0 keeps the running averages of the steps).
     pub bn_recalibration: usize,
+    /// Where the model is trained (`cpu`, `gpu`, `gpu:N`); `model.json` names it only when it
+    /// is not the CPU.
+    #[serde(skip_serializing_if = "Compute::is_cpu")]
+    pub device: Compute,
 }
 
 impl Default for TrainConfig {
@@ -71,6 +76,7 @@ impl Default for TrainConfig {
             min_delta: 0.0,
             balanced: true,
             bn_recalibration: 512,
+            device: Compute::Cpu,
         }
     }
 }
@@ -169,8 +175,12 @@ pub fn train(
     let start = std::time::Instant::now();
     let mut model = match init {
         Some(i) => Vgg::transfer_from(arch, i.checkpoint, i.pretrained_layers, seed)?,
-        None => Vgg::init(arch, seed)?,
+        None => Vgg::init_on(arch, seed, cfg.device)?,
     };
+    let device = cfg.device.device()?;
+    if model.device != device {
+        model = model.to_device(&device);
+    }
     let frozen = match init {
         Some(i) => model.frozen_mask(i.pretrained_layers, i.frozen),
         None => vec![false; model.specs.len()],

@@ -359,7 +359,7 @@ fn dataset_errors_and_cli_level_training() {
     let e = train_to(&OutDir::replacing(&out)).unwrap_err().to_string();
     assert!(e.contains("notes.txt"), "{e}");
     assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
-    let p = mrixai_zoo::predict_split(&out, &ds, Split::Test).unwrap();
+    let p = mrixai_zoo::predict_split(&out, &ds, Split::Test, mrixai_zoo::Compute::Cpu).unwrap();
     assert_eq!(
         (p.predicted.len(), p.labels.len(), p.probabilities[0].len()),
         (16, 16, 2)

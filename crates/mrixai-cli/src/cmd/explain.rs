@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let model = Vgg::load(&args.source.model)?;
+    let model = Vgg::load_on(&args.source.model, args.source.device.device)?;
     let (images, targets, masks) = match (&args.source.dataset, &args.source.input) {
         (Some(dir), _) => {
             let choice: TargetClass = args

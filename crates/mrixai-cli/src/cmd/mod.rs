@@ -12,6 +12,7 @@ pub mod synth;
 pub mod train;
 
 use mrixai_core::dataset::Split;
+use mrixai_zoo::Compute;
 use std::path::PathBuf;
 
 /// A checkpoint and what it sees: a dataset split or an input batch (`explain`, `predict`).
@@ -32,6 +33,18 @@ pub struct ModelInput {
     /// a dataset.
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Where the model runs.
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// `--device`: where models are created, loaded, trained and explained.
+#[derive(Debug, clap::Args)]
+pub struct DeviceArg {
+    /// Compute device: `cpu` (bit-reproducible), `gpu` (the best GPU adapter) or `gpu:N`
+    /// (the N-th discrete GPU); a GPU needs a build with the cargo feature `gpu`.
+    #[arg(long, default_value = "cpu", value_name = "cpu|gpu|gpu:N")]
+    pub device: Compute,
 }
 
 /// The run folder and experiment config of the subcommands that work on a run.

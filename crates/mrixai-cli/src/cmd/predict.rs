@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
-    let model = Vgg::load(&args.source.model)?;
+    let model = Vgg::load_on(&args.source.model, args.source.device.device)?;
     let (images, labels) = inputs(&args)?;
     let x = model.prepare(images.view())?;
     let logits = model.logits_batched(x.view())?;

@@ -25,11 +25,17 @@ pub struct Args {
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Compute device, overriding the config's `device` (cpu, gpu or gpu:N).
+    #[arg(long, value_name = "cpu|gpu|gpu:N")]
+    pub device: Option<mrixai_zoo::Compute>,
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
-    let cfg = ExperimentConfig::from_file(&args.target.config)?;
+    let mut cfg = ExperimentConfig::from_file(&args.target.config)?;
+    if let Some(d) = args.device {
+        cfg.device = d;
+    }
     let cells = grid::cells(&cfg)?;
     let mut run = Run::new(&args.target.run, cfg.clone())?;
     run.progress = std::sync::Arc::new(mrixai_cli::Bar::new(!args.quiet));

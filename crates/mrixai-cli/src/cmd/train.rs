@@ -57,12 +57,18 @@ pub struct TrainOptions {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Where the model is trained.
+    #[command(flatten)]
+    pub device: super::DeviceArg,
 }
 
 impl TrainOptions {
     /// The training configuration: the defaults, overridden by the options given.
     pub fn config(&self) -> TrainConfig {
-        let mut cfg = TrainConfig::default();
+        let mut cfg = TrainConfig {
+            device: self.device.device,
+            ..TrainConfig::default()
+        };
         if let Some(e) = self.epochs {
             cfg.epochs = e;
         }

@@ -88,6 +88,7 @@ def explain(
     *,
     batch_size: int = 16,
     masks=None,
+    device: str = "cpu",
     **params,
 ) -> np.ndarray:
     """Attribution maps of a checkpoint, equal to ``mrixai explain`` (and to Captum).
@@ -104,6 +105,8 @@ def explain(
     batch_size: samples per attribution call (``--batch-size`` of the command line, 16): the
         same batch size gives the command line's maps bit for bit; another one changes a few
         methods by float32 rounding only.
+    device: ``"cpu"`` (bit-reproducible), ``"gpu"`` or ``"gpu:N"`` (a wheel built with the
+        cargo feature ``gpu``; see docs/GPU.md).
 
     Returns float32 ``[N, C, H, W]`` (raw Grad-CAM ``[N, 1, h, w]``).
     """
@@ -120,12 +123,16 @@ def explain(
         {k: _param(v) for k, v in params.items()},
         batch_size,
         None if masks is None else as_array(masks, "masks"),
+        device,
     )
 
 
-def predict(model: PathLike, inputs) -> np.ndarray:
-    """Logits ``[N, classes]`` (float32) of a checkpoint, equal to ``mrixai predict --out x.npy``."""
-    return _mrixai.predict(os.fspath(model), as_array(inputs, "inputs"))
+def predict(model: PathLike, inputs, device: str = "cpu") -> np.ndarray:
+    """Logits ``[N, classes]`` (float32) of a checkpoint, equal to ``mrixai predict --out x.npy``.
+
+    device: ``"cpu"``, ``"gpu"`` or ``"gpu:N"`` (as in :func:`explain`).
+    """
+    return _mrixai.predict(os.fspath(model), as_array(inputs, "inputs"), device)
 
 
 class Split(NamedTuple):
