@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -69,13 +70,14 @@ def timed(fn, dev):
     return time.perf_counter() - t
 
 
-def grid_mask(x, segments=64):
-    """A square grid of about `segments` feature groups (Captum's LIME/SHAP need a mask)."""
-    side = max(1, int(round(segments ** 0.5)))
+def grid_mask(x, cell):
+    """mrixai's `grid` features: square cells of `cell` pixels, numbered row by row."""
     h, w = x.shape[-2:]
-    rows = torch.arange(h, device=x.device) * side // h
-    cols = torch.arange(w, device=x.device) * side // w
-    return (rows[:, None] * side + cols[None, :]).expand(x.shape[0], x.shape[1], h, w)
+    per_row = -(-w // cell)
+    rows = torch.arange(h, device=x.device) // cell
+    cols = torch.arange(w, device=x.device) // cell
+    grid = rows[:, None] * per_row + cols[None, :]
+    return grid.expand(x.shape[0], x.shape[1], h, w).contiguous()
 
 
 def methods(m, xs, ts, params):
@@ -88,7 +90,8 @@ def methods(m, xs, ts, params):
     occ = params.get("occlusion", {})
     win = [int(v) for v in occ.get("sliding_window_shapes", "8,8").split(",")]
     stride = [int(v) for v in occ.get("strides", "4,4").split(",")]
-    fm = grid_mask(xs)
+    cell = next((int(p["grid_size"]) for p in params.values() if "grid_size" in p), 8)
+    fm = grid_mask(xs, cell)
     zero = torch.zeros_like(xs)
     return {
         "gradient": lambda: Saliency(m).attribute(xs, target=ts, abs=False),
@@ -140,6 +143,7 @@ def train_rate(m, arch, dev, batch, steps):
 
 
 def main():
+    warnings.filterwarnings("ignore")  # Captum's advice on requires_grad and batched LIME
     p = argparse.ArgumentParser()
     p.add_argument("dir")
     p.add_argument("--device", default="cuda")

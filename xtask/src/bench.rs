@@ -97,16 +97,18 @@ fn infer_rate(a: &BenchArgs, model: &Vgg, x: &ArrayF) -> Result<f64> {
     Ok((a.batch * a.steps) as f64 / s)
 }
 
-/// The bench's settings of a method: the defaults, with occlusion windows scaled to the image.
+/// The bench's settings of a method: the defaults, with occlusion windows and the grid cells of
+/// the feature methods scaled to the image (as at 64×64: 8×8 windows at stride 4, 64 features).
 fn job(name: &str, size: usize, n: usize) -> Explanation {
     let job = Explanation::new(name).batch_size(n);
-    if name == "occlusion" {
-        let (w, s) = ((size / 8).max(1), (size / 16).max(1));
-        return job
+    let (w, s) = ((size / 8).max(1), (size / 16).max(1));
+    match name {
+        "occlusion" => job
             .param("sliding_window_shapes", format!("{w},{w}"))
-            .param("strides", format!("{s},{s}"));
+            .param("strides", format!("{s},{s}")),
+        "lime" | "kernel_shap" | "shapley_value_sampling" => job.param("grid_size", w.to_string()),
+        _ => job,
     }
-    job
 }
 
 /// Seconds per image of each method, its maps written to `maps/`.
