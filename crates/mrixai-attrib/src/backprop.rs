@@ -1,18 +1,8 @@
 //! A backward pass through an [`Explainable`] model whose ReLU rule can be swapped: the plain
 //! gradient, Guided Backprop and Deconvolution differ only there.
 
+pub(crate) use mrixai_core::ReluRule;
 use mrixai_core::{ArrayF, Explainable, LayerKind, Result};
-
-/// What the backward pass does at a ReLU layer with input `z` and incoming gradient `g`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReluRule {
-    /// The ordinary gradient `g·1[z>0]`.
-    Gradient,
-    /// Guided Backprop: `relu(g·1[z>0])`.
-    Guided,
-    /// Deconvolution: `relu(g)`.
-    Deconv,
-}
 
 /// Propagates the cotangent `g` (at the output of layer `top - 1`) down to the input of layer
 /// `bottom`, using the stored layer inputs `acts` (`acts[i]` is the input of layer `i`).

@@ -44,6 +44,8 @@ impl Attributor for InputXGradient {
 }
 
 /// Gradient with a modified ReLU backward pass; shared by Guided Backprop and Deconvolution.
+/// The model's own one-pass version ([`Explainable::relu_rule_gradient`], e.g. on a GPU) when
+/// it has one, else a walk over the layers.
 pub(crate) fn modified_gradient(
     model: &dyn Explainable,
     x: ViewF,
@@ -51,6 +53,9 @@ pub(crate) fn modified_gradient(
     rule: ReluRule,
 ) -> Result<ArrayF> {
     check_batch(model, &x, target)?;
+    if let Some(fused) = model.relu_rule_gradient(x.view(), target, rule) {
+        return fused;
+    }
     let acts = model.activations(x)?;
     let g = one_hot_like(acts[model.layers()].view(), target)?;
     backward(model, &acts, model.layers(), 0, g, rule)

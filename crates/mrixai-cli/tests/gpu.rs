@@ -9,7 +9,7 @@
 #![cfg(feature = "gpu")]
 
 use mrixai_attrib::{Explanation, METHODS, registry::Kind};
-use mrixai_core::{ArrayF, Explainable, npy};
+use mrixai_core::{ArrayF, Explainable, ReluRule, npy};
 use mrixai_zoo::{Compute, OodTask, TrainConfig, Vgg};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,6 +89,16 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
         );
         eprintln!("{case}/logits: GPU − CPU = {logits:.2e} of max|logit|");
         assert!(logits < 1e-5, "{case}: logits differ by {logits}");
+        // guided backprop and deconvolution take the one-pass backward on the GPU (activations
+        // kept there), the layer walk on the CPU
+        for rule in [ReluRule::Guided, ReluRule::Deconv] {
+            assert!(cpu.relu_rule_gradient(x.view(), &t, rule).is_none());
+            let fused = gpu.relu_rule_gradient(x.view(), &t, rule);
+            assert!(
+                fused.is_some_and(|r| r.is_ok()),
+                "{case}: no one-pass {rule:?}"
+            );
+        }
         for spec in METHODS.iter().filter(|m| m.kind == Kind::Method) {
             let job = light(Explanation::new(spec.name));
             let run = |m: &Vgg| {

@@ -148,6 +148,32 @@ pub trait Explainable: Send + Sync {
         }
         Ok(g)
     }
+
+    /// The input gradient of `logit[n, target[n]]` with every ReLU's backward replaced by
+    /// `rule`, computed by the model in one pass that keeps its activations where it computes
+    /// (on a GPU: one upload, one download). `None`, the default, when the model offers no
+    /// such pass: the caller then walks the layers with [`Explainable::layer_vjp`]. Results
+    /// must agree with that walk.
+    fn relu_rule_gradient(
+        &self,
+        _x: ViewF,
+        _target: &[usize],
+        _rule: ReluRule,
+    ) -> Option<Result<ArrayF>> {
+        None
+    }
+}
+
+/// What a backward pass does at a ReLU with input `z` and incoming gradient `g`: the plain
+/// gradient, Guided Backprop and Deconvolution differ only there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReluRule {
+    /// The ordinary gradient `g·1[z>0]`.
+    Gradient,
+    /// Guided Backprop: `relu(g)·1[z>0]`.
+    Guided,
+    /// Deconvolution: `relu(g)`.
+    Deconv,
 }
 
 /// A one-hot cotangent shaped like `logits` `[N, classes]`, with 1 at `target[n]`.

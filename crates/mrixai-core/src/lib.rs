@@ -22,7 +22,7 @@ pub mod seed;
 
 pub use error::{Error, Result};
 pub use explain::{
-    Attributor, Explainable, LayerKind, Metric, Randomizable, WeightMap, WeightTransform,
+    Attributor, Explainable, LayerKind, Metric, Randomizable, ReluRule, WeightMap, WeightTransform,
 };
 
 /// Dynamic-rank `f32` array (images, attributions, activations).

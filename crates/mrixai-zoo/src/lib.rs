@@ -9,6 +9,7 @@ pub mod arch;
 mod kernels;
 mod params;
 pub mod pretrain;
+mod rules;
 pub mod run;
 pub mod tensor;
 #[cfg(test)]

@@ -12,7 +12,7 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, activation::relu};
 use mrixai_core::explain::{check_targets, one_hot_like};
 use mrixai_core::{
-    ArrayF, Error, Explainable, LayerKind, Result, ViewF, WeightMap, WeightTransform,
+    ArrayF, Error, Explainable, LayerKind, ReluRule, Result, ViewF, WeightMap, WeightTransform,
     c_order_values,
 };
 use ndarray::{Axis, IxDyn};
@@ -60,7 +60,7 @@ impl Act {
             Act::F(t) => Act::F(t.autodiff().require_grad()),
         }
     }
-    fn dot_sum(self, v: Act) -> Result<Tensor<1>> {
+    pub(crate) fn dot_sum(self, v: Act) -> Result<Tensor<1>> {
         match (self, v) {
             (Act::S(a), Act::S(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
             (Act::F(a), Act::F(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
@@ -243,7 +243,7 @@ impl Vgg {
         Ok(out)
     }
 
-    fn check_batch(&self, x: &ViewF) -> Result<()> {
+    pub(crate) fn check_batch(&self, x: &ViewF) -> Result<()> {
         let c = self.arch.in_channels;
         let min = 1usize
             << self
@@ -496,6 +496,16 @@ impl Explainable for Vgg {
         self.check_batch(&x)?;
         let logits = self.forward_tensor(to_tensor::<4>(x, &self.device))?;
         to_array(logits)
+    }
+
+    fn relu_rule_gradient(
+        &self,
+        x: ViewF,
+        target: &[usize],
+        rule: ReluRule,
+    ) -> Option<Result<ArrayF>> {
+        // the CPU keeps attrib's layer walk over the CPU kernels (bit-identical maps)
+        (self.device != Device::flex()).then(|| self.relu_rule_gradient_on_device(x, target, rule))
     }
 
     fn input_gradient(&self, x: ViewF, target: &[usize]) -> Result<ArrayF> {
