@@ -179,21 +179,13 @@ fn predict_on_the_gpu_equals_the_cpu() {
     }
     let dir = scratch("predict");
     let case = workspace().join("fixtures/captum/vgg_bn");
+    let inputs = case.join("inputs.npy");
     let run = |device: &str| {
         let out = dir.join(format!("{device}.npy"));
-        let res = Command::new(env!("CARGO_BIN_EXE_mrixai"))
-            .args(["predict", "--device", device, "--model"])
-            .arg(&case)
-            .arg("--input")
-            .arg(case.join("inputs.npy"))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("spawn mrixai");
-        assert!(
-            res.status.success(),
-            "{}",
-            String::from_utf8_lossy(&res.stderr)
+        let paths = [("--model", &case), ("--input", &inputs), ("--out", &out)];
+        mrixai_ok(
+            &["predict", "--device", device],
+            &paths.map(|(f, p)| (f, p.as_path())),
         );
         npy::read::<f32>(&out).expect("logits")
     };
