@@ -208,12 +208,13 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
             bar,
         )?,
     };
+    let accuracy = |a: Option<f64>| a.map_or_else(|| "n/a".to_string(), |a| format!("{a:.3}"));
     run.progress.note(&format!(
-        "pretrain {}: task {}, val accuracy {:?}, test accuracy {:?}",
+        "pretrain {}: task {}, val accuracy {}, test accuracy {}",
         source.name(),
         info.task,
-        info.val_accuracy,
-        info.test_accuracy
+        accuracy(info.val_accuracy),
+        accuracy(info.test_accuracy)
     ));
     mark_done(&dir)
 }
