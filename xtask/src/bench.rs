@@ -7,12 +7,12 @@ use mrixai_attrib::{Explanation, METHODS, registry::Kind};
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::progress::Silent;
 use mrixai_core::{ArrayF, Explainable, npy};
+use mrixai_pipeline::estimate::fastest;
 use mrixai_zoo::{Arch, Compute, TrainConfig, Vgg};
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `cargo xtask bench-device`.
 #[derive(Debug, clap::Args)]
@@ -57,15 +57,6 @@ fn batch(n: usize, c: usize, size: usize, classes: usize, seed: &str) -> SplitAr
     }
 }
 
-/// Seconds of the faster of a warm-up run and a timed run of `f` (the first run on a GPU
-/// compiles its kernels).
-fn timed(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?;
-    let t = Instant::now();
-    f()?;
-    Ok(t.elapsed().as_secs_f64())
-}
-
 /// Training images per second: one epoch of `steps` batches (a one-batch validation pass, no
 /// precise-BatchNorm pass: the peer has neither).
 fn train_rate(a: &BenchArgs, arch: &Arch) -> Result<f64> {
@@ -79,7 +70,7 @@ fn train_rate(a: &BenchArgs, arch: &Arch) -> Result<f64> {
         device: a.device,
         ..TrainConfig::default()
     };
-    let s = timed(|| {
+    let s = fastest(2, || {
         mrixai_zoo::train(&cfg, arch, &tr, &va, None, 0, &Silent)?;
         Ok(())
     })?;
@@ -88,7 +79,7 @@ fn train_rate(a: &BenchArgs, arch: &Arch) -> Result<f64> {
 
 /// Inference images per second over `steps` batches.
 fn infer_rate(a: &BenchArgs, model: &Vgg, x: &ArrayF) -> Result<f64> {
-    let s = timed(|| {
+    let s = fastest(2, || {
         for _ in 0..a.steps {
             model.forward(x.view())?;
         }
@@ -128,7 +119,7 @@ fn method_rates(a: &BenchArgs, model: &Vgg, x: &ArrayF, t: &[usize]) -> Result<V
     for name in names {
         let job = job(name, a.size, x.shape()[0]);
         let mut out = None;
-        let s = timed(|| {
+        let s = fastest(2, || {
             out = Some(mrixai_attrib::explain(
                 model,
                 &job,
@@ -148,10 +139,19 @@ fn method_rates(a: &BenchArgs, model: &Vgg, x: &ArrayF, t: &[usize]) -> Result<V
     Ok(rows)
 }
 
-/// Runs the bench and writes its folder.
+/// Runs the bench and writes its folder; a failure removes the folder (the bench made it).
 pub fn run(a: BenchArgs) -> Result<()> {
     anyhow::ensure!(!a.out.exists(), "{}: already exists", a.out.display());
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
+    let done = bench(&a);
+    if done.is_err() {
+        let _ = std::fs::remove_dir_all(&a.out);
+    }
+    done
+}
+
+/// The bench itself, into the fresh folder `a.out`.
+fn bench(a: &BenchArgs) -> Result<()> {
     let arch = Arch::preset(&a.arch, 2, [a.size, a.size])?;
     let model = Vgg::init_on(&arch, 0, a.device)?;
     model.save(&a.out.join("model"))?;
@@ -163,16 +163,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
     npy::write(&a.out.join("inputs.npy"), &xe)?;
     let tt = ArrayD::from_shape_fn(IxDyn(&[n]), |i| t[i[0]] as i64);
     npy::write(&a.out.join("targets.npy"), &tt)?;
-    let train = train_rate(&a, &arch)?;
+    let train = train_rate(a, &arch)?;
     eprintln!("bench: training {train:.1} img/s");
-    let infer = infer_rate(&a, &model, &x)?;
+    let infer = infer_rate(a, &model, &x)?;
     eprintln!("bench: inference {infer:.1} img/s");
-    let methods: BTreeMap<String, f64> = method_rates(&a, &model, &xe, &t)?.into_iter().collect();
+    let methods: BTreeMap<String, f64> = method_rates(a, &model, &xe, &t)?.into_iter().collect();
     let report = serde_json::json!({
         "tool": "mrixai",
         "version": mrixai_core::VERSION,
         "device": a.device.to_string(),
-        "arch": a.arch, "size": a.size, "batch": a.batch, "steps": a.steps, "explained": n,
+        "arch": &a.arch, "size": a.size, "batch": a.batch, "steps": a.steps, "explained": n,
         "train_img_per_s": train, "infer_img_per_s": infer, "method_s_per_img": methods,
         "params": method_params(&methods, a.size, n),
     });

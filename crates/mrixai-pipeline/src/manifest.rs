@@ -74,9 +74,7 @@ impl Machine {
             backend: "cpu (burn flex)".into(),
         }
     }
-}
 
-impl Machine {
     /// This machine with models on `device`.
     pub fn on(mut self, device: mrixai_zoo::Compute) -> Self {
         if !device.is_cpu() {

@@ -6,9 +6,8 @@
 use crate::tensor::to_tensor;
 use crate::vgg::{Act, Vgg};
 use burn::tensor::activation::relu;
-use mrixai_core::explain::{check_targets, one_hot_like};
+use mrixai_core::explain::check_targets;
 use mrixai_core::{ArrayF, Error, LayerKind, ReluRule, Result, ViewF, WeightTransform};
-use ndarray::IxDyn;
 
 impl Vgg {
     /// [`mrixai_core::Explainable::relu_rule_gradient`] on the model's device.
@@ -26,9 +25,7 @@ impl Vgg {
             let out = self.apply(i, acts[i].clone(), WeightTransform::IDENTITY)?;
             acts.push(out);
         }
-        let zeros = ArrayF::zeros(IxDyn(&[n, self.arch.num_classes]));
-        let onehot = one_hot_like(zeros.view(), target)?;
-        let mut g = Act::F(to_tensor::<2>(onehot.view(), &self.device));
+        let mut g = Act::F(self.one_hot_tensor(n, target)?);
         for i in (0..self.specs.len()).rev() {
             g = match (self.specs[i].kind, rule) {
                 (LayerKind::Relu, ReluRule::Guided) => guided(g, &acts[i])?,
@@ -36,22 +33,10 @@ impl Vgg {
                     Act::S(t) => Act::S(relu(t)),
                     Act::F(t) => Act::F(relu(t)),
                 },
-                _ => self.vjp_on_device(i, acts[i].clone(), g)?,
+                _ => self.vjp_act(i, acts[i].clone(), g, WeightTransform::IDENTITY)?,
             };
         }
         g.into_array()
-    }
-
-    /// The vector–Jacobian product of layer `i` at `x` with cotangent `v`, on the device.
-    fn vjp_on_device(&self, i: usize, x: Act, v: Act) -> Result<Act> {
-        let leaf = x.autodiff_leaf();
-        let y = self.apply(i, leaf.clone(), WeightTransform::IDENTITY)?;
-        let grads = y.dot_sum(v)?.backward();
-        let missing = || Error::invalid(format!("layer {}: no gradient", self.specs[i].name));
-        Ok(match leaf {
-            Act::S(l) => Act::S(l.grad(&grads).ok_or_else(missing)?),
-            Act::F(l) => Act::F(l.grad(&grads).ok_or_else(missing)?),
-        })
     }
 }
 

@@ -480,16 +480,11 @@ impl Explainable for Vgg {
         if let Some(g) = self.layer_vjp_cpu(i, x.view(), v.view(), t)? {
             return Ok(g);
         }
-        let shape = x.shape().to_vec();
-        let leaf = Act::from_view(x, &self.device)?.autodiff_leaf();
-        let y = self.apply(i, leaf.clone(), t)?;
-        let v = Act::from_view(v, &self.device)?;
-        let grads = y.dot_sum(v)?.backward();
-        let g = match leaf {
-            Act::S(l) => l.grad(&grads).map(to_array),
-            Act::F(l) => l.grad(&grads).map(to_array),
-        };
-        g.unwrap_or_else(|| Ok(ArrayF::zeros(IxDyn(&shape))))
+        let (x, v) = (
+            Act::from_view(x, &self.device)?,
+            Act::from_view(v, &self.device)?,
+        );
+        self.vjp_act(i, x, v, t)?.into_array()
     }
 
     fn forward(&self, x: ViewF) -> Result<ArrayF> {
@@ -525,16 +520,38 @@ impl Vgg {
             .autodiff()
             .require_grad();
         let logits = self.forward_tensor(leaf.clone())?;
-        let onehot = one_hot_like(
-            ArrayF::zeros(IxDyn(&[x.shape()[0], self.arch.num_classes])).view(),
-            target,
-        )?;
-        let onehot = to_tensor::<2>(onehot.view(), &self.device);
+        let onehot = self.one_hot_tensor(x.shape()[0], target)?;
         let grads = (logits * onehot).sum().backward();
         match leaf.grad(&grads) {
             Some(g) => to_array(g),
             None => Ok(ArrayF::zeros(IxDyn(x.shape()))),
         }
+    }
+
+    /// The one-hot cotangent of `target` for `n` rows of logits, on the model's device.
+    pub(crate) fn one_hot_tensor(&self, n: usize, target: &[usize]) -> Result<Tensor<2>> {
+        let zeros = ArrayF::zeros(IxDyn(&[n, self.arch.num_classes]));
+        let onehot = one_hot_like(zeros.view(), target)?;
+        Ok(to_tensor::<2>(onehot.view(), &self.device))
+    }
+
+    /// The vector–Jacobian product of layer `i` (weights transformed by `t`) at `x` with
+    /// cotangent `v`, through burn's autodiff on the model's device; zeros where the output
+    /// does not depend on the input.
+    pub(crate) fn vjp_act(&self, i: usize, x: Act, v: Act, t: WeightTransform) -> Result<Act> {
+        let leaf = x.autodiff_leaf();
+        let y = self.apply(i, leaf.clone(), t)?;
+        let grads = y.dot_sum(v)?.backward();
+        Ok(match leaf {
+            Act::S(l) => Act::S(
+                l.grad(&grads)
+                    .unwrap_or_else(|| Tensor::zeros(l.dims(), &self.device)),
+            ),
+            Act::F(l) => Act::F(
+                l.grad(&grads)
+                    .unwrap_or_else(|| Tensor::zeros(l.dims(), &self.device)),
+            ),
+        })
     }
 }
 
