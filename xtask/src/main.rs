@@ -150,17 +150,10 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     mrixai_cli::install_interrupt_cleanup();
-    let result = match cli.command {
+    mrixai_cli::run_main(|| match cli.command {
         Command::Reproduce(a) => reproduce(a),
         Command::BenchDevice(a) => bench::run(a),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{}", mrixai_cli::error_line(&e));
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 #[cfg(test)]

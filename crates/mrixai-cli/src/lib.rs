@@ -186,6 +186,21 @@ pub fn error_line(e: &anyhow::Error) -> String {
     format!("error: {line}")
 }
 
+/// Runs a binary's command after checking the environment it depends on (the instruction
+/// path [`mrixai_zoo::simd::Path::ENV`] asks for), printing an error as one line.
+pub fn run_main(command: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    let result = mrixai_zoo::simd::Path::from_env()
+        .map_err(anyhow::Error::from)
+        .and_then(|_| command());
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_line(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Installs the SIGINT/SIGTERM handler of the binaries: it removes the temporary files and
 /// folders being written (see [`mrixai_core::atomic`]), says so, and exits with status 130.
 /// Finished outputs are never touched.

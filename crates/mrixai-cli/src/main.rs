@@ -48,7 +48,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     mrixai_cli::install_interrupt_cleanup();
-    let result = match cli.command {
+    mrixai_cli::run_main(|| match cli.command {
         Command::Synth(a) => cmd::synth::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),
         Command::Train(a) => cmd::train::run(a),
@@ -59,12 +59,5 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::RunCell(a) => cmd::run_cell::run(a),
         Command::Aggregate(a) => cmd::aggregate::run(a),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{}", mrixai_cli::error_line(&e));
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

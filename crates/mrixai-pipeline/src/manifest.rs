@@ -71,7 +71,10 @@ impl Machine {
                 .unwrap_or(1),
             cpu_model,
             memory_gib,
-            backend: "cpu (burn flex)".into(),
+            backend: format!(
+                "cpu ({} kernels, burn flex)",
+                mrixai_zoo::simd::Path::current()
+            ),
         }
     }
 

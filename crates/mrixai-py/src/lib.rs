@@ -272,6 +272,8 @@ fn metric_names() -> Vec<String> {
 /// The native module.
 #[pymodule]
 fn _mrixai(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // an instruction path the environment asks for and the CPU lacks fails the import
+    mrixai_zoo::simd::Path::from_env().map_err(py_err)?;
     m.add_function(wrap_pyfunction!(score, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;

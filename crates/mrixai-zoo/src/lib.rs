@@ -11,6 +11,7 @@ mod params;
 pub mod pretrain;
 mod rules;
 pub mod run;
+pub mod simd;
 pub mod tensor;
 #[cfg(test)]
 mod testutil;

@@ -4,18 +4,17 @@
 
 use crate::Compute;
 use crate::arch::Arch;
-use crate::kernels::features::{Batch, Tape, leading_ops};
+use crate::kernels::features::{Batch, Tape, dropout_mask, leading_ops};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::module::adaptive_avg_pool2d;
-use burn::tensor::{Device, Gradients, Tensor};
+use burn::tensor::{Device, Tensor};
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::progress::Progress;
-use mrixai_core::{ArrayF, Error, LayerKind, Result};
+use mrixai_core::{ArrayF, Error, LayerKind, Result, c_order_values};
 use ndarray::{Axis, IxDyn};
-use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -379,11 +378,33 @@ pub fn evaluate(model: &Vgg, x: ndarray::ArrayViewD<f32>, y: &[usize]) -> Result
 pub fn cross_entropy(logits: &ArrayF, y: &[usize]) -> f64 {
     let mut total = 0.0;
     for (row, &t) in logits.axis_iter(Axis(0)).zip(y) {
-        let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
-        let lse = m + row.iter().map(|v| (*v as f64 - m).exp()).sum::<f64>().ln();
-        total += lse - row[t] as f64;
+        let row: Vec<f32> = row.iter().copied().collect();
+        total += log_sum_exp(&row) - row[t] as f64;
     }
     total / y.len().max(1) as f64
+}
+
+/// `ln Σ exp(v)` in f64, stabilised by the maximum.
+fn log_sum_exp(row: &[f32]) -> f64 {
+    let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
+    m + row.iter().map(|v| (*v as f64 - m).exp()).sum::<f64>().ln()
+}
+
+/// [`cross_entropy`] of C-order logits with `classes` columns, and its gradient with respect
+/// to the logits, `(softmax − one-hot) / n` (computed in f64).
+fn cross_entropy_gradient(logits: &[f32], classes: usize, y: &[usize]) -> (f64, Vec<f32>) {
+    let n = y.len().max(1) as f64;
+    let mut total = 0.0;
+    let mut grad = Vec::with_capacity(logits.len());
+    for (row, &t) in logits.chunks_exact(classes.max(1)).zip(y) {
+        let lse = log_sum_exp(row);
+        total += lse - row[t] as f64;
+        grad.extend(row.iter().enumerate().map(|(j, &v)| {
+            let p = (v as f64 - lse).exp();
+            ((p - f64::from(u8::from(j == t))) / n) as f32
+        }));
+    }
+    (total / n, grad)
 }
 
 /// Fraction of predictions equal to the labels.
@@ -457,25 +478,19 @@ fn train_step(
     rng: &mut mrixai_core::seed::Rng,
     step: i32,
 ) -> Result<(f64, Vec<usize>)> {
-    let dev = model.device.clone();
-    let n = y.len();
-    let leaves = trainable_leaves(model, frozen);
-    let mut features = None;
-    let (logits, bn_updates) = forward_train(
-        model,
-        &leaves,
-        frozen,
-        to_tensor::<4>(x, &dev).autodiff(),
-        Some(rng),
-        Some(&mut features),
-    )?;
+    let StepResult {
+        loss: loss_v,
+        logits,
+        mut grads,
+        bn_updates,
+    } = if model.device == Device::flex() {
+        cpu_step(model, frozen, x, y, rng)?
+    } else {
+        autodiff_step(model, frozen, x, y, rng)?
+    };
     let classes = model.arch.num_classes;
-    let loss = cross_entropy_loss(logits.clone(), y);
-    let mut grads = StepGrads::backward(&loss, features.as_ref())?;
-    let loss_v = to_vec(loss.inner())?[0] as f64;
-    let lv = to_vec(logits.inner())?;
     let preds = argmax_rows(
-        &ArrayF::from_shape_vec(IxDyn(&[n, classes]), lv)
+        &ArrayF::from_shape_vec(IxDyn(&[y.len(), classes]), logits)
             .map_err(|e| Error::invalid(e.to_string()))?,
     );
 
@@ -484,8 +499,7 @@ fn train_step(
     let wd = cfg.weight_decay as f32;
     let mut new_flat: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
     for s in slots.iter_mut() {
-        let leaf = &leaves[s.layer][s.which];
-        let Some(mut g) = grads.get(s.layer, s.which, leaf) else {
+        let Some(mut g) = grads.remove(&(s.layer, s.which)) else {
             continue;
         };
         let p = new_flat[s.layer][s.which].clone();
@@ -562,8 +576,16 @@ fn recalibrate_bn(
     let leaves: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
     let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
-        let xb = to_tensor::<4>(x.select(Axis(0), chunk).view(), &model.device);
-        let (_, stats) = forward_train(model, &leaves, frozen, xb, None, None)?;
+        let xb = x.select(Axis(0), chunk);
+        let stats = if model.device == Device::flex() {
+            bn_tensors(
+                cpu_forward(model, frozen, xb.view(), None)?.2,
+                &model.device,
+            )
+        } else {
+            let xb = to_tensor::<4>(xb.view(), &model.device);
+            forward_train(model, &leaves, frozen, xb, None)?.1
+        };
         let w = chunk.len() as f32 / idx.len() as f32;
         if sums.is_empty() {
             sums = stats
@@ -590,33 +612,20 @@ fn recalibrate_bn(
 /// and unbiased variance.
 type BnStats = (usize, Tensor<1>, Tensor<1>);
 
-/// The training-mode forward pass (BatchNorm on batch statistics, dropout when `rng` is
-/// given) with the flat parameters `leaves`; returns the logits and the batch statistics of
-/// every trainable BatchNorm layer.
-///
-/// With `features` on the CPU, the leading feature layers run on the CPU kernels
-/// ([`FeatureRun`]) and their output enters the autodiff graph as a leaf.
+/// The training-mode forward pass in burn operations (BatchNorm on batch statistics, dropout
+/// when `rng` is given) with the flat parameters `leaves`; returns the logits and the batch
+/// statistics of every trainable BatchNorm layer.
 fn forward_train(
     model: &Vgg,
     leaves: &[Vec<Tensor<1>>],
     frozen: &[bool],
     x: Tensor<4>,
     mut rng: Option<&mut mrixai_core::seed::Rng>,
-    features: Option<&mut Option<FeatureRun>>,
 ) -> Result<(Tensor<2>, Vec<BnStats>)> {
     let dev = model.device.clone();
     let mut bn_updates = Vec::new();
-    let mut start = 0;
     let mut a = Act2::S(x);
-    if let (Some(slot), Act2::S(x)) = (features, &a)
-        && dev == Device::flex()
-        && let Some((run, ran)) = FeatureRun::forward(model, leaves, frozen, x, &mut bn_updates)?
-    {
-        a = Act2::S(run.out.clone());
-        *slot = Some(run);
-        start = ran;
-    }
-    for (i, spec) in model.specs.iter().enumerate().skip(start) {
+    for (i, spec) in model.specs.iter().enumerate() {
         let shaped = with_flat(&model.params[i], &leaves[i]);
         a = match (shaped, spec.kind, a) {
             (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
@@ -664,16 +673,7 @@ fn forward_train(
                 let p = model.arch.dropout;
                 if let (true, Some(rng)) = (p > 0.0, rng.as_deref_mut()) {
                     let [bn, f] = x.dims();
-                    let keep = 1.0 - p;
-                    let mask: Vec<f32> = (0..bn * f)
-                        .map(|_| {
-                            if rng.random::<f32>() < keep {
-                                1.0 / keep
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
+                    let mask = dropout_mask(bn * f, p, rng);
                     Act2::F(x * from_vec(mask, [bn, f], &dev))
                 } else {
                     Act2::F(x)
@@ -704,84 +704,108 @@ fn cross_entropy_loss(logits: Tensor<2>, y: &[usize]) -> Tensor<1> {
     (log_softmax(logits, 1) * onehot).sum() * (-1.0 / n.max(1) as f32)
 }
 
-/// The feature stack of a training step run on the CPU kernels ([`crate::kernels::features`]): its
-/// tape and its output, a leaf of the autodiff graph of the classifier.
-struct FeatureRun {
-    tape: Tape,
-    out: Tensor<4>,
+/// What one training step's forward and backward pass give the optimiser.
+struct StepResult {
+    /// Mean cross-entropy of the batch.
+    loss: f64,
+    /// Logits `[n, classes]`, in C order.
+    logits: Vec<f32>,
+    /// Flat gradients of the trained parameters, by (layer, slot).
+    grads: HashMap<(usize, usize), Tensor<1>>,
+    /// Batch statistics of the trainable BatchNorm layers.
+    bn_updates: Vec<BnStats>,
 }
 
-impl FeatureRun {
-    /// Runs the leading feature layers (convolution, BatchNorm, ReLU, max pooling) of
-    /// `model` on `x`; returns the run and how many layers it covered, or `None` when the
-    /// model does not start with such layers.
-    fn forward(
-        model: &Vgg,
-        leaves: &[Vec<Tensor<1>>],
-        frozen: &[bool],
-        x: &Tensor<4>,
-        bn_updates: &mut Vec<BnStats>,
-    ) -> Result<Option<(FeatureRun, usize)>> {
-        let layers = (model.specs.iter().zip(&model.params).zip(leaves))
-            .map(|((spec, p), flat)| (spec.kind, with_flat(p, flat)));
-        let ops = leading_ops(layers, |i| frozen[i])?;
-        if ops.is_empty() {
-            return Ok(None);
-        }
-        let batch = Batch {
-            data: to_vec(x.clone().inner())?,
-            dims: x.dims(),
-        };
-        let ran = ops.len();
-        let (tape, out, stats) = Tape::forward(ops, batch);
-        let dev = x.device();
-        for st in stats {
-            let c = st.mean.len();
-            bn_updates.push((
-                st.layer,
-                from_vec(st.mean, [c], &dev),
-                from_vec(st.var, [c], &dev),
-            ));
-        }
-        let out = from_vec(out.data, out.dims, &dev).autodiff().require_grad();
-        Ok(Some((FeatureRun { tape, out }, ran)))
+/// A training step on the CPU kernels ([`crate::kernels::features`]): forward pass, softmax
+/// cross-entropy and the hand-written backward pass, with no burn operation in between.
+fn cpu_step(
+    model: &Vgg,
+    frozen: &[bool],
+    x: ndarray::ArrayViewD<f32>,
+    y: &[usize],
+    rng: &mut mrixai_core::seed::Rng,
+) -> Result<StepResult> {
+    let (tape, out, stats) = cpu_forward(model, frozen, x, Some(rng))?;
+    let (loss, g) = cross_entropy_gradient(&out.data, model.arch.num_classes, y);
+    let dev = model.device.clone();
+    let grads = (tape.backward(g).into_iter())
+        .map(|(layer, slot, v)| {
+            let len = v.len();
+            ((layer, slot), from_vec(v, [len], &dev))
+        })
+        .collect();
+    Ok(StepResult {
+        loss,
+        logits: out.data,
+        grads,
+        bn_updates: bn_tensors(stats, &dev),
+    })
+}
+
+/// The whole model's training-mode forward pass on the CPU kernels (dropout from `rng` when
+/// given; frozen BatchNorms as their affine maps).
+fn cpu_forward(
+    model: &Vgg,
+    frozen: &[bool],
+    x: ndarray::ArrayViewD<f32>,
+    rng: Option<&mut mrixai_core::seed::Rng>,
+) -> Result<(Tape, Batch, Vec<crate::kernels::features::BnStats>)> {
+    let layers = (model.specs.iter().zip(&model.params)).map(|(s, p)| (s.kind, p.clone()));
+    let ops = leading_ops(layers, |i| frozen[i], &model.arch)?;
+    if let Some(spec) = model.specs.get(ops.len()) {
+        return Err(Error::invalid(format!(
+            "layer {} ({:?}) has no CPU training kernel",
+            spec.name, spec.kind
+        )));
     }
+    let shape = x.shape();
+    let dims = [shape[0], shape[1], shape[2], shape[3]];
+    let data = c_order_values(&x).into_owned();
+    Ok(Tape::forward(ops, Batch { data, dims }, rng))
 }
 
-/// Gradients of one training step.
-struct StepGrads {
-    /// The gradients of the autodiff graph (the classifier, or the whole model).
-    graph: Gradients,
-    /// Flat gradients of the feature-stack parameters run on the CPU kernels, by (layer, slot).
-    features: HashMap<(usize, usize), Tensor<1>>,
+/// Batch statistics of the CPU kernels as tensors on `dev`.
+fn bn_tensors(stats: Vec<crate::kernels::features::BnStats>, dev: &Device) -> Vec<BnStats> {
+    (stats.into_iter())
+        .map(|st| {
+            let c = st.mean.len();
+            (
+                st.layer,
+                from_vec(st.mean, [c], dev),
+                from_vec(st.var, [c], dev),
+            )
+        })
+        .collect()
 }
 
-impl StepGrads {
-    /// Backward pass from `loss`, then through the feature stack when it ran on the kernels.
-    fn backward(loss: &Tensor<1>, features: Option<&FeatureRun>) -> Result<StepGrads> {
-        let graph = loss.backward();
-        let mut grads = HashMap::new();
-        if let Some(run) = features
-            && let Some(g) = run.out.grad(&graph)
-        {
-            let dev = run.out.device();
-            for (layer, slot, v) in run.tape.backward(to_vec(g)?) {
-                let len = v.len();
-                grads.insert((layer, slot), from_vec(v, [len], &dev));
+/// A training step through burn's autodiff (off the CPU).
+fn autodiff_step(
+    model: &Vgg,
+    frozen: &[bool],
+    x: ndarray::ArrayViewD<f32>,
+    y: &[usize],
+    rng: &mut mrixai_core::seed::Rng,
+) -> Result<StepResult> {
+    let dev = model.device.clone();
+    let leaves = trainable_leaves(model, frozen);
+    let xt = to_tensor::<4>(x, &dev).autodiff();
+    let (logits, bn_updates) = forward_train(model, &leaves, frozen, xt, Some(rng))?;
+    let loss = cross_entropy_loss(logits.clone(), y);
+    let graph = loss.backward();
+    let mut grads = HashMap::new();
+    for (layer, flat) in leaves.iter().enumerate() {
+        for (slot, leaf) in flat.iter().enumerate() {
+            if let Some(g) = leaf.grad(&graph) {
+                grads.insert((layer, slot), g);
             }
         }
-        Ok(StepGrads {
-            graph,
-            features: grads,
-        })
     }
-
-    /// The gradient of the flat parameter `leaf` (slot `which` of `layer`), if it has one.
-    fn get(&mut self, layer: usize, which: usize, leaf: &Tensor<1>) -> Option<Tensor<1>> {
-        self.features
-            .remove(&(layer, which))
-            .or_else(|| leaf.grad(&self.graph))
-    }
+    Ok(StepResult {
+        loss: to_vec(loss.inner())?[0] as f64,
+        logits: to_vec(logits.inner())?,
+        grads,
+        bn_updates,
+    })
 }
 
 /// Activation in the training forward pass.
@@ -795,17 +819,19 @@ mod tests {
     use super::*;
     use rand::Rng;
 
-    /// Running the feature stack on the CPU kernels with its hand-written backward pass gives
-    /// the gradients of one burn autodiff graph of the whole model, for every trainable
-    /// parameter, with and without frozen leading layers.
+    /// A training step on the CPU kernels (forward, loss, hand-written backward, dropout
+    /// drawn alike) gives the loss, logits, batch statistics and gradients of burn's autodiff
+    /// graph of the whole model, for every trainable parameter, with and without frozen
+    /// leading layers.
     #[test]
-    fn cpu_feature_stack_gives_the_autodiff_gradients() {
+    fn cpu_step_gives_the_autodiff_step() {
         let arch = Arch::preset("vgg-small", 3, [16, 16]).unwrap();
         let model = Vgg::init(&arch, 3).unwrap();
         let mut rng = mrixai_core::seed::rng(4, "cut");
         let xs: Vec<f32> = (0..5 * 256)
             .map(|_| rng.random_range(0.0f32..1.0))
             .collect();
+        let x = ndarray::ArrayD::from_shape_vec(IxDyn(&[5, 1, 16, 16]), xs).unwrap();
         let y = [0usize, 2, 1, 1, 0];
         let n_layers = model.params.len();
         let first_conv_bn = model
@@ -813,52 +839,60 @@ mod tests {
             .iter()
             .position(|p| matches!(p, Params::BatchNorm { .. }))
             .unwrap();
+        let close = |got: &[f32], want: &[f32], what: &str| {
+            crate::testutil::assert_close(got, want, (1e-4, 1e-3), what)
+        };
         for frozen_upto in [0, first_conv_bn + 1] {
             let frozen: Vec<bool> = (0..n_layers).map(|i| i < frozen_upto).collect();
-            let leaves = trainable_leaves(&model, &frozen);
-            let x = || from_vec(xs.clone(), [5, 1, 16, 16], &model.device).autodiff();
-            let (logits, _) = forward_train(&model, &leaves, &frozen, x(), None, None).unwrap();
-            let loss = cross_entropy_loss(logits, &y);
-            let reference = loss.backward();
-            let mut features = None;
-            let (logits, _) =
-                forward_train(&model, &leaves, &frozen, x(), None, Some(&mut features)).unwrap();
+            let rng = || mrixai_core::seed::rng(9, "dropout");
+            let want = autodiff_step(&model, &frozen, x.view(), &y, &mut rng()).unwrap();
+            let mut got = cpu_step(&model, &frozen, x.view(), &y, &mut rng()).unwrap();
             assert!(
-                features.is_some(),
-                "the feature stack ran on the CPU kernels"
+                (want.loss - got.loss).abs() < 1e-5,
+                "loss {} vs {}",
+                got.loss,
+                want.loss
             );
-            let cut_loss = cross_entropy_loss(logits, &y);
-            let want = to_vec(loss.inner()).unwrap()[0];
-            let got = to_vec(cut_loss.clone().inner()).unwrap()[0];
-            assert!((want - got).abs() < 1e-5, "loss {got} vs {want}");
-            let mut grads = StepGrads::backward(&cut_loss, features.as_ref()).unwrap();
-            let mut checked = 0;
-            for (layer, flat) in leaves.iter().enumerate() {
-                for (which, leaf) in flat.iter().enumerate() {
-                    let want = leaf.grad(&reference);
-                    let got = grads.get(layer, which, leaf);
-                    assert_eq!(want.is_some(), got.is_some(), "layer {layer} slot {which}");
-                    let (Some(want), Some(got)) = (want, got) else {
-                        continue;
-                    };
-                    let (want, got) = (to_vec(want).unwrap(), to_vec(got).unwrap());
-                    crate::testutil::assert_close(
-                        &got,
-                        &want,
-                        (1e-4, 1e-3),
-                        &format!("layer {layer} slot {which}"),
-                    );
-                    checked += 1;
-                }
+            close(&got.logits, &want.logits, "logits");
+            assert_eq!(
+                got.bn_updates.len(),
+                want.bn_updates.len(),
+                "BatchNorm layers"
+            );
+            for ((li, gm, gv), (lj, wm, wv)) in got.bn_updates.iter().zip(&want.bn_updates) {
+                assert_eq!(li, lj);
+                close(
+                    &to_vec(gm.clone()).unwrap(),
+                    &to_vec(wm.clone()).unwrap(),
+                    "mean",
+                );
+                close(
+                    &to_vec(gv.clone()).unwrap(),
+                    &to_vec(wv.clone()).unwrap(),
+                    "var",
+                );
             }
             let trainable = (0..n_layers)
                 .filter(|&i| !frozen[i])
-                .map(|i| leaves[i].len())
+                .map(|i| flat_params(&model.params[i]).len())
                 .sum::<usize>();
             assert_eq!(
-                checked, trainable,
+                want.grads.len(),
+                trainable,
                 "every trainable parameter has a gradient"
             );
+            for (key, w) in &want.grads {
+                let g = got
+                    .grads
+                    .remove(key)
+                    .unwrap_or_else(|| panic!("no gradient {key:?}"));
+                close(
+                    &to_vec(g).unwrap(),
+                    &to_vec(w.clone()).unwrap(),
+                    &format!("{key:?}"),
+                );
+            }
+            assert!(got.grads.is_empty(), "no gradient of a frozen parameter");
         }
     }
 }

@@ -133,9 +133,39 @@ pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
     }
 }
 
+/// Fully connected layer `x·wᵀ + b`. Outside autodiff on the CPU it runs on
+/// [`crate::kernels::head::linear`] (the same bytes on every instruction path); otherwise it
+/// is burn's `matmul`.
 pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
-    let out = b.dims()[0];
-    x.matmul(w.transpose()) + b.reshape([1, out])
+    let ([n, fin], [fout, wfin]) = (x.dims(), w.dims());
+    if plain_cpu(&[x.is_autodiff(), w.is_autodiff(), b.is_autodiff()], &x) && fin == wfin {
+        let device = x.device();
+        if let (Ok(xv), Ok(wv), Ok(bv)) = (to_vec(x.clone()), to_vec(w.clone()), to_vec(b.clone()))
+        {
+            let shape = crate::kernels::head::LinearShape { n, fin, fout };
+            let y = crate::kernels::head::linear(shape, &xv, &wv, &bv);
+            return from_vec(y, [n, fout], &device);
+        }
+    }
+    x.matmul(w.transpose()) + b.reshape([1, fout])
+}
+
+/// Adaptive average pooling to `out`; outside autodiff on the CPU it runs on
+/// [`crate::kernels::head::adaptive_avg_pool`].
+pub(crate) fn avg_pool(x: Tensor<4>, out: [usize; 2]) -> Tensor<4> {
+    if plain_cpu(&[x.is_autodiff()], &x) {
+        let (device, dims) = (x.device(), x.dims());
+        if let Ok(v) = to_vec(x.clone()) {
+            let y = crate::kernels::head::adaptive_avg_pool(&v, dims, out);
+            return from_vec(y, [dims[0], dims[1], out[0], out[1]], &device);
+        }
+    }
+    adaptive_avg_pool2d(x, out)
+}
+
+/// Whether a layer runs on the CPU kernels: no operand under autodiff and `x` on the CPU.
+fn plain_cpu<const D: usize>(autodiff: &[bool], x: &Tensor<D>) -> bool {
+    !autodiff.iter().any(|a| *a) && x.device() == Device::flex()
 }
 
 /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped, as in PyTorch).
@@ -317,7 +347,7 @@ impl Vgg {
                 Act::S(maxpool2(x))
             }
             (Params::None, LayerKind::AdaptiveAvgPool, Act::S(x)) => {
-                Act::S(adaptive_avg_pool2d(x, self.arch.avgpool))
+                Act::S(avg_pool(x, self.arch.avgpool))
             }
             (Params::None, LayerKind::Flatten, Act::S(x)) => {
                 let [n, c, h, w] = x.dims();
@@ -617,6 +647,27 @@ impl Vgg {
                 let scale = to_vec(map_tensor(&a, t.weights))?;
                 scale_channels(values(&v), [n, c, h, w], &scale)
             }
+            (Params::Linear { w, .. }, _, &[n, fin]) => {
+                let [fout, wfin] = w.dims();
+                if wfin != fin || v.shape() != [n, fout] {
+                    return Ok(None);
+                }
+                let shape = crate::kernels::head::LinearShape { n, fin, fout };
+                let wt = to_vec(map_tensor(w, t.weights))?;
+                crate::kernels::head::linear_backward_input(shape, &wt, &c_order_values(&v))
+            }
+            (Params::None, LayerKind::AdaptiveAvgPool, &[n, c, h, w]) => {
+                let [oh, ow] = self.arch.avgpool;
+                if v.shape() != [n, c, oh, ow] {
+                    return Ok(None);
+                }
+                let dims = [n, c, h, w];
+                crate::kernels::head::adaptive_avg_pool_backward(
+                    &c_order_values(&v),
+                    dims,
+                    [oh, ow],
+                )
+            }
             (Params::None, LayerKind::Dropout, _) if v.shape() == x.shape() => values(&v),
             (Params::None, LayerKind::Flatten, &[n, ..])
                 if v.shape() == [n, x.len() / n.max(1)] =>
@@ -630,46 +681,24 @@ impl Vgg {
             .map_err(|e| Error::invalid(format!("layer gradient shape: {e}")))
     }
 
-    /// [`Explainable::input_gradient`] on the CPU: the leading feature layers run on the CPU
-    /// kernels ([`crate::kernels::features`]) and their backward pass is taken by hand; burn's autodiff
-    /// covers the rest. `None` off the CPU or when the model has no such leading layers.
+    /// [`Explainable::input_gradient`] on the CPU: the model runs on the CPU kernels
+    /// ([`crate::kernels::features`]) and their backward pass is taken by hand. `None` off the
+    /// CPU or for a model with a layer those kernels do not run.
     fn input_gradient_cpu(&self, x: ViewF, target: &[usize]) -> Result<Option<ArrayF>> {
         if self.device != Device::flex() {
             return Ok(None);
         }
         let layers = (self.specs.iter().zip(&self.params)).map(|(spec, p)| (spec.kind, p.clone()));
-        let ops = leading_ops(layers, |_| true)?;
-        if ops.is_empty() {
+        let ops = leading_ops(layers, |_| true, &self.arch)?;
+        if ops.len() != self.specs.len() {
             return Ok(None);
         }
         let dims: [usize; 4] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
         let data = c_order_values(&x).into_owned();
-        let ran = ops.len();
-        let (tape, out, _) = Tape::forward(ops, Batch { data, dims });
-        let leaf = from_vec(out.data, out.dims, &self.device)
-            .autodiff()
-            .require_grad();
-        let mut a = Act::S(leaf.clone());
-        for i in ran..self.specs.len() {
-            a = self.apply(i, a, WeightTransform::IDENTITY)?;
-        }
-        let Act::F(logits) = a else {
-            return Err(Error::invalid(
-                "the model does not end in [N, classes] logits",
-            ));
-        };
-        let onehot = one_hot_like(
-            ArrayF::zeros(IxDyn(&[dims[0], self.arch.num_classes])).view(),
-            target,
-        )?;
-        let grads = (logits * to_tensor::<2>(onehot.view(), &self.device))
-            .sum()
-            .backward();
-        let g = match leaf.grad(&grads) {
-            Some(g) => to_vec(g)?,
-            None => vec![0.0; out.dims.iter().product()],
-        };
-        let dx = tape.input_gradient(g);
+        let (tape, out, _) = Tape::forward(ops, Batch { data, dims }, None);
+        let [n, classes, ..] = out.dims;
+        let onehot = one_hot_like(ArrayF::zeros(IxDyn(&[n, classes])).view(), target)?;
+        let dx = tape.input_gradient(c_order_values(&onehot.view()).into_owned());
         ArrayF::from_shape_vec(IxDyn(&dims), dx)
             .map(Some)
             .map_err(|e| Error::invalid(format!("input gradient shape: {e}")))
@@ -690,8 +719,9 @@ impl Vgg {
 mod tests {
     use super::*;
 
-    /// Layer vector–Jacobian products on the CPU kernels (convolution with every weight
-    /// map, max pooling with ties, ReLU) equal burn's autodiff ones.
+    /// Layer vector–Jacobian products on the CPU kernels (convolution and linear layers with
+    /// every weight map, max pooling with ties, ReLU, adaptive pooling) equal burn's autodiff
+    /// ones.
     #[test]
     fn cpu_layer_vjps_equal_the_autodiff_ones() {
         let arch = Arch::preset("vgg-small", 2, [12, 10]).unwrap();
@@ -749,12 +779,14 @@ mod tests {
             }
             shape = y.shape().to_vec();
         }
-        // every layer kind but linear and adaptive pooling, with all five weight maps
+        // every layer kind, with all five weight maps
         let want: std::collections::BTreeMap<String, usize> = [
+            ("AdaptiveAvgPool", 1),
             ("BatchNorm", 4),
             ("Conv2d", 4),
             ("Dropout", 2),
             ("Flatten", 1),
+            ("Linear", 3),
             ("MaxPool", 3),
             ("Relu", 6),
         ]

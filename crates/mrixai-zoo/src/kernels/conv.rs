@@ -7,9 +7,10 @@
 //! gradients. Work is split over samples (and, for the weight gradient, over fixed chunks of
 //! samples summed in order), so results do not depend on the number of threads.
 
-// The GEMM calls on raw slices are the one unsafe code of this crate.
+// The matrix products on raw slices are unsafe calls.
 #![allow(unsafe_code)]
 
+use super::gemm::{Mat, gemm};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -117,48 +118,6 @@ fn for_each_tile(s: &ConvShape, xb: &[f32], mut f: impl FnMut((usize, usize), us
     }
 }
 
-/// A row-major matrix view for [`matmul`]: pointer, row stride and column stride.
-type Mat = (*const f32, isize, isize);
-
-/// `dst (m×n, row stride dst_rs) (+)= a (m×k) · b (k×n)`, single-threaded.
-///
-/// # Safety
-/// The pointers and strides must describe valid matrices of these sizes; `dst` must not
-/// alias `a` or `b`.
-unsafe fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
-    dst_rs: isize,
-    accumulate: bool,
-    a: Mat,
-    b: Mat,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            dst_rs,
-            accumulate,
-            a.0,
-            a.2,
-            a.1,
-            b.0,
-            b.2,
-            b.1,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
-}
-
 /// Forward pass: `x` `[n, ci, h, w]`, weights `[co, ci, 3, 3]`, bias `[co]` → `[n, co, h, w]`.
 pub(crate) fn forward(s: &ConvShape, x: &[f32], wt: &[f32], bias: &[f32]) -> Vec<f32> {
     let (hw, k) = (s.hw(), s.ci * 9);
@@ -183,13 +142,12 @@ pub(crate) fn forward(s: &ConvShape, x: &[f32], wt: &[f32], bias: &[f32]) -> Vec
                 // SAFETY: `yb` holds co rows of hw values, the tile's columns are in range;
                 // `wt` is co×k and `col` k×len, both contiguous.
                 unsafe {
-                    matmul(
+                    gemm(
                         (s.co, len, k),
                         yb.as_mut_ptr().add(tile.0 * s.w),
-                        hw as isize,
-                        true,
-                        (wt.as_ptr(), k as isize, 1),
-                        (col.as_ptr(), len as isize, 1),
+                        hw,
+                        Mat::rows(wt, k),
+                        Mat::rows(col, len),
                     )
                 }
             });
@@ -219,13 +177,12 @@ pub(crate) fn backward_weights(s: &ConvShape, x: &[f32], gout: &[f32]) -> (Vec<f
                     // SAFETY: `dw` is co×k contiguous; the tile's columns of `gb` are in range
                     // (row stride hw); `col` is k×len, read transposed.
                     unsafe {
-                        matmul(
+                        gemm(
                             (s.co, k, len),
                             dw.as_mut_ptr(),
-                            k as isize,
-                            true,
-                            (gb.as_ptr().add(tile.0 * s.w), hw as isize, 1),
-                            (col.as_ptr(), 1, len as isize),
+                            k,
+                            Mat::rows(&gb[tile.0 * s.w..], hw),
+                            Mat::rows_t(col, len),
                         )
                     }
                 });

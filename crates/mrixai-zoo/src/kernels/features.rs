@@ -1,20 +1,25 @@
-//! Training-mode forward and backward pass of a VGG feature stack on the CPU, on plain
-//! NCHW buffers: 3×3 convolutions ([`super::conv`]), BatchNorm on batch statistics (or, when
-//! frozen, its fixed affine map), ReLU and 2×2 max pooling.
+//! Training-mode forward and backward pass of a whole VGG on the CPU, on plain NCHW buffers:
+//! 3×3 convolutions ([`super::conv`]), BatchNorm on batch statistics (or, when frozen, its
+//! fixed affine map), ReLU, 2×2 max pooling, and the head's adaptive pooling, fully connected
+//! layers and dropout ([`super::head`]).
 //!
-//! burn's CPU kernels for these layers run several times slower than PyTorch's, and its
-//! autodiff adds a pass over memory per elementary operation; the training loop therefore
-//! runs the feature stack here and hands its output to burn's autodiff as a leaf for the
-//! classifier. [`Tape::backward`] takes that leaf's gradient back through the stack. Work is
-//! split over planes or channels with sums in a fixed order, so results do not depend on the
-//! number of threads.
+//! burn's CPU kernels for these layers run several times slower than PyTorch's, its autodiff
+//! adds a pass over memory per elementary operation, and its sums and matrix products round
+//! differently on different CPUs; training and gradients on the CPU therefore run here, with
+//! [`Tape::backward`] as the hand-written backward pass. Work is split over planes or channels
+//! with sums in a fixed order and matrix products of [`super::gemm`], so results do not depend
+//! on the number of threads or the instruction path.
 
 use super::conv::{self, ConvShape};
+use super::head::{self, LinearShape};
 use super::lanes::{block_sum, grad_plane_sums};
+use crate::arch::Arch;
 use crate::params::{BN_EPS, Params, bn_affine};
 use crate::tensor::to_vec;
 use burn::tensor::Tensor;
+use mrixai_core::seed::Rng;
 use mrixai_core::{LayerKind, Result};
+use rand::Rng as _;
 use rayon::prelude::*;
 
 /// An activation batch: values in C order and `[n, c, h, w]`.
@@ -45,16 +50,38 @@ pub(crate) enum Op {
     Relu,
     /// 2×2 max pooling with stride 2 (odd trailing rows/columns dropped).
     MaxPool,
+    /// Adaptive average pooling to `[oh, ow]`.
+    AvgPool {
+        out: [usize; 2],
+    },
+    /// Flattening of `[n, c, h, w]` to `[n, c·h·w]`, held as `[n, c·h·w, 1, 1]` (as are the
+    /// activations of the layers after it).
+    Flatten,
+    /// Fully connected layer: weights `[out, in]` and bias `[out]`.
+    Linear {
+        w: Vec<f32>,
+        b: Vec<f32>,
+    },
+    /// Dropout with drop probability `p`: the identity unless the forward pass is given a
+    /// random source.
+    Dropout {
+        p: f32,
+    },
 }
 
 impl Op {
-    /// The op of a layer with parameters `p` (flat values read back from the tensors), or
-    /// `None` for a layer that is not part of a feature stack. BatchNorm uses its batch
-    /// statistics unless `fixed_bn`, which makes it the affine map of its running statistics.
-    fn of_layer(p: &Params, kind: LayerKind, fixed_bn: bool) -> Result<Option<Op>> {
+    /// The op of a layer with parameters `p` (flat values read back from the tensors) in a
+    /// model of `arch`, or `None` for a layer these kernels do not run. BatchNorm uses its
+    /// batch statistics unless `fixed_bn`, which makes it the affine map of its running
+    /// statistics.
+    fn of_layer(p: &Params, kind: LayerKind, fixed_bn: bool, arch: &Arch) -> Result<Option<Op>> {
         let values = |t: &Tensor<1>| to_vec(t.clone().inner());
         Ok(Some(match (p, kind) {
             (Params::Conv { w, b }, _) => Op::Conv {
+                w: to_vec(w.clone().inner())?,
+                b: values(b)?,
+            },
+            (Params::Linear { w, b }, _) => Op::Linear {
                 w: to_vec(w.clone().inner())?,
                 b: values(b)?,
             },
@@ -83,6 +110,9 @@ impl Op {
             }
             (Params::None, LayerKind::Relu) => Op::Relu,
             (Params::None, LayerKind::MaxPool) => Op::MaxPool,
+            (Params::None, LayerKind::AdaptiveAvgPool) => Op::AvgPool { out: arch.avgpool },
+            (Params::None, LayerKind::Flatten) => Op::Flatten,
+            (Params::None, LayerKind::Dropout) => Op::Dropout { p: arch.dropout },
             _ => return Ok(None),
         }))
     }
@@ -121,6 +151,20 @@ enum Saved {
     MaxPool {
         argmax: Vec<u32>,
     },
+    AvgPool {
+        out: [usize; 2],
+    },
+    /// A layer whose backward pass passes the gradient on unchanged (flattening, dropout
+    /// without a random source).
+    Identity,
+    Linear {
+        x: Vec<f32>,
+        w: Vec<f32>,
+        shape: LinearShape,
+    },
+    Dropout {
+        mask: Vec<f32>,
+    },
 }
 
 #[derive(Debug)]
@@ -141,10 +185,15 @@ pub(crate) struct Tape {
 pub(crate) type ParamGrad = (usize, usize, Vec<f32>);
 
 impl Tape {
-    /// Runs `ops` (each with its layer index and whether its parameters are trained) on `x`;
-    /// returns the tape, the output and the batch statistics of the trainable BatchNorms. The
-    /// parameters the backward pass needs move into the tape.
-    pub(crate) fn forward(ops: Vec<(usize, bool, Op)>, x: Batch) -> (Tape, Batch, Vec<BnStats>) {
+    /// Runs `ops` (each with its layer index and whether its parameters are trained) on `x`,
+    /// with dropout drawn from `rng` when given; returns the tape, the output and the batch
+    /// statistics of the trainable BatchNorms. The parameters the backward pass needs move
+    /// into the tape.
+    pub(crate) fn forward(
+        ops: Vec<(usize, bool, Op)>,
+        x: Batch,
+        mut rng: Option<&mut Rng>,
+    ) -> (Tape, Batch, Vec<BnStats>) {
         let mut tape = Tape::default();
         let mut stats = Vec::new();
         let mut a = x;
@@ -214,6 +263,42 @@ impl Tape {
                     let (y, argmax) = max_pool_2x2(&a.data, a.dims, true);
                     (y, Saved::MaxPool { argmax })
                 }
+                Op::AvgPool { out } => {
+                    let [n, c, ..] = a.dims;
+                    let data = head::adaptive_avg_pool(&a.data, a.dims, out);
+                    let dims = [n, c, out[0], out[1]];
+                    (Batch { data, dims }, Saved::AvgPool { out })
+                }
+                Op::Flatten => {
+                    let [n, c, h, w] = a.dims;
+                    let dims = [n, c * h * w, 1, 1];
+                    (Batch { dims, ..a }, Saved::Identity)
+                }
+                Op::Linear { w, b } => {
+                    let [n, fin, ..] = a.dims;
+                    let shape = LinearShape {
+                        n,
+                        fin,
+                        fout: b.len(),
+                    };
+                    let data = head::linear(shape, &a.data, &w, &b);
+                    let dims = [n, shape.fout, 1, 1];
+                    let saved = Saved::Linear {
+                        x: a.data,
+                        w,
+                        shape,
+                    };
+                    (Batch { data, dims }, saved)
+                }
+                Op::Dropout { p } => match rng.as_deref_mut() {
+                    Some(rng) if p > 0.0 => {
+                        let mask = dropout_mask(a.data.len(), p, rng);
+                        let mut y = a;
+                        y.data.iter_mut().zip(&mask).for_each(|(v, m)| *v *= m);
+                        (y, Saved::Dropout { mask })
+                    }
+                    _ => (a, Saved::Identity),
+                },
             };
             tape.steps.push(Step {
                 layer,
@@ -275,27 +360,59 @@ impl Tape {
                         .for_each(|(v, &p)| *v = if p { *v } else { 0.0 });
                 }
                 Saved::MaxPool { argmax } => g = max_pool_2x2_backward(&g, argmax, step.dims_in),
+                Saved::AvgPool { out } => {
+                    g = head::adaptive_avg_pool_backward(&g, step.dims_in, *out)
+                }
+                Saved::Identity => {}
+                Saved::Linear { x, w, shape } => {
+                    if step.trainable {
+                        let (dw, db) = head::linear_backward_weights(*shape, x, &g);
+                        grads.push((step.layer, 0, dw));
+                        grads.push((step.layer, 1, db));
+                    }
+                    if !more_below {
+                        break;
+                    }
+                    g = head::linear_backward_input(*shape, w, &g);
+                }
+                Saved::Dropout { mask } => g.iter_mut().zip(mask).for_each(|(v, m)| *v *= m),
             }
         }
         (grads, g)
     }
 }
 
-/// The ops of a model's leading feature layers, given `(kind, parameters)` per layer in order
-/// and up to the first layer that is not one: each with its layer index and whether it is
-/// trained (not `frozen(i)`). A frozen BatchNorm is the affine map of its running statistics.
+/// The ops of a model of `arch`, given `(kind, parameters)` per layer in order, up to the
+/// first layer these kernels do not run: each with its layer index and whether it is trained
+/// (not `frozen(i)`). A frozen BatchNorm is the affine map of its running statistics.
 pub(crate) fn leading_ops(
     layers: impl IntoIterator<Item = (LayerKind, Params)>,
     frozen: impl Fn(usize) -> bool,
+    arch: &Arch,
 ) -> Result<Vec<(usize, bool, Op)>> {
     let mut ops = Vec::new();
     for (i, (kind, p)) in layers.into_iter().enumerate() {
-        match Op::of_layer(&p, kind, frozen(i))? {
+        match Op::of_layer(&p, kind, frozen(i), arch)? {
             Some(op) => ops.push((i, !frozen(i), op)),
             None => break,
         }
     }
     Ok(ops)
+}
+
+/// Dropout's mask for `len` values: `1/(1−p)` where a value is kept, `0` where dropped, one
+/// draw from `rng` per value in order.
+pub(crate) fn dropout_mask(len: usize, p: f32, rng: &mut Rng) -> Vec<f32> {
+    let keep = 1.0 - p;
+    (0..len)
+        .map(|_| {
+            if rng.random::<f32>() < keep {
+                1.0 / keep
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// `g` (`[n, c, h, w]` values) with every value multiplied by its channel's `scale`: the

@@ -4,4 +4,6 @@
 
 pub(crate) mod conv;
 pub(crate) mod features;
+pub(crate) mod gemm;
+pub(crate) mod head;
 pub(crate) mod lanes;
