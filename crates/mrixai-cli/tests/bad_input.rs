@@ -503,3 +503,63 @@ fn a_gpu_in_a_build_without_the_gpu_feature_is_one_clear_error() {
         assert!(!out.exists(), "{sub} wrote {}", out.display());
     }
 }
+
+/// An instruction path the CPU lacks, or an unknown one, in `MRIXAI_SIMD` is one error naming
+/// the variable, before any output is written; a lower path gives the default's bytes.
+#[test]
+fn a_bad_instruction_path_is_one_clear_error_and_lower_paths_agree() {
+    let case = workspace().join("fixtures/captum/vgg_small");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("simd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let explain = |path: Option<&str>, out: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrixai"));
+        cmd.args([
+            "explain",
+            "--method",
+            "integrated_gradients",
+            "--quiet",
+            "--model",
+        ])
+        .arg(&case)
+        .arg("--input")
+        .arg(case.join("inputs.npy"))
+        .arg("--out")
+        .arg(out);
+        match path {
+            Some(p) => cmd.env("MRIXAI_SIMD", p),
+            None => cmd.env_remove("MRIXAI_SIMD"),
+        };
+        cmd.output().expect("spawn mrixai")
+    };
+    let best = dir.join("best.npy");
+    assert!(explain(None, &best).status.success());
+    for bad in ["sse4", "avx1024"] {
+        let out = dir.join(format!("{bad}.npy"));
+        let res = explain(Some(bad), &out);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+        assert!(err.contains("MRIXAI_SIMD") && err.contains(bad), "{err}");
+        assert!(!out.exists(), "{bad} wrote {}", out.display());
+    }
+    let want = std::fs::read(&best).expect("maps");
+    for path in mrixai_zoo::simd::Path::available() {
+        let out = dir.join(format!("{path}.npy"));
+        let res = explain(Some(&path.to_string()), &out);
+        assert!(
+            res.status.success(),
+            "{path}: {}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        assert!(
+            std::fs::read(&out).expect("maps") == want,
+            "{path}: other bytes"
+        );
+    }
+    if mrixai_zoo::simd::Path::detected() != mrixai_zoo::simd::Path::Avx512 {
+        let res = explain(Some("avx512"), &dir.join("above.npy"));
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert!(err.contains("best instruction path"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
