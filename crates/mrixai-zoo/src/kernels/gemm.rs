@@ -120,8 +120,8 @@ struct SendPtr(*mut f32);
 unsafe impl Sync for SendPtr {}
 
 /// A register-tile kernel: `kc` steps of `C tile (MR×NR, row stride rs) += a_panel · b_panel`
-/// on packed panels (`a`: `kc` groups of MR values, `b`: `kc` groups of NR values).
-type Kernel = unsafe fn(usize, *const f32, *const f32, *mut f32, usize);
+/// (`a`: `kc` packed groups of MR values; `b`: `kc` rows of NR values, `b_rs` apart).
+type Kernel = unsafe fn(usize, *const f32, *const f32, usize, *mut f32, usize);
 
 thread_local! {
     /// Per-thread packing buffers for `A` and `B` blocks.
@@ -141,6 +141,8 @@ unsafe fn blocked<const MR: usize, const NR: usize>(
     b: Mat,
     kernel: Kernel,
 ) {
+    // `B` with contiguous rows is read in place, except for a last, narrower panel
+    let direct = b.cs == 1;
     PACK.with(|bufs| {
         let (pa, pb) = &mut *bufs.borrow_mut();
         pa.resize(MC.next_multiple_of(MR) * KC, 0.0);
@@ -149,22 +151,34 @@ unsafe fn blocked<const MR: usize, const NR: usize>(
             let nc = NC.min(n - j0);
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
+                let (packed_from, b_block) = if direct {
+                    (nc - nc % NR, b.offset(p0, j0 + nc - nc % NR))
+                } else {
+                    (0, b.offset(p0, j0))
+                };
                 // SAFETY: the blocks lie inside `a` and `b` (caller).
-                unsafe { pack::<NR>(pb, b.offset(p0, j0), kc, nc, false) };
+                unsafe { pack::<NR>(pb, b_block, kc, nc - packed_from, false) };
                 for i0 in (0..m).step_by(MC) {
                     let mc = MC.min(m - i0);
                     // SAFETY: as above.
                     unsafe { pack::<MR>(pa, a.offset(i0, p0), kc, mc, true) };
                     for jr in (0..nc).step_by(NR) {
+                        // SAFETY: inside `b` or the packing buffer.
+                        let (bp, b_rs) = unsafe {
+                            if jr < packed_from {
+                                (b.offset(p0, j0 + jr).ptr, b.rs as usize)
+                            } else {
+                                (pb.as_ptr().add((jr - packed_from) * kc), NR)
+                            }
+                        };
                         for ir in (0..mc).step_by(MR) {
                             let tile = (MR.min(mc - ir), NR.min(nc - jr));
                             // SAFETY: the tile lies inside `c` (caller); the panels inside the
-                            // packing buffers.
+                            // packing buffers or `b`.
                             unsafe {
                                 let ct = c.add((i0 + ir) * c_rs + j0 + jr);
                                 let ap = pa.as_ptr().add(ir * kc);
-                                let bp = pb.as_ptr().add(jr * kc);
-                                run_tile::<MR, NR>(kernel, kc, ap, bp, ct, c_rs, tile);
+                                run_tile::<MR, NR>(kernel, kc, ap, (bp, b_rs), ct, c_rs, tile);
                             }
                         }
                     }
@@ -184,7 +198,7 @@ unsafe fn run_tile<const MR: usize, const NR: usize>(
     kernel: Kernel,
     kc: usize,
     ap: *const f32,
-    bp: *const f32,
+    (bp, b_rs): (*const f32, usize),
     ct: *mut f32,
     c_rs: usize,
     (rows, cols): (usize, usize),
@@ -192,13 +206,13 @@ unsafe fn run_tile<const MR: usize, const NR: usize>(
     // SAFETY: forwarded from the caller.
     unsafe {
         if rows == MR && cols == NR {
-            return kernel(kc, ap, bp, ct, c_rs);
+            return kernel(kc, ap, bp, b_rs, ct, c_rs);
         }
         let mut tile = [[0f32; NR]; MR];
         for (r, row) in tile.iter_mut().enumerate().take(rows) {
             std::ptr::copy_nonoverlapping(ct.add(r * c_rs), row.as_mut_ptr(), cols);
         }
-        kernel(kc, ap, bp, tile.as_mut_ptr().cast(), NR);
+        kernel(kc, ap, bp, b_rs, tile.as_mut_ptr().cast(), NR);
         for (r, row) in tile.iter().enumerate().take(rows) {
             std::ptr::copy_nonoverlapping(row.as_ptr(), ct.add(r * c_rs), cols);
         }
@@ -257,6 +271,7 @@ unsafe fn portable<const MR: usize, const NR: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
+    b_rs: usize,
     c: *mut f32,
     rs: usize,
 ) {
@@ -270,7 +285,7 @@ unsafe fn portable<const MR: usize, const NR: usize>(
             for (r, row) in acc.iter_mut().enumerate() {
                 let av = *a.add(p * MR + r);
                 for (j, v) in row.iter_mut().enumerate() {
-                    *v = av.mul_add(*b.add(p * NR + j), *v);
+                    *v = av.mul_add(*b.add(p * b_rs + j), *v);
                 }
             }
         }
@@ -289,7 +304,14 @@ mod x86 {
     /// # Safety
     /// As [`super::Kernel`], on a CPU with AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs: usize) {
+    pub(super) unsafe fn avx2(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        rs: usize,
+    ) {
         // SAFETY: as the function's contract.
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); 3]; 4];
@@ -299,7 +321,7 @@ mod x86 {
                 }
             }
             for p in 0..kc {
-                let bp = b.add(p * 24);
+                let bp = b.add(p * b_rs);
                 let bv = [
                     _mm256_loadu_ps(bp),
                     _mm256_loadu_ps(bp.add(8)),
@@ -325,7 +347,14 @@ mod x86 {
     /// # Safety
     /// As [`super::Kernel`], on a CPU with AVX-512F.
     #[target_feature(enable = "avx512f,fma")]
-    pub(super) unsafe fn avx512(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs: usize) {
+    pub(super) unsafe fn avx512(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        rs: usize,
+    ) {
         // SAFETY: as the function's contract.
         unsafe {
             let mut acc = [[_mm512_setzero_ps(); 3]; 8];
@@ -335,7 +364,7 @@ mod x86 {
                 }
             }
             for p in 0..kc {
-                let bp = b.add(p * 48);
+                let bp = b.add(p * b_rs);
                 let bv = [
                     _mm512_loadu_ps(bp),
                     _mm512_loadu_ps(bp.add(16)),
