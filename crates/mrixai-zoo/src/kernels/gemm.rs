@@ -151,13 +151,12 @@ unsafe fn blocked<const MR: usize, const NR: usize>(
             let nc = NC.min(n - j0);
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
-                let (packed_from, b_block) = if direct {
-                    (nc - nc % NR, b.offset(p0, j0 + nc - nc % NR))
-                } else {
-                    (0, b.offset(p0, j0))
-                };
+                let packed_from = if direct { nc - nc % NR } else { 0 };
                 // SAFETY: the blocks lie inside `a` and `b` (caller).
-                unsafe { pack::<NR>(pb, b_block, kc, nc - packed_from, false) };
+                unsafe {
+                    let b_block = b.offset(p0, j0 + packed_from);
+                    pack::<NR>(pb, b_block, kc, nc - packed_from, false)
+                };
                 for i0 in (0..m).step_by(MC) {
                     let mc = MC.min(m - i0);
                     // SAFETY: as above.
