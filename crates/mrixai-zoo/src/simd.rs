@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// A CPU instruction path, from the lowest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Path {
-    /// Plain Rust with `f32::mul_add`: any CPU (slow where the CPU has no FMA instruction).
+    /// Plain Rust with `f32::mul_add`: any CPU. Slow: built without a target feature, each
+    /// `mul_add` is a call to the C library's `fmaf`.
     Portable,
     /// x86-64 AVX2 + FMA.
     Avx2,
@@ -53,8 +54,15 @@ impl Path {
     /// the variable when its value is unknown or above what this CPU has.
     pub fn from_env() -> Result<Path> {
         let best = Path::detected();
-        let Ok(raw) = std::env::var(Path::ENV) else {
-            return Ok(best);
+        let raw = match std::env::var(Path::ENV) {
+            Ok(raw) => raw,
+            Err(std::env::VarError::NotPresent) => return Ok(best),
+            Err(e) => {
+                return Err(Error::invalid(format!(
+                    "environment variable {}: {e}",
+                    Path::ENV
+                )));
+            }
         };
         let path: Path = raw.parse().map_err(|e: Error| {
             Error::invalid(format!("environment variable {}: {e}", Path::ENV))
@@ -87,12 +95,17 @@ impl Path {
     /// previous path. The setting is process-wide; as every path gives the same bytes, work
     /// running meanwhile on other threads is slower or faster, never different.
     pub fn with<R>(path: Path, f: impl FnOnce() -> R) -> R {
+        /// Puts the previous path back, also when `f` panics.
+        struct Restore(Path);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.store(self.0 as u8, Ordering::Relaxed);
+            }
+        }
         assert!(path <= Path::detected(), "this CPU has no {path} path");
-        let before = Path::current();
+        let _restore = Restore(Path::current());
         CURRENT.store(path as u8, Ordering::Relaxed);
-        let out = f();
-        CURRENT.store(before as u8, Ordering::Relaxed);
-        out
+        f()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::Compute;
 use crate::arch::Arch;
-use crate::kernels::features::{Batch, Tape, dropout_mask, leading_ops};
+use crate::kernels::features::{BnStats as BatchStats, dropout_mask};
 use crate::tensor::{from_vec, to_tensor, to_vec};
 use crate::transfer::Init;
 use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
@@ -13,7 +13,7 @@ use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{Device, Tensor};
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::progress::Progress;
-use mrixai_core::{ArrayF, Error, LayerKind, Result, c_order_values};
+use mrixai_core::{ArrayF, Error, LayerKind, Result};
 use ndarray::{Axis, IxDyn};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -573,16 +573,16 @@ fn recalibrate_bn(
     if idx.is_empty() || !trainable_bn {
         return Ok(());
     }
-    let leaves: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
     let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
         let xb = x.select(Axis(0), chunk);
         let stats = if model.device == Device::flex() {
             bn_tensors(
-                cpu_forward(model, frozen, xb.view(), None)?.2,
+                model.cpu_tape(|i| frozen[i], xb.view(), None)?.2,
                 &model.device,
             )
         } else {
+            let leaves: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
             let xb = to_tensor::<4>(xb.view(), &model.device);
             forward_train(model, &leaves, frozen, xb, None)?.1
         };
@@ -610,7 +610,7 @@ fn recalibrate_bn(
 
 /// Batch statistics of one BatchNorm layer in training mode: layer index, per-channel mean
 /// and unbiased variance.
-type BnStats = (usize, Tensor<1>, Tensor<1>);
+type BnUpdate = (usize, Tensor<1>, Tensor<1>);
 
 /// The training-mode forward pass in burn operations (BatchNorm on batch statistics, dropout
 /// when `rng` is given) with the flat parameters `leaves`; returns the logits and the batch
@@ -621,7 +621,7 @@ fn forward_train(
     frozen: &[bool],
     x: Tensor<4>,
     mut rng: Option<&mut mrixai_core::seed::Rng>,
-) -> Result<(Tensor<2>, Vec<BnStats>)> {
+) -> Result<(Tensor<2>, Vec<BnUpdate>)> {
     let dev = model.device.clone();
     let mut bn_updates = Vec::new();
     let mut a = Act2::S(x);
@@ -713,7 +713,7 @@ struct StepResult {
     /// Flat gradients of the trained parameters, by (layer, slot).
     grads: HashMap<(usize, usize), Tensor<1>>,
     /// Batch statistics of the trainable BatchNorm layers.
-    bn_updates: Vec<BnStats>,
+    bn_updates: Vec<BnUpdate>,
 }
 
 /// A training step on the CPU kernels ([`crate::kernels::features`]): forward pass, softmax
@@ -725,7 +725,7 @@ fn cpu_step(
     y: &[usize],
     rng: &mut mrixai_core::seed::Rng,
 ) -> Result<StepResult> {
-    let (tape, out, stats) = cpu_forward(model, frozen, x, Some(rng))?;
+    let (tape, out, stats) = model.cpu_tape(|i| frozen[i], x, Some(rng))?;
     let (loss, g) = cross_entropy_gradient(&out.data, model.arch.num_classes, y);
     let dev = model.device.clone();
     let grads = (tape.backward(g).into_iter())
@@ -742,30 +742,8 @@ fn cpu_step(
     })
 }
 
-/// The whole model's training-mode forward pass on the CPU kernels (dropout from `rng` when
-/// given; frozen BatchNorms as their affine maps).
-fn cpu_forward(
-    model: &Vgg,
-    frozen: &[bool],
-    x: ndarray::ArrayViewD<f32>,
-    rng: Option<&mut mrixai_core::seed::Rng>,
-) -> Result<(Tape, Batch, Vec<crate::kernels::features::BnStats>)> {
-    let layers = (model.specs.iter().zip(&model.params)).map(|(s, p)| (s.kind, p.clone()));
-    let ops = leading_ops(layers, |i| frozen[i], &model.arch)?;
-    if let Some(spec) = model.specs.get(ops.len()) {
-        return Err(Error::invalid(format!(
-            "layer {} ({:?}) has no CPU training kernel",
-            spec.name, spec.kind
-        )));
-    }
-    let shape = x.shape();
-    let dims = [shape[0], shape[1], shape[2], shape[3]];
-    let data = c_order_values(&x).into_owned();
-    Ok(Tape::forward(ops, Batch { data, dims }, rng))
-}
-
 /// Batch statistics of the CPU kernels as tensors on `dev`.
-fn bn_tensors(stats: Vec<crate::kernels::features::BnStats>, dev: &Device) -> Vec<BnStats> {
+fn bn_tensors(stats: Vec<BatchStats>, dev: &Device) -> Vec<BnUpdate> {
     (stats.into_iter())
         .map(|st| {
             let c = st.mean.len();

@@ -3,7 +3,9 @@
 
 use crate::arch::{Arch, LayerSpec};
 use crate::kernels::conv::ConvShape;
-use crate::kernels::features::{Batch, Tape, leading_ops, max_pool_2x2_backward, scale_channels};
+use crate::kernels::features::{
+    Batch, BnStats, Tape, leading_ops, max_pool_2x2_backward, scale_channels,
+};
 pub use crate::params::BN_EPS;
 pub(crate) use crate::params::{Params, bn_affine};
 use crate::tensor::{Compute, from_vec, to_array, to_tensor, to_vec};
@@ -103,10 +105,10 @@ pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor
 pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
     let opts = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let device = x.device();
-    let plain = !(x.is_autodiff() || w.is_autodiff() || b.is_autodiff());
+    let plain = plain_cpu(&[x.is_autodiff(), w.is_autodiff(), b.is_autodiff()], &x);
     let [n, ci, h, wd] = x.dims();
     let [co, wci, kh, kw] = w.dims();
-    if !(plain && device == Device::flex() && [wci, kh, kw] == [ci, 3, 3] && b.dims() == [co]) {
+    if !(plain && [wci, kh, kw] == [ci, 3, 3] && b.dims() == [co]) {
         return conv2d(x, w, Some(b), opts());
     }
     let (Ok(wv), Ok(bv)) = (to_vec(w.clone()), to_vec(b.clone())) else {
@@ -138,7 +140,8 @@ pub(crate) fn conv3x3(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
 /// is burn's `matmul`.
 pub(crate) fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
     let ([n, fin], [fout, wfin]) = (x.dims(), w.dims());
-    if plain_cpu(&[x.is_autodiff(), w.is_autodiff(), b.is_autodiff()], &x) && fin == wfin {
+    let fits = fin == wfin && b.dims() == [fout];
+    if plain_cpu(&[x.is_autodiff(), w.is_autodiff(), b.is_autodiff()], &x) && fits {
         let device = x.device();
         if let (Ok(xv), Ok(wv), Ok(bv)) = (to_vec(x.clone()), to_vec(w.clone()), to_vec(b.clone()))
         {
@@ -586,9 +589,8 @@ impl Vgg {
 }
 
 impl Vgg {
-    /// [`Explainable::layer_vjp_with`] on the CPU for convolutions, max pooling, ReLU,
-    /// BatchNorm, flattening and dropout (`None` for other layers, off the CPU, or for shapes the layer does not accept,
-    /// which burn's path then reports).
+    /// [`Explainable::layer_vjp_with`] on the CPU kernels for every layer kind (`None` off the
+    /// CPU, or for shapes the layer does not accept, which burn's path then reports).
     fn layer_vjp_cpu(
         &self,
         i: usize,
@@ -683,25 +685,50 @@ impl Vgg {
 
     /// [`Explainable::input_gradient`] on the CPU: the model runs on the CPU kernels
     /// ([`crate::kernels::features`]) and their backward pass is taken by hand. `None` off the
-    /// CPU or for a model with a layer those kernels do not run.
+    /// CPU.
     fn input_gradient_cpu(&self, x: ViewF, target: &[usize]) -> Result<Option<ArrayF>> {
         if self.device != Device::flex() {
             return Ok(None);
         }
-        let layers = (self.specs.iter().zip(&self.params)).map(|(spec, p)| (spec.kind, p.clone()));
-        let ops = leading_ops(layers, |_| true, &self.arch)?;
-        if ops.len() != self.specs.len() {
-            return Ok(None);
-        }
-        let dims: [usize; 4] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
-        let data = c_order_values(&x).into_owned();
-        let (tape, out, _) = Tape::forward(ops, Batch { data, dims }, None);
+        let (tape, out, _) = self.cpu_tape(|_| true, x.view(), None)?;
         let [n, classes, ..] = out.dims;
         let onehot = one_hot_like(ArrayF::zeros(IxDyn(&[n, classes])).view(), target)?;
         let dx = tape.input_gradient(c_order_values(&onehot.view()).into_owned());
-        ArrayF::from_shape_vec(IxDyn(&dims), dx)
+        ArrayF::from_shape_vec(IxDyn(x.shape()), dx)
             .map(Some)
             .map_err(|e| Error::invalid(format!("input gradient shape: {e}")))
+    }
+
+    /// The whole model's forward pass on the CPU kernels, recorded for the backward pass:
+    /// BatchNorm on batch statistics where not `frozen(i)` (else its fixed affine map), dropout
+    /// from `rng` when given. Returns the tape, the logits (`[n, classes, 1, 1]`) and the batch
+    /// statistics; an error names a layer without a CPU kernel.
+    pub(crate) fn cpu_tape(
+        &self,
+        frozen: impl Fn(usize) -> bool,
+        x: ViewF,
+        rng: Option<&mut mrixai_core::seed::Rng>,
+    ) -> Result<(Tape, Batch, Vec<BnStats>)> {
+        let layers = (self.specs.iter().zip(&self.params)).map(|(spec, p)| (spec.kind, p.clone()));
+        let ops = leading_ops(layers, frozen, &self.arch)?;
+        if let Some(spec) = self.specs.get(ops.len()) {
+            return Err(Error::invalid(format!(
+                "layer {} ({:?}) has no CPU kernel",
+                spec.name, spec.kind
+            )));
+        }
+        let &[n, c, h, w] = x.shape() else {
+            return Err(Error::shape("model input", "[N, C, H, W]", x.shape()));
+        };
+        let data = c_order_values(&x).into_owned();
+        Ok(Tape::forward(
+            ops,
+            Batch {
+                data,
+                dims: [n, c, h, w],
+            },
+            rng,
+        ))
     }
 
     fn check_layer(&self, i: usize) -> Result<()> {

@@ -29,7 +29,7 @@ pub(crate) struct Batch {
     pub dims: [usize; 4],
 }
 
-/// One layer of the feature stack, with its parameter values.
+/// One layer of the model, with its parameter values.
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
     /// 3×3 convolution, padding 1: weights `[co, ci, 3, 3]` and bias `[co]`.
@@ -175,7 +175,7 @@ struct Step {
     saved: Saved,
 }
 
-/// The recorded forward pass of a feature stack.
+/// The recorded forward pass of a model (or of its leading layers).
 #[derive(Debug, Default)]
 pub(crate) struct Tape {
     steps: Vec<Step>,

@@ -14,32 +14,43 @@
 
 use crate::simd::Path;
 use rayon::prelude::*;
+use std::marker::PhantomData;
 
-/// A strided matrix view: first value, row stride and column stride (in values).
+/// A strided view of a borrowed matrix: first value, values left from it, row stride and
+/// column stride (in values, non-negative).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Mat {
-    pub ptr: *const f32,
-    pub rs: isize,
-    pub cs: isize,
+pub(crate) struct Mat<'a> {
+    ptr: *const f32,
+    len: usize,
+    rs: usize,
+    cs: usize,
+    _borrow: PhantomData<&'a [f32]>,
 }
 
-impl Mat {
+impl<'a> Mat<'a> {
     /// A row-major matrix with `cols` values per row.
-    pub fn rows(v: &[f32], cols: usize) -> Mat {
-        Mat {
-            ptr: v.as_ptr(),
-            rs: cols as isize,
-            cs: 1,
-        }
+    pub fn rows(v: &'a [f32], cols: usize) -> Mat<'a> {
+        Mat::strided(v, cols, 1)
     }
 
     /// The transpose of a row-major matrix with `cols` values per row.
-    pub fn rows_t(v: &[f32], cols: usize) -> Mat {
+    pub fn rows_t(v: &'a [f32], cols: usize) -> Mat<'a> {
+        Mat::strided(v, 1, cols)
+    }
+
+    fn strided(v: &'a [f32], rs: usize, cs: usize) -> Mat<'a> {
         Mat {
             ptr: v.as_ptr(),
-            rs: 1,
-            cs: cols as isize,
+            len: v.len(),
+            rs,
+            cs,
+            _borrow: PhantomData,
         }
+    }
+
+    /// Whether a `rows × cols` matrix fits in the borrowed values.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.len
     }
 
     /// # Safety
@@ -47,24 +58,25 @@ impl Mat {
     #[cfg(test)]
     unsafe fn at(&self, i: usize, j: usize) -> f32 {
         // SAFETY: forwarded from the caller.
-        unsafe { *self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
+        unsafe { *self.ptr.add(i * self.rs + j * self.cs) }
     }
 
-    /// # Safety
-    /// `(i, j)` must lie in the matrix.
-    unsafe fn offset(&self, i: usize, j: usize) -> Mat {
+    /// The view starting at `(i, j)`, which must lie in the borrowed values.
+    fn offset(&self, i: usize, j: usize) -> Mat<'a> {
+        let off = i * self.rs + j * self.cs;
+        assert!(off < self.len, "matrix view out of range");
         Mat {
-            // SAFETY: forwarded from the caller.
-            ptr: unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) },
+            // SAFETY: `off` is inside the borrowed values, checked above.
+            ptr: unsafe { self.ptr.add(off) },
+            len: self.len - off,
             ..*self
         }
     }
 }
 
-// SAFETY: a `Mat` is a read-only view; the callers of the functions taking one guarantee it
-// stays valid for the call.
-unsafe impl Send for Mat {}
-unsafe impl Sync for Mat {}
+// SAFETY: a `Mat` is a shared borrow of `f32` values (its lifetime holds the borrow).
+unsafe impl Send for Mat<'_> {}
+unsafe impl Sync for Mat<'_> {}
 
 /// Depth of a cache block of `k`.
 const KC: usize = 256;
@@ -77,8 +89,8 @@ const NC: usize = 2048;
 /// module documentation, single-threaded, on the instruction path [`Path::current`].
 ///
 /// # Safety
-/// The pointers and strides must describe valid matrices of these sizes; `c` must not alias
-/// `a` or `b`.
+/// `c` must point to `m` rows of `n` values, `c_rs` apart, that nothing else reads or writes
+/// during the call. (`a` and `b` are checked to hold `m × k` and `k × n` values.)
 pub(crate) unsafe fn gemm(
     (m, n, k): (usize, usize, usize),
     c: *mut f32,
@@ -89,6 +101,7 @@ pub(crate) unsafe fn gemm(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
+    assert!(a.fits(m, k) && b.fits(k, n), "gemm operand sizes");
     // SAFETY: forwarded from the caller.
     unsafe {
         match Path::current() {
@@ -105,12 +118,16 @@ pub(crate) unsafe fn gemm(
 /// is computed as by [`gemm`], so the result does not depend on the number of threads.
 pub(crate) fn gemm_par((m, n, k): (usize, usize, usize), c: &mut [f32], a: Mat, b: Mat) {
     assert!(c.len() >= m * n, "gemm output size");
+    assert!(a.fits(m, k) && b.fits(k, n), "gemm operand sizes");
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
     let c_ptr = SendPtr(c.as_mut_ptr());
     (0..n.div_ceil(NC)).into_par_iter().for_each(|jb| {
         let (j0, j1) = (jb * NC, ((jb + 1) * NC).min(n));
         let c_ptr = &c_ptr;
-        // SAFETY: blocks write disjoint column ranges of `c`; `a` and `b` are valid per the
-        // callers of `Mat`, which hold the borrows for this call.
+        // SAFETY: `c` holds m rows of n values (checked) and the blocks write disjoint column
+        // ranges of it; the operands are checked by `gemm`.
         unsafe { gemm((m, j1 - j0, k), c_ptr.0.add(j0), n, a, b.offset(0, j0)) }
     });
 }
@@ -152,20 +169,27 @@ unsafe fn blocked<const MR: usize, const NR: usize>(
             for p0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - p0);
                 let packed_from = if direct { nc - nc % NR } else { 0 };
-                // SAFETY: the blocks lie inside `a` and `b` (caller).
-                unsafe {
-                    let b_block = b.offset(p0, j0 + packed_from);
-                    pack::<NR>(pb, b_block, kc, nc - packed_from, false)
-                };
+                if packed_from < nc {
+                    // SAFETY: the block lies inside `b` (checked by `gemm`).
+                    unsafe {
+                        pack::<NR>(
+                            pb,
+                            b.offset(p0, j0 + packed_from),
+                            kc,
+                            nc - packed_from,
+                            false,
+                        )
+                    };
+                }
                 for i0 in (0..m).step_by(MC) {
                     let mc = MC.min(m - i0);
-                    // SAFETY: as above.
+                    // SAFETY: the block lies inside `a` (checked by `gemm`).
                     unsafe { pack::<MR>(pa, a.offset(i0, p0), kc, mc, true) };
                     for jr in (0..nc).step_by(NR) {
                         // SAFETY: inside `b` or the packing buffer.
                         let (bp, b_rs) = unsafe {
                             if jr < packed_from {
-                                (b.offset(p0, j0 + jr).ptr, b.rs as usize)
+                                (b.offset(p0, j0 + jr).ptr, b.rs)
                             } else {
                                 (pb.as_ptr().add((jr - packed_from) * kc), NR)
                             }
@@ -238,22 +262,22 @@ unsafe fn pack<const W: usize>(dst: &mut [f32], src: Mat, kc: usize, len: usize,
         }
         // SAFETY: every (p, j) read lies inside the block (caller).
         unsafe {
-            let base = src.ptr.offset(start as isize * j_stride);
+            let base = src.ptr.add(start * j_stride);
             if j_stride == 1 && width == W {
                 // a whole panel: fixed-size copies the compiler keeps inline
                 for (p, group) in out.as_chunks_mut::<W>().0.iter_mut().enumerate() {
-                    *group = *base.offset(p as isize * p_stride).cast::<[f32; W]>();
+                    *group = *base.add(p * p_stride).cast::<[f32; W]>();
                 }
             } else if j_stride == 1 {
                 for (p, group) in out.chunks_exact_mut(W).enumerate() {
-                    let row = base.offset(p as isize * p_stride);
+                    let row = base.add(p * p_stride);
                     std::ptr::copy_nonoverlapping(row, group.as_mut_ptr(), width);
                 }
             } else {
                 for j in 0..width {
-                    let line = base.offset(j as isize * j_stride);
+                    let line = base.add(j * j_stride);
                     for p in 0..kc {
-                        *out.get_unchecked_mut(p * W + j) = *line.offset(p as isize * p_stride);
+                        *out.get_unchecked_mut(p * W + j) = *line.add(p * p_stride);
                     }
                 }
             }
@@ -262,7 +286,8 @@ unsafe fn pack<const W: usize>(dst: &mut [f32], src: Mat, kc: usize, len: usize,
 }
 
 /// The portable kernel: `f32::mul_add` (one rounding) per product, the same operations as the
-/// SIMD kernels, for CPUs without AVX2 + FMA (slow where the CPU has no FMA instruction).
+/// SIMD kernels, for CPUs without AVX2 + FMA. Slow: built without a target feature, each
+/// `mul_add` is a call to the C library's `fmaf`.
 ///
 /// # Safety
 /// As [`Kernel`].
@@ -395,17 +420,44 @@ mod tests {
         (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 
-    /// The defining chain, one value at a time.
-    fn reference(m: usize, n: usize, k: usize, c: &mut [f32], a: Mat, b: Mat) {
+    /// The defining chain, one value at a time (`C` rows `c_rs` apart).
+    fn reference((m, n, k): (usize, usize, usize), c: &mut [f32], c_rs: usize, a: Mat, b: Mat) {
         for i in 0..m {
             for j in 0..n {
-                let mut v = c[i * n + j];
+                let mut v = c[i * c_rs + j];
                 for p in 0..k {
                     // SAFETY: inside the test matrices.
                     v = unsafe { a.at(i, p).mul_add(b.at(p, j), v) };
                 }
-                c[i * n + j] = v;
+                c[i * c_rs + j] = v;
             }
+        }
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Views into wider buffers, as the convolutions use them: `C`, `A` and `B` rows with
+    /// gaps between them, more rows than one block of `A`, a depth over two blocks of `k`.
+    #[test]
+    fn strided_views_give_the_defining_chain_on_every_path() {
+        let mut rng = mrixai_core::seed::rng(6, "zoo/gemm/strided");
+        let (m, n, k) = (130, 50, 260);
+        let (a_rs, b_rs, c_rs) = (k + 5, n + 7, n + 3);
+        let a = random(m * a_rs, &mut rng);
+        let b = random(k * b_rs, &mut rng);
+        let c0 = random(m * c_rs, &mut rng);
+        let (am, bm) = (Mat::rows(&a, a_rs), Mat::rows(&b, b_rs));
+        let mut want = c0.clone();
+        reference((m, n, k), &mut want, c_rs, am, bm);
+        for path in Path::available() {
+            let mut c = c0.clone();
+            // SAFETY: `c` holds m rows of c_rs ≥ n values.
+            Path::with(path, || unsafe {
+                gemm((m, n, k), c.as_mut_ptr(), c_rs, am, bm)
+            });
+            assert_eq!(bits(&c), bits(&want), "{path:?}");
         }
     }
 
@@ -429,7 +481,7 @@ mod tests {
                 (Mat::rows_t(&a, m), Mat::rows_t(&bt, k)),
             ] {
                 let mut want = c0.clone();
-                reference(m, n, k, &mut want, am, bm);
+                reference((m, n, k), &mut want, n, am, bm);
                 for path in Path::available() {
                     let got = Path::with(path, || {
                         let mut c = c0.clone();
@@ -437,7 +489,6 @@ mod tests {
                         unsafe { gemm((m, n, k), c.as_mut_ptr(), n, am, bm) };
                         c
                     });
-                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&got), bits(&want), "{path:?} {m}×{n}×{k}");
                     let mut par = c0.clone();
                     Path::with(path, || gemm_par((m, n, k), &mut par, am, bm));

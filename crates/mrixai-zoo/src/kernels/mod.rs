@@ -1,6 +1,8 @@
-//! The CPU kernels of the feature stack: 3×3 convolutions as im2col + GEMM ([`conv`]), the
-//! training forward and hand-written backward of the convolution / BatchNorm / ReLU /
-//! max-pool stack ([`features`]), and the lane-parallel sums they share ([`lanes`]).
+//! The CPU kernels of the whole model, the same bytes on every instruction path: matrix
+//! products in a fixed order ([`gemm`]), 3×3 convolutions as im2col + GEMM ([`conv`]), the
+//! head's adaptive pooling and linear layers ([`head`]), the training forward and
+//! hand-written backward of the whole model ([`features`]), and the lane-parallel sums
+//! ([`lanes`]).
 
 pub(crate) mod conv;
 pub(crate) mod features;
