@@ -475,10 +475,6 @@ struct Transport {
     prev_sib: Vec<u32>,
     next_arc: usize,
     stack: Vec<u32>,
-    /// The nodes of a pivot's cycle from the entering arc's source end and from its sink
-    /// end up to (not including) their join, in walking order.
-    path_s: Vec<u32>,
-    path_t: Vec<u32>,
     /// Candidate arcs priced by the simplex: (source, sink node, cost).
     arcs: Vec<(u32, u32, f64)>,
 }
@@ -525,8 +521,6 @@ impl Transport {
             prev_sib: vec![NONE; n + 1],
             next_arc: 0,
             stack: Vec::new(),
-            path_s: Vec::new(),
-            path_t: Vec::new(),
             arcs: Vec::new(),
         };
         t.initial_tree(&src.mass, &snk.mass, start);
@@ -956,64 +950,70 @@ impl Transport {
 
     /// Pivots on the entering arc s → t of cost c.
     fn pivot(&mut self, s: u32, t: u32, c: f64) {
-        // one walk to the join records both sides of the cycle; the leaving-arc search and
-        // the flow update then read the records instead of walking the tree again
-        let (mut path_s, mut path_t) = (
-            std::mem::take(&mut self.path_s),
-            std::mem::take(&mut self.path_t),
-        );
-        path_s.clear();
-        path_t.clear();
         let (mut a, mut b) = (s, t);
         let (mut da, mut db) = (self.depth_of(a), self.depth_of(b));
         while a != b {
-            if da >= db {
-                path_s.push(a);
+            if da > db {
                 a = self.parent[a as usize];
                 da -= 1;
-            }
-            if db > da {
-                path_t.push(b);
+            } else if db > da {
                 b = self.parent[b as usize];
+                db -= 1;
+            } else {
+                a = self.parent[a as usize];
+                b = self.parent[b as usize];
+                da -= 1;
                 db -= 1;
             }
         }
+        let join = a;
         // leaving arc: on the s side flow moves down (up-arcs = sources decrease), on
         // the t side it moves up (down-arcs = sinks decrease)
         let mut delta = f64::INFINITY;
         let mut u_out = NONE;
         let mut side = 0u8;
-        for &u in &path_s {
+        let mut u = s;
+        while u != join {
             if self.is_source(u) && self.flow[u as usize] < delta {
                 delta = self.flow[u as usize];
                 u_out = u;
                 side = 1;
             }
+            u = self.parent[u as usize];
         }
-        for &u in &path_t {
+        let mut u = t;
+        while u != join {
             if !self.is_source(u) && self.flow[u as usize] <= delta {
                 delta = self.flow[u as usize];
                 u_out = u;
                 side = 2;
             }
+            u = self.parent[u as usize];
         }
-        if u_out != NONE && delta > 0.0 {
-            for (path, up) in [(&path_s, false), (&path_t, true)] {
-                for &u in path.iter() {
-                    // sources' flows go down on the s side and up on the t side; sinks' the
-                    // other way
-                    let f = &mut self.flow[u as usize];
-                    if ((u as usize) < self.ns) == up {
-                        *f += delta
-                    } else {
-                        *f -= delta
-                    }
-                }
-            }
-        }
-        (self.path_s, self.path_t) = (path_s, path_t);
         if u_out == NONE {
             return;
+        }
+        if delta > 0.0 {
+            let mut u = s;
+            while u != join {
+                let f = &mut self.flow[u as usize];
+                if (u as usize) < self.ns {
+                    *f -= delta
+                } else {
+                    *f += delta
+                }
+                u = self.parent[u as usize];
+            }
+            let mut u = t;
+            while u != join {
+                let f = &mut self.flow[u as usize];
+                if (u as usize) < self.ns {
+                    *f += delta
+                } else {
+                    *f -= delta
+                }
+                u = self.parent[u as usize];
+            }
         }
         let (u_in, v_in) = if side == 1 { (s, t) } else { (t, s) };
         let old_pi_in = self.potential(u_in);
