@@ -323,91 +323,62 @@ unsafe fn portable<const MR: usize, const NR: usize>(
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// The AVX2 + FMA kernel: a 4×24 tile in twelve 8-lane registers.
-    ///
-    /// # Safety
-    /// As [`super::Kernel`], on a CPU with AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2(
-        kc: usize,
-        a: *const f32,
-        b: *const f32,
-        b_rs: usize,
-        c: *mut f32,
-        rs: usize,
-    ) {
-        // SAFETY: as the function's contract.
-        unsafe {
-            let mut acc = [[_mm256_setzero_ps(); 3]; 4];
-            for (r, row) in acc.iter_mut().enumerate() {
-                for (v, reg) in row.iter_mut().enumerate() {
-                    *reg = _mm256_loadu_ps(c.add(r * rs + 8 * v));
-                }
-            }
-            for p in 0..kc {
-                let bp = b.add(p * b_rs);
-                let bv = [
-                    _mm256_loadu_ps(bp),
-                    _mm256_loadu_ps(bp.add(8)),
-                    _mm256_loadu_ps(bp.add(16)),
-                ];
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let av = _mm256_broadcast_ss(&*a.add(p * 4 + r));
-                    for (reg, &bw) in row.iter_mut().zip(&bv) {
-                        *reg = _mm256_fmadd_ps(av, bw, *reg);
+    /// A register-tile kernel of `$mr` rows × 3 vectors of `$lanes` lanes, on the target
+    /// features `$features`, from the vector type's load, broadcast, FMA and store.
+    macro_rules! tile_kernel {
+        ($(#[$doc:meta])* $name:ident, $features:literal, $mr:literal, $lanes:literal,
+         $zero:ident, $load:ident, $splat:ident, $fma:ident, $store:ident) => {
+            $(#[$doc])*
+            ///
+            /// # Safety
+            /// As [`super::Kernel`], on a CPU with these target features.
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn $name(
+                kc: usize,
+                a: *const f32,
+                b: *const f32,
+                b_rs: usize,
+                c: *mut f32,
+                rs: usize,
+            ) {
+                // SAFETY: as the function's contract.
+                unsafe {
+                    let mut acc = [[$zero(); 3]; $mr];
+                    for (r, row) in acc.iter_mut().enumerate() {
+                        for (v, reg) in row.iter_mut().enumerate() {
+                            *reg = $load(c.add(r * rs + $lanes * v));
+                        }
+                    }
+                    for p in 0..kc {
+                        let bp = b.add(p * b_rs);
+                        let bv = [$load(bp), $load(bp.add($lanes)), $load(bp.add(2 * $lanes))];
+                        for (r, row) in acc.iter_mut().enumerate() {
+                            let av = $splat(*a.add(p * $mr + r));
+                            for (reg, &bw) in row.iter_mut().zip(&bv) {
+                                *reg = $fma(av, bw, *reg);
+                            }
+                        }
+                    }
+                    for (r, row) in acc.iter().enumerate() {
+                        for (v, reg) in row.iter().enumerate() {
+                            $store(c.add(r * rs + $lanes * v), *reg);
+                        }
                     }
                 }
             }
-            for (r, row) in acc.iter().enumerate() {
-                for (v, reg) in row.iter().enumerate() {
-                    _mm256_storeu_ps(c.add(r * rs + 8 * v), *reg);
-                }
-            }
-        }
+        };
     }
 
-    /// The AVX-512 kernel: an 8×48 tile in twenty-four 16-lane registers.
-    ///
-    /// # Safety
-    /// As [`super::Kernel`], on a CPU with AVX-512F.
-    #[target_feature(enable = "avx512f,fma")]
-    pub(super) unsafe fn avx512(
-        kc: usize,
-        a: *const f32,
-        b: *const f32,
-        b_rs: usize,
-        c: *mut f32,
-        rs: usize,
-    ) {
-        // SAFETY: as the function's contract.
-        unsafe {
-            let mut acc = [[_mm512_setzero_ps(); 3]; 8];
-            for (r, row) in acc.iter_mut().enumerate() {
-                for (v, reg) in row.iter_mut().enumerate() {
-                    *reg = _mm512_loadu_ps(c.add(r * rs + 16 * v));
-                }
-            }
-            for p in 0..kc {
-                let bp = b.add(p * b_rs);
-                let bv = [
-                    _mm512_loadu_ps(bp),
-                    _mm512_loadu_ps(bp.add(16)),
-                    _mm512_loadu_ps(bp.add(32)),
-                ];
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_set1_ps(*a.add(p * 8 + r));
-                    for (reg, &bw) in row.iter_mut().zip(&bv) {
-                        *reg = _mm512_fmadd_ps(av, bw, *reg);
-                    }
-                }
-            }
-            for (r, row) in acc.iter().enumerate() {
-                for (v, reg) in row.iter().enumerate() {
-                    _mm512_storeu_ps(c.add(r * rs + 16 * v), *reg);
-                }
-            }
-        }
-    }
+    tile_kernel!(
+        /// The AVX2 + FMA kernel: a 4×24 tile in twelve 8-lane registers.
+        avx2, "avx2,fma", 4, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps,
+        _mm256_fmadd_ps, _mm256_storeu_ps
+    );
+    tile_kernel!(
+        /// The AVX-512 kernel: an 8×48 tile in twenty-four 16-lane registers.
+        avx512, "avx512f,fma", 8, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps,
+        _mm512_fmadd_ps, _mm512_storeu_ps
+    );
 }
 
 #[cfg(test)]
