@@ -263,42 +263,7 @@ impl Tape {
                     let (y, argmax) = max_pool_2x2(&a.data, a.dims, true);
                     (y, Saved::MaxPool { argmax })
                 }
-                Op::AvgPool { out } => {
-                    let [n, c, ..] = a.dims;
-                    let data = head::adaptive_avg_pool(&a.data, a.dims, out);
-                    let dims = [n, c, out[0], out[1]];
-                    (Batch { data, dims }, Saved::AvgPool { out })
-                }
-                Op::Flatten => {
-                    let [n, c, h, w] = a.dims;
-                    let dims = [n, c * h * w, 1, 1];
-                    (Batch { dims, ..a }, Saved::Identity)
-                }
-                Op::Linear { w, b } => {
-                    let [n, fin, ..] = a.dims;
-                    let shape = LinearShape {
-                        n,
-                        fin,
-                        fout: b.len(),
-                    };
-                    let data = head::linear(shape, &a.data, &w, &b);
-                    let dims = [n, shape.fout, 1, 1];
-                    let saved = Saved::Linear {
-                        x: a.data,
-                        w,
-                        shape,
-                    };
-                    (Batch { data, dims }, saved)
-                }
-                Op::Dropout { p } => match rng.as_deref_mut() {
-                    Some(rng) if p > 0.0 => {
-                        let mask = dropout_mask(a.data.len(), p, rng);
-                        let mut y = a;
-                        y.data.iter_mut().zip(&mask).for_each(|(v, m)| *v *= m);
-                        (y, Saved::Dropout { mask })
-                    }
-                    _ => (a, Saved::Identity),
-                },
+                head_op => head_step(head_op, a, rng.as_deref_mut()),
             };
             tape.steps.push(Step {
                 layer,
@@ -379,6 +344,50 @@ impl Tape {
             }
         }
         (grads, g)
+    }
+}
+
+/// One step of the head ([`Op::AvgPool`], [`Op::Flatten`], [`Op::Linear`], [`Op::Dropout`])
+/// of [`Tape::forward`]: its output and what its backward pass needs.
+fn head_step(op: Op, a: Batch, rng: Option<&mut Rng>) -> (Batch, Saved) {
+    match op {
+        Op::AvgPool { out } => {
+            let [n, c, ..] = a.dims;
+            let data = head::adaptive_avg_pool(&a.data, a.dims, out);
+            let dims = [n, c, out[0], out[1]];
+            (Batch { data, dims }, Saved::AvgPool { out })
+        }
+        Op::Flatten => {
+            let [n, c, h, w] = a.dims;
+            let dims = [n, c * h * w, 1, 1];
+            (Batch { dims, ..a }, Saved::Identity)
+        }
+        Op::Linear { w, b } => {
+            let [n, fin, ..] = a.dims;
+            let shape = LinearShape {
+                n,
+                fin,
+                fout: b.len(),
+            };
+            let data = head::linear(shape, &a.data, &w, &b);
+            let dims = [n, shape.fout, 1, 1];
+            let saved = Saved::Linear {
+                x: a.data,
+                w,
+                shape,
+            };
+            (Batch { data, dims }, saved)
+        }
+        Op::Dropout { p } => match rng {
+            Some(rng) if p > 0.0 => {
+                let mask = dropout_mask(a.data.len(), p, rng);
+                let mut y = a;
+                y.data.iter_mut().zip(&mask).for_each(|(v, m)| *v *= m);
+                (y, Saved::Dropout { mask })
+            }
+            _ => (a, Saved::Identity),
+        },
+        _ => unreachable!("head_step is given head ops only"),
     }
 }
 
