@@ -378,16 +378,15 @@ pub fn evaluate(model: &Vgg, x: ndarray::ArrayViewD<f32>, y: &[usize]) -> Result
 pub fn cross_entropy(logits: &ArrayF, y: &[usize]) -> f64 {
     let mut total = 0.0;
     for (row, &t) in logits.axis_iter(Axis(0)).zip(y) {
-        let row: Vec<f32> = row.iter().copied().collect();
-        total += log_sum_exp(&row) - row[t] as f64;
+        total += log_sum_exp(row.iter().copied()) - row[t] as f64;
     }
     total / y.len().max(1) as f64
 }
 
-/// `ln Σ exp(v)` in f64, stabilised by the maximum.
-fn log_sum_exp(row: &[f32]) -> f64 {
-    let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
-    m + row.iter().map(|v| (*v as f64 - m).exp()).sum::<f64>().ln()
+/// `ln Σ exp(v)` of a row in f64, stabilised by the maximum.
+fn log_sum_exp(row: impl Iterator<Item = f32> + Clone) -> f64 {
+    let m = row.clone().fold(f64::NEG_INFINITY, |m, v| m.max(v as f64));
+    m + row.map(|v| (v as f64 - m).exp()).sum::<f64>().ln()
 }
 
 /// [`cross_entropy`] of C-order logits with `classes` columns, and its gradient with respect
@@ -397,7 +396,7 @@ fn cross_entropy_gradient(logits: &[f32], classes: usize, y: &[usize]) -> (f64, 
     let mut total = 0.0;
     let mut grad = Vec::with_capacity(logits.len());
     for (row, &t) in logits.chunks_exact(classes.max(1)).zip(y) {
-        let lse = log_sum_exp(row);
+        let lse = log_sum_exp(row.iter().copied());
         total += lse - row[t] as f64;
         grad.extend(row.iter().enumerate().map(|(j, &v)| {
             let p = (v as f64 - lse).exp();
@@ -573,18 +572,21 @@ fn recalibrate_bn(
     if idx.is_empty() || !trainable_bn {
         return Ok(());
     }
+    // burn's forward pass (off the CPU) takes the parameters as flat tensors
+    let leaves: Option<Vec<Vec<Tensor<1>>>> =
+        (model.device != Device::flex()).then(|| model.params.iter().map(flat_params).collect());
     let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
         let xb = x.select(Axis(0), chunk);
-        let stats = if model.device == Device::flex() {
-            bn_tensors(
+        let stats = match &leaves {
+            None => bn_tensors(
                 model.cpu_tape(|i| frozen[i], xb.view(), None)?.2,
                 &model.device,
-            )
-        } else {
-            let leaves: Vec<Vec<Tensor<1>>> = model.params.iter().map(flat_params).collect();
-            let xb = to_tensor::<4>(xb.view(), &model.device);
-            forward_train(model, &leaves, frozen, xb, None)?.1
+            ),
+            Some(leaves) => {
+                let xb = to_tensor::<4>(xb.view(), &model.device);
+                forward_train(model, leaves, frozen, xb, None)?.1
+            }
         };
         let w = chunk.len() as f32 / idx.len() as f32;
         if sums.is_empty() {

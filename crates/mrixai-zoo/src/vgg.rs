@@ -561,11 +561,20 @@ impl Vgg {
         }
     }
 
-    /// The one-hot cotangent of `target` for `n` rows of logits, on the model's device.
+    /// The one-hot cotangent of `target` for `n` rows of logits (`[n, classes]`, C order).
+    fn one_hot(&self, n: usize, target: &[usize]) -> Result<ArrayF> {
+        one_hot_like(
+            ArrayF::zeros(IxDyn(&[n, self.arch.num_classes])).view(),
+            target,
+        )
+    }
+
+    /// [`Vgg::one_hot`] on the model's device.
     pub(crate) fn one_hot_tensor(&self, n: usize, target: &[usize]) -> Result<Tensor<2>> {
-        let zeros = ArrayF::zeros(IxDyn(&[n, self.arch.num_classes]));
-        let onehot = one_hot_like(zeros.view(), target)?;
-        Ok(to_tensor::<2>(onehot.view(), &self.device))
+        Ok(to_tensor::<2>(
+            self.one_hot(n, target)?.view(),
+            &self.device,
+        ))
     }
 
     /// The vector–Jacobian product of layer `i` (weights transformed by `t`) at `x` with
@@ -691,8 +700,7 @@ impl Vgg {
             return Ok(None);
         }
         let (tape, out, _) = self.cpu_tape(|_| true, x.view(), None)?;
-        let [n, classes, ..] = out.dims;
-        let onehot = one_hot_like(ArrayF::zeros(IxDyn(&[n, classes])).view(), target)?;
+        let onehot = self.one_hot(out.dims[0], target)?;
         let dx = tape.input_gradient(c_order_values(&onehot.view()).into_owned());
         ArrayF::from_shape_vec(IxDyn(x.shape()), dx)
             .map(Some)

@@ -11,6 +11,24 @@ fn window(i: usize, len: usize, out: usize) -> (usize, usize) {
     (i * len / out, ((i + 1) * len).div_ceil(out))
 }
 
+/// Calls `f(cell, ranges)` for each cell of adaptive pooling of an `h × w` plane to `oh × ow`
+/// cells, in row-major order: `ranges` are the plane's index ranges of the cell's window,
+/// one per window row, and the window's size.
+fn for_each_window(
+    [h, w]: [usize; 2],
+    [oh, ow]: [usize; 2],
+    mut f: impl FnMut(usize, &mut dyn Iterator<Item = std::ops::Range<usize>>, usize),
+) {
+    for i in 0..oh {
+        let (y0, y1) = window(i, h, oh);
+        for j in 0..ow {
+            let (x0, x1) = window(j, w, ow);
+            let mut rows = (y0..y1).map(|yy| yy * w + x0..yy * w + x1);
+            f(i * ow + j, &mut rows, (y1 - y0) * (x1 - x0));
+        }
+    }
+}
+
 /// Adaptive average pooling of `x` (`[n, c, h, w]`) to `[n, c, oh, ow]`; each cell is the sum
 /// of its window in row-major order divided by its size.
 pub(crate) fn adaptive_avg_pool(
@@ -25,19 +43,15 @@ pub(crate) fn adaptive_avg_pool(
     y.par_chunks_mut(oh * ow)
         .zip(x.par_chunks(h * w))
         .for_each(|(out, plane)| {
-            for (i, row) in out.chunks_mut(ow).enumerate() {
-                let (y0, y1) = window(i, h, oh);
-                for (j, v) in row.iter_mut().enumerate() {
-                    let (x0, x1) = window(j, w, ow);
-                    let mut s = 0f32;
-                    for yy in y0..y1 {
-                        for &xv in &plane[yy * w + x0..yy * w + x1] {
-                            s += xv;
-                        }
+            for_each_window([h, w], [oh, ow], |cell, rows, size| {
+                let mut s = 0f32;
+                for r in rows {
+                    for &xv in &plane[r] {
+                        s += xv;
                     }
-                    *v = s / ((y1 - y0) * (x1 - x0)) as f32;
                 }
-            }
+                out[cell] = s / size as f32;
+            })
         });
     y
 }
@@ -57,18 +71,14 @@ pub(crate) fn adaptive_avg_pool_backward(
     dx.par_chunks_mut(h * w)
         .zip(g.par_chunks(oh * ow))
         .for_each(|(plane, gp)| {
-            for (i, row) in gp.chunks(ow).enumerate() {
-                let (y0, y1) = window(i, h, oh);
-                for (j, &gv) in row.iter().enumerate() {
-                    let (x0, x1) = window(j, w, ow);
-                    let share = gv / ((y1 - y0) * (x1 - x0)) as f32;
-                    for yy in y0..y1 {
-                        for d in &mut plane[yy * w + x0..yy * w + x1] {
-                            *d += share;
-                        }
+            for_each_window([h, w], [oh, ow], |cell, rows, size| {
+                let share = gp[cell] / size as f32;
+                for r in rows {
+                    for d in &mut plane[r] {
+                        *d += share;
                     }
                 }
-            }
+            })
         });
     dx
 }
