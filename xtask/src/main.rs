@@ -95,7 +95,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| workspace_root().join("runs").join(&cfg.profile));
-    let cells = mrixai_pipeline::grid::cells(&cfg)?;
+    let cells = mrixai_pipeline::grid::cells(&cfg);
     if let Some(dir) = &args.emit_slurm {
         let opts = slurm::SlurmOptions {
             binary: args.slurm_binary.clone(),

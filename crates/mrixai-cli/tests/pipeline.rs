@@ -136,7 +136,7 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
         &slurm::SlurmOptions::default(),
     )
     .expect("emit");
-    assert_eq!(n, grid::cells(&parsed).expect("grid").len());
+    assert_eq!(n, grid::cells(&parsed).len());
     let ids = std::fs::read_to_string(scripts.join("cells.txt")).expect("cells.txt");
     assert_eq!(ids.lines().count(), n);
     let array = std::fs::read_to_string(scripts.join("cells.sbatch")).expect("array script");
@@ -467,7 +467,7 @@ fn tiny_profile_through_a_real_slurm_equals_the_single_run() {
 fn changed_synthesis_config_remakes_the_dataset() {
     let dir = scratch("remake");
     let mut cfg = ExperimentConfig::from_file(&tiny_config()).expect("tiny");
-    cfg.grid.sources = vec!["scratch".into()];
+    cfg.grid.sources = vec![mrixai_pipeline::Source::Scratch];
     let run = Run::new(&dir, cfg.clone()).expect("run");
     mrixai_pipeline::stages::dataset(&run).expect("dataset");
     let info = dir.join("dataset/dataset.json");

@@ -14,8 +14,8 @@
 //!
 //! A step counts as finished only when its folder holds the [`DONE`] marker, written last.
 
-use crate::Result;
 use crate::atomic;
+use crate::{Result, Source};
 use std::path::{Path, PathBuf};
 
 /// Name of the marker file that says a step finished.
@@ -54,30 +54,24 @@ impl RunLayout {
     pub fn dataset(&self) -> PathBuf {
         self.root.join("dataset")
     }
-    /// The folder of pre-training source `source` (`ood`, `mri`).
-    pub fn pretrain(&self, source: &str) -> PathBuf {
-        self.root.join("pretrain").join(source)
+    /// The folder of pre-training source `source`.
+    pub fn pretrain(&self, source: Source) -> PathBuf {
+        self.root.join("pretrain").join(source.name())
     }
     /// The dataset an in-domain source is pre-trained on.
-    pub fn pretrain_dataset(&self, source: &str) -> PathBuf {
+    pub fn pretrain_dataset(&self, source: Source) -> PathBuf {
         self.pretrain(source).join("dataset")
     }
     /// The checkpoint of pre-training source `source`.
-    pub fn checkpoint(&self, source: &str) -> PathBuf {
+    pub fn checkpoint(&self, source: Source) -> PathBuf {
         self.pretrain(source).join("checkpoint")
     }
-    /// The pre-training sources present in the run, by name, sorted.
-    pub fn pretrained_sources(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join("pretrain"))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+    /// The pre-training sources with a folder in the run, in [`Source::ALL`] order.
+    pub fn pretrained_sources(&self) -> Vec<Source> {
+        Source::ALL
+            .into_iter()
+            .filter(|&s| s.is_pretrained() && self.pretrain(s).is_dir())
+            .collect()
     }
     /// The folder of the model-free controls shared by every cell, for the settings `key`.
     pub fn controls(&self, key: &str) -> PathBuf {
@@ -156,7 +150,7 @@ mod tests {
     fn paths_of_a_run() {
         let run = RunLayout::new("/r");
         assert_eq!(
-            run.checkpoint("ood"),
+            run.checkpoint(Source::Ood),
             Path::new("/r/pretrain/ood/checkpoint")
         );
         assert_eq!(

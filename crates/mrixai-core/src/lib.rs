@@ -15,6 +15,7 @@ pub mod dataset;
 pub mod error;
 pub mod explain;
 pub mod layout;
+pub mod model_key;
 pub mod npy;
 pub mod npy_any;
 pub mod progress;
@@ -24,6 +25,7 @@ pub use error::{Error, Result};
 pub use explain::{
     Attributor, Explainable, LayerKind, Metric, Randomizable, ReluRule, WeightMap, WeightTransform,
 };
+pub use model_key::{ModelKey, Source};
 
 /// Dynamic-rank `f32` array (images, attributions, activations).
 pub type ArrayF = ndarray::ArrayD<f32>;

@@ -407,7 +407,7 @@ pub fn metric_by_name(name: &str) -> Result<Box<dyn Metric>> {
 }
 
 /// Several metrics scored together, sharing the sorting and sums of each sample.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricSet {
     kinds: Vec<MetricKind>,
 }

@@ -1,8 +1,10 @@
 //! Experiment configuration (TOML), with the committed `quick` and `paper` profiles.
 
-use mrixai_core::{Error, Result};
-use mrixai_zoo::Compute;
-use serde::{Deserialize, Serialize};
+use mrixai_core::{Error, Result, Source};
+use mrixai_metrics::{MetricSet, Pooling};
+use mrixai_synth::Task;
+use mrixai_zoo::{Compute, Optimizer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +72,7 @@ pub struct DataConfig {
     /// Synthesis config of the in-domain pre-training task, relative to the config's folder.
     pub pretrain_synth_config: PathBuf,
     /// In-domain pre-training task (`anatomy` or `presence`).
-    pub pretrain_task: String,
+    pub pretrain_task: Task,
 }
 
 /// The network of every cell.
@@ -92,7 +94,7 @@ pub struct TrainSettings {
     /// Learning rate.
     pub learning_rate: f64,
     /// `adam` or `sgd`.
-    pub optimizer: String,
+    pub optimizer: Optimizer,
     /// Weight decay.
     #[serde(default)]
     pub weight_decay: f64,
@@ -108,7 +110,7 @@ pub struct PretrainConfig {
     pub train: TrainSettings,
     /// Out-of-domain source: a path to ImageNet weights (safetensors, torchvision names),
     /// or `procedural` for the offline natural-image stand-in.
-    pub ood: String,
+    pub ood: OodSource,
     /// Number of procedural images for the stand-in task (train split).
     #[serde(default = "default_ood_images")]
     pub ood_images: usize,
@@ -123,7 +125,7 @@ fn default_ood_images() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct GridConfig {
     /// Pre-training sources: any of `scratch`, `ood`, `mri`.
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     /// Values of k, the number of leading weight layers taken from the checkpoint.
     pub pretrained_layers: Vec<usize>,
     /// Whether the k layers are frozen (`true`) or fine-tuned (`false`).
@@ -171,15 +173,97 @@ fn default_explain_batch() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreConfig {
-    /// Metric names.
-    pub metrics: Vec<String>,
+    /// The metrics (written as their names).
+    #[serde(with = "metric_names")]
+    pub metrics: MetricSet,
     /// Channel pooling of multi-channel maps.
-    #[serde(default = "default_pool")]
-    pub pool: String,
+    #[serde(default, with = "as_text")]
+    pub pool: Pooling,
 }
 
-fn default_pool() -> String {
-    "sum_abs".into()
+/// Where out-of-domain weights come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OodSource {
+    /// The offline natural-image stand-in task (`procedural`).
+    Procedural,
+    /// ImageNet weights from a safetensors file (torchvision names), as written.
+    Imagenet(PathBuf),
+}
+
+impl std::fmt::Display for OodSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OodSource::Procedural => f.write_str("procedural"),
+            OodSource::Imagenet(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for OodSource {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "procedural" => Ok(OodSource::Procedural),
+            "" => Err(Error::invalid(
+                "pretrain.ood: expected `procedural` or the path of an ImageNet weights file",
+            )),
+            path => Ok(OodSource::Imagenet(PathBuf::from(path))),
+        }
+    }
+}
+
+impl Serialize for OodSource {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        as_text::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OodSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        as_text::deserialize(d)
+    }
+}
+
+/// Serde as text, through `Display` and `FromStr` (whose error is the message).
+mod as_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: std::fmt::Display, S: Serializer>(
+        v: &T,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> std::result::Result<T, D::Error>
+    where
+        T: std::str::FromStr<Err = mrixai_core::Error>,
+        D: Deserializer<'de>,
+    {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde of a [`MetricSet`] as the list of its names (not empty).
+mod metric_names {
+    use mrixai_metrics::MetricSet;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &MetricSet, s: S) -> std::result::Result<S::Ok, S::Error> {
+        m.names().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<MetricSet, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        if names.is_empty() {
+            return Err(serde::de::Error::custom("score.metrics must not be empty"));
+        }
+        MetricSet::parse(&names)
+            .map_err(|e| serde::de::Error::custom(format!("score.metrics: {e}")))
+    }
 }
 
 /// Folder of the committed configurations (`<workspace>/configs`).
@@ -255,9 +339,9 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// Checks the methods with their parameters, the metrics and the pooling when the config
-    /// is read, not at the first cell: each method is built once here with its parameters.
-    fn validate_explain_and_score(&self) -> Result<()> {
+    /// Checks the methods with their parameters when the config is read, not at the first
+    /// cell: each method is built once here with its parameters.
+    fn validate_explain(&self) -> Result<()> {
         for name in &self.explain.methods {
             let params = self.explain.params.get(name).cloned().unwrap_or_default();
             if name == "oracle" {
@@ -296,12 +380,6 @@ impl ExperimentConfig {
                 "sets parameters of a method that is not in explain.methods",
             ));
         }
-        mrixai_metrics::MetricSet::parse(&self.score.metrics)
-            .map_err(|e| Error::config("score.metrics", e.to_string()))?;
-        self.score
-            .pool
-            .parse::<mrixai_metrics::Pooling>()
-            .map_err(|e| Error::config("score.pool", e.to_string()))?;
         Ok(())
     }
 
@@ -322,12 +400,13 @@ impl ExperimentConfig {
         nonempty("grid.sources", self.grid.sources.len())?;
         nonempty("grid.seeds", self.grid.seeds.len())?;
         nonempty("explain.methods", self.explain.methods.len())?;
-        nonempty("score.metrics", self.score.metrics.len())?;
-        for s in &self.grid.sources {
-            s.parse::<crate::Source>()
-                .map_err(|e| Error::config("grid.sources", e.to_string()))?;
+        let pretrained = self.grid.sources.iter().any(|s| s.is_pretrained());
+        if self.grid.sources.contains(&Source::Mri) && self.data.pretrain_task == Task::Lesion {
+            return Err(Error::config(
+                "data.pretrain_task",
+                "the in-domain task must differ from the benchmark (`anatomy` or `presence`)",
+            ));
         }
-        let pretrained = self.grid.sources.iter().any(|s| s != "scratch");
         if pretrained {
             nonempty("grid.pretrained_layers", self.grid.pretrained_layers.len())?;
             nonempty("grid.frozen", self.grid.frozen.len())?;
@@ -376,14 +455,8 @@ impl ExperimentConfig {
                     "must be a positive number",
                 ));
             }
-            if !matches!(t.optimizer.as_str(), "adam" | "sgd") {
-                return Err(Error::config(
-                    format!("{name}.optimizer"),
-                    "must be `adam` or `sgd`",
-                ));
-            }
         }
-        self.validate_explain_and_score()?;
+        self.validate_explain()?;
         if self.explain.max_samples == 0 {
             return Err(Error::config("explain.max_samples", "must be at least 1"));
         }
@@ -420,28 +493,33 @@ mod tests {
         );
     }
 
-    /// `device` is read from the top level of a config file, written back only when it is
-    /// not the CPU (so CPU configs and manifests keep their bytes), and a misspelt device is
-    /// an error naming the file and the value.
-    #[test]
-    fn the_device_key_is_parsed_once_and_round_trips() {
+    /// The tiny profile's text with `from` replaced by `to`, read from a scratch folder
+    /// (named `name`) holding its synthesis config.
+    fn tiny_with(name: &str, from: &str, to: &str) -> Result<ExperimentConfig> {
         let tiny = std::fs::read_to_string(configs_dir().join("tiny.toml")).unwrap();
-        let dir = std::env::temp_dir().join(format!("mrixai-device-key-{}", std::process::id()));
+        assert!(tiny.contains(from), "tiny.toml has no `{from}`");
+        let dir = std::env::temp_dir().join(format!("mrixai-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(
             configs_dir().join("synth-tiny.toml"),
             dir.join("synth-tiny.toml"),
         )
         .unwrap();
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, tiny.replacen(from, to, 1)).unwrap();
+        let cfg = ExperimentConfig::from_file(&path);
+        let _ = std::fs::remove_file(&path);
+        cfg
+    }
+
+    /// `device` is read from the top level of a config file, written back only when it is
+    /// not the CPU (so CPU configs and manifests keep their bytes), and a misspelt device is
+    /// an error naming the file and the value.
+    #[test]
+    fn the_device_key_is_parsed_once_and_round_trips() {
         let write = |device: &str| {
-            let path = dir.join(format!("{device}.toml"));
-            let text = tiny.replacen(
-                "seed = 1\n",
-                &format!("seed = 1\ndevice = \"{device}\"\n"),
-                1,
-            );
-            std::fs::write(&path, text).unwrap();
-            ExperimentConfig::from_file(&path)
+            let to = format!("seed = 1\ndevice = \"{device}\"\n");
+            tiny_with(device, "seed = 1\n", &to)
         };
         let cpu = write("cpu").unwrap();
         assert_eq!(cpu.device, Compute::Cpu);
@@ -457,7 +535,74 @@ mod tests {
         assert!(text.contains("device = \"gpu:2\""), "{text}");
         let back: ExperimentConfig = toml::from_str(&text).unwrap();
         assert_eq!(back.device, Compute::Gpu(Some(2)));
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Sources, optimiser, tasks, the out-of-domain source, metrics and pooling are typed
+    /// values read once: a bad one is an error naming the file, the line and the value, and
+    /// the typed config writes back the text it was read from.
+    #[test]
+    fn typed_settings_are_parsed_once_and_written_back_unchanged() {
+        let bad = [
+            (
+                "[\"scratch\", \"ood\"",
+                "[\"scratch\", \"imagenet21k\"",
+                "pre-training source `imagenet21k`",
+            ),
+            ("optimizer = \"adam\"", "optimizer = \"adamw\"", "`adamw`"),
+            (
+                "pretrain_task = \"anatomy\"",
+                "pretrain_task = \"lesion\"",
+                "data.pretrain_task",
+            ),
+            (
+                "pretrain_task = \"anatomy\"",
+                "pretrain_task = \"anatomie\"",
+                "`anatomie`",
+            ),
+            ("[\"emd_score\"", "[\"emd_scor\"", "score.metrics"),
+            (
+                "metrics = [\"emd_score\", ",
+                "metrics = [] #",
+                "score.metrics must not be empty",
+            ),
+            ("pool = \"sum_abs\"", "pool = \"sum\"", "pooling `sum`"),
+            ("ood = \"procedural\"", "ood = \"\"", "pretrain.ood"),
+        ];
+        for (i, (from, to, what)) in bad.into_iter().enumerate() {
+            let e = tiny_with(&format!("bad{i}"), from, to)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("bad{i}.toml")) && e.contains(what),
+                "{e}"
+            );
+        }
+        let cfg = ExperimentConfig::profile("tiny").unwrap();
+        assert_eq!(cfg.grid.sources, Source::ALL);
+        assert_eq!(
+            (cfg.train.optimizer, cfg.data.pretrain_task),
+            (Optimizer::Adam, Task::Anatomy)
+        );
+        assert_eq!(
+            (&cfg.pretrain.ood, cfg.score.pool),
+            (&OodSource::Procedural, Pooling::SumAbs)
+        );
+        let text = cfg.to_toml().unwrap();
+        assert!(
+            text.contains("sources = [\"scratch\", \"ood\", \"mri\"]"),
+            "{text}"
+        );
+        assert!(text.contains("pool = \"sum_abs\""), "{text}");
+        assert_eq!(toml::from_str::<ExperimentConfig>(&text).unwrap(), cfg);
+        let weights = tiny_with(
+            "imagenet",
+            "ood = \"procedural\"",
+            "ood = \"w/vgg.safetensors\"",
+        );
+        assert_eq!(
+            weights.unwrap().pretrain.ood,
+            OodSource::Imagenet(PathBuf::from("w/vgg.safetensors"))
+        );
     }
 
     #[test]
@@ -469,14 +614,6 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("train.epochs")
-        );
-        let mut cfg = ExperimentConfig::profile("tiny").unwrap();
-        cfg.grid.sources = vec!["imagenet21k".into()];
-        assert!(
-            cfg.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("grid.sources")
         );
         let mut cfg = ExperimentConfig::profile("tiny").unwrap();
         cfg.grid.pretrained_layers = vec![0];
@@ -530,12 +667,6 @@ mod tests {
             "explain.params.oracle.masks",
             "no parameters",
         );
-        named(
-            &|c| c.score.metrics.push("emd_scor".into()),
-            "score.metrics",
-            "emd_scor",
-        );
-        named(&|c| c.score.pool = "sum".into(), "score.pool", "sum");
         #[cfg(not(feature = "gpu"))]
         named(
             &|c| c.device = Compute::Gpu(Some(1)),

@@ -51,10 +51,10 @@ impl Run {
     }
     /// The paths of one cell.
     pub fn cell_layout(&self, cell: &Cell) -> CellLayout {
-        self.layout().cell(&cell.id(&self.cfg))
+        self.layout().cell(&self.cfg.cell_id(cell))
     }
     /// All cells of the grid.
-    pub fn cells(&self) -> Result<Vec<Cell>> {
+    pub fn cells(&self) -> Vec<Cell> {
         grid::cells(&self.cfg)
     }
 }

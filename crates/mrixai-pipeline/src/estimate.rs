@@ -10,7 +10,8 @@
 //! computes them. Totals are upper bounds in CPU time: every training run is counted at its
 //! full epoch budget (early stopping only shortens it).
 
-use crate::{ExperimentConfig, grid};
+use crate::config::OodSource;
+use crate::{ExperimentConfig, Source, grid};
 use mrixai_core::{Error, Explainable, Result, dataset::SplitArrays};
 use mrixai_synth::SynthConfig;
 use ndarray::{ArrayD, IxDyn};
@@ -18,8 +19,13 @@ use std::time::Instant;
 
 /// A plain-words summary of the work a configuration asks for, printed before a run starts.
 pub fn work(cfg: &ExperimentConfig) -> Result<String> {
-    let cells = grid::cells(cfg)?;
-    let pretrained = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();
+    let cells = grid::cells(cfg);
+    let pretrained = cfg
+        .grid
+        .sources
+        .iter()
+        .filter(|s| s.is_pretrained())
+        .count();
     let maps = cells.len() * cfg.explain.methods.len() * cfg.explain.max_samples;
     Ok(format!(
         "work: {} pre-training run(s) of ≤ {} epochs, {} cell(s) × ≤ {} epochs of `{}`, {} attribution maps ({} methods × ≤ {} test samples per cell), {} metrics each",
@@ -31,7 +37,7 @@ pub fn work(cfg: &ExperimentConfig) -> Result<String> {
         maps,
         cfg.explain.methods.len(),
         cfg.explain.max_samples,
-        cfg.score.metrics.len()
+        cfg.score.metrics.kinds().len()
     ))
 }
 
@@ -222,7 +228,7 @@ impl Counts {
     fn of(cfg: &ExperimentConfig, synth: &SynthConfig) -> Result<Self> {
         let splits = split_counts(synth);
         Ok(Self {
-            cells: grid::cells(cfg)?.len() as f64,
+            cells: grid::cells(cfg).len() as f64,
             splits,
             explained: splits[2].min(cfg.explain.max_samples as f64),
         })
@@ -274,12 +280,12 @@ fn training_costs(
     let per_image = per_train_image * (1.0 + forward_share);
     let mut pretrain_images = 0.0;
     for source in &cfg.grid.sources {
-        match source.as_str() {
-            "mri" => {
+        match (source, &cfg.pretrain.ood) {
+            (Source::Mri, _) => {
                 let p = SynthConfig::from_toml_file(&cfg.data.pretrain_synth_config)?;
                 pretrain_images += split_counts(&p)[0];
             }
-            "ood" if cfg.pretrain.ood == "procedural" => {
+            (Source::Ood, OodSource::Procedural) => {
                 pretrain_images += cfg.pretrain.ood_images as f64;
             }
             _ => {}
@@ -394,7 +400,7 @@ fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig, counts: &Counts) ->
         .filter(|m| mrixai_attrib::is_model_free(m))
         .count() as f64;
     let methods = cfg.explain.methods.len() as f64 - free;
-    let metrics = mrixai_metrics::MetricSet::parse(&cfg.score.metrics)?;
+    let metrics = &cfg.score.metrics;
     let (map, mask) = synthetic_map(&synth.size, lesion_area(synth));
     let (map1, mask1) = (
         map.insert_axis(ndarray::Axis(0)),
@@ -406,7 +412,7 @@ fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig, counts: &Counts) ->
             .map(|_| ())
     })?;
     Ok(CostRow {
-        stage: format!("scoring ({} metrics)", cfg.score.metrics.len()),
+        stage: format!("scoring ({} metrics)", metrics.kinds().len()),
         count: counts.explained * (counts.cells * methods + free),
         unit: "per map".into(),
         unit_s: score_s,

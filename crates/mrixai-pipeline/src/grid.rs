@@ -1,87 +1,23 @@
 //! The grid of model cells and their content-addressed identifiers.
 
 use crate::ExperimentConfig;
-use mrixai_core::{Error, Result, seed};
-use serde::{Deserialize, Serialize};
+use mrixai_core::seed;
+pub use mrixai_core::{ModelKey as Cell, Source};
 
-/// Where a cell's initial weights come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// Random initialisation, nothing pre-trained.
-    Scratch,
-    /// Out-of-domain pre-training (ImageNet weights or the procedural stand-in).
-    Ood,
-    /// In-domain pre-training on an MRI task.
-    Mri,
-}
-
-impl Source {
-    /// Name used in folders, tables and figures.
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Scratch => "scratch",
-            Source::Ood => "ood",
-            Source::Mri => "mri",
-        }
-    }
-}
-
-impl std::str::FromStr for Source {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "scratch" => Ok(Source::Scratch),
-            "ood" => Ok(Source::Ood),
-            "mri" => Ok(Source::Mri),
-            other => Err(Error::invalid(format!(
-                "unknown pre-training source `{other}` (expected scratch, ood or mri)"
-            ))),
-        }
-    }
-}
-
-/// One model of the grid: a pre-training source, k, frozen or not, and a seed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Cell {
-    /// Pre-training source.
-    pub source: Source,
-    /// Leading weight layers initialised from the checkpoint (0 for scratch).
-    pub pretrained_layers: usize,
-    /// Whether those layers stay frozen.
-    pub frozen: bool,
-    /// Training seed.
-    pub seed: u64,
-}
-
-impl Cell {
-    /// A readable label, e.g. `mri-k4-frozen-s1`.
-    pub fn label(&self) -> String {
-        let mode = if self.frozen { "frozen" } else { "tuned" };
-        match self.source {
-            Source::Scratch => format!("scratch-s{}", self.seed),
-            s => format!(
-                "{}-k{}-{mode}-s{}",
-                s.name(),
-                self.pretrained_layers,
-                self.seed
-            ),
-        }
-    }
-
-    /// Content-addressed id: the label plus a hash of everything that determines the
-    /// cell's results (the cell, data, model, training, pre-training, methods, metrics).
-    pub fn id(&self, cfg: &ExperimentConfig) -> String {
-        let mut key = data_key(cfg);
-        key["cell"] = serde_json::json!(self);
-        key["model"] = serde_json::json!(cfg.model);
-        key["train"] = serde_json::json!(cfg.train);
-        key["pretrain"] = if self.source == Source::Scratch {
-            serde_json::Value::Null
+impl ExperimentConfig {
+    /// Content-addressed id of `cell`: its label plus a hash of everything that determines
+    /// its results (the cell, data, model, training, pre-training, methods, metrics).
+    pub fn cell_id(&self, cell: &Cell) -> String {
+        let mut key = data_key(self);
+        key["cell"] = serde_json::json!(cell);
+        key["model"] = serde_json::json!(self.model);
+        key["train"] = serde_json::json!(self.train);
+        key["pretrain"] = if cell.source.is_pretrained() {
+            serde_json::to_value(&self.pretrain).unwrap_or_default()
         } else {
-            serde_json::to_value(&cfg.pretrain).unwrap_or_default()
+            serde_json::Value::Null
         };
-        format!("{}-{}", self.label(), short_hash(&key))
+        format!("{}-{}", cell.label(), short_hash(&key))
     }
 }
 
@@ -121,35 +57,30 @@ fn content_hash(path: &std::path::Path) -> String {
 }
 
 /// All cells of the grid, in a fixed order: scratch first, then each source × k × frozen, per seed.
-pub fn cells(cfg: &ExperimentConfig) -> Result<Vec<Cell>> {
+pub fn cells(cfg: &ExperimentConfig) -> Vec<Cell> {
     let mut out = Vec::new();
     for &seed in &cfg.grid.seeds {
-        for s in &cfg.grid.sources {
-            let source: Source = s.parse()?;
-            if source == Source::Scratch {
-                out.push(Cell {
-                    source,
-                    pretrained_layers: 0,
-                    frozen: false,
-                    seed,
-                });
+        for &source in &cfg.grid.sources {
+            let cell = |pretrained_layers, frozen| Cell {
+                source,
+                pretrained_layers,
+                frozen,
+                seed,
+            };
+            if !source.is_pretrained() {
+                out.push(cell(0, false));
                 continue;
             }
             for &frozen in &cfg.grid.frozen {
                 for &k in cfg.grid.layers(frozen) {
-                    out.push(Cell {
-                        source,
-                        pretrained_layers: k,
-                        frozen,
-                        seed,
-                    });
+                    out.push(cell(k, frozen));
                 }
             }
         }
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -159,8 +90,13 @@ mod tests {
     #[test]
     fn grid_ids_are_stable_and_distinct() {
         let cfg = ExperimentConfig::profile("quick").unwrap();
-        let cells = cells(&cfg).unwrap();
-        let n_pre = cfg.grid.sources.iter().filter(|s| *s != "scratch").count();
+        let cells = cells(&cfg);
+        let n_pre = cfg
+            .grid
+            .sources
+            .iter()
+            .filter(|s| s.is_pretrained())
+            .count();
         let n_scratch = cfg.grid.sources.len() - n_pre;
         let per_source: usize = cfg
             .grid
@@ -178,11 +114,11 @@ mod tests {
             .map(|c| c.pretrained_layers)
             .collect();
         assert!(frozen.iter().all(|k| cfg.grid.layers(true).contains(k)));
-        let ids: std::collections::BTreeSet<_> = cells.iter().map(|c| c.id(&cfg)).collect();
+        let ids: std::collections::BTreeSet<_> = cells.iter().map(|c| cfg.cell_id(c)).collect();
         assert_eq!(ids.len(), cells.len());
-        assert_eq!(cells[0].id(&cfg), cells[0].id(&cfg));
+        assert_eq!(cfg.cell_id(&cells[0]), cfg.cell_id(&cells[0]));
         let mut other = cfg.clone();
         other.train.epochs += 1;
-        assert_ne!(cells[0].id(&cfg), cells[0].id(&other));
+        assert_ne!(cfg.cell_id(&cells[0]), other.cell_id(&cells[0]));
     }
 }

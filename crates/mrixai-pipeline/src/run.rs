@@ -22,7 +22,7 @@ impl Run {
 
     /// Datasets and pre-trained checkpoints (what every cell needs).
     pub fn prepare(&self) -> Result<()> {
-        let mut m = Manifest::load_or_new(&self.dir, &self.cfg, self.cells()?.len())?;
+        let mut m = Manifest::load_or_new(&self.dir, &self.cfg, self.cells().len())?;
         m.save(&self.dir)?;
         self.timed(&mut m, "synth", || stages::dataset(self))?;
         self.timed(&mut m, "pretrain", || stages::pretrain(self))?;
@@ -41,11 +41,11 @@ impl Run {
 
     /// Collects all finished cells into the long-format table, statistics and report.
     pub fn aggregate(&self) -> Result<()> {
-        let cells = self.cells()?;
+        let cells = self.cells();
         let missing: Vec<String> = cells
             .iter()
             .filter(|c| !self.cell_layout(c).is_done())
-            .map(|c| c.id(&self.cfg))
+            .map(|c| self.cfg.cell_id(c))
             .collect();
         if !missing.is_empty() {
             return Err(Error::invalid(format!(
@@ -81,7 +81,7 @@ impl Run {
     /// The whole experiment in this process: prepare, every cell, aggregate.
     pub fn reproduce(&self) -> Result<()> {
         self.prepare()?;
-        let cells = self.cells()?;
+        let cells = self.cells();
         let mut m = Manifest::load_or_new(&self.dir, &self.cfg, cells.len())?;
         self.progress.start("cells", cells.len() as u64);
         self.timed(&mut m, "cells", || self.run_cells(&cells))?;

@@ -109,10 +109,10 @@ pub fn emit(
     dir: &Path,
     opts: &SlurmOptions,
 ) -> Result<usize> {
-    let cells = grid::cells(cfg)?;
+    let cells = grid::cells(cfg);
     let config = dir.join("experiment.toml");
     atomic::write_bytes(&config, cfg.to_toml()?.as_bytes())?;
-    let ids: Vec<String> = cells.iter().map(|c| c.id(cfg)).collect();
+    let ids: Vec<String> = cells.iter().map(|c| cfg.cell_id(c)).collect();
     atomic::write_bytes(
         &dir.join("cells.txt"),
         format!("{}\n", ids.join("\n")).as_bytes(),

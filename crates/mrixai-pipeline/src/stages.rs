@@ -1,7 +1,7 @@
 //! The work of each stage, calling the mrixai crates.
 
 use crate::Source;
-use crate::config::TrainSettings;
+use crate::config::{OodSource, TrainSettings};
 use crate::{Cell, Run};
 use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
@@ -13,7 +13,7 @@ use mrixai_stats::table::ScoreRow;
 use mrixai_stats::table::write_long_rows;
 use mrixai_synth::{SynthConfig, SynthOptions, Task};
 use mrixai_zoo::{Compute, InitSpec, Vgg};
-use mrixai_zoo::{OodTask, Optimizer, TrainConfig};
+use mrixai_zoo::{OodTask, TrainConfig};
 
 use std::path::Path;
 use std::time::Instant;
@@ -71,24 +71,18 @@ pub fn dataset(run: &Run) -> Result<()> {
         "dataset",
         &run.layout().dataset(),
     )?;
-    if run.cfg.grid.sources.iter().any(|s| s == "mri") {
-        let task: Task = run.cfg.data.pretrain_task.parse()?;
-        if task == Task::Lesion {
-            return Err(Error::config(
-                "data.pretrain_task",
-                "the in-domain task must differ from the benchmark (`anatomy` or `presence`)",
-            ));
-        }
+    if run.cfg.grid.sources.contains(&Source::Mri) {
+        // a lesion task here is rejected when the config is read
         let remade = synth_once(
             run,
             &run.cfg.data.pretrain_synth_config,
-            task,
+            run.cfg.data.pretrain_task,
             "pretrain-dataset",
-            &run.layout().pretrain_dataset("mri"),
+            &run.layout().pretrain_dataset(Source::Mri),
         )?;
         if remade {
             // the in-domain checkpoint was trained on the old data: train it again
-            let done = run.layout().pretrain("mri").join(DONE);
+            let done = run.layout().pretrain(Source::Mri).join(DONE);
             if done.is_file() {
                 std::fs::remove_file(&done).map_err(|e| Error::io(&done, e))?;
             }
@@ -102,11 +96,7 @@ pub(crate) fn train_config(t: &TrainSettings, device: Compute) -> TrainConfig {
     TrainConfig {
         epochs: t.epochs,
         batch_size: t.batch_size,
-        optimizer: if t.optimizer == "sgd" {
-            Optimizer::Sgd
-        } else {
-            Optimizer::Adam
-        },
+        optimizer: t.optimizer,
         lr: t.learning_rate,
         weight_decay: t.weight_decay,
         patience: t.patience,
@@ -136,13 +126,9 @@ fn image_size(run: &Run) -> Result<usize> {
 /// Pre-trains the checkpoints of the `ood` and `mri` sources that are not done, at the same
 /// time, each on its share of the cores (a checkpoint does not depend on the thread count).
 pub fn pretrain(run: &Run) -> Result<()> {
-    let mut pending = Vec::new();
-    for name in &run.cfg.grid.sources {
-        let source: Source = name.parse()?;
-        if source != Source::Scratch && !is_done(&run.layout().pretrain(source.name())) {
-            pending.push(source);
-        }
-    }
+    let pending: Vec<Source> = (run.cfg.grid.sources.iter().copied())
+        .filter(|&s| s.is_pretrained() && !is_done(&run.layout().pretrain(s)))
+        .collect();
     // all at once: each worker a pre-training
     crate::workers::on_workers(&pending, pending.len(), "pre-training worker", |&source| {
         pretrain_source(run, source)
@@ -170,12 +156,12 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
         run: run.progress.as_ref(),
         source: source.name(),
     };
-    let dir = run.layout().pretrain(source.name());
+    let dir = run.layout().pretrain(source);
     // The run owns its folders: a checkpoint an interrupted run left is replaced.
-    let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source.name()));
+    let ckpt_out = atomic::OutDir::replacing(run.layout().checkpoint(source));
     let seed = seed::derive(cfg.seed, &format!("pretrain-{}", source.name()));
-    let info = match source {
-        Source::Ood if cfg.pretrain.ood == "procedural" => {
+    let info = match (source, &cfg.pretrain.ood) {
+        (Source::Ood, OodSource::Procedural) => {
             let per_class = cfg
                 .pretrain
                 .ood_images
@@ -189,17 +175,12 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
             let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
             mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt_out, bar)?
         }
-        Source::Ood => {
+        (Source::Ood, OodSource::Imagenet(weights)) => {
             let size = image_size(run)?;
-            mrixai_zoo::import_imagenet(
-                Path::new(&cfg.pretrain.ood),
-                &cfg.model.arch,
-                [size, size],
-                &ckpt_out,
-            )?
+            mrixai_zoo::import_imagenet(weights, &cfg.model.arch, [size, size], &ckpt_out)?
         }
         _ => mrixai_zoo::train_on_dataset(
-            &run.layout().pretrain_dataset(source.name()),
+            &run.layout().pretrain_dataset(source),
             &cfg.model.arch,
             &tc,
             None,
@@ -261,10 +242,11 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     let info = if model_dir.join("model.json").is_file() {
         mrixai_zoo::ModelInfo::read(&model_dir)?
     } else {
-        let init = (cell.source != Source::Scratch).then(|| InitSpec {
-            checkpoint: run.layout().checkpoint(cell.source.name()),
+        let init = cell.source.is_pretrained().then(|| InitSpec {
+            checkpoint: run.layout().checkpoint(cell.source),
             pretrained_layers: cell.pretrained_layers,
             frozen: cell.frozen,
+            source: Some(cell.source),
         });
         let tc = train_config(&cfg.train, cfg.device);
         mrixai_zoo::train_on_dataset(
@@ -299,8 +281,8 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
         x: x.view(),
         pred: &pred,
         masks: &test.masks,
-        metrics: MetricSet::parse(&cfg.score.metrics)?,
-        pooling: cfg.score.pool.parse()?,
+        metrics: &cfg.score.metrics,
+        pooling: cfg.score.pool,
     };
     let mut scores = String::from("method,sample,metric,value\n");
     let mut method_seconds = std::collections::BTreeMap::new();
@@ -317,7 +299,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     }
     atomic::write_bytes(&at.scores(), scores.as_bytes())?;
     let record = CellRecord {
-        id: cell.id(cfg),
+        id: cfg.cell_id(cell),
         cell: *cell,
         test_accuracy: info.test_accuracy.unwrap_or(f64::NAN),
         val_accuracy: info.val_accuracy,
@@ -337,7 +319,7 @@ struct Scoring<'a> {
     x: ndarray::ArrayViewD<'a, f32>,
     pred: &'a [usize],
     masks: &'a ndarray::ArrayD<u8>,
-    metrics: MetricSet,
+    metrics: &'a MetricSet,
     pooling: Pooling,
 }
 

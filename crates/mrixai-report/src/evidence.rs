@@ -207,7 +207,7 @@ pub(crate) fn pretraining_html(run: &Path) -> String {
     let mut rows = String::new();
     let layout = RunLayout::new(run);
     for source in layout.pretrained_sources() {
-        let ckpt = layout.checkpoint(&source);
+        let ckpt = layout.checkpoint(source);
         let Some(info) = read(ckpt.join("model.json")) else {
             continue;
         };
@@ -225,7 +225,7 @@ pub(crate) fn pretraining_html(run: &Path) -> String {
             "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{classes}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
-            esc(&source),
+            esc(source.name()),
             esc(task_words(task)),
             if classes > 0 {
                 format!("{:.3}", 1.0 / classes as f64)

@@ -166,18 +166,20 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
         ));
     }
     let expected: usize = dim.iter().product();
-    let arr: ArrayD<f32> = vol
-        .into_ndarray::<f32>()
-        .map_err(|e| Error::format(path, format!("cannot decode voxel data: {e}")))?;
-    if arr.len() != expected {
+    // checked here: nifti panics when the data does not fill the header's shape
+    let value_bytes = vol.data_type().size_of();
+    if vol.raw_data().len() != expected * value_bytes {
         return Err(Error::format(
             path,
             format!(
-                "voxel data holds {} values, header says {expected}",
-                arr.len()
+                "voxel data holds {} bytes, header says {expected} values of {value_bytes} bytes",
+                vol.raw_data().len()
             ),
         ));
     }
+    let arr: ArrayD<f32> = vol
+        .into_ndarray::<f32>()
+        .map_err(|e| Error::format(path, format!("cannot decode voxel data: {e}")))?;
     let bad = arr.iter().filter(|v| !v.is_finite()).count();
     if bad > 0 {
         return Err(Error::format(

@@ -13,7 +13,7 @@ use crate::train::{Curves, TrainConfig};
 use crate::vgg::Vgg;
 use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::SplitArrays;
-use mrixai_core::{Error, Result};
+use mrixai_core::{Error, Result, Source};
 use ndarray::{Array4, ArrayD, IxDyn};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -181,8 +181,10 @@ pub struct ModelInfo {
     pub arch: String,
     /// Task: `ood-shapes`, `imagenet`, or the dataset the model was trained on (`dataset`).
     pub task: String,
-    /// Pre-training source of the initial weights: `scratch`, `ood` or `mri`.
-    pub source: String,
+    /// Pre-training source of the initial weights (`scratch`, `ood` or `mri`; `None`, written
+    /// `unknown`, for a checkpoint of unknown origin).
+    #[serde(with = "source_or_unknown")]
+    pub source: Option<Source>,
     /// Dataset folder or weights file the model was trained on / imported from.
     pub data: String,
     /// Checkpoint the first layers were initialised from.
@@ -212,6 +214,25 @@ pub struct ModelInfo {
     pub versions: serde_json::Value,
 }
 
+/// Serde of an optional [`Source`] as its name, `unknown` for `None`.
+mod source_or_unknown {
+    use mrixai_core::Source;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const UNKNOWN: &str = "unknown";
+
+    pub fn serialize<S: Serializer>(v: &Option<Source>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.map_or(UNKNOWN, Source::name))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Source>, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            UNKNOWN => Ok(None),
+            name => name.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 impl ModelInfo {
     /// A record with no training outcome (no epochs, accuracies or config), a scratch source
     /// and the current versions; callers fill in what describes their checkpoint.
@@ -219,7 +240,7 @@ impl ModelInfo {
         Self {
             arch: String::new(),
             task: String::new(),
-            source: "scratch".into(),
+            source: Some(Source::Scratch),
             data: String::new(),
             init: None,
             pretrained_layers: 0,

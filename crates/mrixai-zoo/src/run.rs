@@ -10,7 +10,7 @@ use crate::vgg::Vgg;
 use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::{Split, SplitArrays, num_classes, read_split};
 use mrixai_core::progress::Progress;
-use mrixai_core::{Error, Result};
+use mrixai_core::{Error, Result, Source};
 use std::path::{Path, PathBuf};
 
 /// A pre-trained checkpoint to start from.
@@ -22,6 +22,9 @@ pub struct InitSpec {
     pub pretrained_layers: usize,
     /// Whether those layers stay frozen.
     pub frozen: bool,
+    /// Its pre-training source, recorded in the trained model's `model.json` (`None`:
+    /// unknown).
+    pub source: Option<Source>,
 }
 
 /// The architecture for `name` (a preset, or a path to an `arch.json`) for data with
@@ -74,17 +77,17 @@ fn image_size(s: &SplitArrays) -> Result<[usize; 2]> {
 }
 
 /// Pre-training source of a checkpoint, from its `model.json` (`ood` for ImageNet and the
-/// procedural task, `mri` for dataset folders; `scratch` when no sidecar exists).
-pub fn source_of(checkpoint: &Path) -> String {
+/// procedural task, `mri` for dataset folders; `None` when no sidecar exists).
+pub fn source_of(checkpoint: &Path) -> Option<Source> {
     let dir = if checkpoint.is_dir() {
         checkpoint.to_path_buf()
     } else {
         checkpoint.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
     match ModelInfo::read(&dir) {
-        Ok(i) if i.task == "ood-shapes" || i.task == "imagenet" => "ood".into(),
-        Ok(_) => "mri".into(),
-        Err(_) => "unknown".into(),
+        Ok(i) if i.task == "ood-shapes" || i.task == "imagenet" => Some(Source::Ood),
+        Ok(_) => Some(Source::Mri),
+        Err(_) => None,
     }
 }
 
@@ -128,8 +131,8 @@ pub fn train_on_dataset(
         arch: arch_label(arch),
         task: dataset_task(dataset),
         source: match init {
-            Some(s) if s.pretrained_layers > 0 => source_of(&s.checkpoint),
-            _ => "scratch".into(),
+            Some(s) if s.pretrained_layers > 0 => s.source,
+            _ => Some(Source::Scratch),
         },
         data: dataset.display().to_string(),
         init: init.map(|s| s.checkpoint.display().to_string()),

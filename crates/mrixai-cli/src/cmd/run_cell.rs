@@ -36,7 +36,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(d) = args.device {
         cfg.device = d;
     }
-    let cells = grid::cells(&cfg)?;
+    let cells = grid::cells(&cfg);
     let mut run = Run::new(&args.target.run, cfg.clone())?;
     run.progress = std::sync::Arc::new(mrixai_cli::Bar::new(!args.quiet));
     if args.prepare {
@@ -46,7 +46,7 @@ pub fn run(args: Args) -> Result<()> {
         run.prepare()?;
         for c in &cells {
             run.run_cell(c)
-                .with_context(|| format!("cell {}", c.id(&cfg)))?;
+                .with_context(|| format!("cell {}", cfg.cell_id(c)))?;
         }
         return Ok(());
     }
@@ -60,11 +60,11 @@ pub fn run(args: Args) -> Result<()> {
         })?,
         (None, Some(id)) => *cells
             .iter()
-            .find(|c| c.id(&cfg) == *id)
+            .find(|c| cfg.cell_id(c) == *id)
             .with_context(|| format!("--cell {id}: no such cell in this config's grid"))?,
         (None, None) => bail!("say what to run: --prepare, --index I, --cell ID or --all"),
     };
     run.run_cell(&cell)
-        .with_context(|| format!("cell {}", cell.id(&cfg)))?;
+        .with_context(|| format!("cell {}", cfg.cell_id(&cell)))?;
     Ok(())
 }

@@ -95,6 +95,7 @@ impl TrainOptions {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = args.training.config();
     let init = args.init.map(|checkpoint| InitSpec {
+        source: mrixai_zoo::run::source_of(&checkpoint),
         checkpoint,
         pretrained_layers: args.pretrained_layers.unwrap_or(0),
         frozen: args.frozen,
