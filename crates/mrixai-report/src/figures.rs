@@ -1,21 +1,22 @@
-//! Figures drawn with plotters' SVG backend: accuracy per configuration, box plots of a
-//! metric per method × configuration, explanation-vs-accuracy scatter with per-source OLS
-//! fits, and residuals against pre-trained layers.
+//! Figures drawn with plotters' SVG backend: accuracy per configuration,
+//! explanation-vs-accuracy scatter with per-source OLS fits, residuals against pre-trained
+//! layers, and the house style they share with [`crate::method_figures`].
 
 use mrixai_core::{Error, Result};
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Width/height of single figures in pixels.
 const PANEL_W: u32 = 300;
 const PANEL_H: u32 = 250;
-const FONT: &str = "sans-serif";
-const INK: RGBColor = RGBColor(51, 51, 51);
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const INK: RGBColor = RGBColor(51, 51, 51);
 const GRID: RGBColor = RGBColor(225, 225, 225);
 
-fn fig_err<E: std::fmt::Debug>(e: E) -> Error {
+pub(crate) fn fig_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::invalid(format!("drawing a figure failed: {e:?}"))
 }
 
@@ -55,7 +56,7 @@ pub fn hex(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-fn finish(svg: String) -> String {
+pub(crate) fn finish(svg: String) -> String {
     // plotters writes fixed width/height; make the figure scale with the page
     svg.replacen(
         "<svg ",
@@ -65,13 +66,13 @@ fn finish(svg: String) -> String {
 }
 
 /// Text of `px` pixels in the figure font and ink colour.
-fn ink_text(px: u32) -> TextStyle<'static> {
+pub(crate) fn ink_text(px: u32) -> TextStyle<'static> {
     (FONT, px).into_font().color(&INK)
 }
 
 /// The common look of a mesh: no minor lines, light grey major lines, ink axes, tick labels
 /// of `label_px` and axis descriptions of `desc_px` pixels.
-fn house_style<'m, 'a, 'b, X, Y, DB>(
+pub(crate) fn house_style<'m, 'a, 'b, X, Y, DB>(
     mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
     label_px: u32,
     desc_px: u32,
@@ -88,31 +89,97 @@ where
         .axis_desc_style(ink_text(desc_px))
 }
 
-/// Draws the mesh of a chart whose x positions 0, 1, … stand for the categories `labels`
-/// (one tick label under each), with `y_desc` on the y axis.
-fn draw_category_mesh<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    labels: Vec<String>,
-    y_desc: &str,
-) -> Result<()> {
-    let n = labels.len().max(1);
-    let fmt = move |x: &f64| {
-        let r = x.round();
-        if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < labels.len() {
-            labels[r as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    let mut mesh = chart.configure_mesh();
-    mesh.disable_x_mesh()
-        .x_labels(2 * n + 2)
-        .x_label_formatter(&fmt)
-        .y_desc(y_desc);
-    house_style(&mut mesh, 13, 14).draw().map_err(fig_err)
+/// Upper estimate of the width in pixels of `text` at `px` pixels in the figure font
+/// (0.62 em per character: wider than the average glyph of the common sans-serif fonts).
+pub(crate) fn text_width(text: &str, px: u32) -> f64 {
+    text.chars().count() as f64 * 0.62 * f64::from(px)
 }
 
-fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
+/// Size of category tick labels, in pixels.
+const CATEGORY_PX: u32 = 13;
+
+/// The tick labels of a category axis (x positions 0, 1, … stand for `labels`): written
+/// horizontally when the widest fits its slot, else turned to read upwards, so that no two
+/// labels overlap.
+pub(crate) struct CategoryAxis {
+    labels: Vec<String>,
+    turned: bool,
+}
+
+impl CategoryAxis {
+    /// The axis of `labels` on a plot `plot_px` pixels wide.
+    pub(crate) fn new(labels: Vec<String>, plot_px: f64) -> Self {
+        let slot = plot_px / labels.len().max(1) as f64;
+        let widest = labels
+            .iter()
+            .map(|l| text_width(l, CATEGORY_PX))
+            .fold(0.0, f64::max);
+        Self {
+            turned: widest + 8.0 > slot,
+            labels,
+        }
+    }
+
+    /// Height of the label area below the plot.
+    pub(crate) fn area(&self) -> u32 {
+        if self.turned {
+            let widest = self
+                .labels
+                .iter()
+                .map(|l| text_width(l, CATEGORY_PX))
+                .fold(0.0, f64::max);
+            widest.ceil() as u32 + 16
+        } else {
+            36
+        }
+    }
+
+    /// Draws the chart's mesh (with `y_desc` on the y axis) and the labels; turned labels
+    /// are drawn on `root`, ending just below their tick.
+    pub(crate) fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        y_desc: &str,
+    ) -> Result<()> {
+        let labels = if self.turned {
+            Vec::new()
+        } else {
+            self.labels.clone()
+        };
+        let fmt = move |x: &f64| {
+            let r = x.round();
+            if (x - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < labels.len() {
+                labels[r as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        let n = self.labels.len().max(1);
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
+            .x_labels(2 * n + 2)
+            .x_label_formatter(&fmt)
+            .y_desc(y_desc);
+        house_style(&mut mesh, CATEGORY_PX, 14)
+            .draw()
+            .map_err(fig_err)?;
+        if self.turned {
+            let y0 = chart.y_range().start;
+            let style = ink_text(CATEGORY_PX)
+                .transform(FontTransform::Rotate270)
+                .pos(Pos::new(HPos::Right, VPos::Center));
+            for (i, label) in self.labels.iter().enumerate() {
+                let (x, y) = chart.backend_coord(&(i as f64, y0));
+                root.draw(&Text::new(label.clone(), (x, y + 8), style.clone()))
+                    .map_err(fig_err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
@@ -145,20 +212,22 @@ pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[String]) -> Result<S
         all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         0.15,
     );
+    let labels: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
+    let axis = CategoryAxis::new(labels, f64::from(w - 2 * 12 - 56));
     {
-        let root = SVGBackend::with_string(&mut svg, (w, 340)).into_drawing_area();
+        let h = 340 + axis.area() - 36;
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(fig_err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(36)
+            .x_label_area_size(axis.area())
             .y_label_area_size(56)
             .build_cartesian_2d(
                 -0.5f64..(n as f64 - 0.5),
                 lo.max(0.0)..hi.min(1.0).max(lo + 0.01),
             )
             .map_err(fig_err)?;
-        let labels: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
-        draw_category_mesh(&mut chart, labels, "test accuracy")?;
+        axis.draw(&root, &mut chart, "test accuracy")?;
         for (i, c) in configs.iter().enumerate() {
             let col = source_color(&c.source, sources);
             let m = c.values.iter().sum::<f64>() / c.values.len().max(1) as f64;
@@ -185,144 +254,6 @@ pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[String]) -> Result<S
                     };
                     Circle::new((x + dx, *v), 4, col.filled())
                 }))
-                .map_err(fig_err)?;
-        }
-        root.present().map_err(fig_err)?;
-    }
-    Ok(finish(svg))
-}
-
-/// Box statistics of one group.
-#[derive(Debug, Clone, Copy)]
-pub struct BoxStats {
-    /// Lower whisker.
-    pub lo: f64,
-    /// First quartile.
-    pub q1: f64,
-    /// Median.
-    pub median: f64,
-    /// Third quartile.
-    pub q3: f64,
-    /// Upper whisker.
-    pub hi: f64,
-}
-
-/// Tukey box statistics of finite values (whiskers at the last point within 1.5 IQR).
-pub fn box_stats(values: &[f64]) -> Option<BoxStats> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let q = |p: f64| mrixai_stats::describe::quantile_sorted(&v, p);
-    let (q1, median, q3) = (q(0.25), q(0.5), q(0.75));
-    let iqr = q3 - q1;
-    let lo = v
-        .iter()
-        .copied()
-        .find(|x| *x >= q1 - 1.5 * iqr)
-        .unwrap_or(q1);
-    let hi = v
-        .iter()
-        .rev()
-        .copied()
-        .find(|x| *x <= q3 + 1.5 * iqr)
-        .unwrap_or(q3);
-    Some(BoxStats {
-        lo,
-        q1,
-        median,
-        q3,
-        hi,
-    })
-}
-
-/// One box series: a configuration (legend entry) with one box per method.
-#[derive(Debug, Clone)]
-pub struct BoxSeries {
-    /// Legend label.
-    pub label: String,
-    /// Colour.
-    pub color: RGBColor,
-    /// Box per method (None where there is no data).
-    pub boxes: Vec<Option<BoxStats>>,
-}
-
-/// Box plots of one metric: methods along x, one box per configuration within a method.
-pub fn box_figure(metric: &str, methods: &[String], series: &[BoxSeries]) -> Result<String> {
-    let n = methods.len().max(1);
-    let k = series.len().max(1);
-    let w = ((n * k) as u32 * 16 + n as u32 * 30 + 260).clamp(640, 1400);
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for b in series.iter().flat_map(|s| s.boxes.iter().flatten()) {
-        lo = lo.min(b.lo);
-        hi = hi.max(b.hi);
-    }
-    let (lo, hi) = padded(lo, hi, 0.05);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, 380)).into_drawing_area();
-        root.fill(&WHITE).map_err(fig_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(170)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
-            .map_err(fig_err)?;
-        draw_category_mesh(&mut chart, methods.to_vec(), metric)?;
-        let slot = 0.8 / k as f64;
-        for (si, s) in series.iter().enumerate() {
-            let col = s.color;
-            let mut elems: Vec<DynElement<'static, SVGBackend, (f64, f64)>> = Vec::new();
-            for (mi, b) in s.boxes.iter().enumerate() {
-                let Some(b) = b else { continue };
-                let xc = mi as f64 - 0.4 + slot * (si as f64 + 0.5);
-                let hw = slot * 0.38;
-                elems.push(
-                    PathElement::new(vec![(xc, b.lo), (xc, b.q1)], col.stroke_width(1)).into_dyn(),
-                );
-                elems.push(
-                    PathElement::new(vec![(xc, b.q3), (xc, b.hi)], col.stroke_width(1)).into_dyn(),
-                );
-                elems.push(
-                    Rectangle::new(
-                        [(xc - hw, b.q1), (xc + hw, b.q3)],
-                        lighten(col, 0.55).filled(),
-                    )
-                    .into_dyn(),
-                );
-                elems.push(
-                    Rectangle::new([(xc - hw, b.q1), (xc + hw, b.q3)], col.stroke_width(1))
-                        .into_dyn(),
-                );
-                elems.push(
-                    PathElement::new(
-                        vec![(xc - hw, b.median), (xc + hw, b.median)],
-                        INK.stroke_width(2),
-                    )
-                    .into_dyn(),
-                );
-            }
-            chart.draw_series(elems).map_err(fig_err)?;
-        }
-        // legend on the root area, right of the plot (the plot area clips shapes)
-        let lx = w as i32 - 158;
-        root.draw(&Text::new("configuration", (lx, 14), ink_text(13)))
-            .map_err(fig_err)?;
-        for (si, s) in series.iter().enumerate() {
-            let y = 36 + 20 * si as i32;
-            root.draw(&Rectangle::new(
-                [(lx, y - 6), (lx + 14, y + 6)],
-                lighten(s.color, 0.55).filled(),
-            ))
-            .map_err(fig_err)?;
-            root.draw(&Rectangle::new(
-                [(lx, y - 6), (lx + 14, y + 6)],
-                s.color.stroke_width(1),
-            ))
-            .map_err(fig_err)?;
-            root.draw(&Text::new(s.label.clone(), (lx + 20, y - 7), ink_text(12)))
                 .map_err(fig_err)?;
         }
         root.present().map_err(fig_err)?;
@@ -471,14 +402,6 @@ pub fn panels_figure(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn box_stats_whiskers() {
-        let b = box_stats(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
-        assert_eq!((b.q1, b.median, b.q3), (2.0, 3.0, 4.0));
-        assert_eq!((b.lo, b.hi), (1.0, 4.0));
-        assert!(box_stats(&[f64::NAN]).is_none());
-    }
 
     #[test]
     fn figures_are_svg() {

@@ -286,6 +286,8 @@ pub struct Gallery {
     pub cell: String,
     /// Its test accuracy.
     pub accuracy: f64,
+    /// Whether the samples are ones every model classified correctly (else: this model).
+    pub every_model: bool,
     /// One row per sample.
     pub rows: Vec<GalleryRow>,
 }

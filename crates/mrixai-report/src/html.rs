@@ -90,10 +90,12 @@ fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) 
 fn figure_html(f: &Figure, n: usize) -> String {
     format!(
         "<figure id=\"fig-{id}\">{svg}<figcaption><b>Figure {n}.</b> {cap} \
-         <a class=\"file\" href=\"figures/{file}\">figures/{file}</a></figcaption></figure>\n",
+         <a class=\"file\" href=\"figures/{file}\">figures/{file}</a></figcaption>\
+         <p class=\"howto\"><b>How to read this:</b> {how}</p></figure>\n",
         id = esc(f.file.trim_end_matches(".svg")),
         svg = f.svg,
         cap = esc(&f.caption),
+        how = esc(&f.how_to_read),
         file = esc(&f.file),
     )
 }
@@ -143,6 +145,7 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:
 .gal img{width:100%;image-rendering:pixelated;border-radius:4px;display:block}
 .gal .h{font-weight:600;color:var(--ink);align-self:end}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
+.howto{font-size:13px;color:var(--muted);background:var(--bg);border-left:3px solid var(--line);padding:6px 10px;margin:6px 0 0}
 "#;
 
 fn findings_html(t: &[FindingRow]) -> String {
@@ -231,12 +234,17 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     let Some(g) = g else { return String::new() };
     let ncols = 1 + g.rows.first().map_or(0, |r| r.maps.len());
     let mut h = format!(
-        "<p>Model <code>{}</code> (test accuracy {:.3}), test samples every model classified \
+        "<p>Model <code>{}</code> (test accuracy {:.3}), test samples {} classified \
          correctly. First column: the image with the ground-truth contour (green); then |attribution| \
          of each method as a heat map over the image (normalised per map to its 99.5th percentile).</p>\
          <div class=\"gal\" style=\"grid-template-columns:repeat({ncols},minmax(70px,1fr))\">",
         esc(&g.cell),
-        g.accuracy
+        g.accuracy,
+        if g.every_model {
+            "every model"
+        } else {
+            "this model (no sample is classified correctly by every model)"
+        }
     );
     h.push_str("<div class=\"h\">image + GT</div>");
     if let Some(r) = g.rows.first() {
@@ -341,7 +349,8 @@ impl<'a> Page<'a> {
         // explanation performance
         body.push_str("<section id=\"explanation\"><h2>Explanation performance</h2>");
         for m in p.metrics {
-            if let Some(f) = self.find("box", m) {
+            // box plots, or proportions for a binary metric
+            if let Some(f) = self.find("box", m).or_else(|| self.find("proportion", m)) {
                 body.push_str(&self.fig(f));
             }
         }

@@ -18,6 +18,7 @@ mod evidence;
 pub mod figures;
 pub mod gallery;
 mod html;
+pub mod method_figures;
 
 use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, atomic::OutDir};
@@ -123,6 +124,8 @@ pub(crate) struct Figure {
     pub file: String,
     /// Caption shown under the figure.
     pub caption: String,
+    /// A few sentences beside the figure on how to read it.
+    pub how_to_read: String,
     /// The SVG document.
     pub svg: String,
 }
@@ -293,74 +296,140 @@ fn accuracy_figure(input: &FigureInput) -> Result<Figure> {
         caption: "Test accuracy of every model (dots: seeds; bar: mean) per pre-training \
                   configuration (source, pre-trained layers k, frozen)."
             .into(),
+        how_to_read: "Explanation performance is compared across configurations only after \
+                      correcting for accuracy, because better classifiers tend to give better \
+                      explanations: configurations far apart here need that correction most. \
+                      Models below the analysis's accuracy floor are left out of the statistics."
+            .into(),
         svg: figures::accuracy_figure(&cfg_points, sources)?,
     })
 }
 
-/// One box plot per metric: the samples' scores per method, source and k.
-fn box_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
-    let FigureInput {
-        records,
-        sources,
-        methods,
-        metrics,
-        opts,
-        ..
-    } = *input;
-    // box plots per metric
-    let subset = opts.stats.subset;
-    for metric in metrics {
-        let mut groups: BTreeMap<(usize, i64), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-        for r in records.iter().filter(|r| &r.metric == metric) {
-            if subset.keeps(r.correct, r.correct_all) && r.value.is_finite() {
-                let si = sources.iter().position(|s| *s == r.source).unwrap_or(0);
-                groups
-                    .entry((si, r.pretrained_layers))
-                    .or_default()
-                    .entry(&r.method)
-                    .or_default()
-                    .push(r.value);
-            }
+/// The samples' scores of one metric (finite, in the analysed subset) per configuration
+/// (source index, k, frozen) and method.
+type ConfigScores<'a> = BTreeMap<(usize, i64, bool), BTreeMap<&'a str, Vec<f64>>>;
+
+fn config_scores<'a>(input: &FigureInput<'a>, metric: &str) -> ConfigScores<'a> {
+    let subset = input.opts.stats.subset;
+    let mut groups: ConfigScores = BTreeMap::new();
+    for r in input.records.iter().filter(|r| r.metric == metric) {
+        if subset.keeps(r.correct, r.correct_all) && r.value.is_finite() {
+            let si = input
+                .sources
+                .iter()
+                .position(|s| *s == r.source)
+                .unwrap_or(0);
+            groups
+                .entry((si, r.pretrained_layers, r.frozen))
+                .or_default()
+                .entry(&r.method)
+                .or_default()
+                .push(r.value);
         }
-        let series: Vec<figures::BoxSeries> = groups
-            .iter()
-            .map(|((si, k), by_method)| {
-                let src = &sources[*si];
-                let ks: Vec<i64> = groups
-                    .keys()
-                    .filter(|(s2, _)| s2 == si)
-                    .map(|(_, k)| *k)
-                    .collect();
-                let j = ks.iter().position(|x| x == k).unwrap_or(0);
-                let t = if ks.len() > 1 {
-                    0.5 * (1.0 - j as f64 / (ks.len() - 1) as f64)
-                } else {
-                    0.0
-                };
-                figures::BoxSeries {
-                    label: config_label(src, *k, false, &opts.stats.reference),
-                    color: figures::lighten(figures::source_color(src, sources), t),
-                    boxes: methods
-                        .iter()
-                        .map(|m| {
-                            by_method
-                                .get(m.as_str())
-                                .and_then(|v| figures::box_stats(v))
-                        })
+    }
+    groups
+}
+
+/// The legend entry of each configuration: its label, its source's colour (lighter for
+/// fewer pre-trained layers) and hollow marks when frozen.
+fn config_styles(input: &FigureInput, groups: &ConfigScores) -> Vec<method_figures::SeriesStyle> {
+    let (sources, reference) = (input.sources, &input.opts.stats.reference);
+    groups
+        .keys()
+        .map(|&(si, k, frozen)| {
+            let ks: BTreeSet<i64> = groups
+                .keys()
+                .filter(|(s2, _, _)| *s2 == si)
+                .map(|(_, k, _)| *k)
+                .collect();
+            let j = ks.iter().position(|x| *x == k).unwrap_or(0);
+            let t = if ks.len() > 1 {
+                0.5 * (1.0 - j as f64 / (ks.len() - 1) as f64)
+            } else {
+                0.0
+            };
+            let src = &sources[si];
+            method_figures::SeriesStyle {
+                label: config_label(src, k, frozen, reference),
+                color: figures::lighten(figures::source_color(src, sources), t),
+                hollow: frozen,
+            }
+        })
+        .collect()
+}
+
+/// One figure per metric of the samples' scores per method and configuration: box plots,
+/// or for a binary metric (0/1 per sample) the proportions of ones with Wilson intervals.
+fn box_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
+    let (methods, subset) = (input.methods, input.opts.stats.subset);
+    for metric in input.metrics {
+        let groups = config_scores(input, metric);
+        let styles = config_styles(input, &groups);
+        let per_method = |by_method: &BTreeMap<&str, Vec<f64>>, m: &String| {
+            by_method.get(m.as_str()).cloned().unwrap_or_default()
+        };
+        let binary = groups
+            .values()
+            .flat_map(|g| g.values())
+            .all(|v| method_figures::is_binary(v));
+        let figure = if binary {
+            let series: Vec<method_figures::PropSeries> = (groups.values().zip(&styles))
+                .map(|(g, style)| method_figures::PropSeries {
+                    style: style.clone(),
+                    props: (methods.iter())
+                        .map(|m| method_figures::Proportion::of(&per_method(g, m)))
                         .collect(),
-                }
-            })
-            .collect();
-        figs.push(Figure {
-            file: format!("box_{}.svg", slug(metric)),
-            caption: format!(
-                "{metric}: distribution over test samples ({}) per method, pre-training source \
-                 and number of pre-trained layers k (box: quartiles; line: median; whiskers: \
-                 1.5 IQR).",
-                subset_words(subset)
-            ),
-            svg: figures::box_figure(metric, methods, &series)?,
-        });
+                })
+                .collect();
+            Figure {
+                file: format!("proportion_{}.svg", slug(metric)),
+                caption: format!(
+                    "{metric}: share of test samples ({}) scoring 1, per method and pre-training \
+                     configuration (dot), with its 95 % Wilson interval (bar).",
+                    subset_words(subset)
+                ),
+                how_to_read: format!(
+                    "{metric} is 1 or 0 per sample, so its distribution is one number, the share \
+                     of ones. Each configuration's samples are pooled over its models; the bar \
+                     shows how precisely that share is known from these samples. Bars that do \
+                     not overlap point to a difference; the tests of the findings use model \
+                     means, not these pooled samples."
+                ),
+                svg: method_figures::proportion_figure(metric, methods, &series)?,
+            }
+        } else {
+            let series: Vec<method_figures::BoxSeries> = (groups.values().zip(&styles))
+                .map(|(g, style)| method_figures::BoxSeries {
+                    style: style.clone(),
+                    boxes: (methods.iter())
+                        .map(|m| method_figures::box_stats(&per_method(g, m)))
+                        .collect(),
+                })
+                .collect();
+            Figure {
+                file: format!("box_{}.svg", slug(metric)),
+                caption: format!(
+                    "{metric}: distribution over test samples ({}) per method and pre-training \
+                     configuration (box: quartiles; line: median; whiskers: 1.5 IQR; hollow: \
+                     frozen layers).",
+                    subset_words(subset)
+                ),
+                how_to_read: format!(
+                    "One box per configuration within each method, pooled over its models' \
+                     samples; {} {metric} is better. Compare methods by where their boxes \
+                     sit, and configurations within a method by colour (source), shade (more \
+                     pre-trained layers: darker) and fill (hollow: frozen). Wide boxes that \
+                     overlap say little; the tests of the findings use model means.",
+                    if analysis::higher_is_better(metric) {
+                        "higher"
+                    } else {
+                        "lower"
+                    }
+                ),
+                svg: method_figures::box_figure(metric, methods, &series)?,
+            }
+        };
+        figs.push(figure);
     }
     Ok(())
 }
@@ -424,6 +493,12 @@ fn scatter_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
                  per-source least-squares lines; r and p: Pearson across all models.",
                 subset_words(subset)
             ),
+            how_to_read: format!(
+                "A slope means {metric} follows classification performance (finding 1). \
+                 Sources whose dots sit on one line differ only through accuracy; a source \
+                 whose line lies above or below the others at the same accuracy is what \
+                 finding 2 tests."
+            ),
             svg: figures::panels_figure(&panels, sources, "accuracy", metric, true, false, 0.0)?,
         });
         figs.push(Figure {
@@ -431,6 +506,11 @@ fn scatter_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
             caption: format!(
                 "Residual {metric} after removing accuracy (score ~ accuracy) against the \
                  number of pre-trained layers, one dot per model."
+            ),
+            how_to_read: format!(
+                "What is left of {metric} once accuracy is accounted for. A trend with the \
+                 number of pre-trained layers is what finding 3 tests; dots spread evenly \
+                 around 0 at every k mean no layer effect beyond accuracy."
             ),
             svg: figures::panels_figure(
                 &rpanels,
@@ -484,13 +564,19 @@ fn build_gallery(
                 .any(|method| layout.cell(&m.cell).attributions(method).is_file())
         })
         .ok_or_else(|| Error::invalid("no cells/<cell>/attributions/ folder"))?;
-    // samples every model got right, with a label, lowest indices first, one per label
-    // in turn so that several classes are shown
+    // samples every model got right (or, when no sample is, as with chance-level models in
+    // the run, those this model got right), lowest indices first, one per label in turn so
+    // that several classes are shown
+    let own = records.iter().filter(|r| r.cell == cell.cell);
+    let every_model = own.clone().any(|r| r.correct_all);
     let mut by_label: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for r in records
-        .iter()
-        .filter(|r| r.cell == cell.cell && r.correct_all)
-    {
+    for r in own.filter(|r| {
+        if every_model {
+            r.correct_all
+        } else {
+            r.correct
+        }
+    }) {
         by_label.entry(r.label).or_default().insert(r.sample);
     }
     let mut chosen = Vec::new();
@@ -518,6 +604,7 @@ fn build_gallery(
     Ok(gallery::Gallery {
         cell: cell.cell.clone(),
         accuracy: cell.accuracy,
+        every_model,
         rows,
     })
 }

@@ -15,14 +15,23 @@ fn run_dir(name: &str) -> PathBuf {
     d
 }
 
-/// A run folder: scores, a tiny test split and attribution maps for every cell.
-fn synthetic_run(d: &Path, samples: usize) -> Vec<String> {
-    let spec = SyntheticSpec {
+/// A run folder: scores, a tiny test split and attribution maps for every cell; with
+/// `none_correct_for_all`, no sample counts as classified correctly by every model.
+fn synthetic_run(d: &Path, samples: usize, none_correct_for_all: bool) -> Vec<String> {
+    let mut spec = SyntheticSpec {
         seeds: 2,
         samples,
         ..Default::default()
     };
-    let rows = score_rows(&spec);
+    spec.metrics.push("pointing_game".into());
+    // a binary metric: 1 where the synthetic score is high, else 0
+    let mut rows = score_rows(&spec);
+    for r in rows.iter_mut().filter(|r| r.metric == "pointing_game") {
+        r.value = f64::from(u8::from(r.value > 0.55));
+    }
+    if none_correct_for_all {
+        rows.iter_mut().for_each(|r| r.correct_all = Some(false));
+    }
     mrixai_stats::table::write_long_rows(&d.join("scores.parquet"), &rows).unwrap();
     let (h, w) = (24usize, 20usize);
     let mut img = ArrayD::<f32>::zeros(IxDyn(&[samples, 1, h, w]));
@@ -81,7 +90,7 @@ fn write_stats(d: &Path, opts: &ReportOptions) {
 #[test]
 fn report_has_every_figure_and_renders_offline() {
     let d = run_dir("full");
-    let metrics = synthetic_run(&d, 12);
+    let metrics = synthetic_run(&d, 12, false);
     let opts = ReportOptions {
         stats: Options {
             n_boot: 100,
@@ -103,10 +112,28 @@ fn report_has_every_figure_and_renders_offline() {
     let html = std::fs::read_to_string(&summary.index).unwrap();
     let mut expected = vec!["accuracy.svg".to_string()];
     for m in &metrics {
-        for p in ["box", "scatter", "residuals"] {
+        let spread = if m == "pointing_game" {
+            "proportion"
+        } else {
+            "box"
+        };
+        for p in [spread, "scatter", "residuals"] {
             expected.push(format!("{p}_{m}.svg"));
         }
     }
+    assert_eq!(
+        summary.figures.len(),
+        expected.len(),
+        "{:?}",
+        summary.figures
+    );
+    assert_eq!(html.matches("How to read this:").count(), expected.len());
+    assert!(html.contains("Wilson interval") && html.contains("hollow: frozen"));
+    // the contrast between the two pre-training sources is shown with its CI
+    assert!(
+        html.contains("mri − ood"),
+        "pairwise source contrast missing"
+    );
     for f in &expected {
         let path = d.join("report").join("figures").join(f);
         assert!(path.is_file(), "{f} missing");
@@ -153,15 +180,7 @@ fn report_has_every_figure_and_renders_offline() {
 }
 
 fn render_in_chromium(index: &Path, d: &Path) {
-    let Some(bin) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {b}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
+    let Some(bin) = chromium() else {
         println!("SKIPPED: chromium is not installed; the page was not rendered");
         return;
     };
@@ -212,6 +231,184 @@ fn render_in_chromium(index: &Path, d: &Path) {
         dom.contains("Findings") && dom.contains("<svg"),
         "DOM not rendered"
     );
+}
+
+/// The path of Chromium (or Chrome) when it is installed.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {b}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// The pairs of texts of `svg` whose boxes overlap once Chromium has laid the figure out
+/// with its real fonts (`None` without Chromium).
+fn overlapping_texts(svg: &str, d: &Path, name: &str) -> Option<Vec<String>> {
+    let bin = chromium()?;
+    let page = d.join(format!("{name}.html"));
+    let script = "const t=[...document.querySelectorAll('text')].filter(e=>e.textContent.trim());\
+        const r=t.map(e=>e.getBoundingClientRect());const bad=[];\
+        for(let i=0;i<t.length;i++)for(let j=i+1;j<t.length;j++){\
+        const w=Math.min(r[i].right,r[j].right)-Math.max(r[i].left,r[j].left);\
+        const h=Math.min(r[i].bottom,r[j].bottom)-Math.max(r[i].top,r[j].top);\
+        if(w>0.5&&h>0.5)bad.push(t[i].textContent+' | '+t[j].textContent);}\
+        document.body.setAttribute('data-checked',t.length);\
+        document.body.setAttribute('data-overlaps',bad.join(' ;; '));";
+    let html =
+        format!("<html><body style=\"margin:0\">{svg}<script>{script}</script></body></html>");
+    std::fs::write(&page, html).unwrap();
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            d.join("chromium-profile").display()
+        ))
+        .args(["--window-size=1600,1200", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let attr = |key: &str| {
+        let start = dom.find(&format!("{key}=\"")).map(|i| i + key.len() + 2)?;
+        Some(dom[start..].split('"').next()?.to_string())
+    };
+    let checked: usize = attr("data-checked")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(checked > 13, "{name}: the figure's texts were not laid out");
+    let found = attr("data-overlaps").unwrap_or_default();
+    Some(
+        found
+            .split(" ;; ")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Every text of the per-method and accuracy figures (tick labels, legend, axis
+/// descriptions) is readable at the default width: with the fifteen methods and thirteen
+/// configurations of the quick profile, no two texts overlap when Chromium renders them.
+#[test]
+fn figure_texts_never_overlap_when_rendered() {
+    use mrixai_report::figures::{ConfigPoints, accuracy_figure};
+    use mrixai_report::method_figures::{
+        BoxSeries, PropSeries, Proportion, SeriesStyle, box_figure, box_stats, proportion_figure,
+    };
+    let d = run_dir("overlap");
+    let methods: Vec<String> = [
+        "deconvolution",
+        "deeplift",
+        "grad_cam",
+        "gradient",
+        "gradient_shap",
+        "guided_backprop",
+        "guided_grad_cam",
+        "input",
+        "input_x_gradient",
+        "integrated_gradients",
+        "lrp",
+        "occlusion",
+        "oracle",
+        "random",
+        "sobel",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut configs = vec![("scratch".to_string(), "scratch".to_string())];
+    for src in ["ood", "mri"] {
+        for (k, frozen) in [
+            (1, false),
+            (1, true),
+            (2, false),
+            (2, true),
+            (3, false),
+            (4, false),
+        ] {
+            let mode = if frozen { " (frozen)" } else { "" };
+            configs.push((format!("{src} k={k}{mode}"), src.to_string()));
+        }
+    }
+    let sources = ["scratch", "ood", "mri"].map(String::from).to_vec();
+    let style = |label: &str, src: &str| SeriesStyle {
+        label: label.to_string(),
+        color: mrixai_report::figures::source_color(src, &sources),
+        hollow: label.contains("frozen"),
+    };
+    let values: Vec<f64> = (0..40).map(|i| f64::from(i % 7) / 7.0).collect();
+    let boxes: Vec<BoxSeries> = configs
+        .iter()
+        .map(|(l, s)| BoxSeries {
+            style: style(l, s),
+            boxes: methods.iter().map(|_| box_stats(&values)).collect(),
+        })
+        .collect();
+    let ones: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+    let props: Vec<PropSeries> = configs
+        .iter()
+        .map(|(l, s)| PropSeries {
+            style: style(l, s),
+            props: methods.iter().map(|_| Proportion::of(&ones)).collect(),
+        })
+        .collect();
+    let points: Vec<ConfigPoints> = configs
+        .iter()
+        .map(|(l, s)| ConfigPoints {
+            label: l.clone(),
+            source: s.clone(),
+            values: vec![0.7, 0.8],
+        })
+        .collect();
+    let figures = [
+        ("box", box_figure("emd_score", &methods, &boxes).unwrap()),
+        (
+            "proportion",
+            proportion_figure("pointing_game", &methods, &props).unwrap(),
+        ),
+        ("accuracy", accuracy_figure(&points, &sources).unwrap()),
+    ];
+    for (name, svg) in &figures {
+        match overlapping_texts(svg, &d, name) {
+            Some(found) => assert!(found.is_empty(), "{name}: overlapping texts {found:?}"),
+            None => println!("SKIPPED: chromium is not installed; {name} was not rendered"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Where no sample is classified correctly by every model (chance-level models in the run),
+/// the gallery shows samples its model classified correctly, and says so.
+#[test]
+fn the_gallery_falls_back_to_the_samples_its_model_got_right() {
+    let d = run_dir("gallery");
+    synthetic_run(&d, 12, true);
+    let opts = ReportOptions {
+        stats: Options {
+            n_boot: 20,
+            n_perm: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    write_stats(&d, &opts);
+    let summary = build_report(&d, &opts).unwrap();
+    let html = std::fs::read_to_string(&summary.index).unwrap();
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "{:?}",
+        summary.notes
+    );
+    assert!(html.contains("this model (no sample is classified correctly by every model)"));
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]

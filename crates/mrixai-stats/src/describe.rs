@@ -130,6 +130,21 @@ pub fn bootstrap_mean_ci(
     Ok((quantile_sorted(&means, a), quantile_sorted(&means, 1.0 - a)))
 }
 
+/// Wilson score interval of a binomial proportion: `successes` of `n` at confidence
+/// `level` (statsmodels' `proportion_confint(method="wilson")`). `None` when `n` is 0,
+/// `successes > n` or `level` is outside (0, 1).
+pub fn wilson_interval(successes: usize, n: usize, level: f64) -> Option<(f64, f64)> {
+    if n == 0 || successes > n || !(level > 0.0 && level < 1.0) {
+        return None;
+    }
+    let z = crate::dist::norm_ppf(1.0 - (1.0 - level) / 2.0);
+    let (n, p) = (n as f64, successes as f64 / n as f64);
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z / (1.0 + z2n) * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

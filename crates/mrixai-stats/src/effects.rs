@@ -142,6 +142,7 @@ pub struct Sample {
 struct Design {
     x: Matrix,
     names: Vec<String>,
+    /// Column and name of each source other than the reference.
     source_cols: Vec<(usize, String)>,
     layers_col: Option<usize>,
 }
@@ -161,7 +162,7 @@ fn design(samples: &[Sample], models: &BTreeMap<String, ModelInfo>, reference: &
     let sources: BTreeSet<&str> = used.iter().map(|m| m.source.as_str()).collect();
     let mut source_cols = Vec::new();
     for src in sources.iter().filter(|s| **s != reference) {
-        source_cols.push((cols.len(), format!("{src} − {reference}")));
+        source_cols.push((cols.len(), src.to_string()));
         names.push(format!("source[{src}]"));
         cols.push(
             samples
@@ -256,8 +257,14 @@ pub fn pretraining_effects(
             .map(|(j, _)| unit(p, *j))
             .collect::<Vec<_>>(),
     );
-    for (j, label) in &d.source_cols {
-        out.push(effect_of(&fit, 2, label, &unit(p, *j), alpha, n_models, n, joint.as_ref().ok().map(|f| (f.p, "Wald F (Satterthwaite) of the source contrasts in the sample-level mixed model"))));
+    let joint = joint.as_ref().ok().map(|f| {
+        (
+            f.p,
+            "Wald F (Satterthwaite) of the source contrasts in the sample-level mixed model",
+        )
+    });
+    for (l, label) in source_contrasts(&d.source_cols, reference, p) {
+        out.push(effect_of(&fit, 2, &label, &l, alpha, n_models, n, joint));
     }
     out.push(match d.layers_col {
         Some(j) => effect_of(&fit, 3, "per layer", &unit(p, j), alpha, n_models, n, None),
@@ -269,6 +276,28 @@ pub fn pretraining_effects(
             n,
         ),
     });
+    out
+}
+
+/// The contrasts of finding 2 with their labels: each source against the reference
+/// (`mri − scratch`), then each pair of the other sources (`mri − ood`), which can drive the
+/// joint test when neither differs from the reference on its own. `p` coefficients.
+fn source_contrasts(
+    cols: &[(usize, String)],
+    reference: &str,
+    p: usize,
+) -> Vec<(Vec<f64>, String)> {
+    let mut out: Vec<(Vec<f64>, String)> = cols
+        .iter()
+        .map(|(j, src)| (unit(p, *j), format!("{src} − {reference}")))
+        .collect();
+    for (a, (ja, sa)) in cols.iter().enumerate() {
+        for (jb, sb) in &cols[a + 1..] {
+            let mut l = unit(p, *ja);
+            l[*jb] = -1.0;
+            out.push((l, format!("{sa} − {sb}")));
+        }
+    }
     out
 }
 
@@ -523,6 +552,16 @@ mod tests {
         assert!(
             mri.p < 0.05 && mri.ci_low < 0.08 && mri.ci_high > 0.08,
             "{mri:?}"
+        );
+        // the contrast between the two pre-training sources: mri − ood = 0.08 planted
+        let pair = e.iter().find(|e| e.effect == "mri − ood").unwrap();
+        assert!(
+            pair.ci_low < 0.08 && pair.ci_high > 0.08 && pair.ci_low > 0.0,
+            "{pair:?}"
+        );
+        assert_eq!(
+            pair.p, mri.p,
+            "every contrast of finding 2 carries the joint test"
         );
         let layer = e.iter().find(|e| e.finding == 3).unwrap();
         assert!(

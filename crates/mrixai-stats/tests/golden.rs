@@ -276,6 +276,23 @@ fn friedman_matches_scipy() {
 }
 
 #[test]
+fn wilson_intervals_match_statsmodels() {
+    let g = load("wilson.json");
+    for case in g["cases"].as_array().unwrap() {
+        let field = |k: &str| case[k].as_f64().unwrap();
+        let (x, n) = (field("successes") as usize, field("n") as usize);
+        let (lo, hi) = mrixai_stats::describe::wilson_interval(x, n, field("level")).unwrap();
+        close_all(
+            &format!("wilson {x}/{n}"),
+            &[lo, hi],
+            &[field("low"), field("high")],
+        );
+    }
+    assert_eq!(mrixai_stats::describe::wilson_interval(1, 0, 0.95), None);
+    assert_eq!(mrixai_stats::describe::wilson_interval(3, 2, 0.95), None);
+}
+
+#[test]
 fn holm_and_bh_match_statsmodels() {
     let g = load("holm.json");
     for case in g["cases"].as_array().unwrap() {
