@@ -32,6 +32,13 @@ pub type ArrayF = ndarray::ArrayD<f32>;
 /// Borrowed dynamic-rank `f32` array.
 pub type ViewF<'a> = ndarray::ArrayViewD<'a, f32>;
 
+/// Whether larger values of the metric named `name` are better: all but distances and
+/// errors (`emd`, `*_distance`, `*_error`). The one rule of metric direction, used by the
+/// metrics, the statistics and the report.
+pub fn higher_is_better(name: &str) -> bool {
+    !(name == "emd" || name.ends_with("_distance") || name.ends_with("_error"))
+}
+
 /// Version of the mrixai crates, recorded in every artefact's metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

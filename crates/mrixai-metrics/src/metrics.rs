@@ -150,9 +150,9 @@ impl MetricKind {
         !matches!(self, MetricKind::Emd)
     }
 
-    /// Whether higher is better (all but `emd`).
+    /// Whether higher is better (all but `emd`; [`mrixai_core::higher_is_better`] of its name).
     pub fn higher_is_better(&self) -> bool {
-        self.is_bounded()
+        mrixai_core::higher_is_better(&self.name())
     }
 
     fn needs_order(&self) -> bool {
@@ -519,6 +519,22 @@ fn check_same_shape(a: &[usize], m: &[usize]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The direction of every metric, with and without a parameter, is the one rule of
+    /// `mrixai_core::higher_is_better`: only the distance `emd` is better when lower.
+    #[test]
+    fn only_the_distance_is_better_when_lower() {
+        let mut names: Vec<String> = ALL_METRICS.iter().map(|s| s.to_string()).collect();
+        names.extend(["top_k_intersection@10", "threshold_f1@0.5"].map(String::from));
+        for name in names {
+            let kind = MetricKind::parse(&name).unwrap();
+            assert_eq!(kind.higher_is_better(), kind != MetricKind::Emd, "{name}");
+            assert_eq!(
+                kind.higher_is_better(),
+                mrixai_core::higher_is_better(&kind.name())
+            );
+        }
+    }
     use ndarray::{ArrayD, IxDyn};
 
     #[test]

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cell_files;
 pub mod config;
 pub mod context;
 pub mod estimate;

@@ -56,8 +56,9 @@ impl Run {
             )));
         }
         let mut m = Manifest::load_or_new(&self.dir, &self.cfg, cells.len())?;
-        self.timed(&mut m, "aggregate", || stages::aggregate(self, &cells))?;
-        self.timed(&mut m, "report", || stages::report(self))?;
+        let (records, tables) =
+            self.timed(&mut m, "aggregate", || stages::aggregate(self, &cells))?;
+        self.timed(&mut m, "report", || stages::report(self, &records, &tables))?;
         Ok(())
     }
 

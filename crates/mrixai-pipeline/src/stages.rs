@@ -1,6 +1,7 @@
 //! The work of each stage, calling the mrixai crates.
 
 use crate::Source;
+use crate::cell_files::{self, CellScore, Prediction};
 use crate::config::{OodSource, TrainSettings};
 use crate::{Cell, Run};
 use mrixai_core::atomic;
@@ -9,8 +10,8 @@ use mrixai_core::layout::{CellLayout, DONE, is_done, mark_done};
 use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Result, seed};
 use mrixai_metrics::{MetricSet, Pooling};
-use mrixai_stats::table::ScoreRow;
-use mrixai_stats::table::write_long_rows;
+use mrixai_stats::analysis::{self, Tables};
+use mrixai_stats::table::{Record, write_records};
 use mrixai_synth::{SynthConfig, SynthOptions, Task};
 use mrixai_zoo::{Compute, InitSpec, Vgg};
 use mrixai_zoo::{OodTask, TrainConfig};
@@ -271,12 +272,11 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     let x = model.prepare(test.images.view())?;
     let logits = model.logits_batched(x.view())?;
     let pred = mrixai_zoo::argmax_rows(&logits);
-    let labels = test.label_indices();
-    let mut csv = String::from("sample,label,prediction,correct\n");
-    for (i, (p, l)) in pred.iter().zip(&labels).enumerate() {
-        csv.push_str(&format!("{i},{l},{p},{}\n", p == l));
-    }
-    atomic::write_bytes(&at.predictions(), csv.as_bytes())?;
+    let predictions: Vec<Prediction> = (test.label_indices().into_iter())
+        .zip(&pred)
+        .map(|(label, &prediction)| Prediction { label, prediction })
+        .collect();
+    cell_files::write_predictions(&at.predictions(), &predictions)?;
     // 3. attributions and scores
     let job = Scoring {
         run,
@@ -287,7 +287,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
         metrics: &cfg.score.metrics,
         pooling: cfg.score.pool,
     };
-    let mut scores = String::from("method,sample,metric,value\n");
+    let mut scores = Vec::new();
     let mut method_seconds = std::collections::BTreeMap::new();
     for name in &cfg.explain.methods {
         let path = at.attributions(name);
@@ -298,9 +298,9 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
             job.explain_and_score(name, &path)?
         };
         method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
-        scores.push_str(&rows);
+        scores.extend(rows);
     }
-    atomic::write_bytes(&at.scores(), scores.as_bytes())?;
+    cell_files::write_scores(&at.scores(), &scores)?;
     let record = CellRecord {
         id: cfg.cell_id(cell),
         cell: *cell,
@@ -331,8 +331,8 @@ static SHARED_CONTROLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Scoring<'_> {
     /// The maps of method `name` (read from `path` if there, else computed and written
-    /// there) and their score rows `method,sample,metric,value`.
-    fn explain_and_score(&self, name: &str, path: &Path) -> Result<String> {
+    /// there) and their scores.
+    fn explain_and_score(&self, name: &str, path: &Path) -> Result<Vec<CellScore>> {
         let attr = if path.is_file() {
             mrixai_core::npy::read::<f32>(path)?
         } else {
@@ -353,10 +353,16 @@ impl Scoring<'_> {
         let table = self
             .metrics
             .score_batch(a.view(), m.view(), &mrixai_core::progress::Silent)?;
-        let mut rows = String::new();
-        for (i, row) in table.outer_iter().enumerate() {
-            for (metric, v) in self.metrics.names().iter().zip(row.iter()) {
-                rows.push_str(&format!("{name},{i},{metric},{}\n", fmt_value(*v)));
+        let names = self.metrics.names();
+        let mut rows = Vec::with_capacity(table.len());
+        for (sample, row) in table.outer_iter().enumerate() {
+            for (metric, &value) in names.iter().zip(row.iter()) {
+                rows.push(CellScore {
+                    method: name.to_string(),
+                    sample,
+                    metric: metric.clone(),
+                    value,
+                });
             }
         }
         Ok(rows)
@@ -365,7 +371,7 @@ impl Scoring<'_> {
     /// A model-free control ([`mrixai_attrib::is_model_free`]): its maps and score rows are
     /// the same for every model of the run, so the first cell that needs them computes them
     /// into the run's shared folder and every cell copies them from there.
-    fn shared_control(&self, name: &str, path: &Path) -> Result<String> {
+    fn shared_control(&self, name: &str, path: &Path) -> Result<Vec<CellScore>> {
         let dir = self.run.controls_dir();
         let (npy, csv) = (
             dir.join(format!("{name}.npy")),
@@ -376,48 +382,13 @@ impl Scoring<'_> {
             if !csv.is_file() {
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 let rows = self.explain_and_score(name, &npy)?;
-                atomic::write_bytes(&csv, rows.as_bytes())?;
+                cell_files::write_scores(&csv, &rows)?;
             }
         }
         let maps = std::fs::read(&npy).map_err(|e| Error::io(&npy, e))?;
         atomic::write_bytes(path, &maps)?;
-        std::fs::read_to_string(&csv).map_err(|e| Error::io(&csv, e))
+        cell_files::read_scores(&csv)
     }
-}
-
-/// A score as text: shortest round-trip form, `NaN` for undefined values.
-fn fmt_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Reads a small CSV file written by a cell (header + rows of plain fields).
-fn read_csv(path: &Path) -> Result<Vec<Vec<String>>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect())
-}
-
-fn field<T: std::str::FromStr>(path: &Path, row: &[String], i: usize) -> Result<T> {
-    row.get(i)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::format(path, format!("bad or missing column {i} in row {row:?}")))
-}
-
-/// Per-sample predictions of a finished cell: `(label, prediction)`.
-fn read_predictions(at: &CellLayout) -> Result<Vec<(i64, i64)>> {
-    let path = at.predictions();
-    read_csv(&path)?
-        .iter()
-        .map(|r| Ok((field(&path, r, 1)?, field(&path, r, 2)?)))
-        .collect()
 }
 
 /// The statistics settings of a run.
@@ -429,72 +400,70 @@ fn stats_options(run: &Run) -> mrixai_stats::analysis::Options {
     }
 }
 
-/// Builds the long-format table (`scores.parquet`, `scores.csv`) and the statistics
-/// tables (`stats/`) from all cells.
-pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<()> {
-    let mut records = Vec::new();
+/// The score records of the finished cells `cells`: each score of a cell with its model's
+/// attributes and its sample's prediction.
+fn records(run: &Run, cells: &[Cell]) -> Result<Vec<Record>> {
+    let mut done = Vec::new();
     for c in cells {
         let at = run.cell_layout(c);
         let path = at.record();
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let rec: CellRecord =
             serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))?;
-        let predictions = read_predictions(&at)?;
-        records.push((at, rec, predictions));
+        let predictions = cell_files::read_predictions(&at.predictions())?;
+        done.push((at, rec, predictions));
     }
-    let n = records.iter().map(|r| r.2.len()).min().unwrap_or(0);
+    let n = done.iter().map(|r| r.2.len()).min().unwrap_or(0);
     let correct_all: Vec<bool> = (0..n)
-        .map(|i| records.iter().all(|r| r.2[i].0 == r.2[i].1))
+        .map(|i| done.iter().all(|r| r.2[i].label == r.2[i].prediction))
         .collect();
-    let mut rows = Vec::new();
-    for (at, rec, preds) in &records {
+    let mut out = Vec::new();
+    for (at, rec, preds) in &done {
         let path = at.scores();
-        for r in read_csv(&path)? {
-            let sample: usize = field(&path, &r, 1)?;
-            let (label, prediction) = *preds.get(sample).ok_or_else(|| {
-                Error::format(&path, format!("sample {sample} has no prediction"))
+        for s in cell_files::read_scores(&path)? {
+            let p = *preds.get(s.sample).ok_or_else(|| {
+                Error::format(&path, format!("sample {} has no prediction", s.sample))
             })?;
-            let value = match r.get(3).map(String::as_str) {
-                Some("NaN") => f64::NAN,
-                _ => field(&path, &r, 3)?,
-            };
-            rows.push(ScoreRow {
-                cell: Some(rec.id.clone()),
-                source: Some(rec.cell.source.name().to_string()),
-                pretrained_layers: Some(rec.cell.pretrained_layers as i64),
-                frozen: Some(rec.cell.frozen),
-                seed: Some(rec.cell.seed as i64),
-                model_accuracy: Some(rec.test_accuracy),
-                method: r.first().cloned(),
-                sample: sample as i64,
-                label: Some(label),
-                prediction: Some(prediction),
-                correct: Some(label == prediction),
-                correct_all: Some(correct_all.get(sample).copied().unwrap_or(false)),
-                metric: r.get(2).cloned().unwrap_or_default(),
-                value,
+            out.push(Record {
+                cell: rec.id.clone(),
+                source: rec.cell.source.name().to_string(),
+                pretrained_layers: rec.cell.pretrained_layers as i64,
+                frozen: rec.cell.frozen,
+                seed: rec.cell.seed as i64,
+                model_accuracy: rec.test_accuracy,
+                method: s.method,
+                sample: s.sample as i64,
+                label: p.label as i64,
+                prediction: p.prediction as i64,
+                correct: p.label == p.prediction,
+                correct_all: correct_all.get(s.sample).copied().unwrap_or(false),
+                metric: s.metric,
+                value: s.value,
             });
         }
     }
-    let layout = run.layout();
-    write_long_rows(&layout.scores_parquet(), &rows)?;
-    write_long_rows(&layout.scores_csv(), &rows)?;
-    mrixai_stats::analysis::run(
-        &layout.scores_parquet(),
-        &layout.stats(),
-        &stats_options(run),
-        run.progress.as_ref(),
-    )?;
-    Ok(())
+    Ok(out)
 }
 
-/// Writes the HTML report.
-pub fn report(run: &Run) -> Result<()> {
+/// Builds the long-format table (`scores.parquet`, `scores.csv`) and the statistics
+/// tables (`stats/`) from all cells, and returns both for the report.
+pub fn aggregate(run: &Run, cells: &[Cell]) -> Result<(Vec<Record>, Tables)> {
+    let records = records(run, cells)?;
+    let layout = run.layout();
+    write_records(&layout.scores_parquet(), &records)?;
+    write_records(&layout.scores_csv(), &records)?;
+    let tables = analysis::analyze_with(&records, &stats_options(run), run.progress.as_ref())?;
+    tables.write(&layout.stats())?;
+    Ok((records, tables))
+}
+
+/// Writes the HTML report from the run's score records and statistics tables.
+pub fn report(run: &Run, records: &[Record], tables: &Tables) -> Result<()> {
     let opts = mrixai_report::ReportOptions {
         stats: stats_options(run),
         ..Default::default()
     };
-    let summary = mrixai_report::build_report(&run.dir, &opts)?;
+    let summary = mrixai_report::build_report_from(&run.dir, records, tables, &opts)?;
     for note in &summary.notes {
         run.progress.note(&format!("report: {note}"));
     }

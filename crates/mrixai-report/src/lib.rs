@@ -133,7 +133,7 @@ pub(crate) struct Figure {
 /// Builds `run/report/` (atomically replacing an old one) from the run folder and its
 /// `stats/` tables, and returns what was written.
 pub fn build_report(run: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
-    build(run, None, opts)
+    build(run, None, None, opts)
 }
 
 /// [`build_report`] with the statistics tables the caller already holds (those in `run/stats`,
@@ -143,11 +143,28 @@ pub fn build_report_with(
     tables: &Tables,
     opts: &ReportOptions,
 ) -> Result<ReportSummary> {
-    build(run, Some(tables), opts)
+    build(run, None, Some(tables), opts)
 }
 
-/// The report of `run`, with `tables` or the tables read from `run/stats`.
-fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<ReportSummary> {
+/// [`build_report`] from the score records and statistics tables the caller holds (what
+/// `run`'s score table and `stats/` hold, e.g. as the pipeline's aggregation made them),
+/// so that neither is read again.
+pub fn build_report_from(
+    run: &Path,
+    records: &[Record],
+    tables: &Tables,
+    opts: &ReportOptions,
+) -> Result<ReportSummary> {
+    build(run, Some(records), Some(tables), opts)
+}
+
+/// The report of `run`, with `records` and `tables` or those read from the run folder.
+fn build(
+    run: &Path,
+    records: Option<&[Record]>,
+    tables: Option<&Tables>,
+    opts: &ReportOptions,
+) -> Result<ReportSummary> {
     if !run.is_dir() {
         return Err(Error::invalid(format!(
             "{}: run folder does not exist",
@@ -155,7 +172,14 @@ fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<Re
         )));
     }
     let scores = scores_path(run)?;
-    let records = read_records(&scores)?;
+    let read_scores;
+    let records = match records {
+        Some(r) => r,
+        None => {
+            read_scores = read_records(&scores)?;
+            &read_scores
+        }
+    };
     if records.is_empty() {
         return Err(Error::format(&scores, "score table has no rows"));
     }
@@ -168,7 +192,7 @@ fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<Re
             &read
         }
     };
-    let models = analysis::models(&records)?;
+    let models = analysis::models(records)?;
     let sources = source_order(&models.values().map(|m| m.source.clone()).collect());
     let methods: Vec<String> = records
         .iter()
@@ -186,7 +210,7 @@ fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<Re
         .unwrap_or_default();
 
     let input = FigureInput {
-        records: &records,
+        records,
         tables,
         models: &models,
         sources: &sources,
@@ -199,7 +223,7 @@ fn build(run: &Path, tables: Option<&Tables>, opts: &ReportOptions) -> Result<Re
     scatter_figures(&input, &mut figs)?;
 
     // gallery
-    let gallery = build_gallery(run, &records, &models, &methods, opts.gallery_samples);
+    let gallery = build_gallery(run, records, &models, &methods, opts.gallery_samples);
     let gallery = match gallery {
         Ok(g) => Some(g),
         Err(e) => {

@@ -125,10 +125,7 @@ impl Options {
     }
 }
 
-/// Whether larger values of `metric` are better (`false` only for distances such as `emd`).
-pub fn higher_is_better(metric: &str) -> bool {
-    !(metric == "emd" || metric.ends_with("_distance") || metric.ends_with("_error"))
-}
+pub use mrixai_core::higher_is_better;
 
 pub use crate::tables::{TABLE_FILES, TABLE_STEMS, Tables};
 

@@ -391,6 +391,34 @@ pub fn write_long_rows(path: &Path, rows: &[ScoreRow]) -> Result<()> {
     t.write(path)
 }
 
+impl From<&Record> for ScoreRow {
+    fn from(r: &Record) -> Self {
+        Self {
+            cell: Some(r.cell.clone()),
+            source: Some(r.source.clone()),
+            pretrained_layers: Some(r.pretrained_layers),
+            frozen: Some(r.frozen),
+            seed: Some(r.seed),
+            model_accuracy: Some(r.model_accuracy),
+            method: Some(r.method.clone()),
+            sample: r.sample,
+            label: Some(r.label),
+            prediction: Some(r.prediction),
+            correct: Some(r.correct),
+            correct_all: Some(r.correct_all),
+            metric: r.metric.clone(),
+            value: r.value,
+        }
+    }
+}
+
+/// Writes records as the long-format table with every contract column (`.parquet` or
+/// `.csv`), atomically; [`read_records`] reads them back unchanged.
+pub fn write_records(path: &Path, records: &[Record]) -> Result<()> {
+    let rows: Vec<ScoreRow> = records.iter().map(ScoreRow::from).collect();
+    write_long_rows(path, &rows)
+}
+
 /// The long-format table as typed records (every contract column required; a null in a
 /// required column is an error naming column and row; a null `value` reads as NaN).
 #[derive(Debug, Clone, PartialEq)]
