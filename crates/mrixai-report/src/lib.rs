@@ -284,7 +284,7 @@ fn build(
 struct FigureInput<'a> {
     records: &'a [Record],
     tables: &'a Tables,
-    models: &'a BTreeMap<String, analysis::Model>,
+    models: &'a BTreeMap<String, mrixai_stats::tables::ModelRow>,
     sources: &'a [String],
     methods: &'a [String],
     metrics: &'a [String],
@@ -303,7 +303,7 @@ fn accuracy_figure(input: &FigureInput) -> Result<Figure> {
     for m in models.values() {
         let si = sources.iter().position(|s| *s == m.source).unwrap_or(0);
         configs
-            .entry((si, m.source.clone(), m.layers, m.frozen))
+            .entry((si, m.source.clone(), m.pretrained_layers, m.frozen))
             .or_default()
             .push(m.accuracy);
     }
@@ -572,13 +572,13 @@ fn config_label(source: &str, k: i64, frozen: bool, reference: &str) -> String {
 fn build_gallery(
     run: &Path,
     records: &[Record],
-    models: &BTreeMap<String, analysis::Model>,
+    models: &BTreeMap<String, mrixai_stats::tables::ModelRow>,
     methods: &[String],
     n: usize,
 ) -> Result<gallery::Gallery> {
     let layout = RunLayout::new(run);
     // the most accurate model that has attribution maps
-    let mut cells: Vec<&analysis::Model> = models.values().collect();
+    let mut cells: Vec<&mrixai_stats::tables::ModelRow> = models.values().collect();
     cells.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy).then(a.cell.cmp(&b.cell)));
     let cell = cells
         .iter()

@@ -129,48 +129,31 @@ pub use mrixai_core::higher_is_better;
 
 pub use crate::tables::{TABLE_FILES, TABLE_STEMS, Tables};
 
-/// Model (cell) attributes shared by all of its rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Model {
-    /// Cell id.
-    pub cell: String,
-    /// Pre-training source.
-    pub source: String,
-    /// Pre-trained layers.
-    pub layers: i64,
-    /// Frozen flag.
-    pub frozen: bool,
-    /// Training seed.
-    pub seed: i64,
-    /// Test accuracy.
-    pub accuracy: f64,
-}
-
 /// The models of a score table; fails if a cell's attributes differ between rows.
-pub fn models(records: &[Record]) -> Result<BTreeMap<String, Model>> {
-    let mut out: BTreeMap<String, Model> = BTreeMap::new();
+pub fn models(records: &[Record]) -> Result<BTreeMap<String, ModelRow>> {
+    let mut out: BTreeMap<String, ModelRow> = BTreeMap::new();
     for r in records {
-        let m = Model {
+        let m = ModelRow {
             cell: r.cell.clone(),
             source: r.source.clone(),
-            layers: r.pretrained_layers,
+            pretrained_layers: r.pretrained_layers,
             frozen: r.frozen,
             seed: r.seed,
             accuracy: r.model_accuracy,
         };
         // accuracy compared bit for bit: an unknown (NaN) accuracy equals itself
-        let same = |a: &Model, b: &Model| {
+        let same = |a: &ModelRow, b: &ModelRow| {
             a.accuracy.to_bits() == b.accuracy.to_bits()
                 && (
                     a.cell.as_str(),
                     a.source.as_str(),
-                    a.layers,
+                    a.pretrained_layers,
                     a.frozen,
                     a.seed,
                 ) == (
                     b.cell.as_str(),
                     b.source.as_str(),
-                    b.layers,
+                    b.pretrained_layers,
                     b.frozen,
                     b.seed,
                 )
@@ -203,7 +186,7 @@ fn note_of<T>(r: &Result<T>) -> String {
 /// One model-level score (mean over the subset's finite values).
 #[derive(Debug, Clone)]
 struct ModelScore<'a> {
-    model: &'a Model,
+    model: &'a ModelRow,
     n: usize,
     score: f64,
 }
@@ -213,7 +196,7 @@ type Values = BTreeMap<(String, String), BTreeMap<String, Vec<(i64, f64, bool, b
 
 struct Ctx<'a> {
     opts: &'a Options,
-    models: BTreeMap<String, Model>,
+    models: BTreeMap<String, ModelRow>,
     methods: Vec<String>,
     metrics: Vec<String>,
     /// (method, metric) → cell → [(sample, value, correct, correct_all)]
@@ -221,22 +204,10 @@ struct Ctx<'a> {
     reference: String,
 }
 
-/// A model's row (the leading columns of every per-model table).
-fn model_row(m: &Model) -> ModelRow {
-    ModelRow {
-        cell: m.cell.clone(),
-        source: m.source.clone(),
-        pretrained_layers: m.layers,
-        frozen: m.frozen,
-        seed: m.seed,
-        accuracy: m.accuracy,
-    }
-}
-
 /// The key of a per-model row.
-fn per_model(m: &Model, method: &str, metric: &str, subset: Subset, n: usize) -> PerModel {
+fn per_model(m: &ModelRow, method: &str, metric: &str, subset: Subset, n: usize) -> PerModel {
     PerModel {
-        model: model_row(m),
+        model: m.clone(),
         method: method.to_string(),
         metric: metric.to_string(),
         subset: subset.name().to_string(),
@@ -305,7 +276,7 @@ pub fn analyze_with(records: &[Record], opts: &Options, progress: &dyn Progress)
     let effects = effects_list(&ctx);
     let findings = findings_table(&ctx, &pairs, &effects);
     let tables = Tables {
-        models: ctx.models.values().map(model_row).collect(),
+        models: ctx.models.values().cloned().collect(),
         summary,
         model_scores: model_scores_table(&ctx, &scores),
         correlation: across.correlation,
@@ -338,7 +309,7 @@ pub const MIN_SAMPLES: usize = 10;
 /// named in the notes (and dropped from `models`). Models of unknown accuracy (NaN) are kept.
 fn above_chance(
     records: &[Record],
-    models: &mut BTreeMap<String, Model>,
+    models: &mut BTreeMap<String, ModelRow>,
     min_accuracy: f64,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Record>> {
@@ -511,7 +482,7 @@ fn summary_rows(
             });
             let (ci_low, ci_high) = ci.as_ref().copied().unwrap_or((nan, nan));
             tb.push(SummaryRow {
-                model: model_row(m),
+                model: m.clone(),
                 method: method.to_string(),
                 metric: metric.to_string(),
                 subset: subset.name().to_string(),
@@ -572,7 +543,9 @@ fn frame_of(rows: &[&ModelScore]) -> Frame {
         .with_categorical("source", src)
         .with_numeric(
             "pretrained_layers",
-            rows.iter().map(|r| r.model.layers as f64).collect(),
+            rows.iter()
+                .map(|r| r.model.pretrained_layers as f64)
+                .collect(),
         )
         .with_categorical(
             "frozen",
@@ -836,7 +809,7 @@ impl AcrossModels {
                 metric: g.metric(),
                 cell: r.model.cell.clone(),
                 source: r.model.source.clone(),
-                pretrained_layers: r.model.layers,
+                pretrained_layers: r.model.pretrained_layers,
                 accuracy: r.model.accuracy,
                 score: r.score,
                 fitted: rf.fit.fitted[i],
@@ -859,7 +832,7 @@ impl AcrossModels {
             .iter()
             .zip(&rf.fit.residuals)
             .filter(|(r, _)| r.model.source != *reference)
-            .map(|(r, e)| (r.model.layers as f64, *e))
+            .map(|(r, e)| (r.model.pretrained_layers as f64, *e))
             .unzip();
         let sp = corr::spearman(&lr, &ly);
         let spr = sp.as_ref().ok();
@@ -884,7 +857,7 @@ impl AcrossModels {
         let pc = corr::partial_correlation(
             &pre.iter().map(|r| r.score).collect::<Vec<_>>(),
             &pre.iter()
-                .map(|r| r.model.layers as f64)
+                .map(|r| r.model.pretrained_layers as f64)
                 .collect::<Vec<_>>(),
             &pre.iter().map(|r| r.model.accuracy).collect::<Vec<_>>(),
         );
@@ -1218,19 +1191,7 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
     let Some(metric) = primary_metric(&ctx.metrics, ctx.opts.primary_metric.as_deref()) else {
         return Vec::new();
     };
-    let models: BTreeMap<String, effects::ModelInfo> = ctx
-        .models
-        .iter()
-        .map(|(k, m)| {
-            let info = effects::ModelInfo {
-                source: m.source.clone(),
-                layers: m.layers as f64,
-                frozen: m.frozen,
-                accuracy: m.accuracy,
-            };
-            (k.clone(), info)
-        })
-        .collect();
+    let models = &ctx.models;
     // (model, image) → values of the real methods
     let mut pooled: BTreeMap<(String, i64), Vec<f64>> = BTreeMap::new();
     for ((method, m), cells) in &ctx.values {
@@ -1255,15 +1216,15 @@ fn effects_list(ctx: &Ctx) -> Vec<effects::Effect> {
     let alpha = ctx.opts.alpha;
     let mut out = vec![effects::accuracy_correlation(
         &model_means,
-        &models,
+        models,
         samples.len(),
         alpha,
     )];
-    let mut pre = effects::pretraining_effects(&samples, &models, &ctx.reference, alpha);
+    let mut pre = effects::pretraining_effects(&samples, models, &ctx.reference, alpha);
     effects::add_permutation_p(
         &mut pre,
         &samples,
-        &models,
+        models,
         &ctx.reference,
         ctx.opts.n_perm,
         ctx.opts.seed,

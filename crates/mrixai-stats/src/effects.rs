@@ -14,22 +14,10 @@ use crate::{
     corr, dist,
     linalg::{self, Matrix},
     lmm,
+    tables::ModelRow,
 };
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One model's attributes as the effects need them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelInfo {
-    /// Pre-training source.
-    pub source: String,
-    /// Pre-trained layers.
-    pub layers: f64,
-    /// Frozen flag.
-    pub frozen: bool,
-    /// Test accuracy.
-    pub accuracy: f64,
-}
 
 crate::stats_table! {
     /// One estimated effect: a row of the `effects` table.
@@ -98,7 +86,7 @@ pub fn mde_r(n: usize, alpha: f64) -> f64 {
 /// Finding 1: Pearson r of the model-level score with accuracy.
 pub fn accuracy_correlation(
     model_scores: &BTreeMap<String, f64>,
-    models: &BTreeMap<String, ModelInfo>,
+    models: &BTreeMap<String, ModelRow>,
     n_samples: usize,
     alpha: f64,
 ) -> Effect {
@@ -147,10 +135,10 @@ struct Design {
     layers_col: Option<usize>,
 }
 
-fn design(samples: &[Sample], models: &BTreeMap<String, ModelInfo>, reference: &str) -> Design {
+fn design(samples: &[Sample], models: &BTreeMap<String, ModelRow>, reference: &str) -> Design {
     let n = samples.len();
     let info = |s: &Sample| &models[&s.model];
-    let used: Vec<&ModelInfo> = {
+    let used: Vec<&ModelRow> = {
         let ids: BTreeSet<&String> = samples.iter().map(|s| &s.model).collect();
         ids.into_iter().map(|m| &models[m]).collect()
     };
@@ -171,10 +159,15 @@ fn design(samples: &[Sample], models: &BTreeMap<String, ModelInfo>, reference: &
                 .collect(),
         );
     }
-    let layer_levels: BTreeSet<i64> = used.iter().map(|m| m.layers as i64).collect();
+    let layer_levels: BTreeSet<i64> = used.iter().map(|m| m.pretrained_layers).collect();
     let layers_col = (layer_levels.len() > 1).then(|| {
         names.push("layers".into());
-        cols.push(samples.iter().map(|s| info(s).layers).collect());
+        cols.push(
+            samples
+                .iter()
+                .map(|s| info(s).pretrained_layers as f64)
+                .collect(),
+        );
         cols.len() - 1
     });
     if used.iter().any(|m| m.frozen) && used.iter().any(|m| !m.frozen) {
@@ -204,7 +197,7 @@ fn unit(p: usize, j: usize) -> Vec<f64> {
 /// mixed model on `samples`.
 pub fn pretraining_effects(
     samples: &[Sample],
-    models: &BTreeMap<String, ModelInfo>,
+    models: &BTreeMap<String, ModelRow>,
     reference: &str,
     alpha: f64,
 ) -> Vec<Effect> {
@@ -444,7 +437,7 @@ pub fn model_means(samples: &[Sample]) -> BTreeMap<String, f64> {
 /// model, and the model's mean score.
 fn model_level(
     samples: &[Sample],
-    models: &BTreeMap<String, ModelInfo>,
+    models: &BTreeMap<String, ModelRow>,
     reference: &str,
 ) -> (Design, Vec<f64>) {
     let rows: Vec<Sample> = model_means(samples)
@@ -463,7 +456,7 @@ fn model_level(
 pub fn add_permutation_p(
     effects: &mut [Effect],
     samples: &[Sample],
-    models: &BTreeMap<String, ModelInfo>,
+    models: &BTreeMap<String, ModelRow>,
     reference: &str,
     n_perm: usize,
     seed: u64,
@@ -500,11 +493,7 @@ mod tests {
 
     /// `n_models` models over three sources with 0–4 layers and accuracies that depend on
     /// source and layers; scores with planted source/layer effects plus model and image noise.
-    fn world(
-        src_eff: f64,
-        layer_eff: f64,
-        seed: u64,
-    ) -> (Vec<Sample>, BTreeMap<String, ModelInfo>) {
+    fn world(src_eff: f64, layer_eff: f64, seed: u64) -> (Vec<Sample>, BTreeMap<String, ModelRow>) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut g = |s: f64| (rng.random::<f64>() - 0.5) * s * 3.46;
         let img: Vec<f64> = (0..30).map(|_| g(0.08)).collect();
@@ -532,11 +521,13 @@ mod tests {
                 });
             }
             models.insert(
-                m,
-                ModelInfo {
+                m.clone(),
+                ModelRow {
+                    cell: m,
                     source,
-                    layers,
+                    pretrained_layers: layers as i64,
                     frozen: false,
+                    seed: 1,
                     accuracy,
                 },
             );
@@ -622,7 +613,7 @@ mod tests {
         let (s, mut m) = world(0.0, 0.0, 3);
         for mi in m.values_mut() {
             mi.source = "scratch".into();
-            mi.layers = 0.0;
+            mi.pretrained_layers = 0;
         }
         let e = pretraining_effects(&s, &m, "scratch", 0.05);
         assert!(
