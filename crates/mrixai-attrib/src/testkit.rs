@@ -524,29 +524,9 @@ pub fn targets(case: &str) -> Vec<usize> {
         .collect()
 }
 
-/// The golden tolerance: `|a - ref| ≤ 1e-4·|ref| + 1e-5·max|ref|` everywhere.
+/// The golden tolerance ([`mrixai_testkit::Tolerance::golden`]) on maps of equal shape.
 pub fn assert_close(what: &str, a: &ArrayF, r: &ArrayF) {
     assert_eq!(a.shape(), r.shape(), "{what}: shape");
-    let mx = r.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let mut worst = (0.0f32, 0usize);
-    let mut bad = 0;
-    for (k, (x, y)) in a.iter().zip(r.iter()).enumerate() {
-        let tol = 1e-4 * y.abs() + 1e-5 * mx;
-        let d = (x - y).abs();
-        if d > tol || d.is_nan() {
-            bad += 1;
-        }
-        if d / (tol + 1e-30) > worst.0 {
-            worst = (d / (tol + 1e-30), k);
-        }
-    }
-    assert!(
-        bad == 0,
-        "{what}: {bad} of {} elements outside tolerance; worst at {} ({}x tol): {} vs {}",
-        a.len(),
-        worst.1,
-        worst.0,
-        a.iter().nth(worst.1).unwrap(),
-        r.iter().nth(worst.1).unwrap()
-    );
+    let golden = mrixai_testkit::Tolerance::golden();
+    mrixai_testkit::assert_close(what, a.iter().copied(), r.iter().copied(), golden);
 }

@@ -19,23 +19,11 @@ fn read(case: &str, file: &str) -> ArrayF {
     mrixai_core::npy::read::<f32>(&dir(case).join(file)).unwrap()
 }
 
+/// The golden tolerance ([`mrixai_testkit::Tolerance::golden`]) on maps of equal shape.
 fn assert_close(what: &str, a: &ArrayF, r: &ArrayF) {
     assert_eq!(a.shape(), r.shape(), "{what}: shape");
-    let mx = r.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let bad: Vec<(usize, f32, f32)> = a
-        .iter()
-        .zip(r.iter())
-        .enumerate()
-        .filter(|(_, (x, y))| x.is_nan() || (*x - *y).abs() > 1e-4 * y.abs() + 1e-5 * mx)
-        .map(|(k, (x, y))| (k, *x, *y))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{what}: {} of {} elements outside tolerance, first {:?}",
-        bad.len(),
-        a.len(),
-        &bad[..bad.len().min(5)]
-    );
+    let golden = mrixai_testkit::Tolerance::golden();
+    mrixai_testkit::assert_close(what, a.iter().copied(), r.iter().copied(), golden);
 }
 
 fn golden(case: &str) {

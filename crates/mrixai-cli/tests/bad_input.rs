@@ -45,22 +45,8 @@ fn workspace() -> PathBuf {
 
 /// A `.npy` file written by hand (version 1.0) with any dtype descriptor.
 fn raw_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|s| s.to_string()).collect();
-    let shape = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h.as_bytes());
-    out.extend(data);
-    std::fs::write(path, out).expect("npy");
+    let bytes = mrixai_testkit::npy_bytes(descr, false, shape, data);
+    std::fs::write(path, bytes).expect("npy");
 }
 
 fn copy_model(from: &Path, to: &Path, arch: impl Fn(&mut serde_json::Value)) {

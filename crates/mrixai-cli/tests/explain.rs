@@ -5,6 +5,7 @@
 
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::{ArrayF, npy};
+use mrixai_testkit::run_ok;
 use ndarray::{Array1, Axis, Slice};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,15 +35,6 @@ fn run(args: &[&str], paths: &[&Path]) -> Output {
     cmd.output().expect("spawn mrixai")
 }
 
-fn ok(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn mrixai");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `synth-tiny` (100 images of 32×32, 20 in the test split) and one epoch of `vgg-small`.
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
@@ -53,24 +45,28 @@ fn fixture() -> &'static Fixture {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch folder");
         let (data, model) = (dir.join("data"), dir.join("model"));
-        ok(mrixai()
-            .args(["synth", "--seed", "1", "--config"])
-            .arg(workspace().join("configs/synth-tiny.toml"))
-            .arg("--out")
-            .arg(&data));
-        ok(mrixai()
-            .args([
-                "train",
-                "--seed",
-                "1",
-                "--epochs",
-                "1",
-                "--quiet",
-                "--dataset",
-            ])
-            .arg(&data)
-            .arg("--out")
-            .arg(&model));
+        run_ok(
+            mrixai()
+                .args(["synth", "--seed", "1", "--config"])
+                .arg(workspace().join("configs/synth-tiny.toml"))
+                .arg("--out")
+                .arg(&data),
+        );
+        run_ok(
+            mrixai()
+                .args([
+                    "train",
+                    "--seed",
+                    "1",
+                    "--epochs",
+                    "1",
+                    "--quiet",
+                    "--dataset",
+                ])
+                .arg(&data)
+                .arg("--out")
+                .arg(&model),
+        );
         Fixture { dir, data, model }
     })
 }
@@ -104,7 +100,7 @@ fn out_path(name: &str) -> PathBuf {
 fn explain_ok(model: &Path, args: &[&str], out: &Path) -> ArrayF {
     let mut cmd = mrixai();
     cmd.arg("explain").arg("--model").arg(model).args(args);
-    ok(cmd.arg("--out").arg(out));
+    run_ok(cmd.arg("--out").arg(out));
     npy::read::<f32>(out).expect("attribution file")
 }
 

@@ -7,6 +7,7 @@ mod cluster;
 
 use mrixai_core::{ArrayF, npy};
 use mrixai_pipeline::{ExperimentConfig, Run, grid, slurm};
+use mrixai_testkit::run_ok;
 use ndarray::Axis;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,23 +19,11 @@ fn tiny_config() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mrixai-pipeline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    mrixai_testkit::fresh_path(&format!("pipeline-{name}"))
 }
 
 fn mrixai() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mrixai"))
-}
-
-fn ok(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn mrixai");
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The final tables of a run: the long-format scores and every statistics table.
@@ -103,26 +92,29 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, b"mine").unwrap();
     }
-    ok(mrixai()
-        .args(["run-cell", "--all", "--quiet", "--run"])
-        .arg(&killed)
-        .arg("--config")
-        .arg(&cfg));
-    ok(mrixai()
-        .args(["aggregate", "--quiet", "--run"])
-        .arg(&killed)
-        .arg("--config")
-        .arg(&cfg));
+    let run_cells = || {
+        run_ok(
+            mrixai()
+                .args(["run-cell", "--all", "--quiet", "--run"])
+                .arg(&killed)
+                .arg("--config")
+                .arg(&cfg),
+        )
+    };
+    run_cells();
+    run_ok(
+        mrixai()
+            .args(["aggregate", "--quiet", "--run"])
+            .arg(&killed)
+            .arg("--config")
+            .arg(&cfg),
+    );
     assert_same(&want, &tables(&killed));
     for p in &planted {
         assert_eq!(std::fs::read(p).unwrap(), b"mine", "{}", p.display());
     }
     // a rerun of a finished run recomputes nothing and changes no table
-    ok(mrixai()
-        .args(["run-cell", "--all", "--quiet", "--run"])
-        .arg(&killed)
-        .arg("--config")
-        .arg(&cfg));
+    run_cells();
     assert_same(&want, &tables(&killed));
 
     // 2. SLURM layout: prepare, one process per cell (in reverse order), aggregate.
@@ -150,23 +142,29 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
             .contains("--dependency=afterok")
     );
     let emitted = scripts.join("experiment.toml");
-    ok(mrixai()
-        .args(["run-cell", "--prepare", "--quiet", "--run"])
-        .arg(&cells_run)
-        .arg("--config")
-        .arg(&emitted));
-    for i in (0..n).rev() {
-        ok(mrixai()
-            .args(["run-cell", "--quiet", "--index", &i.to_string(), "--run"])
+    run_ok(
+        mrixai()
+            .args(["run-cell", "--prepare", "--quiet", "--run"])
             .arg(&cells_run)
             .arg("--config")
-            .arg(&emitted));
+            .arg(&emitted),
+    );
+    for i in (0..n).rev() {
+        run_ok(
+            mrixai()
+                .args(["run-cell", "--quiet", "--index", &i.to_string(), "--run"])
+                .arg(&cells_run)
+                .arg("--config")
+                .arg(&emitted),
+        );
     }
-    ok(mrixai()
-        .args(["aggregate", "--quiet", "--run"])
-        .arg(&cells_run)
-        .arg("--config")
-        .arg(&emitted));
+    run_ok(
+        mrixai()
+            .args(["aggregate", "--quiet", "--run"])
+            .arg(&cells_run)
+            .arg("--config")
+            .arg(&emitted),
+    );
     assert_same(&want, &tables(&cells_run));
 
     for d in [single, killed, cells_run, scripts] {
@@ -186,21 +184,23 @@ fn explain_equals_the_pipeline(run: &Path) {
         .expect("a finished cell");
     for method in ["gradient", "deeplift", "lrp"] {
         let out = run.join(format!("cli-{method}.npy"));
-        ok(mrixai()
-            .args([
-                "explain",
-                "--quiet",
-                "--method",
-                method,
-                "--batch-size",
-                "8",
-            ])
-            .arg("--model")
-            .arg(cell.join("model"))
-            .arg("--dataset")
-            .arg(run.join("dataset"))
-            .arg("--out")
-            .arg(&out));
+        run_ok(
+            mrixai()
+                .args([
+                    "explain",
+                    "--quiet",
+                    "--method",
+                    method,
+                    "--batch-size",
+                    "8",
+                ])
+                .arg("--model")
+                .arg(cell.join("model"))
+                .arg("--dataset")
+                .arg(run.join("dataset"))
+                .arg("--out")
+                .arg(&out),
+        );
         let cli: ArrayF = npy::read(&out).expect("cli maps");
         let pipeline: ArrayF =
             npy::read(&cell.join("attributions").join(format!("{method}.npy"))).expect("maps");

@@ -400,15 +400,11 @@ impl Drop for AtomicDir {
 mod tests {
     use super::*;
 
-    fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mrixai-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
+    use mrixai_testkit::Scratch;
 
     #[test]
     fn failed_write_leaves_nothing() {
-        let dir = scratch("atomic");
+        let dir = Scratch::new("atomic");
         let path = dir.join("a.txt");
         let err = write_with(&path, |w| {
             w.write_all(b"half")?;
@@ -423,12 +419,11 @@ mod tests {
             write_bytes(&dir, b"x").is_err(),
             "a folder is not replaced by a file"
         );
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn out_file_exists_only_with_force() {
-        let dir = scratch("outfile");
+        let dir = Scratch::new("outfile");
         let path = dir.join("a.npy");
         check_out_file(&path, false).unwrap();
         write_bytes(&path, b"user data").unwrap();
@@ -438,7 +433,6 @@ mod tests {
         let e = check_out_file(&dir, true).unwrap_err().to_string();
         assert!(e.contains("is a folder"), "{e}");
         assert_eq!(fs::read(&path).unwrap(), b"user data");
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     const OWNED: &[&str] = &["x", "sub", "sub/a", "extra.json"];
@@ -456,7 +450,7 @@ mod tests {
 
     #[test]
     fn uncommitted_dir_is_removed() {
-        let base = scratch("atomicdir");
+        let base = Scratch::new("atomicdir");
         let target = base.join("ds");
         {
             let d = OutDir::new(&target).begin(OWNED).unwrap();
@@ -469,7 +463,6 @@ mod tests {
         d.commit().unwrap();
         assert!(target.join("x").exists());
         assert!(OutDir::new(&target).begin(OWNED).is_err());
-        fs::remove_dir_all(&base).unwrap();
     }
 
     fn build(target: &Path, extra: bool) -> Result<PathBuf> {
@@ -485,7 +478,7 @@ mod tests {
 
     #[test]
     fn replace_keeps_foreign_files_or_refuses() {
-        let base = scratch("atomicreplace");
+        let base = Scratch::new("atomicreplace");
         let target = base.join("out");
         build(&target, true).unwrap();
         // Own output, including an owned file the new output lacks, is replaced.
@@ -521,13 +514,11 @@ mod tests {
         fs::write(&file, b"keep").unwrap();
         assert!(build(&file, false).is_err());
         assert_eq!(fs::read(&file).unwrap(), b"keep");
-        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
     fn stale_temps_of_dead_processes_are_removed() {
-        let base = scratch("atomicstale");
-        fs::create_dir_all(&base).unwrap();
+        let base = Scratch::new("atomicstale");
         let target = base.join("out");
         // PID 0x7fff_fff0 exceeds Linux's pid_max, so it runs nowhere.
         let dead = base.join(format!(".out.tmp-{}", 0x7fff_fff0_u32));
@@ -544,6 +535,5 @@ mod tests {
             foreign.exists(),
             "only entries with a PID are temp siblings"
         );
-        fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn roundtrip_and_validation() {
-        let dir = std::env::temp_dir().join(format!("mrixai-ds-{}", std::process::id()));
+        let dir = mrixai_testkit::Scratch::new("ds");
         let images = ArrayD::<f32>::from_elem(IxDyn(&[2, 1, 4, 4]), 0.5);
         let masks = ArrayD::<u8>::zeros(IxDyn(&[2, 1, 4, 4]));
         let arrays = SplitArrays {
@@ -248,7 +248,6 @@ mod tests {
                 .to_string()
                 .contains("labels.npy")
         );
-        std::fs::remove_dir_all(&dir).unwrap();
         assert!("nope".parse::<Split>().is_err());
     }
 }

@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn roundtrip_and_errors() {
-        let dir = std::env::temp_dir().join(format!("mrixai-npy-{}", std::process::id()));
+        let dir = mrixai_testkit::Scratch::new("npy");
         let p = dir.join("a.npy");
         let a = Array3::<f32>::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 12 + j * 4 + k) as f32);
         write(&p, &a).unwrap();
@@ -98,7 +98,6 @@ mod tests {
         std::fs::write(dir.join("junk.npy"), b"not an array").unwrap();
         assert!(read::<f32>(&dir.join("junk.npy")).is_err());
         assert!(read::<f32>(&dir.join("missing.npy")).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn a_t(dir: &Path) -> std::path::PathBuf {

@@ -286,23 +286,7 @@ impl AnyArray {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `.npy` bytes by hand, as NumPy writes them (version 1.0).
-    fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-        let mut h = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-            if fortran { "True" } else { "False" }
-        );
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
-        }
-        h.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((h.len() as u16).to_le_bytes());
-        out.extend(h.as_bytes());
-        out.extend(data);
-        out
-    }
+    use mrixai_testkit::npy_bytes;
 
     #[test]
     fn every_numeric_dtype_byte_order_and_layout() {
@@ -311,7 +295,7 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_be_bytes())
             .collect();
-        let a = parse(p, &npy(">f8", false, "(2,)", &be)).unwrap();
+        let a = parse(p, &npy_bytes(">f8", false, &[2], &be)).unwrap();
         assert_eq!(a.values.as_slice().unwrap(), &[1.5, -2.0]);
         assert_eq!(a.dtype.describe(), "float64, big-endian");
         // float16: 1.0 = 0x3c00, -0.5 = 0xb800, 65504 = 0x7bff
@@ -319,25 +303,25 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let a = parse(p, &npy("<f2", false, "(3,)", &h)).unwrap();
+        let a = parse(p, &npy_bytes("<f2", false, &[3], &h)).unwrap();
         assert_eq!(a.values.as_slice().unwrap(), &[1.0, -0.5, 65504.0]);
         let i: Vec<u8> = [-3i16, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(
-            parse(p, &npy("<i2", false, "(2,)", &i))
+            parse(p, &npy_bytes("<i2", false, &[2], &i))
                 .unwrap()
                 .values
                 .as_slice()
                 .unwrap(),
             &[-3.0, 7.0]
         );
-        let b = parse(p, &npy("|b1", false, "(3,)", &[1, 0, 1])).unwrap();
+        let b = parse(p, &npy_bytes("|b1", false, &[3], &[1, 0, 1])).unwrap();
         assert_eq!(b.values.as_slice().unwrap(), &[1.0, 0.0, 1.0]);
         // Fortran order: [[1, 2, 3], [4, 5, 6]] stored column by column
         let f: Vec<u8> = [1i32, 4, 2, 5, 3, 6]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let a = parse(p, &npy("<i4", true, "(2, 3)", &f)).unwrap();
+        let a = parse(p, &npy_bytes("<i4", true, &[2, 3], &f)).unwrap();
         assert_eq!(
             a.values.as_slice().unwrap(),
             &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -348,7 +332,7 @@ mod tests {
         // one index per sample needs a 1-D array
         let e = a.into_index_list(p, "target").unwrap_err().to_string();
         assert!(e.contains("x.npy") && e.contains("got shape [2, 3]"), "{e}");
-        let one = parse(p, &npy("<i4", false, "(3,)", &f[..12])).unwrap();
+        let one = parse(p, &npy_bytes("<i4", false, &[3], &f[..12])).unwrap();
         assert_eq!(one.into_index_list(p, "target").unwrap().0, [1, 4, 2]);
     }
 
@@ -356,7 +340,7 @@ mod tests {
     fn lossy_and_foreign_inputs_are_refused_with_a_sentence() {
         let p = Path::new("t.npy");
         let f: Vec<u8> = [0.0f32, 1.5].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let e = parse(p, &npy("<f4", false, "(2,)", &f))
+        let e = parse(p, &npy_bytes("<f4", false, &[2], &f))
             .unwrap()
             .into_indices(p, "target")
             .unwrap_err();
@@ -370,12 +354,12 @@ mod tests {
             ("<U3", "numbers only"),
             ("|O", "numbers only"),
         ] {
-            let e = parse(p, &npy(descr, false, "(1,)", &[0; 16]))
+            let e = parse(p, &npy_bytes(descr, false, &[1], &[0; 16]))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(needle), "{descr}: {e}");
         }
-        let e = parse(p, &npy("<f8", false, "(4,)", &[0; 8]))
+        let e = parse(p, &npy_bytes("<f8", false, &[4], &[0; 8]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("cut short"), "{e}");
@@ -405,7 +389,7 @@ mod tests {
                 proptest::prop_assert!(e.to_string().starts_with("fuzz.npy"));
             }
             let data: Vec<u8> = (0..24u8).collect();
-            let mut valid = npy("<f4", false, "(2, 3)", &data);
+            let mut valid = npy_bytes("<f4", false, &[2, 3], &data);
             let _ = parse(p, &valid[..cut.min(valid.len())]);
             let at = flip % valid.len();
             valid[at] = byte;

@@ -181,14 +181,10 @@ mod tests {
     use mrixai_core::npy;
     use ndarray::IxDyn;
 
-    fn tmp(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("mrixai-metrics-input-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        d.join(name)
-    }
-
     #[test]
     fn masks_binary_continuous_and_bad() {
+        let dir = mrixai_testkit::Scratch::new("metrics-input");
+        let tmp = |name: &str| dir.join(name);
         let p = tmp("w.npy");
         let w = ArrayD::from_shape_vec(IxDyn(&[1, 2, 2]), vec![0.0f32, 0.04, 0.05, 0.9]).unwrap();
         npy::write(&p, &w).unwrap();

@@ -132,8 +132,7 @@ mod tests {
     /// error naming the file and the line.
     #[test]
     fn cell_tables_read_back_as_written() {
-        let dir = std::env::temp_dir().join(format!("mrixai-cell-files-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = mrixai_testkit::Scratch::new("cell-files");
         let preds = vec![
             Prediction {
                 label: 1,
@@ -178,6 +177,5 @@ mod tests {
         std::fs::write(&s, "method,sample,metric,value\nlrp,x,emd_score,1\n").unwrap();
         let e = read_scores(&s).unwrap_err().to_string();
         assert!(e.contains("scores.csv") && e.contains("line 2"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -493,13 +493,12 @@ mod tests {
         );
     }
 
-    /// The tiny profile's text with `from` replaced by `to`, read from a scratch folder
-    /// (named `name`) holding its synthesis config.
+    /// The tiny profile's text with `from` replaced by `to`, read as `<name>.toml` from a
+    /// scratch folder holding its synthesis config.
     fn tiny_with(name: &str, from: &str, to: &str) -> Result<ExperimentConfig> {
         let tiny = std::fs::read_to_string(configs_dir().join("tiny.toml")).unwrap();
         assert!(tiny.contains(from), "tiny.toml has no `{from}`");
-        let dir = std::env::temp_dir().join(format!("mrixai-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = mrixai_testkit::Scratch::new(&format!("config-{name}"));
         std::fs::copy(
             configs_dir().join("synth-tiny.toml"),
             dir.join("synth-tiny.toml"),
@@ -507,9 +506,7 @@ mod tests {
         .unwrap();
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, tiny.replacen(from, to, 1)).unwrap();
-        let cfg = ExperimentConfig::from_file(&path);
-        let _ = std::fs::remove_file(&path);
-        cfg
+        ExperimentConfig::from_file(&path)
     }
 
     /// `device` is read from the top level of a config file, written back only when it is

@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn a_gpu_config_asks_for_a_gpu_where_models_run() {
         let mut cfg = ExperimentConfig::profile("tiny").expect("tiny");
-        let dir = std::env::temp_dir().join(format!("mrixai-slurm-gres-{}", std::process::id()));
+        let dir = mrixai_testkit::Scratch::new("slurm-gres");
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("script");
         let opts = SlurmOptions::default();
         emit(&cfg, Path::new("/runs/x"), &dir, &opts).expect("emit");
@@ -207,6 +207,5 @@ mod tests {
         };
         emit(&cfg, Path::new("/runs/x"), &dir, &own).expect("emit");
         assert_eq!(read("cells.sbatch").matches("--gres").count(), 1);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

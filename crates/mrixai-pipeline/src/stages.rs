@@ -481,8 +481,7 @@ mod tests {
     fn a_dataset_is_recognised_by_the_config_it_was_made_from() {
         let path = crate::config::configs_dir().join("synth-quick.toml");
         let cfg = SynthConfig::from_toml_file(&path).unwrap();
-        let dir = std::env::temp_dir().join(format!("mrixai-dataset-match-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = mrixai_testkit::Scratch::new("dataset-match");
         let info = serde_json::json!({ "config": cfg, "seed": 5 });
         std::fs::write(dir.join("dataset.json"), info.to_string()).unwrap();
         assert!(dataset_matches(&dir, &cfg, 5));
@@ -490,6 +489,5 @@ mod tests {
         let mut other = cfg.clone();
         other.lesion.area_fraction[0] = 0.04;
         assert!(!dataset_matches(&dir, &other, 5));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,15 +4,13 @@
 use mrixai_report::{ReportOptions, build_report};
 use mrixai_stats::analysis::Options;
 use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
+use mrixai_testkit::Scratch;
 use ndarray::{ArrayD, IxDyn};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn run_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mrixai-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn run_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("report-{name}"))
 }
 
 /// A run folder: scores, a tiny test split and attribution maps for every cell; with
@@ -174,9 +172,6 @@ fn report_has_every_figure_and_renders_offline() {
     build_report(&d, &opts).unwrap();
     assert_eq!(std::fs::read_to_string(&summary.index).unwrap(), first);
     render_in_chromium(&summary.index, &d);
-    if std::env::var_os("MRIXAI_REPORT_SCREENSHOT").is_none() {
-        let _ = std::fs::remove_dir_all(&d);
-    }
 }
 
 fn render_in_chromium(index: &Path, d: &Path) {
@@ -382,7 +377,6 @@ fn figure_texts_never_overlap_when_rendered() {
             None => println!("SKIPPED: chromium is not installed; {name} was not rendered"),
         }
     }
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// Where no sample is classified correctly by every model (chance-level models in the run),
@@ -408,7 +402,6 @@ fn the_gallery_falls_back_to_the_samples_its_model_got_right() {
         summary.notes
     );
     assert!(html.contains("this model (no sample is classified correctly by every model)"));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -461,5 +454,4 @@ fn missing_inputs_are_clear_errors_or_notes() {
     std::fs::remove_file(mine.join("notes.txt")).unwrap();
     let s = build_report(&d, &to(true)).unwrap();
     assert_eq!(s.index, mine.join("index.html"));
-    let _ = std::fs::remove_dir_all(&d);
 }

@@ -4,13 +4,10 @@ use mrixai_core::progress::Silent;
 use mrixai_stats::analysis::{self, Options};
 use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
 use mrixai_stats::table::{self, ScoreRow, Table};
-use std::path::PathBuf;
+use mrixai_testkit::Scratch;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mrixai-stats-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> Scratch {
+    Scratch::new(&format!("stats-{name}"))
 }
 
 #[test]
@@ -51,7 +48,6 @@ fn long_rows_round_trip_parquet_and_csv() {
     assert!(e.contains("missing required column(s) cell, source"), "{e}");
     assert!(table::read_scores(&d.join("nope.parquet")).is_err());
     assert!(table::read_scores(&d.join("scores.txt")).is_err());
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -143,7 +139,6 @@ fn analysis_finds_the_designed_effects() {
         fit.rows()[0]
     );
     assert!(fit.get(0, "formula").text().contains("+ pretrained_layers"));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -185,12 +180,11 @@ fn impossible_tests_become_notes() {
     );
     let f = t.table("findings").unwrap();
     assert_eq!(f.get(0, "verdict").text(), "not testable");
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// Writes `rows` to a scratch CSV and analyses them with `n_boot` resamples; returns the
-/// scratch folder (to remove) and the tables.
-fn analyse(tag: &str, rows: &[ScoreRow], opts: Options) -> (PathBuf, analysis::Tables) {
+/// scratch folder and the tables.
+fn analyse(tag: &str, rows: &[ScoreRow], opts: Options) -> (Scratch, analysis::Tables) {
     let d = tmp(tag);
     let p = d.join("scores.csv");
     table::write_long_rows(&p, rows).unwrap();
@@ -237,7 +231,7 @@ fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
         n_boot: 20,
         ..Default::default()
     };
-    let (d, t) = analyse("controls", &rows, opts);
+    let (_scratch, t) = analyse("controls", &rows, opts);
     assert_eq!(t.table("models").unwrap().len(), 7);
     let mp = t.table("method_pairs").unwrap();
     let real = ["gradient", "integrated_gradients", "lrp_epsilon"];
@@ -296,7 +290,6 @@ fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
             }
         }
     }
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// What `mrixai score` writes (one model's maps, `method,sample,metric,value`) is read as
@@ -348,7 +341,6 @@ fn one_models_score_table_gives_method_comparisons() {
             assert_eq!(v, "supported", "{:?}", f.rows()[i]);
         }
     }
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// A model at chance is left out of every analysis, by the stated rule, and named in the
@@ -369,7 +361,7 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
         subset: analysis::Subset::CorrectAll,
         ..Default::default()
     };
-    let (d, t) = analyse("chance", &rows, opts);
+    let (_scratch, t) = analyse("chance", &rows, opts);
     let models = t.table("models").unwrap();
     assert!((0..models.len()).all(|i| models.get(i, "cell").text() != "ood-k2-s0"));
     let notes = t.table("notes").unwrap();
@@ -380,7 +372,6 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
         text.iter().any(|n| n.contains("ood-k2-s0 (0.520)")),
         "{text:?}"
     );
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// A method whose every score is NaN and a metric with a single value leave "not testable"
@@ -396,7 +387,7 @@ fn all_nan_method_is_not_testable() {
             r
         })
         .collect();
-    let (d, t) = analyse(
+    let (_scratch, t) = analyse(
         "all-nan",
         &rows,
         Options {
@@ -422,5 +413,4 @@ fn all_nan_method_is_not_testable() {
         .find(|&i| f.get(i, "finding").i64() == Some(4))
         .unwrap();
     assert!(f.get(four, "mde").f64() > 0.0, "{:?}", f.rows()[four]);
-    std::fs::remove_dir_all(&d).unwrap();
 }

@@ -37,9 +37,7 @@ fn tiny() -> SynthConfig {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mrixai-synth-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    mrixai_testkit::fresh_path(&format!("synth-test-{name}"))
 }
 
 fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {

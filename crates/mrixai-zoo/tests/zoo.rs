@@ -31,9 +31,7 @@ fn tiny(batch_norm: bool, in_channels: usize) -> Arch {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mrixai-zoo-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    mrixai_testkit::fresh_path(&format!("zoo-{name}"))
 }
 
 /// Class 0: a bright 4×4 square top-left; class 1: bottom-right; on a noisy background.
