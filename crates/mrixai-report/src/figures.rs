@@ -2,7 +2,7 @@
 //! explanation-vs-accuracy scatter with per-source OLS fits, residuals against pre-trained
 //! layers, and the house style they share with [`crate::method_figures`].
 
-use mrixai_core::{Error, Result};
+use mrixai_core::{Error, Result, Source};
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -30,14 +30,13 @@ pub fn source_color(source: &str, all_sources: &[String]) -> RGBColor {
         RGBColor(230, 159, 0),
         RGBColor(86, 180, 233),
     ];
-    match source {
-        "scratch" => RGBColor(120, 120, 120),
-        "ood" => PALETTE[0],
-        "mri" => PALETTE[1],
-        _ => {
-            let others: Vec<&String> = all_sources
-                .iter()
-                .filter(|s| !matches!(s.as_str(), "scratch" | "ood" | "mri"))
+    match source.parse::<Source>() {
+        Ok(Source::Scratch) => RGBColor(120, 120, 120),
+        Ok(Source::Ood) => PALETTE[0],
+        Ok(Source::Mri) => PALETTE[1],
+        Err(_) => {
+            let others: Vec<&String> = (all_sources.iter())
+                .filter(|s| s.parse::<Source>().is_err())
                 .collect();
             let i = others.iter().position(|s| *s == source).unwrap_or(0);
             PALETTE[2 + i % 4]

@@ -21,7 +21,7 @@ mod html;
 pub mod method_figures;
 
 use mrixai_core::layout::RunLayout;
-use mrixai_core::{Error, Result, atomic::OutDir};
+use mrixai_core::{Error, Result, Source, atomic::OutDir};
 use mrixai_stats::analysis::{self, Tables};
 use mrixai_stats::table::{Record, read_records};
 use std::collections::{BTreeMap, BTreeSet};
@@ -105,16 +105,17 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Sources in display order: scratch, ood, mri, then the rest alphabetically.
+/// Sources in display order: the pipeline's ([`Source::ALL`]: scratch, ood, mri), then any
+/// other a user's table names, alphabetically.
 pub fn source_order(sources: &BTreeSet<String>) -> Vec<String> {
     let mut v: Vec<String> = sources.iter().cloned().collect();
-    let key = |s: &String| match s.as_str() {
-        "scratch" => (0, s.clone()),
-        "ood" => (1, s.clone()),
-        "mri" => (2, s.clone()),
-        _ => (3, s.clone()),
-    };
-    v.sort_by_key(key);
+    v.sort_by_key(|s| {
+        (
+            s.parse::<Source>()
+                .map_or(Source::ALL.len(), |k| k as usize),
+            s.clone(),
+        )
+    });
     v
 }
 
