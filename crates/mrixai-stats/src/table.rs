@@ -12,23 +12,10 @@ use polars::prelude::{
 };
 use std::path::Path;
 
-/// Columns of the long-format score table, in contract order.
-pub const SCORE_COLUMNS: [&str; 14] = [
-    "cell",
-    "source",
-    "pretrained_layers",
-    "frozen",
-    "seed",
-    "model_accuracy",
-    "method",
-    "sample",
-    "label",
-    "prediction",
-    "correct",
-    "correct_all",
-    "metric",
-    "value",
-];
+/// Columns of the long-format score table, in contract order: the fields of [`ScoreRow`].
+pub fn score_columns() -> Vec<&'static str> {
+    columns_of::<ScoreRow>().into_iter().map(|c| c.0).collect()
+}
 
 /// A row-oriented table with typed columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,7 +282,7 @@ pub fn read_scores(path: &Path) -> Result<DataFrame> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    require_columns(path, &names, &SCORE_COLUMNS)?;
+    require_columns(path, &names, &score_columns())?;
     Ok(df)
 }
 
@@ -305,78 +292,54 @@ pub fn write_scores(path: &Path, df: &DataFrame) -> Result<()> {
     write_frame(path, &mut df)
 }
 
-/// One row of the long-format score table. Fields a caller does not know are `None`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScoreRow {
-    /// Content-addressed cell id.
-    pub cell: Option<String>,
-    /// Pre-training source (`scratch`, `ood`, `mri`).
-    pub source: Option<String>,
-    /// Number of leading layers initialised from the checkpoint.
-    pub pretrained_layers: Option<i64>,
-    /// Whether those layers stayed frozen.
-    pub frozen: Option<bool>,
-    /// Training seed of the cell.
-    pub seed: Option<i64>,
-    /// Test accuracy of the cell's model.
-    pub model_accuracy: Option<f64>,
-    /// Attribution method or control.
-    pub method: Option<String>,
-    /// Index into the test split.
-    pub sample: i64,
-    /// True class.
-    pub label: Option<i64>,
-    /// Predicted class.
-    pub prediction: Option<i64>,
-    /// Correctly classified by this cell's model.
-    pub correct: Option<bool>,
-    /// Correctly classified by every model of the run.
-    pub correct_all: Option<bool>,
-    /// Metric name.
-    pub metric: String,
-    /// The score (NaN where undefined).
-    pub value: f64,
+crate::stats_table! {
+    /// One row of the long-format score table, whose fields declare its columns (in
+    /// contract order). Fields a caller does not know are `None`.
+    #[derive(Default)]
+    pub struct ScoreRow {
+        /// Content-addressed cell id.
+        pub cell: Option<String>,
+        /// Pre-training source (`scratch`, `ood`, `mri`).
+        pub source: Option<String>,
+        /// Number of leading layers initialised from the checkpoint.
+        pub pretrained_layers: Option<i64>,
+        /// Whether those layers stayed frozen.
+        pub frozen: Option<bool>,
+        /// Training seed of the cell.
+        pub seed: Option<i64>,
+        /// Test accuracy of the cell's model.
+        pub model_accuracy: Option<f64>,
+        /// Attribution method or control.
+        pub method: Option<String>,
+        /// Index into the test split.
+        pub sample: i64,
+        /// True class.
+        pub label: Option<i64>,
+        /// Predicted class.
+        pub prediction: Option<i64>,
+        /// Correctly classified by this cell's model.
+        pub correct: Option<bool>,
+        /// Correctly classified by every model of the run.
+        pub correct_all: Option<bool>,
+        /// Metric name.
+        pub metric: String,
+        /// The score (NaN where undefined).
+        pub value: f64,
+    }
 }
 
 /// Writes score rows to `path` (`.parquet` or `.csv`) in contract column order, atomically.
 /// A column that is `None` in every row is left out, so a caller that only knows
 /// `sample, metric, value` (and perhaps `method`) writes exactly that subset.
 pub fn write_long_rows(path: &Path, rows: &[ScoreRow]) -> Result<()> {
-    let all: Vec<(&str, Kind)> = vec![
-        ("cell", Kind::Str),
-        ("source", Kind::Str),
-        ("pretrained_layers", Kind::I64),
-        ("frozen", Kind::Bool),
-        ("seed", Kind::I64),
-        ("model_accuracy", Kind::F64),
-        ("method", Kind::Str),
-        ("sample", Kind::I64),
-        ("label", Kind::I64),
-        ("prediction", Kind::I64),
-        ("correct", Kind::Bool),
-        ("correct_all", Kind::Bool),
-        ("metric", Kind::Str),
-        ("value", Kind::F64),
-    ];
-    let values = |r: &ScoreRow| -> Vec<Value> {
-        vec![
-            r.cell.clone().into(),
-            r.source.clone().into(),
-            r.pretrained_layers.into(),
-            r.frozen.into(),
-            r.seed.into(),
-            r.model_accuracy.into(),
-            r.method.clone().into(),
-            r.sample.into(),
-            r.label.into(),
-            r.prediction.into(),
-            r.correct.into(),
-            r.correct_all.into(),
-            r.metric.clone().into(),
-            r.value.into(),
-        ]
-    };
-    let full: Vec<Vec<Value>> = rows.iter().map(values).collect();
+    let all = columns_of::<ScoreRow>();
+    let full: Vec<Vec<Value>> = (rows.iter())
+        .map(|r| {
+            let mut values = Vec::with_capacity(all.len());
+            r.put(&mut values);
+            values
+        })
+        .collect();
     let keep: Vec<usize> = (0..all.len())
         .filter(|&j| {
             matches!(all[j].0, "sample" | "metric" | "value")
@@ -419,8 +382,9 @@ pub fn write_records(path: &Path, records: &[Record]) -> Result<()> {
     write_long_rows(path, &rows)
 }
 
-/// The long-format table as typed records (every contract column required; a null in a
-/// required column is an error naming column and row; a null `value` reads as NaN).
+/// The long-format table as typed records: a [`ScoreRow`] with every column present (a
+/// null in a required column is an error naming column and row; a null `value` reads as
+/// NaN).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Cell id.
@@ -455,8 +419,9 @@ pub struct Record {
 
 /// Converts a score table to records, checking types and nulls.
 pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
-    require_columns(path, t.names(), &SCORE_COLUMNS)?;
-    let idx: Vec<usize> = SCORE_COLUMNS
+    let columns = score_columns();
+    require_columns(path, t.names(), &columns)?;
+    let idx: Vec<usize> = columns
         .iter()
         .map(|c| t.index(c))
         .collect::<Result<_>>()?;
@@ -470,22 +435,22 @@ pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     for (i, r) in t.rows().iter().enumerate() {
         let s = |k: usize| match &r[idx[k]] {
             Value::Str(s) => Ok(s.clone()),
-            _ => Err(bad(i, SCORE_COLUMNS[k], "string")),
+            _ => Err(bad(i, columns[k], "string")),
         };
         let int = |k: usize| {
             r[idx[k]]
                 .i64()
-                .ok_or_else(|| bad(i, SCORE_COLUMNS[k], "integer"))
+                .ok_or_else(|| bad(i, columns[k], "integer"))
         };
         let b = |k: usize| {
             r[idx[k]]
                 .bool()
-                .ok_or_else(|| bad(i, SCORE_COLUMNS[k], "boolean"))
+                .ok_or_else(|| bad(i, columns[k], "boolean"))
         };
         let f = |k: usize| match &r[idx[k]] {
             Value::F64(v) => Ok(*v),
             Value::I64(v) => Ok(*v as f64),
-            _ => Err(bad(i, SCORE_COLUMNS[k], "number")),
+            _ => Err(bad(i, columns[k], "number")),
         };
         let model_accuracy = f(5)?;
         if !model_accuracy.is_finite() {
@@ -532,7 +497,8 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
 /// The records of a score table already in memory, in either form [`read_records`] reads;
 /// `origin` names the table in errors.
 pub fn records_of(origin: &Path, t: &Table) -> Result<Vec<Record>> {
-    let model_cols = SCORE_COLUMNS
+    let columns = score_columns();
+    let model_cols = columns
         .iter()
         .filter(|c| !SCORE_ONLY_COLUMNS.contains(c) && **c != "method");
     if model_cols.clone().all(|c| t.index(c).is_err())
