@@ -404,9 +404,37 @@ impl<'a> Page<'a> {
     fn correction(&mut self) -> String {
         let p = self.p;
         let pm = p.primary;
+        let mut body = String::from("<section id=\"correction\"><h2>Correction for accuracy</h2>");
+        body.push_str(&self.ols_tables());
+        for m in p.metrics {
+            if m == pm
+                && let Some(f) = self.find("residuals", m)
+            {
+                body.push_str(&self.fig(f));
+            }
+        }
+        body.push_str(&self.residual_tables());
+        let other_resid: Vec<&Figure> = p
+            .metrics
+            .iter()
+            .filter(|m| m.as_str() != pm)
+            .filter_map(|m| self.find("residuals", m))
+            .collect();
+        if !other_resid.is_empty() {
+            body.push_str("<details><summary>Residual plots of the other metrics</summary>");
+            for f in other_resid {
+                body.push_str(&self.fig(f));
+            }
+            body.push_str("</details>");
+        }
+        body.push_str("</section>");
+        body
+    }
+
+    /// The OLS fits, ANOVA and coefficients of the primary metric (and, folded, of all).
+    fn ols_tables(&self) -> String {
+        let pm = self.p.primary;
         let mut body = String::new();
-        // correction for accuracy
-        body.push_str("<section id=\"correction\"><h2>Correction for accuracy</h2>");
         let fit_cols = [
             ("method", "method"),
             ("formula", "formula"),
@@ -470,13 +498,14 @@ impl<'a> Page<'a> {
                 &[]
             )
         );
-        for m in p.metrics {
-            if m == pm
-                && let Some(f) = self.find("residuals", m)
-            {
-                body.push_str(&self.fig(f));
-            }
-        }
+        body
+    }
+
+    /// The tests on accuracy-residualised scores, the partial correlations and the
+    /// matched-accuracy comparisons of the primary metric.
+    fn residual_tables(&self) -> String {
+        let pm = self.p.primary;
+        let mut body = String::new();
         let rt_cols = [
             ("method", "method"),
             ("test", "test on residuals"),
@@ -535,20 +564,6 @@ impl<'a> Page<'a> {
             table_html(self.t("matched_tests"), &mt_cols, &[("metric", pm)]),
             table_html(self.t("matched_bins"), &mb_cols, &[("metric", pm)])
         );
-        let other_resid: Vec<&Figure> = p
-            .metrics
-            .iter()
-            .filter(|m| m.as_str() != pm)
-            .filter_map(|m| self.find("residuals", m))
-            .collect();
-        if !other_resid.is_empty() {
-            body.push_str("<details><summary>Residual plots of the other metrics</summary>");
-            for f in other_resid {
-                body.push_str(&self.fig(f));
-            }
-            body.push_str("</details>");
-        }
-        body.push_str("</section>");
         body
     }
 

@@ -195,18 +195,8 @@ fn build(
     };
     let models = analysis::models(records)?;
     let sources = source_order(&models.values().map(|m| m.source.clone()).collect());
-    let methods: Vec<String> = records
-        .iter()
-        .map(|r| r.method.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let metrics: Vec<String> = records
-        .iter()
-        .map(|r| r.metric.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let methods = distinct(records.iter().map(|r| &r.method));
+    let metrics = distinct(records.iter().map(|r| &r.metric));
     let primary = analysis::primary_metric(&metrics, opts.stats.primary_metric.as_deref())
         .unwrap_or_default();
 
@@ -232,16 +222,7 @@ fn build(
             None
         }
     };
-    let run_json = match std::fs::read_to_string(RunLayout::new(run).manifest()) {
-        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                notes.push(format!("run.json is not valid JSON: {e}"));
-                None
-            }
-        },
-        Err(_) => None,
-    };
+    let run_json = read_manifest(run, &mut notes);
     let page = html::page(&html::PageInput {
         run,
         scores: &scores,
@@ -257,7 +238,31 @@ fn build(
         notes: &notes,
         opts,
     });
-    // the run's own report folder is replaced; a folder the user named only with force
+    let index = write_report(run, opts, &figs, &page)?;
+    Ok(ReportSummary {
+        index,
+        figures: figs.iter().map(|f| f.file.clone()).collect(),
+        notes,
+    })
+}
+
+/// The distinct values, sorted.
+fn distinct<'a>(values: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let set: BTreeSet<&String> = values.collect();
+    set.into_iter().cloned().collect()
+}
+
+/// The run's manifest, if it has one; one that is not JSON is a note.
+fn read_manifest(run: &Path, notes: &mut Vec<String>) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(RunLayout::new(run).manifest()).ok()?;
+    serde_json::from_str(&text)
+        .map_err(|e| notes.push(format!("run.json is not valid JSON: {e}")))
+        .ok()
+}
+
+/// Writes the page and its figures into the report folder (the run's own is replaced; a
+/// folder the user named only with force) and returns the page's path.
+fn write_report(run: &Path, opts: &ReportOptions, figs: &[Figure], page: &str) -> Result<PathBuf> {
     let out = match &opts.out {
         Some(p) => OutDir {
             path: p.clone(),
@@ -269,16 +274,12 @@ fn build(
     let dir = out.begin(REPORT_FILES)?;
     let fig_dir = dir.path().join("figures");
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
-    for f in &figs {
+    for f in figs {
         mrixai_core::atomic::write_bytes(&fig_dir.join(&f.file), f.svg.as_bytes())?;
     }
     mrixai_core::atomic::write_bytes(&dir.path().join("index.html"), page.as_bytes())?;
     dir.commit()?;
-    Ok(ReportSummary {
-        index: target.join("index.html"),
-        figures: figs.iter().map(|f| f.file.clone()).collect(),
-        notes,
-    })
+    Ok(target.join("index.html"))
 }
 
 /// What a report's figures are drawn from.

@@ -421,10 +421,7 @@ pub struct Record {
 pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     let columns = score_columns();
     require_columns(path, t.names(), &columns)?;
-    let idx: Vec<usize> = columns
-        .iter()
-        .map(|c| t.index(c))
-        .collect::<Result<_>>()?;
+    let idx: Vec<usize> = columns.iter().map(|c| t.index(c)).collect::<Result<_>>()?;
     let bad = |row: usize, col: &str, want: &str| {
         Error::format(
             path,
@@ -437,11 +434,7 @@ pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
             Value::Str(s) => Ok(s.clone()),
             _ => Err(bad(i, columns[k], "string")),
         };
-        let int = |k: usize| {
-            r[idx[k]]
-                .i64()
-                .ok_or_else(|| bad(i, columns[k], "integer"))
-        };
+        let int = |k: usize| r[idx[k]].i64().ok_or_else(|| bad(i, columns[k], "integer"));
         let b = |k: usize| {
             r[idx[k]]
                 .bool()

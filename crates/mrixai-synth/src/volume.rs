@@ -128,6 +128,54 @@ fn voxel_to_world(h: &nifti::NiftiHeader) -> ([[f64; 3]; 3], bool) {
 /// files, volumes that are not 3-D (trailing singleton dimensions are accepted) and
 /// non-finite values, always naming the file.
 pub fn load_nifti(path: &Path) -> Result<Volume> {
+    let (raw, sha256) = read_nifti_bytes(path)?;
+    let (header, arr) = decode_3d(path, &raw)?;
+    // NIfTI data is Fortran ordered with shape (i, j, k); reversing the axes gives a C-ordered
+    // view indexed [k, j, i].
+    let mut arr = arr;
+    while arr.ndim() > 3 {
+        // Only trailing singleton dimensions remain here (checked by decode_3d).
+        let last = Axis(arr.ndim() - 1);
+        arr = arr.index_axis_move(last, 0);
+    }
+    let ijk = arr
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|e| Error::format(path, e.to_string()))?;
+    let kji = ijk.reversed_axes();
+    let (m, oriented) = voxel_to_world(&header);
+    let (axis_of, sign_of) = world_axes(&m);
+    let spacing_of = |v: usize| -> f32 {
+        let s = (0..3).map(|r| m[r][v] * m[r][v]).sum::<f64>().sqrt() as f32;
+        if s.is_finite() && s > 0.0 { s } else { 1.0 }
+    };
+    // Array axis of voxel axis v in the [k, j, i] view is 2 - v. Target [z, y, x].
+    let mut canon = kji.permuted_axes([2 - axis_of[2], 2 - axis_of[1], 2 - axis_of[0]]);
+    if sign_of[2] < 0.0 {
+        canon.invert_axis(Axis(0));
+    }
+    // y runs anterior → posterior in the canonical grid (world +y is anterior).
+    if sign_of[1] > 0.0 {
+        canon.invert_axis(Axis(1));
+    }
+    if sign_of[0] < 0.0 {
+        canon.invert_axis(Axis(2));
+    }
+    let data = canon.as_standard_layout().into_owned();
+    Ok(Volume {
+        path: path.to_path_buf(),
+        sha256,
+        data,
+        spacing: [
+            spacing_of(axis_of[2]),
+            spacing_of(axis_of[1]),
+            spacing_of(axis_of[0]),
+        ],
+        oriented,
+    })
+}
+
+/// The bytes of a NIfTI file, gunzipped when compressed, and the SHA-256 of the file.
+fn read_nifti_bytes(path: &Path) -> Result<(Vec<u8>, String)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::format(path, "empty file, not a NIfTI volume"));
@@ -142,7 +190,12 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
     } else {
         bytes
     };
-    let obj = InMemNiftiObject::from_reader(&raw[..]).map_err(|e| {
+    Ok((raw, sha256))
+}
+
+/// The header and the voxel values of a 3-D volume from the bytes of a NIfTI file.
+fn decode_3d(path: &Path, raw: &[u8]) -> Result<(nifti::NiftiHeader, ArrayD<f32>)> {
+    let obj = InMemNiftiObject::from_reader(raw).map_err(|e| {
         let why = match e {
             nifti::NiftiError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 "the file ends before its header or data do".to_string()
@@ -187,20 +240,12 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
             format!("contains {bad} non-finite voxel value(s) (NaN or Inf)"),
         ));
     }
-    // NIfTI data is Fortran ordered with shape (i, j, k); reversing the axes gives a C-ordered
-    // view indexed [k, j, i].
-    let mut arr = arr;
-    while arr.ndim() > 3 {
-        // Only trailing singleton dimensions remain here (checked above).
-        let last = Axis(arr.ndim() - 1);
-        arr = arr.index_axis_move(last, 0);
-    }
-    let ijk = arr
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|e| Error::format(path, e.to_string()))?;
-    let kji = ijk.reversed_axes();
-    let (m, oriented) = voxel_to_world(&header);
-    // For each world axis (x, y, z) the voxel axis (i, j, k) that points along it most.
+    Ok((header, arr))
+}
+
+/// For each world axis (x, y, z), the voxel axis (i, j, k) that points along it most and
+/// its direction (±1), from the voxel-to-world matrix `m`.
+fn world_axes(m: &[[f64; 3]; 3]) -> ([usize; 3], [f64; 3]) {
     let mut used = [false; 3];
     let mut axis_of = [0usize; 3];
     let mut sign_of = [1.0f64; 3];
@@ -226,34 +271,7 @@ pub fn load_nifti(path: &Path) -> Result<Volume> {
         axis_of[w] = v;
         sign_of[w] = if m[w][v] < 0.0 { -1.0 } else { 1.0 };
     }
-    let spacing_of = |v: usize| -> f32 {
-        let s = (0..3).map(|r| m[r][v] * m[r][v]).sum::<f64>().sqrt() as f32;
-        if s.is_finite() && s > 0.0 { s } else { 1.0 }
-    };
-    // Array axis of voxel axis v in the [k, j, i] view is 2 - v. Target [z, y, x].
-    let mut canon = kji.permuted_axes([2 - axis_of[2], 2 - axis_of[1], 2 - axis_of[0]]);
-    if sign_of[2] < 0.0 {
-        canon.invert_axis(Axis(0));
-    }
-    // y runs anterior → posterior in the canonical grid (world +y is anterior).
-    if sign_of[1] > 0.0 {
-        canon.invert_axis(Axis(1));
-    }
-    if sign_of[0] < 0.0 {
-        canon.invert_axis(Axis(2));
-    }
-    let data = canon.as_standard_layout().into_owned();
-    Ok(Volume {
-        path: path.to_path_buf(),
-        sha256,
-        data,
-        spacing: [
-            spacing_of(axis_of[2]),
-            spacing_of(axis_of[1]),
-            spacing_of(axis_of[0]),
-        ],
-        oriented,
-    })
+    (axis_of, sign_of)
 }
 
 /// One base anatomy: a T1 volume with optional grey- and white-matter probability maps found
