@@ -258,76 +258,34 @@ fn generate_one(
                     && (!cfg.lesion.white_matter_only || wm[i] >= cfg.lesion.wm_threshold)
             })
             .collect();
-        let mut taken = vec![false; n];
-        let mut weight = vec![0f32; n];
-        let mut factor = vec![1f32; n];
-        let mut metas = Vec::new();
-        let mut failed = false;
-        for params in &lesions {
-            let Some(fp) = place(ctx, params, dims, &brain, &wm, &taken, &candidates, &mut r)
-            else {
-                failed = true;
-                break;
-            };
-            let c = fp.centroid(dims);
-            for ((&i, &wv), &ins) in fp.index.iter().zip(&fp.weight).zip(&fp.inside) {
-                if ins {
-                    taken[i] = true;
-                }
-                if brain[i] >= 0.5 {
-                    weight[i] = weight[i].max(wv);
-                    factor[i] *= 1.0 + params.contrast * wv * texture(params, c, i, dims);
-                }
-            }
-            metas.push(LesionMeta {
-                shape: params.shape,
-                centre: if cfg.dims == 2 { [0.0, c[1], c[2]] } else { c },
-                area: fp.area,
-                target_area: params.target_area,
-                contrast: params.contrast,
-                softness: params.softness,
-                aspect: params.aspect,
-            });
-        }
-        if failed {
+        let tissue = Tissue {
+            dims,
+            brain: &brain,
+            wm: &wm,
+            candidates: &candidates,
+        };
+        let Some(painted) = paint_lesions(ctx, &lesions, &tissue, &mut r) else {
             if attempt == 11 {
-                return Err(Error::config(
-                    "lesion.area_fraction",
-                    format!(
-                        "could not place {n_lesions} lesion(s) inside the brain{} of subject {subject} (base {}); {}",
-                        if cfg.lesion.white_matter_only {
-                            " white matter"
-                        } else {
-                            ""
-                        },
-                        base.name,
-                        if cfg.dims == 2 {
-                            "use smaller lesions, fewer lesions per image or a higher slices.min_brain_fraction"
-                        } else {
-                            "in 3-D, area_fraction is a fraction of the whole volume: use far smaller values \
-                             (e.g. [0.002, 0.005]), fewer lesions per image or lesion.white_matter_only = false"
-                        }
-                    ),
-                ));
+                return Err(placement_error(cfg, n_lesions, subject, &base.name));
             }
             continue;
-        }
+        };
         // Intensity change, noise, skull stripping and normalisation.
         let mut brain_vals = Vec::with_capacity(n);
         for i in 0..n {
             if brain[i] >= 0.5 {
                 let noise: f32 = r.sample(StandardNormal);
-                t[i] = (t[i] * factor[i] + noise_std * noise).max(0.0);
+                t[i] = (t[i] * painted.factor[i] + noise_std * noise).max(0.0);
                 brain_vals.push(t[i]);
             } else {
                 t[i] = 0.0;
             }
         }
         let top = crate::volume::quantile(&brain_vals, 0.995).max(1e-6);
-        for i in 0..n {
-            out.image[i] = (t[i] / top).clamp(0.0, 1.0);
-            out.mask[i] = u8::from(taken[i]);
-            out.weight[i] = weight[i];
+        for (i, v) in t.iter().enumerate().take(n) {
+            out.image[i] = (v / top).clamp(0.0, 1.0);
+            out.mask[i] = u8::from(painted.taken[i]);
+            out.weight[i] = painted.weight[i];
         }
         return Ok(SampleMeta {
             index,
@@ -339,10 +297,102 @@ fn generate_one(
             class_name: ctx.class_names[label].clone(),
             gamma: subj.gamma,
             noise_std,
-            lesions: metas,
+            lesions: painted.metas,
         });
     }
     unreachable!("the last attempt returns")
+}
+
+/// The tissue of one sample's grid (`dims`): brain and white-matter maps and the voxels a
+/// lesion may be centred on.
+struct Tissue<'a> {
+    dims: [usize; 3],
+    brain: &'a [f32],
+    wm: &'a [f32],
+    candidates: &'a [usize],
+}
+
+/// Lesions painted into a sample: the ground-truth mask (`taken`), the soft weights, the
+/// intensity factor per voxel and each lesion's record.
+struct Painted {
+    taken: Vec<bool>,
+    weight: Vec<f32>,
+    factor: Vec<f32>,
+    metas: Vec<LesionMeta>,
+}
+
+/// Places and paints `lesions` one after the other; `None` if one finds no place.
+fn paint_lesions(
+    ctx: &Ctx,
+    lesions: &[LesionParams],
+    tissue: &Tissue,
+    r: &mut Rng,
+) -> Option<Painted> {
+    let (dims, brain) = (tissue.dims, tissue.brain);
+    let n: usize = dims.iter().product();
+    let mut p = Painted {
+        taken: vec![false; n],
+        weight: vec![0f32; n],
+        factor: vec![1f32; n],
+        metas: Vec::new(),
+    };
+    for params in lesions {
+        let fp = place(
+            ctx,
+            params,
+            dims,
+            brain,
+            tissue.wm,
+            &p.taken,
+            tissue.candidates,
+            r,
+        )?;
+        let c = fp.centroid(dims);
+        for ((&i, &wv), &ins) in fp.index.iter().zip(&fp.weight).zip(&fp.inside) {
+            if ins {
+                p.taken[i] = true;
+            }
+            if brain[i] >= 0.5 {
+                p.weight[i] = p.weight[i].max(wv);
+                p.factor[i] *= 1.0 + params.contrast * wv * texture(params, c, i, dims);
+            }
+        }
+        p.metas.push(LesionMeta {
+            shape: params.shape,
+            centre: if ctx.cfg.dims == 2 {
+                [0.0, c[1], c[2]]
+            } else {
+                c
+            },
+            area: fp.area,
+            target_area: params.target_area,
+            contrast: params.contrast,
+            softness: params.softness,
+            aspect: params.aspect,
+        });
+    }
+    Some(p)
+}
+
+/// The error when `n_lesions` lesions found no place in a subject after every attempt.
+fn placement_error(cfg: &SynthConfig, n_lesions: usize, subject: usize, base: &str) -> Error {
+    let matter = if cfg.lesion.white_matter_only {
+        " white matter"
+    } else {
+        ""
+    };
+    let advice = if cfg.dims == 2 {
+        "use smaller lesions, fewer lesions per image or a higher slices.min_brain_fraction"
+    } else {
+        "in 3-D, area_fraction is a fraction of the whole volume: use far smaller values \
+         (e.g. [0.002, 0.005]), fewer lesions per image or lesion.white_matter_only = false"
+    };
+    Error::config(
+        "lesion.area_fraction",
+        format!(
+            "could not place {n_lesions} lesion(s) inside the brain{matter} of subject {subject} (base {base}); {advice}"
+        ),
+    )
 }
 
 /// Generates every split in memory from prepared bases. `on_sample` is called once per

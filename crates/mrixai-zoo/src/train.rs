@@ -172,27 +172,22 @@ pub fn train(
     cfg.validate()?;
     arch.validate()?;
     let start = std::time::Instant::now();
-    let mut model = match init {
-        Some(i) => Vgg::transfer_from(arch, i.checkpoint, i.pretrained_layers, seed)?,
-        None => Vgg::init_on(arch, seed, cfg.device)?,
-    };
-    let device = cfg.device.device()?;
-    if model.device != device {
-        model = model.to_device(&device);
-    }
-    let frozen = match init {
-        Some(i) => model.frozen_mask(i.pretrained_layers, i.frozen),
-        None => vec![false; model.specs.len()],
-    };
+    let (mut model, frozen) = starting_model(cfg, arch, init, seed)?;
     check_split(train, "train", arch.num_classes)?;
     check_split(val, "val", arch.num_classes)?;
     let xtr = model.prepare(train.images.view())?;
     let xval = model.prepare(val.images.view())?;
     let ytr = train.label_indices();
     let yval = val.label_indices();
-
     let mut slots = optimiser_slots(&model, &frozen);
-
+    let epochs = Epochs {
+        cfg,
+        frozen: &frozen,
+        x: xtr.view(),
+        y: &ytr,
+        seed,
+        progress,
+    };
     let mut curves = Curves {
         train_loss: vec![],
         train_accuracy: vec![],
@@ -209,51 +204,12 @@ pub fn train(
     let mut step: i32 = 0;
     for epoch in 0..cfg.epochs {
         let order = epoch_order(&ytr, arch.num_classes, cfg.balanced, seed, epoch);
-        let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
-        progress.start(
-            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
-            batches.len() as u64,
-        );
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for (bi, idx) in batches.iter().enumerate() {
-            step += 1;
-            let xb = xtr.select(Axis(0), idx);
-            let yb: Vec<usize> = idx.iter().map(|&i| ytr[i]).collect();
-            let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/train/dropout/{epoch}/{bi}"));
-            let (loss, preds) = train_step(
-                &mut model,
-                &mut slots,
-                &frozen,
-                cfg,
-                xb.view(),
-                &yb,
-                &mut rng,
-                step,
-            )?;
-            if !loss.is_finite() {
-                return Err(Error::invalid(format!(
-                    "training diverged (loss {loss} at epoch {}, batch {}); lower the learning rate",
-                    epoch + 1,
-                    bi + 1
-                )));
-            }
-            loss_sum += loss * yb.len() as f64;
-            correct += preds.iter().zip(&yb).filter(|(p, y)| p == y).count();
-            seen += yb.len();
-            progress.advance(
-                1,
-                &format!(
-                    "loss {:.4} acc {:.3}",
-                    loss_sum / seen as f64,
-                    correct as f64 / seen as f64
-                ),
-            );
-        }
+        let (loss, accuracy) = epochs.run(&mut model, &mut slots, &order, epoch, &mut step)?;
         let calib = &order[..cfg.bn_recalibration.min(order.len())];
         recalibrate_bn(&mut model, &frozen, xtr.view(), calib, cfg.batch_size)?;
         let (vl, va) = evaluate(&model, xval.view(), &yval)?;
-        curves.train_loss.push(loss_sum / seen as f64);
-        curves.train_accuracy.push(correct as f64 / seen as f64);
+        curves.train_loss.push(loss);
+        curves.train_accuracy.push(accuracy);
         curves.val_loss.push(vl);
         curves.val_accuracy.push(va);
         if vl < curves.best_val_loss - cfg.min_delta {
@@ -266,12 +222,8 @@ pub fn train(
             break;
         }
         progress.note(&format!(
-            "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3}",
+            "epoch {:>3}: train loss {loss:.4} acc {accuracy:.3} | val loss {vl:.4} acc {va:.3}",
             epoch + 1,
-            curves.train_loss[epoch],
-            curves.train_accuracy[epoch],
-            vl,
-            va
         ));
     }
     progress.finish();
@@ -280,6 +232,92 @@ pub fn train(
         model: best,
         curves,
     })
+}
+
+/// The model training starts from (initialised, or transferred from a checkpoint) on the
+/// configured device, and which of its parameters stay frozen.
+fn starting_model(
+    cfg: &TrainConfig,
+    arch: &Arch,
+    init: Option<Init>,
+    seed: u64,
+) -> Result<(Vgg, Vec<bool>)> {
+    let mut model = match init {
+        Some(i) => Vgg::transfer_from(arch, i.checkpoint, i.pretrained_layers, seed)?,
+        None => Vgg::init_on(arch, seed, cfg.device)?,
+    };
+    let device = cfg.device.device()?;
+    if model.device != device {
+        model = model.to_device(&device);
+    }
+    let frozen = match init {
+        Some(i) => model.frozen_mask(i.pretrained_layers, i.frozen),
+        None => vec![false; model.specs.len()],
+    };
+    Ok((model, frozen))
+}
+
+/// What every epoch of a training run shares: its settings, frozen parameters, training
+/// images and labels, seed and progress.
+struct Epochs<'a> {
+    cfg: &'a TrainConfig,
+    frozen: &'a [bool],
+    x: ndarray::ArrayViewD<'a, f32>,
+    y: &'a [usize],
+    seed: u64,
+    progress: &'a dyn Progress,
+}
+
+impl Epochs<'_> {
+    /// One epoch of mini-batch steps over the samples in `order` (`step` counts the steps
+    /// of the run): the epoch's mean loss and accuracy.
+    fn run(
+        &self,
+        model: &mut Vgg,
+        slots: &mut [Slot],
+        order: &[usize],
+        epoch: usize,
+        step: &mut i32,
+    ) -> Result<(f64, f64)> {
+        let cfg = self.cfg;
+        let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
+        self.progress.start(
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+            batches.len() as u64,
+        );
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for (bi, idx) in batches.iter().enumerate() {
+            *step += 1;
+            let xb = self.x.select(Axis(0), idx);
+            let yb: Vec<usize> = idx.iter().map(|&i| self.y[i]).collect();
+            let stream = format!("zoo/train/dropout/{epoch}/{bi}");
+            let mut rng = mrixai_core::seed::rng(self.seed, &stream);
+            let (loss, preds) = train_step(
+                model,
+                slots,
+                self.frozen,
+                cfg,
+                xb.view(),
+                &yb,
+                &mut rng,
+                *step,
+            )?;
+            if !loss.is_finite() {
+                return Err(Error::invalid(format!(
+                    "training diverged (loss {loss} at epoch {}, batch {}); lower the learning rate",
+                    epoch + 1,
+                    bi + 1
+                )));
+            }
+            loss_sum += loss * yb.len() as f64;
+            correct += preds.iter().zip(&yb).filter(|(p, y)| p == y).count();
+            seen += yb.len();
+            let (loss, acc) = (loss_sum / seen as f64, correct as f64 / seen as f64);
+            self.progress
+                .advance(1, &format!("loss {loss:.4} acc {acc:.3}"));
+        }
+        Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
+    }
 }
 
 /// Checks that split `what` is non-empty, holds 2-D images and only labels below
