@@ -407,6 +407,48 @@ pub fn generate(
     if bases.is_empty() {
         return Err(Error::invalid("no base volume to synthesise from"));
     }
+    let (valid, bins) = usable_levels(cfg, bases)?;
+    let subjects: Vec<Subject> = (0..cfg.subjects)
+        .into_par_iter()
+        .map(|id| {
+            let b = id % bases.len();
+            Subject::random(
+                id,
+                b,
+                bases[b].dims,
+                &cfg.subject,
+                &mut rng(seed, &format!("subject/{id}")),
+            )
+        })
+        .collect();
+    let ctx = Ctx {
+        cfg,
+        bases,
+        subjects: &subjects,
+        valid,
+        bins,
+        class_names: cfg.class_names(),
+    };
+    let assignment = assign_subjects(cfg, seed);
+    let mut out = Vec::new();
+    for (split, ids) in Split::ALL.into_iter().zip(assignment) {
+        let (arrays, meta) = generate_split(&ctx, split, &ids, seed, on_sample)?;
+        out.push(GeneratedSplit {
+            split,
+            arrays,
+            meta,
+            subjects: ids,
+        });
+    }
+    Ok(out)
+}
+
+/// Axial levels of a base.
+type Levels = Vec<usize>;
+
+/// The axial levels of each base with enough brain in the level range (2-D), and for the
+/// anatomy task each base's levels per class bin; an empty set is an error naming the key.
+fn usable_levels(cfg: &SynthConfig, bases: &[Base]) -> Result<(Vec<Levels>, Vec<Vec<Levels>>)> {
     let valid: Vec<Vec<usize>> = bases
         .iter()
         .map(|b| b.valid_levels(cfg.slices.level_range, cfg.slices.min_brain_fraction))
@@ -444,28 +486,18 @@ pub fn generate(
             ));
         }
     }
-    let subjects: Vec<Subject> = (0..cfg.subjects)
-        .into_par_iter()
-        .map(|id| {
-            let b = id % bases.len();
-            Subject::random(
-                id,
-                b,
-                bases[b].dims,
-                &cfg.subject,
-                &mut rng(seed, &format!("subject/{id}")),
-            )
-        })
-        .collect();
-    let ctx = Ctx {
-        cfg,
-        bases,
-        subjects: &subjects,
-        valid,
-        bins,
-        class_names: cfg.class_names(),
-    };
-    let assignment = assign_subjects(cfg, seed);
+    Ok((valid, bins))
+}
+
+/// The samples of one split (subjects `ids`), generated in parallel.
+fn generate_split(
+    ctx: &Ctx,
+    split: Split,
+    ids: &[usize],
+    seed: u64,
+    on_sample: &(dyn Fn() + Sync),
+) -> Result<(SplitArrays, Vec<SampleMeta>)> {
+    let cfg = ctx.cfg;
     let classes = cfg.num_classes();
     let grid: Vec<usize> = if cfg.dims == 2 {
         vec![1, cfg.size[0], cfg.size[1]]
@@ -473,59 +505,50 @@ pub fn generate(
         vec![1, cfg.size[0], cfg.size[1], cfg.size[2]]
     };
     let per_sample: usize = grid.iter().product();
-    let mut out = Vec::new();
-    for (split, ids) in Split::ALL.into_iter().zip(assignment) {
-        let owners: Vec<usize> = ids
-            .iter()
-            .flat_map(|&s| std::iter::repeat_n(s, cfg.samples_per_subject))
-            .collect();
-        let n = owners.len();
-        let mut labels: Vec<usize> = (0..n).map(|i| i % classes).collect();
-        labels.shuffle(&mut rng(seed, &format!("labels/{}", split.name())));
-        let mut images = vec![0f32; n * per_sample];
-        let mut masks = vec![0u8; n * per_sample];
-        let mut weights = vec![0f32; n * per_sample];
-        let meta: Vec<SampleMeta> = images
-            .par_chunks_mut(per_sample)
-            .zip(masks.par_chunks_mut(per_sample))
-            .zip(weights.par_chunks_mut(per_sample))
-            .enumerate()
-            .map(|(i, ((image, mask), weight))| {
-                let m = generate_one(
-                    &ctx,
-                    split,
-                    i,
-                    owners[i],
-                    labels[i],
-                    seed,
-                    Out {
-                        image,
-                        mask,
-                        weight,
-                    },
-                );
-                on_sample();
-                m
-            })
-            .collect::<Result<_>>()?;
-        let mut shape = vec![n];
-        shape.extend(&grid);
-        let to_err = |e: ndarray::ShapeError| Error::invalid(format!("internal shape error: {e}"));
-        let arrays = SplitArrays {
-            images: ArrayD::from_shape_vec(IxDyn(&shape), images).map_err(to_err)?,
-            masks: ArrayD::from_shape_vec(IxDyn(&shape), masks).map_err(to_err)?,
-            weights: ArrayD::from_shape_vec(IxDyn(&shape), weights).map_err(to_err)?,
-            labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels.iter().map(|&l| l as i64).collect())
-                .map_err(to_err)?,
-        };
-        out.push(GeneratedSplit {
-            split,
-            arrays,
-            meta,
-            subjects: ids,
-        });
-    }
-    Ok(out)
+    let owners: Vec<usize> = ids
+        .iter()
+        .flat_map(|&s| std::iter::repeat_n(s, cfg.samples_per_subject))
+        .collect();
+    let n = owners.len();
+    let mut labels: Vec<usize> = (0..n).map(|i| i % classes).collect();
+    labels.shuffle(&mut rng(seed, &format!("labels/{}", split.name())));
+    let mut images = vec![0f32; n * per_sample];
+    let mut masks = vec![0u8; n * per_sample];
+    let mut weights = vec![0f32; n * per_sample];
+    let meta: Vec<SampleMeta> = images
+        .par_chunks_mut(per_sample)
+        .zip(masks.par_chunks_mut(per_sample))
+        .zip(weights.par_chunks_mut(per_sample))
+        .enumerate()
+        .map(|(i, ((image, mask), weight))| {
+            let m = generate_one(
+                ctx,
+                split,
+                i,
+                owners[i],
+                labels[i],
+                seed,
+                Out {
+                    image,
+                    mask,
+                    weight,
+                },
+            );
+            on_sample();
+            m
+        })
+        .collect::<Result<_>>()?;
+    let mut shape = vec![n];
+    shape.extend(&grid);
+    let to_err = |e: ndarray::ShapeError| Error::invalid(format!("internal shape error: {e}"));
+    let arrays = SplitArrays {
+        images: ArrayD::from_shape_vec(IxDyn(&shape), images).map_err(to_err)?,
+        masks: ArrayD::from_shape_vec(IxDyn(&shape), masks).map_err(to_err)?,
+        weights: ArrayD::from_shape_vec(IxDyn(&shape), weights).map_err(to_err)?,
+        labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels.iter().map(|&l| l as i64).collect())
+            .map_err(to_err)?,
+    };
+    Ok((arrays, meta))
 }
 
 /// The interior texture factor of `params` at flat index `i` of a grid of `dims` around the
