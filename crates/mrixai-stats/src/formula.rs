@@ -563,11 +563,9 @@ fn subsets(items: &[String]) -> Vec<BTreeSet<String>> {
         .collect()
 }
 
-/// Builds the design matrix of `formula` on `frame`.
-pub fn design(formula: &Formula, frame: &Frame) -> Result<Design> {
-    let n = frame.rows()?;
-    let y = numeric_values(frame, &formula.response)?;
-    // bucket terms by their numeric factor set (patsy order)
+/// The formula's terms (and the intercept) bucketed by their set of numeric factors, in
+/// patsy's order: the bucket without numeric factors first.
+fn term_buckets(formula: &Formula, frame: &Frame) -> Result<Vec<(BTreeSet<String>, Vec<Term>)>> {
     let mut buckets: Vec<(BTreeSet<String>, Vec<Term>)> = Vec::new();
     if formula.intercept {
         buckets.push((BTreeSet::new(), vec![Term { factors: vec![] }]));
@@ -588,6 +586,64 @@ pub fn design(formula: &Formula, frame: &Frame) -> Result<Design> {
         let b = buckets.remove(i);
         buckets.insert(0, b);
     }
+    Ok(buckets)
+}
+
+/// The named columns of factor `f` under `coding`: the values of a numeric factor, or one
+/// indicator per level (all levels for full coding, all but the reference for reduced).
+fn factor_columns(frame: &Frame, f: &Factor, coding: Coding) -> Result<Vec<(String, Vec<f64>)>> {
+    if matches!(coding, Coding::Numeric) {
+        return Ok(vec![(f.label.clone(), numeric_values(frame, &f.var)?)]);
+    }
+    let lv = levels_of(frame, f)?;
+    let full = matches!(coding, Coding::Full);
+    Ok((lv.names.iter().enumerate())
+        .filter(|(k, _)| full || *k != lv.reference)
+        .map(|(k, name)| {
+            let col = if full {
+                format!("{}[{name}]", f.label)
+            } else {
+                format!("{}[T.{name}]", f.label)
+            };
+            let vals = (lv.codes.iter())
+                .map(|&c| f64::from(u8::from(c == k)))
+                .collect();
+            (col, vals)
+        })
+        .collect())
+}
+
+/// The columns of a term from its factors' columns: their products over every combination
+/// (left-most factor varying fastest), named `a:b`; the intercept (no factor) is a column
+/// of ones over `n` rows.
+fn term_columns(per_factor: &[Vec<(String, Vec<f64>)>], n: usize) -> Vec<(String, Vec<f64>)> {
+    if per_factor.is_empty() {
+        return vec![("Intercept".to_string(), vec![1.0; n])];
+    }
+    let counts: Vec<usize> = per_factor.iter().map(Vec::len).collect();
+    let total: usize = counts.iter().product();
+    let mut out = Vec::with_capacity(total);
+    for combo in 0..total {
+        let mut rem = combo;
+        let mut vals = vec![1.0; n];
+        let mut parts = Vec::new();
+        for (fi, c) in counts.iter().enumerate() {
+            let k = rem % c;
+            rem /= c;
+            let (nm, v) = &per_factor[fi][k];
+            parts.push(nm.clone());
+            vals.iter_mut().zip(v).for_each(|(a, b)| *a *= b);
+        }
+        out.push((parts.join(":"), vals));
+    }
+    out
+}
+
+/// Builds the design matrix of `formula` on `frame`.
+pub fn design(formula: &Formula, frame: &Frame) -> Result<Design> {
+    let n = frame.rows()?;
+    let y = numeric_values(frame, &formula.response)?;
+    let mut buckets = term_buckets(formula, frame)?;
     let mut columns: Vec<Vec<f64>> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     let mut terms = Vec::new();
@@ -630,53 +686,11 @@ pub fn design(formula: &Formula, frame: &Frame) -> Result<Design> {
                 } else {
                     Coding::Reduced
                 };
-                per_factor.push(match coding {
-                    Coding::Numeric => vec![(f.label.clone(), numeric_values(frame, &f.var)?)],
-                    Coding::Reduced | Coding::Full => {
-                        let lv = levels_of(frame, f)?;
-                        let full = matches!(coding, Coding::Full);
-                        lv.names
-                            .iter()
-                            .enumerate()
-                            .filter(|(k, _)| full || *k != lv.reference)
-                            .map(|(k, name)| {
-                                let col = if full {
-                                    format!("{}[{name}]", f.label)
-                                } else {
-                                    format!("{}[T.{name}]", f.label)
-                                };
-                                let vals = lv
-                                    .codes
-                                    .iter()
-                                    .map(|&c| f64::from(u8::from(c == k)))
-                                    .collect();
-                                (col, vals)
-                            })
-                            .collect()
-                    }
-                });
+                per_factor.push(factor_columns(frame, f, coding)?);
             }
-            if per_factor.is_empty() {
-                names.push("Intercept".to_string());
-                columns.push(vec![1.0; n]);
-            } else {
-                // left-most factor varies fastest
-                let counts: Vec<usize> = per_factor.iter().map(Vec::len).collect();
-                let total: usize = counts.iter().product();
-                for combo in 0..total {
-                    let mut rem = combo;
-                    let mut vals = vec![1.0; n];
-                    let mut parts = Vec::new();
-                    for (fi, c) in counts.iter().enumerate() {
-                        let k = rem % c;
-                        rem /= c;
-                        let (nm, v) = &per_factor[fi][k];
-                        parts.push(nm.clone());
-                        vals.iter_mut().zip(v).for_each(|(a, b)| *a *= b);
-                    }
-                    names.push(parts.join(":"));
-                    columns.push(vals);
-                }
+            for (name, values) in term_columns(&per_factor, n) {
+                names.push(name);
+                columns.push(values);
             }
             terms.push(DesignTerm {
                 name: t.name(),

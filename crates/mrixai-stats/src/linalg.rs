@@ -121,6 +121,44 @@ pub fn lstsq(x: &Matrix, y: &[f64], names: Option<&[String]>) -> Result<LeastSqu
             a[i + j * n] = x.get(i, j);
         }
     }
+    let rdiag = householder_qr(&mut a, n, p, names)?;
+    // Qᵀ y
+    let mut qty = y.to_vec();
+    for k in 0..p {
+        let mut s = 0.0;
+        for i in k..n {
+            s += a[i + k * n] * qty[i];
+        }
+        s = -s / a[k + k * n];
+        for i in k..n {
+            qty[i] += s * a[i + k * n];
+        }
+    }
+    // R β = (Qᵀy)[..p]
+    let r = |i: usize, j: usize| if i == j { rdiag[i] } else { a[i + j * n] };
+    let mut beta = vec![0.0; p];
+    for k in (0..p).rev() {
+        let mut s = qty[k];
+        for j in k + 1..p {
+            s -= r(k, j) * beta[j];
+        }
+        beta[k] = s / rdiag[k];
+    }
+    let xtx_inv = xtx_inverse(&r, &rdiag, p);
+    let fitted = x.mul_vec(&beta);
+    let residuals = y.iter().zip(&fitted).map(|(a, b)| a - b).collect();
+    Ok(LeastSquares {
+        beta,
+        residuals,
+        xtx_inv,
+    })
+}
+
+/// Householder QR in place of the column-major `n × p` matrix `a` (LINPACK `dqrdc`'s
+/// layout: the Householder vectors on and below the diagonal, R above it); returns R's
+/// diagonal. A column whose remaining norm vanishes next to its own norm is an error naming
+/// it (from `names`).
+fn householder_qr(a: &mut [f64], n: usize, p: usize, names: Option<&[String]>) -> Result<Vec<f64>> {
     let col_norms: Vec<f64> = (0..p)
         .map(|j| {
             a[j * n..(j + 1) * n]
@@ -165,29 +203,11 @@ pub fn lstsq(x: &Matrix, y: &[f64], names: Option<&[String]>) -> Result<LeastSqu
         }
         rdiag[k] = -nrm;
     }
-    // Qᵀ y
-    let mut qty = y.to_vec();
-    for k in 0..p {
-        let mut s = 0.0;
-        for i in k..n {
-            s += a[i + k * n] * qty[i];
-        }
-        s = -s / a[k + k * n];
-        for i in k..n {
-            qty[i] += s * a[i + k * n];
-        }
-    }
-    // R β = (Qᵀy)[..p]
-    let r = |i: usize, j: usize| if i == j { rdiag[i] } else { a[i + j * n] };
-    let mut beta = vec![0.0; p];
-    for k in (0..p).rev() {
-        let mut s = qty[k];
-        for j in k + 1..p {
-            s -= r(k, j) * beta[j];
-        }
-        beta[k] = s / rdiag[k];
-    }
-    // R⁻¹ (upper triangular), then (XᵀX)⁻¹ = R⁻¹ R⁻ᵀ
+    Ok(rdiag)
+}
+
+/// (XᵀX)⁻¹ = R⁻¹ R⁻ᵀ from R (`r(i, j)`, upper triangular, diagonal `rdiag`), row-major `p × p`.
+fn xtx_inverse(r: &impl Fn(usize, usize) -> f64, rdiag: &[f64], p: usize) -> Vec<f64> {
     let mut rinv = vec![0.0; p * p];
     for j in 0..p {
         rinv[j * p + j] = 1.0 / rdiag[j];
@@ -207,13 +227,7 @@ pub fn lstsq(x: &Matrix, y: &[f64], names: Option<&[String]>) -> Result<LeastSqu
             xtx_inv[j * p + i] = s;
         }
     }
-    let fitted = x.mul_vec(&beta);
-    let residuals = y.iter().zip(&fitted).map(|(a, b)| a - b).collect();
-    Ok(LeastSquares {
-        beta,
-        residuals,
-        xtx_inv,
-    })
+    xtx_inv
 }
 
 /// Residuals of `y` after least squares on an intercept and `z` (plus nothing else).
