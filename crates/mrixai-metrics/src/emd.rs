@@ -948,8 +948,9 @@ impl Transport {
         }
     }
 
-    /// Pivots on the entering arc s → t of cost c.
-    fn pivot(&mut self, s: u32, t: u32, c: f64) {
+    /// The deepest common ancestor of `s` and `t` in the tree (where the cycle closes).
+    #[inline]
+    fn join_of(&self, s: u32, t: u32) -> u32 {
         let (mut a, mut b) = (s, t);
         let (mut da, mut db) = (self.depth_of(a), self.depth_of(b));
         while a != b {
@@ -966,7 +967,38 @@ impl Transport {
                 db -= 1;
             }
         }
-        let join = a;
+        a
+    }
+
+    /// Sends `delta` round the cycle: down the `s` side and up the `t` side of the tree paths
+    /// from `s` and `t` to `join`.
+    #[inline]
+    fn augment(&mut self, s: u32, t: u32, join: u32, delta: f64) {
+        let mut u = s;
+        while u != join {
+            let f = &mut self.flow[u as usize];
+            if (u as usize) < self.ns {
+                *f -= delta
+            } else {
+                *f += delta
+            }
+            u = self.parent[u as usize];
+        }
+        let mut u = t;
+        while u != join {
+            let f = &mut self.flow[u as usize];
+            if (u as usize) < self.ns {
+                *f += delta
+            } else {
+                *f -= delta
+            }
+            u = self.parent[u as usize];
+        }
+    }
+
+    /// Pivots on the entering arc s → t of cost c.
+    fn pivot(&mut self, s: u32, t: u32, c: f64) {
+        let join = self.join_of(s, t);
         // leaving arc: on the s side flow moves down (up-arcs = sources decrease), on
         // the t side it moves up (down-arcs = sinks decrease)
         let mut delta = f64::INFINITY;
@@ -994,26 +1026,7 @@ impl Transport {
             return;
         }
         if delta > 0.0 {
-            let mut u = s;
-            while u != join {
-                let f = &mut self.flow[u as usize];
-                if (u as usize) < self.ns {
-                    *f -= delta
-                } else {
-                    *f += delta
-                }
-                u = self.parent[u as usize];
-            }
-            let mut u = t;
-            while u != join {
-                let f = &mut self.flow[u as usize];
-                if (u as usize) < self.ns {
-                    *f += delta
-                } else {
-                    *f -= delta
-                }
-                u = self.parent[u as usize];
-            }
+            self.augment(s, t, join, delta);
         }
         let (u_in, v_in) = if side == 1 { (s, t) } else { (t, s) };
         let old_pi_in = self.potential(u_in);

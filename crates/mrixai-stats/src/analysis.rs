@@ -993,6 +993,38 @@ fn across_models(ctx: &Ctx, scores: &Scores, notes: &mut Vec<String>) -> AcrossM
     out.finish(ctx.opts.alpha)
 }
 
+/// Block (model, or model and image for `unit` = `sample`) → method → score of `metric`:
+/// the blocks of the Friedman and Wilcoxon comparisons.
+fn method_blocks<'a>(
+    ctx: &'a Ctx,
+    scores: &Scores,
+    metric: &str,
+    unit: &str,
+) -> BTreeMap<(String, i64), BTreeMap<&'a str, f64>> {
+    let mut blocks: BTreeMap<(String, i64), BTreeMap<&str, f64>> = BTreeMap::new();
+    for method in &ctx.methods {
+        let key = (method.clone(), metric.to_string());
+        if unit == "model" {
+            for ms in scores.get(&key).into_iter().flatten() {
+                blocks
+                    .entry((ms.model.cell.clone(), -1))
+                    .or_default()
+                    .insert(method, ms.score);
+            }
+        } else {
+            for (cell, vals) in ctx.values.get(&key).into_iter().flatten() {
+                for v in vals.iter().filter(|v| ctx.opts.subset.keeps(v.2, v.3)) {
+                    blocks
+                        .entry((cell.clone(), v.0))
+                        .or_default()
+                        .insert(method, v.1);
+                }
+            }
+        }
+    }
+    blocks
+}
+
 /// Friedman across methods, mean ranks, and pairwise Wilcoxon with Holm/BH, per metric and
 /// unit (`model`: blocks are cells' model-level scores; `sample`: blocks are
 /// (cell, sample) pairs of the subset).
@@ -1004,28 +1036,7 @@ fn method_comparisons(
     let nan = f64::NAN;
     for metric in &ctx.metrics {
         for unit in ["model", "sample"] {
-            // block key → method → value
-            let mut blocks: BTreeMap<(String, i64), BTreeMap<&str, f64>> = BTreeMap::new();
-            for method in &ctx.methods {
-                let key = (method.clone(), metric.clone());
-                if unit == "model" {
-                    for ms in scores.get(&key).into_iter().flatten() {
-                        blocks
-                            .entry((ms.model.cell.clone(), -1))
-                            .or_default()
-                            .insert(method, ms.score);
-                    }
-                } else {
-                    for (cell, vals) in ctx.values.get(&key).into_iter().flatten() {
-                        for v in vals.iter().filter(|v| ctx.opts.subset.keeps(v.2, v.3)) {
-                            blocks
-                                .entry((cell.clone(), v.0))
-                                .or_default()
-                                .insert(method, v.1);
-                        }
-                    }
-                }
-            }
+            let blocks = method_blocks(ctx, scores, metric, unit);
             let complete: Vec<&BTreeMap<&str, f64>> = blocks
                 .values()
                 .filter(|b| b.len() == ctx.methods.len() && b.values().all(|v| v.is_finite()))

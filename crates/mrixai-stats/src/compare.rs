@@ -133,27 +133,9 @@ pub fn compare_pair(scores: &MethodScores, a: &str, b: &str, level: f64) -> Pair
             one_sample_t(&d)
         }
         None => {
-            // A degenerate mixed model (e.g. two controls, whose difference is the same in
-            // every model): the two-stage test over the units that vary.
-            let by = |g: &lmm::Grouping| {
-                let mut sums = vec![(0.0, 0usize); g.levels];
-                for (v, &k) in d.iter().zip(&g.codes) {
-                    sums[k].0 += v;
-                    sums[k].1 += 1;
-                }
-                sums.iter()
-                    .map(|(s, n)| s / *n as f64)
-                    .collect::<Vec<f64>>()
-            };
-            let over_models = by(&models);
-            if describe::std_dev(&over_models) > 1e-12 {
-                out.test = "t over model means".to_string();
-                one_sample_t(&over_models)
-            } else {
-                out.test =
-                    "t over image means (the difference is the same in every model)".to_string();
-                one_sample_t(&by(&images))
-            }
+            let (test, c) = two_stage(&d, &models, &images);
+            out.test = test.to_string();
+            c
         }
     };
     let (lo, hi) = c.ci(level);
@@ -164,6 +146,35 @@ pub fn compare_pair(scores: &MethodScores, a: &str, b: &str, level: f64) -> Pair
     out.ci_high = hi;
     out.p = c.p;
     out
+}
+
+/// When the mixed model degenerates (e.g. two controls, whose difference is the same in
+/// every model): the two-stage test over the units that vary, model means or else image
+/// means of the differences `d`; its name and result.
+fn two_stage(
+    d: &[f64],
+    models: &lmm::Grouping,
+    images: &lmm::Grouping,
+) -> (&'static str, lmm::Contrast) {
+    let by = |g: &lmm::Grouping| {
+        let mut sums = vec![(0.0, 0usize); g.levels];
+        for (v, &k) in d.iter().zip(&g.codes) {
+            sums[k].0 += v;
+            sums[k].1 += 1;
+        }
+        sums.iter()
+            .map(|(s, n)| s / *n as f64)
+            .collect::<Vec<f64>>()
+    };
+    let over_models = by(models);
+    if describe::std_dev(&over_models) > 1e-12 {
+        ("t over model means", one_sample_t(&over_models))
+    } else {
+        (
+            "t over image means (the difference is the same in every model)",
+            one_sample_t(&by(images)),
+        )
+    }
 }
 
 /// The one-sample t-test of mean zero.

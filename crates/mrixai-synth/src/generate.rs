@@ -270,23 +270,7 @@ fn generate_one(
             }
             continue;
         };
-        // Intensity change, noise, skull stripping and normalisation.
-        let mut brain_vals = Vec::with_capacity(n);
-        for i in 0..n {
-            if brain[i] >= 0.5 {
-                let noise: f32 = r.sample(StandardNormal);
-                t[i] = (t[i] * painted.factor[i] + noise_std * noise).max(0.0);
-                brain_vals.push(t[i]);
-            } else {
-                t[i] = 0.0;
-            }
-        }
-        let top = crate::volume::quantile(&brain_vals, 0.995).max(1e-6);
-        for (i, v) in t.iter().enumerate().take(n) {
-            out.image[i] = (v / top).clamp(0.0, 1.0);
-            out.mask[i] = u8::from(painted.taken[i]);
-            out.weight[i] = painted.weight[i];
-        }
+        finish_image(&mut t, &brain, &painted, noise_std, &mut r, out);
         return Ok(SampleMeta {
             index,
             subject: subj.id,
@@ -301,6 +285,36 @@ fn generate_one(
         });
     }
     unreachable!("the last attempt returns")
+}
+
+/// Applies the lesions' intensity change and noise inside the brain, strips the skull and
+/// normalises to the brain's 99.5th percentile into `out`, with the lesions' mask and
+/// weights.
+fn finish_image(
+    t: &mut [f32],
+    brain: &[f32],
+    painted: &Painted,
+    noise_std: f32,
+    r: &mut Rng,
+    out: Out,
+) {
+    let n = painted.taken.len();
+    let mut brain_vals = Vec::with_capacity(n);
+    for i in 0..n {
+        if brain[i] >= 0.5 {
+            let noise: f32 = r.sample(StandardNormal);
+            t[i] = (t[i] * painted.factor[i] + noise_std * noise).max(0.0);
+            brain_vals.push(t[i]);
+        } else {
+            t[i] = 0.0;
+        }
+    }
+    let top = crate::volume::quantile(&brain_vals, 0.995).max(1e-6);
+    for (i, v) in t.iter().enumerate().take(n) {
+        out.image[i] = (v / top).clamp(0.0, 1.0);
+        out.mask[i] = u8::from(painted.taken[i]);
+        out.weight[i] = painted.weight[i];
+    }
 }
 
 /// The tissue of one sample's grid (`dims`): brain and white-matter maps and the voxels a

@@ -35,21 +35,7 @@ impl Base {
     /// fits `grid_hw` in-plane (2-D: as many axial levels as the brain needs at that spacing)
     /// or the whole `[D, H, W]` grid (3-D).
     pub fn prepare(src: &Source, size: &[usize]) -> Base {
-        let sh = src.brain.shape();
-        let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
-        for ((z, y, x), &b) in src.brain.indexed_iter() {
-            if b >= 0.5 {
-                for (a, v) in [z, y, x].into_iter().enumerate() {
-                    lo[a] = lo[a].min(v);
-                    hi[a] = hi[a].max(v);
-                }
-            }
-        }
-        let margin = 2usize;
-        for a in 0..3 {
-            lo[a] = lo[a].saturating_sub(margin);
-            hi[a] = (hi[a] + margin).min(sh[a] - 1);
-        }
+        let (lo, hi) = brain_box(src);
         let ext: Vec<f32> = (0..3)
             .map(|a| (hi[a] - lo[a] + 1) as f32 * src.spacing[a])
             .collect();
@@ -343,4 +329,24 @@ impl Subject {
         }
         (t, b, m)
     }
+}
+/// The bounding box (inclusive, per axis z, y, x) of a source's brain, 2 voxels wider on
+/// each side within the volume.
+fn brain_box(src: &Source) -> ([usize; 3], [usize; 3]) {
+    let sh = src.brain.shape();
+    let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
+    for ((z, y, x), &b) in src.brain.indexed_iter() {
+        if b >= 0.5 {
+            for (a, v) in [z, y, x].into_iter().enumerate() {
+                lo[a] = lo[a].min(v);
+                hi[a] = hi[a].max(v);
+            }
+        }
+    }
+    let margin = 2usize;
+    for a in 0..3 {
+        lo[a] = lo[a].saturating_sub(margin);
+        hi[a] = (hi[a] + margin).min(sh[a] - 1);
+    }
+    (lo, hi)
 }
