@@ -369,7 +369,14 @@ fn bad_requests_fail_with_a_message_and_no_output() {
         &[("--model", &f.dir.join("no-such-model")), d],
         "no-such-model",
     );
-    // targets out of range and of the wrong length
+}
+
+/// Targets out of range or of the wrong length, and inputs the model cannot take, fail
+/// with a message naming the file and what is wrong.
+#[test]
+fn bad_inputs_and_targets_fail_with_a_message() {
+    let f = fixture();
+    let m: (&str, &Path) = ("--model", &f.model);
     let (xp, _, x, _) = inputs(3, "bad");
     let t_range = f.dir.join("t-range.npy");
     npy::write(&t_range, &Array1::from_vec(vec![0i64, 5, 1]).into_dyn()).expect("t");

@@ -118,16 +118,22 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     assert_same(&want, &tables(&killed));
 
     // 2. SLURM layout: prepare, one process per cell (in reverse order), aggregate.
-    let cells_run = scratch("cells");
-    let scripts = scratch("slurm");
-    let parsed = ExperimentConfig::from_file(&cfg).expect("config");
-    let n = slurm::emit(
-        &parsed,
-        &cells_run,
-        &scripts,
-        &slurm::SlurmOptions::default(),
-    )
-    .expect("emit");
+    let (cells_run, scripts) = (scratch("cells"), scratch("slurm"));
+    run_as_slurm_would(&cfg, &cells_run, &scripts);
+    assert_same(&want, &tables(&cells_run));
+
+    for d in [single, killed, cells_run, scripts] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Emits the SLURM scripts of the config `cfg` into `scripts` (checking the job array and
+/// its dependency) and runs what they would: prepare, one process per cell in reverse
+/// order, aggregate, into `cells_run`.
+fn run_as_slurm_would(cfg: &Path, cells_run: &Path, scripts: &Path) {
+    let parsed = ExperimentConfig::from_file(cfg).expect("config");
+    let n =
+        slurm::emit(&parsed, cells_run, scripts, &slurm::SlurmOptions::default()).expect("emit");
     assert_eq!(n, grid::cells(&parsed).len());
     let ids = std::fs::read_to_string(scripts.join("cells.txt")).expect("cells.txt");
     assert_eq!(ids.lines().count(), n);
@@ -145,7 +151,7 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     run_ok(
         mrixai()
             .args(["run-cell", "--prepare", "--quiet", "--run"])
-            .arg(&cells_run)
+            .arg(cells_run)
             .arg("--config")
             .arg(&emitted),
     );
@@ -153,7 +159,7 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
         run_ok(
             mrixai()
                 .args(["run-cell", "--quiet", "--index", &i.to_string(), "--run"])
-                .arg(&cells_run)
+                .arg(cells_run)
                 .arg("--config")
                 .arg(&emitted),
         );
@@ -161,15 +167,10 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     run_ok(
         mrixai()
             .args(["aggregate", "--quiet", "--run"])
-            .arg(&cells_run)
+            .arg(cells_run)
             .arg("--config")
             .arg(&emitted),
     );
-    assert_same(&want, &tables(&cells_run));
-
-    for d in [single, killed, cells_run, scripts] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
 
 /// `mrixai explain --dataset` (default target: the prediction) gives the pipeline's maps

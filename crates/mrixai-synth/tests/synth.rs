@@ -499,12 +499,6 @@ fn bad_inputs_name_the_culprit_and_leave_no_output() {
     let base = tmp("bad");
     std::fs::create_dir_all(&base).unwrap();
     let ch2 = std::fs::read(default_mri_dir().join("ch2bet.nii.gz")).unwrap();
-    let ball = |i: usize| {
-        let (z, y, x) = (i / 900, (i / 30) % 30, i % 30);
-        let d = ((z as f32 - 15.0).powi(2) + (y as f32 - 15.0).powi(2) + (x as f32 - 15.0).powi(2))
-            .sqrt();
-        if d < 12.0 { 100.0 + x as f32 } else { 0.0 }
-    };
     type Make = Box<dyn Fn(&Path) -> PathBuf>;
     let cases: Vec<(&str, Make, &str)> = vec![
         (
@@ -593,7 +587,21 @@ fn bad_inputs_name_the_culprit_and_leave_no_output() {
         assert!(e.contains(needle), "{name}: expected `{needle}` in: {e}");
         assert!(!out.exists(), "{name}: output folder left behind");
     }
-    // A valid synthetic ball works as a user volume (and is accepted without tissue maps).
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// A synthetic ball is a valid user volume (accepted without tissue maps); an impossible
+/// config names its field and leaves no output; an existing folder is not replaced without
+/// force.
+#[test]
+fn a_ball_is_a_volume_and_bad_configs_leave_no_output() {
+    let base = tmp("bad-config");
+    let ball = |i: usize| {
+        let (z, y, x) = (i / 900, (i / 30) % 30, i % 30);
+        let d = ((z as f32 - 15.0).powi(2) + (y as f32 - 15.0).powi(2) + (x as f32 - 15.0).powi(2))
+            .sqrt();
+        if d < 12.0 { 100.0 + x as f32 } else { 0.0 }
+    };
     let ok = base.join("ok");
     std::fs::create_dir_all(&ok).unwrap();
     write_nifti(&ok.join("ball.nii.gz"), &[30, 30, 30], ball);
