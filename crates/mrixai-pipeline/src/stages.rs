@@ -243,8 +243,9 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     // 1. the model
     let model_dir = at.model();
     let t0 = Instant::now();
-    let info = if model_dir.join("model.json").is_file() {
-        mrixai_zoo::ModelInfo::read(&model_dir)?
+    let (info, model) = if model_dir.join("model.json").is_file() {
+        let model = Vgg::load_on(&model_dir, cfg.device)?;
+        (mrixai_zoo::ModelInfo::read(&model_dir)?, model)
     } else {
         let init = cell.source.is_pretrained().then(|| InitSpec {
             checkpoint: run.layout().checkpoint(cell.source),
@@ -253,7 +254,7 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
             source: Some(cell.source),
         });
         let tc = train_config(&cfg.train, cfg.device);
-        mrixai_zoo::train_on_dataset(
+        mrixai_zoo::train_model_on_dataset(
             &dataset,
             &cfg.model.arch,
             &tc,
@@ -264,7 +265,6 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
         )?
     };
     let train_seconds = t0.elapsed().as_secs_f64();
-    let model = Vgg::load_on(&model_dir, cfg.device)?;
     // 2. predictions on the explained test samples
     let test = read_split(&dataset, Split::Test)?;
     let n = cfg.explain.max_samples.min(test.len());

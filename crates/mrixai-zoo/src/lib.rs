@@ -24,7 +24,8 @@ pub use arch::{Arch, FeatureItem, InputNorm};
 pub use mrixai_core::atomic::OutDir;
 pub use pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
 pub use run::{
-    InitSpec, Predictions, import_imagenet, predict_split, pretrain_ood, train_on_dataset,
+    InitSpec, Predictions, import_imagenet, predict_split, pretrain_ood, train_model_on_dataset,
+    train_on_dataset,
 };
 pub use tensor::Compute;
 pub use train::{Optimizer, TrainConfig, TrainReport, train};

@@ -103,6 +103,20 @@ pub fn train_on_dataset(
     out: &OutDir,
     progress: &dyn Progress,
 ) -> Result<ModelInfo> {
+    train_model_on_dataset(dataset, arch, cfg, init, seed, out, progress).map(|(info, _)| info)
+}
+
+/// [`train_on_dataset`], also returning the trained model (the weights written to `out`), so
+/// that a caller who goes on to use it need not load it back.
+pub fn train_model_on_dataset(
+    dataset: &Path,
+    arch: &str,
+    cfg: &TrainConfig,
+    init: Option<&InitSpec>,
+    seed: u64,
+    out: &OutDir,
+    progress: &dyn Progress,
+) -> Result<(ModelInfo, Vgg)> {
     out.check(CHECKPOINT_FILES)?;
     let tr = read_split(dataset, Split::Train)?;
     let va = read_split(dataset, Split::Val)?;
@@ -141,7 +155,8 @@ pub fn train_on_dataset(
         seed,
         ..ModelInfo::untrained()
     };
-    save_trained(&report, test.as_ref(), cfg, info, out)
+    let info = save_trained(&report, test.as_ref(), cfg, info, out)?;
+    Ok((info, report.model))
 }
 
 /// Measures the test accuracy of a trained model (when a test split is given), completes
