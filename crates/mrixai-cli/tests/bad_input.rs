@@ -279,14 +279,14 @@ const CASES: &[Case] = &[
         what: "a duplicate key in a synth config",
         args: "synth --quiet --config {d}/dup.toml --out {d}/ds",
         code: 1,
-        says: "dup.toml: invalid synth config: line 2, column 1: duplicate key",
+        says: "dup.toml: invalid synth config: line 2, column 1 (`subjects`): duplicate key",
         out: Some("ds"),
     },
     Case {
         what: "a key in the wrong section of a synth config",
         args: "synth --quiet --config {d}/misplaced.toml --out {d}/ds",
         code: 1,
-        says: "misplaced.toml: invalid synth config: line 2, column 1: unknown field `subject`",
+        says: "misplaced.toml: invalid synth config: line 2, column 1 (`subject.subject`): unknown field `subject`",
         out: Some("ds"),
     },
     Case {

@@ -39,6 +39,12 @@ pub fn higher_is_better(name: &str) -> bool {
     !(name == "emd" || name.ends_with("_distance") || name.ends_with("_error"))
 }
 
+/// Whether the metric named `name` is 1 or 0 per sample, a hit or a miss (the pointing
+/// game): the report shows its share of hits, not a distribution.
+pub fn is_binary_metric(name: &str) -> bool {
+    name == "pointing_game"
+}
+
 /// Version of the mrixai crates, recorded in every artefact's metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

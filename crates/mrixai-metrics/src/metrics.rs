@@ -519,6 +519,7 @@ fn check_same_shape(a: &[usize], m: &[usize]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::{ArrayD, IxDyn};
 
     /// The direction of every metric, with and without a parameter, is the one rule of
     /// `mrixai_core::higher_is_better`: only the distance `emd` is better when lower.
@@ -535,7 +536,6 @@ mod tests {
             );
         }
     }
-    use ndarray::{ArrayD, IxDyn};
 
     #[test]
     fn names_roundtrip_and_errors() {

@@ -43,7 +43,7 @@ pub fn write_predictions(path: &Path, rows: &[Prediction]) -> Result<()> {
 
 /// Reads what [`write_predictions`] wrote; the samples must be 0, 1, … in order.
 pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
-    lines(path, PREDICTIONS_HEADER)?
+    lines(path, PREDICTIONS_HEADER, false)?
         .enumerate()
         .map(|(i, (line, f))| {
             if field::<usize>(path, line, &f, 0)? != i {
@@ -76,9 +76,9 @@ pub fn write_scores(path: &Path, rows: &[CellScore]) -> Result<()> {
     atomic::write_bytes(path, scores_text(rows).as_bytes())
 }
 
-/// Reads what [`write_scores`] wrote.
+/// Reads what [`write_scores`] wrote (and the header-less control scores of older runs).
 pub fn read_scores(path: &Path) -> Result<Vec<CellScore>> {
-    lines(path, SCORES_HEADER)?
+    lines(path, SCORES_HEADER, true)?
         .map(|(line, f)| {
             Ok(CellScore {
                 method: f[0].to_string(),
@@ -93,20 +93,23 @@ pub fn read_scores(path: &Path) -> Result<Vec<CellScore>> {
         .collect()
 }
 
-/// The data lines of the CSV file `path` (1-based line number, fields) after `header`.
+/// The data lines of the CSV file `path` (1-based line number, fields) after `header`, which
+/// may be absent when `optional`.
 fn lines<'a>(
     path: &'a Path,
     header: &str,
+    optional: bool,
 ) -> Result<impl Iterator<Item = (usize, Vec<String>)> + 'a> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let first = text.lines().next().unwrap_or("");
-    if first != header {
+    let skip = usize::from(first == header);
+    if skip == 0 && !optional {
         return Err(Error::format(
             path,
             format!("header `{first}`, expected `{header}`"),
         ));
     }
-    let rows: Vec<(usize, Vec<String>)> = (text.lines().enumerate().skip(1))
+    let rows: Vec<(usize, Vec<String>)> = (text.lines().enumerate().skip(skip))
         .filter(|(_, l)| !l.is_empty())
         .map(|(i, l)| (i + 1, l.split(',').map(str::to_string).collect()))
         .collect();
@@ -174,6 +177,9 @@ mod tests {
             (back.len(), &back[0], back[1].value.is_nan()),
             (3, &scores[0], true)
         );
+        // the control scores of older runs have no header
+        std::fs::write(&s, "lrp,0,emd_score,0.8125\n").unwrap();
+        assert_eq!(read_scores(&s).unwrap(), vec![scores[0].clone()]);
         std::fs::write(&s, "method,sample,metric,value\nlrp,x,emd_score,1\n").unwrap();
         let e = read_scores(&s).unwrap_err().to_string();
         assert!(e.contains("scores.csv") && e.contains("line 2"), "{e}");

@@ -173,9 +173,8 @@ fn default_explain_batch() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreConfig {
-    /// The metrics (written as their names).
-    #[serde(with = "metric_names")]
-    pub metrics: MetricSet,
+    /// The metrics.
+    pub metrics: Metrics,
     /// Channel pooling of multi-channel maps.
     #[serde(default, with = "as_text")]
     pub pool: Pooling,
@@ -245,24 +244,36 @@ mod as_text {
     }
 }
 
-/// Serde of a [`MetricSet`] as the list of its names (not empty).
-mod metric_names {
-    use mrixai_metrics::MetricSet;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// The configured metrics: the parsed set, and the names as the config spells them, which
+/// are written back unchanged (a cell's id hashes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    names: Vec<String>,
+    set: MetricSet,
+}
 
-    pub fn serialize<S: Serializer>(m: &MetricSet, s: S) -> std::result::Result<S::Ok, S::Error> {
-        m.names().serialize(s)
+impl std::ops::Deref for Metrics {
+    type Target = MetricSet;
+    fn deref(&self) -> &MetricSet {
+        &self.set
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<MetricSet, D::Error> {
+impl Serialize for Metrics {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.names.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metrics {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let names = Vec::<String>::deserialize(d)?;
         if names.is_empty() {
             return Err(serde::de::Error::custom("score.metrics must not be empty"));
         }
-        MetricSet::parse(&names)
-            .map_err(|e| serde::de::Error::custom(format!("score.metrics: {e}")))
+        let set = MetricSet::parse(&names)
+            .map_err(|e| serde::de::Error::custom(format!("score.metrics: {e}")))?;
+        Ok(Self { names, set })
     }
 }
 
@@ -543,9 +554,13 @@ mod tests {
             (
                 "[\"scratch\", \"ood\"",
                 "[\"scratch\", \"imagenet21k\"",
-                "pre-training source `imagenet21k`",
+                "(`grid.sources`): unknown pre-training source `imagenet21k`",
             ),
-            ("optimizer = \"adam\"", "optimizer = \"adamw\"", "`adamw`"),
+            (
+                "optimizer = \"adam\"",
+                "optimizer = \"adamw\"",
+                "`train.optimizer`",
+            ),
             (
                 "pretrain_task = \"anatomy\"",
                 "pretrain_task = \"lesion\"",
@@ -554,7 +569,7 @@ mod tests {
             (
                 "pretrain_task = \"anatomy\"",
                 "pretrain_task = \"anatomie\"",
-                "`anatomie`",
+                "(`data.pretrain_task`)",
             ),
             ("[\"emd_score\"", "[\"emd_scor\"", "score.metrics"),
             (
@@ -562,7 +577,11 @@ mod tests {
                 "metrics = [] #",
                 "score.metrics must not be empty",
             ),
-            ("pool = \"sum_abs\"", "pool = \"sum\"", "pooling `sum`"),
+            (
+                "pool = \"sum_abs\"",
+                "pool = \"sum\"",
+                "(`score.pool`): unknown pooling `sum`",
+            ),
             ("ood = \"procedural\"", "ood = \"\"", "pretrain.ood"),
         ];
         for (i, (from, to, what)) in bad.into_iter().enumerate() {
@@ -591,6 +610,9 @@ mod tests {
         );
         assert!(text.contains("pool = \"sum_abs\""), "{text}");
         assert_eq!(toml::from_str::<ExperimentConfig>(&text).unwrap(), cfg);
+        // a metric is written back as spelt (a cell's id hashes it)
+        let spelt = tiny_with("spelt", "\"precision\"", "\" precision\"").unwrap();
+        assert!(spelt.to_toml().unwrap().contains("\" precision\""));
         let weights = tiny_with(
             "imagenet",
             "ood = \"procedural\"",

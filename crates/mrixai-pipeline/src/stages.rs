@@ -27,8 +27,8 @@ fn dataset_matches(out: &Path, cfg: &SynthConfig, seed: u64) -> bool {
     let Ok(info) = serde_json::from_str::<serde_json::Value>(&text) else {
         return false;
     };
-    // compared as typed values: serde_json reads a float's last bit back only approximately,
-    // so the JSON values of one config can differ
+    // compared as typed values: the JSON of an f32 field holds its f64 widening
+    // (0.029999999329447746 for 0.03), which does not read back to the same f64 bits
     let made_from = serde_json::from_value::<SynthConfig>(info["config"].clone());
     made_from.is_ok_and(|c| c == *cfg) && info["seed"] == seed
 }
@@ -410,6 +410,12 @@ fn records(run: &Run, cells: &[Cell]) -> Result<Vec<Record>> {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let rec: CellRecord =
             serde_json::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))?;
+        if !rec.test_accuracy.is_finite() {
+            return Err(Error::format(
+                &path,
+                "test_accuracy is missing or not finite",
+            ));
+        }
         let predictions = cell_files::read_predictions(&at.predictions())?;
         done.push((at, rec, predictions));
     }
@@ -424,6 +430,10 @@ fn records(run: &Run, cells: &[Cell]) -> Result<Vec<Record>> {
             let p = *preds.get(s.sample).ok_or_else(|| {
                 Error::format(&path, format!("sample {} has no prediction", s.sample))
             })?;
+            if s.value.is_infinite() {
+                let what = format!("{} of {} on sample {}", s.metric, s.method, s.sample);
+                return Err(Error::format(&path, format!("{what} is infinite")));
+            }
             out.push(Record {
                 cell: rec.id.clone(),
                 source: rec.cell.source.name().to_string(),

@@ -89,9 +89,9 @@ fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) 
 
 fn figure_html(f: &Figure, n: usize) -> String {
     format!(
-        "<figure id=\"fig-{id}\">{svg}<figcaption><b>Figure {n}.</b> {cap} \
-         <a class=\"file\" href=\"figures/{file}\">figures/{file}</a></figcaption>\
-         <p class=\"howto\"><b>How to read this:</b> {how}</p></figure>\n",
+        "<figure id=\"fig-{id}\">{svg}<p class=\"howto\"><b>How to read this:</b> {how}</p>\
+         <figcaption><b>Figure {n}.</b> {cap} \
+         <a class=\"file\" href=\"figures/{file}\">figures/{file}</a></figcaption></figure>\n",
         id = esc(f.file.trim_end_matches(".svg")),
         svg = f.svg,
         cap = esc(&f.caption),

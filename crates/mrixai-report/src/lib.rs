@@ -331,10 +331,11 @@ fn accuracy_figure(input: &FigureInput) -> Result<Figure> {
     })
 }
 
-/// The samples' scores of one metric (finite, in the analysed subset) per configuration
-/// (source index, k, frozen) and method.
+/// Scores per configuration (source index, k, frozen) and method.
 type ConfigScores<'a> = BTreeMap<(usize, i64, bool), BTreeMap<&'a str, Vec<f64>>>;
 
+/// The samples' scores of `metric` (finite, in the analysed subset) per configuration and
+/// method.
 fn config_scores<'a>(input: &FigureInput<'a>, metric: &str) -> ConfigScores<'a> {
     let subset = input.opts.stats.subset;
     let mut groups: ConfigScores = BTreeMap::new();
@@ -394,11 +395,7 @@ fn box_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
         let per_method = |by_method: &BTreeMap<&str, Vec<f64>>, m: &String| {
             by_method.get(m.as_str()).cloned().unwrap_or_default()
         };
-        let binary = groups
-            .values()
-            .flat_map(|g| g.values())
-            .all(|v| method_figures::is_binary(v));
-        let figure = if binary {
+        let figure = if mrixai_core::is_binary_metric(metric) {
             let series: Vec<method_figures::PropSeries> = (groups.values().zip(&styles))
                 .map(|(g, style)| method_figures::PropSeries {
                     style: style.clone(),

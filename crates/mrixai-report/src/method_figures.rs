@@ -114,12 +114,6 @@ impl Proportion {
     }
 }
 
-/// Whether every finite value is 0 or 1 (and there is one): a per-sample hit or miss.
-pub fn is_binary(values: &[f64]) -> bool {
-    let mut finite = values.iter().filter(|v| v.is_finite()).peekable();
-    finite.peek().is_some() && finite.all(|v| *v == 0.0 || *v == 1.0)
-}
-
 /// One proportion series: a configuration with one proportion per method.
 #[derive(Debug, Clone)]
 pub struct PropSeries {
@@ -236,13 +230,17 @@ where
 {
     let n = methods.len().max(1);
     let k = styles.len().max(1);
-    let w = ((n * k) as u32 * 16 + n as u32 * 30 + 260).clamp(640, 1400);
     let widest = styles
         .iter()
         .map(|s| text_width(&s.label, 12))
         .fold(text_width("configuration", 13), f64::max);
     let legend_w = widest.ceil() as u32 + 40;
-    let axis = CategoryAxis::new(methods.to_vec(), f64::from(w - 2 * 12 - legend_w - 60));
+    // wide enough for the legend and a plot of at least 200 pixels
+    let w = ((n * k) as u32 * 16 + n as u32 * 30 + 260)
+        .clamp(640, 1400)
+        .max(legend_w + 2 * 12 + 60 + 200);
+    let plot_w = w - (2 * 12 + legend_w + 60);
+    let axis = CategoryAxis::new(methods.to_vec(), f64::from(plot_w));
     let legend_h = 36 + 20 * styles.len() as u32;
     let h = (PLOT_H + axis.area()).max(legend_h);
     let mut svg = String::new();
@@ -304,9 +302,9 @@ mod tests {
     }
 
     #[test]
-    fn binary_metrics_are_recognised_and_summarised_as_proportions() {
-        assert!(is_binary(&[0.0, 1.0, f64::NAN, 1.0]));
-        assert!(!is_binary(&[0.0, 0.5]) && !is_binary(&[f64::NAN]) && !is_binary(&[]));
+    fn binary_metrics_are_summarised_as_proportions() {
+        assert!(mrixai_core::is_binary_metric("pointing_game"));
+        assert!(!mrixai_core::is_binary_metric("emd_score"));
         let p = Proportion::of(&[1.0, 0.0, 1.0, 1.0, f64::NAN]).unwrap();
         assert_eq!(p.p, 0.75);
         let (lo, hi) = mrixai_stats::describe::wilson_interval(3, 4, 0.95).unwrap();

@@ -227,10 +227,35 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let col = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
-            format!("line {line}, column {col}: {msg}")
+            match key_at(text, span.start) {
+                Some(key) => format!("line {line}, column {col} (`{key}`): {msg}"),
+                None => format!("line {line}, column {col}: {msg}"),
+            }
         }
         None => msg,
     }
+}
+
+/// The dotted key (`section.key`) of the `key = value` line holding byte `offset` of the
+/// TOML `text`, if that line is one.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('#') || key.starts_with('[') {
+        return None;
+    }
+    let section = text[..start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[')
+            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    });
+    Some(match section {
+        Some(sec) if !sec.is_empty() => format!("{sec}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 fn range_check(field: &str, r: [f32; 2], lo: f32, hi: f32) -> Result<()> {

@@ -330,6 +330,7 @@ impl Subject {
         (t, b, m)
     }
 }
+
 /// The bounding box (inclusive, per axis z, y, x) of a source's brain, 2 voxels wider on
 /// each side within the volume.
 fn brain_box(src: &Source) -> ([usize; 3], [usize; 3]) {

@@ -1,6 +1,6 @@
 //! Test support shared by the mrixai crates' tests (a dev-dependency only): [`Scratch`]
-//! folders and [`fresh_path`]s, [`assert_close`] with a [`Tolerance`], [`run_ok`] for binaries, and [`npy_bytes`]
-//! for hand-made `.npy` files.
+//! folders and [`fresh_path`]s, [`assert_close`] with a [`Tolerance`], [`run_ok`] for
+//! binaries, and [`npy_bytes`] for hand-made `.npy` files.
 
 #![forbid(unsafe_code)]
 
@@ -56,11 +56,6 @@ pub fn fresh_path(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&path);
     let _ = std::fs::remove_file(&path);
     path
-}
-
-/// The workspace's root folder (for its `configs/` and `fixtures/`).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// How far a value may lie from its reference `r`: `of_value·|r| + of_largest·L`, where
