@@ -161,8 +161,7 @@ mod tests {
 
     #[test]
     fn scores_csv_and_errors() {
-        let dir = std::env::temp_dir().join(format!("mrixai-score-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = mrixai_testkit::Scratch::new("score");
         // two samples, [N, C=2, 2, 2] attributions and [N, 1, 2, 2] masks
         let a = ArrayD::from_shape_vec(IxDyn(&[2, 2, 2, 2]), (0..16).map(|v| v as f32).collect())
             .unwrap();
@@ -214,6 +213,5 @@ mod tests {
                 .to_string()
                 .contains("a.npy")
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
