@@ -57,6 +57,16 @@ fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) 
     let Some(t) = t else {
         return "<p class=\"note\">Table absent.</p>".to_string();
     };
+    // the columns are named here as text: a name the table lacks is shown, not left blank
+    // (the report test fails on it)
+    let named = cols.iter().chain(conds).map(|(c, _)| *c);
+    let missing: Vec<&str> = named.filter(|c| t.index(c).is_err()).collect();
+    if !missing.is_empty() {
+        return format!(
+            "<p class=\"note missing-column\">This table has no column {}.</p>",
+            esc(&missing.join(", "))
+        );
+    }
     let rows: Vec<usize> = (0..t.len())
         .filter(|&i| conds.iter().all(|(c, v)| t.get(i, c).text() == *v))
         .collect();

@@ -126,6 +126,11 @@ fn report_has_every_figure_and_renders_offline() {
         summary.figures
     );
     assert_eq!(html.matches("How to read this:").count(), expected.len());
+    // every column the page names exists in its statistics table
+    assert!(
+        !html.contains("missing-column"),
+        "the page names a column a table lacks"
+    );
     assert!(html.contains("Wilson interval") && html.contains("hollow: frozen"));
     // the contrast between the two pre-training sources is shown with its CI
     assert!(
