@@ -113,8 +113,24 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     for p in &planted {
         assert_eq!(std::fs::read(p).unwrap(), b"mine", "{}", p.display());
     }
-    // a rerun of a finished run recomputes nothing and changes no table
+    // a rerun of a finished run recomputes nothing (not even the datasets or the in-domain
+    // checkpoint: their files are not rewritten) and changes no table
+    let written = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .expect("file")
+    };
+    let kept = [
+        killed.join("dataset/dataset.json"),
+        killed.join("pretrain/mri/checkpoint/model.safetensors"),
+    ];
+    let before: Vec<_> = kept.iter().map(|p| written(p)).collect();
     run_cells();
+    let after: Vec<_> = kept.iter().map(|p| written(p)).collect();
+    assert_eq!(
+        before, after,
+        "a finished run's datasets or checkpoints were made again"
+    );
     assert_same(&want, &tables(&killed));
 
     // 2. SLURM layout: prepare, one process per cell (in reverse order), aggregate.
