@@ -1,11 +1,11 @@
 //! Experiment configuration (TOML), with the committed `quick` and `paper` profiles.
 
+pub use crate::methods::{ExplainConfig, MethodJob};
 use mrixai_core::{Error, Result, Source};
 use mrixai_metrics::{MetricSet, Pooling};
 use mrixai_synth::Task;
 use mrixai_zoo::{Compute, Optimizer};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The full configuration of one experiment run.
@@ -147,26 +147,6 @@ impl GridConfig {
             _ => &self.pretrained_layers,
         }
     }
-}
-
-/// Attribution settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExplainConfig {
-    /// Methods and controls, by name.
-    pub methods: Vec<String>,
-    /// Per-method parameters (`method -> key -> value`).
-    #[serde(default)]
-    pub params: BTreeMap<String, BTreeMap<String, String>>,
-    /// Explain at most this many test samples per cell (the first ones).
-    pub max_samples: usize,
-    /// Batch size for attribution.
-    #[serde(default = "default_explain_batch")]
-    pub batch_size: usize,
-}
-
-fn default_explain_batch() -> usize {
-    16
 }
 
 /// Metric settings.
@@ -350,50 +330,6 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// Checks the methods with their parameters when the config is read, not at the first
-    /// cell: each method is built once here with its parameters.
-    fn validate_explain(&self) -> Result<()> {
-        for name in &self.explain.methods {
-            let params = self.explain.params.get(name).cloned().unwrap_or_default();
-            if name == "oracle" {
-                if let Some(key) = params.keys().next() {
-                    return Err(Error::config(
-                        format!("explain.params.oracle.{key}"),
-                        "the oracle takes the dataset's masks and has no parameters",
-                    ));
-                }
-            } else if mrixai_attrib::registry::spec(name).is_none() {
-                return Err(Error::config(
-                    "explain.methods",
-                    format!(
-                        "unknown method `{name}` (known: {})",
-                        mrixai_attrib::method_names().join(", ")
-                    ),
-                ));
-            } else {
-                // the registry names `method.key`; the config's field is `explain.params.method.key`
-                mrixai_attrib::method_by_name(name, &params).map_err(|e| match e {
-                    Error::Config { field, msg } => {
-                        Error::config(format!("explain.params.{field}"), msg)
-                    }
-                    e => Error::config(format!("explain.params.{name}"), e.to_string()),
-                })?;
-            }
-        }
-        if let Some(name) = self
-            .explain
-            .params
-            .keys()
-            .find(|m| !self.explain.methods.contains(m))
-        {
-            return Err(Error::config(
-                format!("explain.params.{name}"),
-                "sets parameters of a method that is not in explain.methods",
-            ));
-        }
-        Ok(())
-    }
-
     /// Rejects impossible settings, naming the field ([`ExperimentConfig::from_file`] and
     /// [`ExperimentConfig::profile`] call it).
     pub fn validate(&self) -> Result<()> {
@@ -410,7 +346,6 @@ impl ExperimentConfig {
         }
         nonempty("grid.sources", self.grid.sources.len())?;
         nonempty("grid.seeds", self.grid.seeds.len())?;
-        nonempty("explain.methods", self.explain.methods.len())?;
         let pretrained = self.grid.sources.iter().any(|s| s.is_pretrained());
         if self.grid.sources.contains(&Source::Mri) && self.data.pretrain_task == Task::Lesion {
             return Err(Error::config(
@@ -467,7 +402,6 @@ impl ExperimentConfig {
                 ));
             }
         }
-        self.validate_explain()?;
         if self.explain.max_samples == 0 {
             return Err(Error::config("explain.max_samples", "must be at least 1"));
         }
@@ -583,6 +517,11 @@ mod tests {
                 "(`score.pool`): unknown pooling `sum`",
             ),
             ("ood = \"procedural\"", "ood = \"\"", "pretrain.ood"),
+            (
+                "\"integrated_gradients\",",
+                "\"integrated_gradient\",",
+                "`explain.methods`: unknown method `integrated_gradient`",
+            ),
         ];
         for (i, (from, to, what)) in bad.into_iter().enumerate() {
             let e = tiny_with(&format!("bad{i}"), from, to)
@@ -655,37 +594,6 @@ mod tests {
             let e = cfg.validate().unwrap_err().to_string();
             assert!(e.contains(field) && e.contains(what), "{e}");
         };
-        named(
-            &|c| c.explain.methods.push("integrated_gradient".into()),
-            "explain.methods",
-            "integrated_gradients",
-        );
-        let param = |m: &str, k: &str, v: &str| {
-            let (m, k, v) = (m.to_string(), k.to_string(), v.to_string());
-            move |c: &mut ExperimentConfig| {
-                c.explain
-                    .params
-                    .entry(m.clone())
-                    .or_default()
-                    .insert(k.clone(), v.clone());
-            }
-        };
-        named(
-            &param("gradient", "steps", "5"),
-            "gradient.steps",
-            "unknown parameter",
-        );
-        named(&param("occlusion", "strides", "0,0"), "occlusion", "≥ 1");
-        named(
-            &param("lime", "n_samples", "9"),
-            "explain.params.lime",
-            "not in explain.methods",
-        );
-        named(
-            &param("oracle", "masks", "m.npy"),
-            "explain.params.oracle.masks",
-            "no parameters",
-        );
         #[cfg(not(feature = "gpu"))]
         named(
             &|c| c.device = Compute::Gpu(Some(1)),

@@ -26,7 +26,7 @@ pub fn work(cfg: &ExperimentConfig) -> Result<String> {
         .iter()
         .filter(|s| s.is_pretrained())
         .count();
-    let maps = cells.len() * cfg.explain.methods.len() * cfg.explain.max_samples;
+    let maps = cells.len() * cfg.explain.jobs.len() * cfg.explain.max_samples;
     Ok(format!(
         "work: {} pre-training run(s) of ≤ {} epochs, {} cell(s) × ≤ {} epochs of `{}`, {} attribution maps ({} methods × ≤ {} test samples per cell), {} metrics each",
         pretrained,
@@ -35,7 +35,7 @@ pub fn work(cfg: &ExperimentConfig) -> Result<String> {
         cfg.train.epochs,
         cfg.model.arch,
         maps,
-        cfg.explain.methods.len(),
+        cfg.explain.jobs.len(),
         cfg.explain.max_samples,
         cfg.score.metrics.kinds().len()
     ))
@@ -341,8 +341,8 @@ fn attribution_costs(
         .map_err(|e| Error::invalid(e.to_string()))?
         .insert_axis(ndarray::Axis(1));
     let mut rows = Vec::new();
-    for name in &cfg.explain.methods {
-        let job = crate::stages::explanation(cfg, name).batch_size(n);
+    for method in &cfg.explain.jobs {
+        let (name, job) = (&method.name, method.explanation(n));
         let t = fastest(1, || {
             mrixai_attrib::explain(
                 &proxy,
@@ -355,7 +355,7 @@ fn attribution_costs(
             .map(|_| ())
         })? / n as f64;
         let passes = t / proxy_pass;
-        let model_free = mrixai_attrib::is_model_free(name);
+        let model_free = method.model_free;
         let count = if model_free {
             counts.explained
         } else {
@@ -393,13 +393,8 @@ fn lesion_area(synth: &SynthConfig) -> f64 {
 /// The configured metrics on one synthetic map, for every map of the methods and once per
 /// run for the model-free controls.
 fn scoring_cost(cfg: &ExperimentConfig, synth: &SynthConfig, counts: &Counts) -> Result<CostRow> {
-    let free = cfg
-        .explain
-        .methods
-        .iter()
-        .filter(|m| mrixai_attrib::is_model_free(m))
-        .count() as f64;
-    let methods = cfg.explain.methods.len() as f64 - free;
+    let free = cfg.explain.jobs.iter().filter(|m| m.model_free).count() as f64;
+    let methods = cfg.explain.jobs.len() as f64 - free;
     let metrics = &cfg.score.metrics;
     let (map, mask) = synthetic_map(&synth.size, lesion_area(synth));
     let (map1, mask1) = (
@@ -427,7 +422,7 @@ mod tests {
     fn tiny_profile_is_priced_stage_by_stage() {
         let cfg = ExperimentConfig::profile("tiny").unwrap();
         let costs = calibrate(&cfg).unwrap();
-        assert_eq!(costs.rows.len(), 3 + cfg.explain.methods.len() + 1);
+        assert_eq!(costs.rows.len(), 3 + cfg.explain.jobs.len() + 1);
         for r in &costs.rows {
             assert!(r.unit_s.is_finite() && r.unit_s > 0.0, "{r:?}");
             assert!(r.count.is_finite() && r.count >= 0.0, "{r:?}");

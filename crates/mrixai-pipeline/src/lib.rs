@@ -16,6 +16,7 @@ pub mod context;
 pub mod estimate;
 pub mod grid;
 pub mod manifest;
+pub mod methods;
 pub mod run;
 pub mod slurm;
 pub mod stages;

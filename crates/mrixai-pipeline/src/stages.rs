@@ -2,7 +2,7 @@
 
 use crate::Source;
 use crate::cell_files::{self, CellScore, Prediction};
-use crate::config::{OodSource, TrainSettings};
+use crate::config::{MethodJob, OodSource, TrainSettings};
 use crate::{Cell, Run};
 use mrixai_core::atomic;
 use mrixai_core::dataset::{Split, read_split};
@@ -225,16 +225,6 @@ pub struct CellRecord {
     pub method_seconds: std::collections::BTreeMap<String, f64>,
 }
 
-/// The explanation job of method `name` with the configuration's parameters and batch size
-/// (checked by [`crate::ExperimentConfig::validate`], which [`Run::new`] calls).
-pub(crate) fn explanation(cfg: &crate::ExperimentConfig, name: &str) -> mrixai_attrib::Explanation {
-    mrixai_attrib::Explanation {
-        method: name.to_string(),
-        params: cfg.explain.params.get(name).cloned().unwrap_or_default(),
-        batch_size: cfg.explain.batch_size,
-    }
-}
-
 /// Trains, explains and scores one cell into its folder `at`.
 pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     let cfg = &run.cfg;
@@ -289,15 +279,15 @@ pub fn cell(run: &Run, cell: &Cell, at: &CellLayout) -> Result<()> {
     };
     let mut scores = Vec::new();
     let mut method_seconds = std::collections::BTreeMap::new();
-    for name in &cfg.explain.methods {
-        let path = at.attributions(name);
+    for method in &cfg.explain.jobs {
+        let path = at.attributions(&method.name);
         let t = Instant::now();
-        let rows = if mrixai_attrib::is_model_free(name) {
-            job.shared_control(name, &path)?
+        let rows = if method.model_free {
+            job.shared_control(method, &path)?
         } else {
-            job.explain_and_score(name, &path)?
+            job.explain_and_score(method, &path)?
         };
-        method_seconds.insert(name.clone(), t.elapsed().as_secs_f64());
+        method_seconds.insert(method.name.clone(), t.elapsed().as_secs_f64());
         scores.extend(rows);
     }
     cell_files::write_scores(&at.scores(), &scores)?;
@@ -330,13 +320,14 @@ struct Scoring<'a> {
 static SHARED_CONTROLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Scoring<'_> {
-    /// The maps of method `name` (read from `path` if there, else computed and written
-    /// there) and their scores.
-    fn explain_and_score(&self, name: &str, path: &Path) -> Result<Vec<CellScore>> {
+    /// The maps of `method` (read from `path` if there, else computed and written there) and
+    /// their scores.
+    fn explain_and_score(&self, method: &MethodJob, path: &Path) -> Result<Vec<CellScore>> {
+        let name = method.name.as_str();
         let attr = if path.is_file() {
             mrixai_core::npy::read::<f32>(path)?
         } else {
-            let job = explanation(&self.run.cfg, name);
+            let job = method.explanation(self.run.cfg.explain.batch_size);
             let attr = mrixai_attrib::explain(
                 self.model,
                 &job,
@@ -368,10 +359,11 @@ impl Scoring<'_> {
         Ok(rows)
     }
 
-    /// A model-free control ([`mrixai_attrib::is_model_free`]): its maps and score rows are
-    /// the same for every model of the run, so the first cell that needs them computes them
-    /// into the run's shared folder and every cell copies them from there.
-    fn shared_control(&self, name: &str, path: &Path) -> Result<Vec<CellScore>> {
+    /// A model-free control ([`MethodJob::model_free`]): its maps and score rows are the same
+    /// for every model of the run, so the first cell that needs them computes them into the
+    /// run's shared folder and every cell copies them from there.
+    fn shared_control(&self, method: &MethodJob, path: &Path) -> Result<Vec<CellScore>> {
+        let name = method.name.as_str();
         let dir = self.run.controls_dir();
         let (npy, csv) = (
             dir.join(format!("{name}.npy")),
@@ -381,7 +373,7 @@ impl Scoring<'_> {
             let _one_at_a_time = SHARED_CONTROLS.lock().unwrap_or_else(|e| e.into_inner());
             if !csv.is_file() {
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                let rows = self.explain_and_score(name, &npy)?;
+                let rows = self.explain_and_score(method, &npy)?;
                 cell_files::write_scores(&csv, &rows)?;
             }
         }
