@@ -122,7 +122,9 @@ fn killed_resumed_and_per_cell_runs_equal_the_single_run() {
     };
     let kept = [
         killed.join("dataset/dataset.json"),
+        killed.join("pretrain/mri/dataset/dataset.json"),
         killed.join("pretrain/mri/checkpoint/model.safetensors"),
+        killed.join("pretrain/ood/checkpoint/model.safetensors"),
     ];
     let before: Vec<_> = kept.iter().map(|p| written(p)).collect();
     run_cells();

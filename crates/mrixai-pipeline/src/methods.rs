@@ -68,7 +68,13 @@ impl ExplainConfig {
             return Err(Error::config("explain.methods", "must not be empty"));
         }
         let mut jobs = Vec::with_capacity(methods.len());
-        for name in methods {
+        for (i, name) in methods.iter().enumerate() {
+            if methods[..i].contains(name) {
+                return Err(Error::config(
+                    "explain.methods",
+                    format!("`{name}` is listed twice"),
+                ));
+            }
             let job = MethodJob {
                 name: name.clone(),
                 params: params.remove(name).unwrap_or_default(),
@@ -183,6 +189,11 @@ mod tests {
                 "explain.params.oracle.masks",
             ),
             (names(&[]), BTreeMap::new(), "must not be empty"),
+            (
+                names(&["lrp", "lrp"]),
+                BTreeMap::new(),
+                "`lrp` is listed twice",
+            ),
         ];
         for (methods, p, what) in bad {
             let e = ExplainConfig::checked(&methods, p, 10, 16)

@@ -223,6 +223,8 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
         msg = format!("{rest}: this key names a [section] of settings, not a single value");
     }
     match e.span() {
+        // the whole document (a missing top-level key): no line to point at
+        Some(span) if span.end == 0 => msg,
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
@@ -248,8 +250,8 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         return None;
     }
     let section = text[..start].lines().rev().find_map(|l| {
-        let l = l.trim();
-        l.starts_with('[')
+        let l = l.split('#').next().unwrap_or("").trim();
+        (l.starts_with('[') && l.ends_with(']'))
             .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
     });
     Some(match section {
@@ -598,6 +600,19 @@ impl SynthConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TOML error names the dotted key of its line, whatever comments follow the section
+    /// header; a key line before any header is a top-level key.
+    #[test]
+    fn errors_name_the_dotted_key() {
+        let text = "seed = 1\n[lesion]   # comment = x\npolarity = 3\n";
+        assert_eq!(
+            key_at(text, text.find("polarity").unwrap()).as_deref(),
+            Some("lesion.polarity")
+        );
+        assert_eq!(key_at(text, 0).as_deref(), Some("seed"));
+        assert_eq!(key_at(text, text.find("[lesion]").unwrap()), None);
+    }
 
     #[test]
     fn presets_validate_and_roundtrip() {
