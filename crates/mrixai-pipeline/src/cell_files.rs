@@ -58,7 +58,7 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
 }
 
 /// The rows of scores as text, header first.
-pub fn scores_text(rows: &[CellScore]) -> String {
+fn scores_text(rows: &[CellScore]) -> String {
     let mut text = format!("{SCORES_HEADER}\n");
     for r in rows {
         let value = if r.value.is_nan() {

@@ -103,6 +103,8 @@ const CATEGORY_PX: u32 = 13;
 pub(crate) struct CategoryAxis {
     labels: Vec<String>,
     turned: bool,
+    /// Height of the label area below the plot.
+    area: u32,
 }
 
 impl CategoryAxis {
@@ -113,24 +115,21 @@ impl CategoryAxis {
             .iter()
             .map(|l| text_width(l, CATEGORY_PX))
             .fold(0.0, f64::max);
+        let turned = widest + 8.0 > slot;
         Self {
-            turned: widest + 8.0 > slot,
+            area: if turned {
+                widest.ceil() as u32 + 16
+            } else {
+                36
+            },
+            turned,
             labels,
         }
     }
 
     /// Height of the label area below the plot.
     pub(crate) fn area(&self) -> u32 {
-        if self.turned {
-            let widest = self
-                .labels
-                .iter()
-                .map(|l| text_width(l, CATEGORY_PX))
-                .fold(0.0, f64::max);
-            widest.ceil() as u32 + 16
-        } else {
-            36
-        }
+        self.area
     }
 
     /// Draws the chart's mesh (with `y_desc` on the y axis) and the labels; turned labels
