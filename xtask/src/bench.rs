@@ -152,7 +152,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 
 /// The bench itself, into the fresh folder `a.out`.
 fn bench(a: &BenchArgs) -> Result<()> {
-    let arch = Arch::preset(&a.arch, 2, [a.size, a.size])?;
+    let arch = Arch::preset(&a.arch, 2, &[a.size, a.size])?;
     let model = Vgg::init_on(&arch, 0, a.device)?;
     model.save(&a.out.join("model"))?;
     let data = batch(a.batch, arch.in_channels, a.size, 2, "bench/inputs");

@@ -54,7 +54,7 @@ fn trained() -> Trained {
         g.arrays.clone()
     };
     let (tr, va, te) = (split(Split::Train), split(Split::Val), split(Split::Test));
-    let arch = Arch::preset("vgg-small", 2, [32, 32]).expect("preset");
+    let arch = Arch::preset("vgg-small", 2, &[32, 32]).expect("preset");
     let tc = TrainConfig {
         epochs: 10,
         batch_size: 16,

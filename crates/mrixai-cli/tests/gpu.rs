@@ -137,7 +137,7 @@ fn a_few_training_steps_on_the_gpu_follow_the_cpu() {
     let arch = mrixai_zoo::run::resolve_arch(
         "vgg-small",
         mrixai_zoo::pretrain::OOD_CLASSES.len(),
-        [32, 32],
+        &[32, 32],
     )
     .expect("arch");
     let train = |device: Compute| {

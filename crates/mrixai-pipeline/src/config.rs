@@ -312,7 +312,7 @@ impl ExperimentConfig {
         if !mrixai_zoo::arch::PRESETS.contains(&name) {
             return Ok(());
         }
-        let max = mrixai_zoo::Arch::preset(name, 2, [64, 64])?.weight_layers() - 1;
+        let max = mrixai_zoo::Arch::preset(name, 2, &[64, 64])?.weight_layers() - 1;
         let lists = [
             ("grid.pretrained_layers", Some(&self.grid.pretrained_layers)),
             ("grid.frozen_layers", self.grid.frozen_layers.as_ref()),

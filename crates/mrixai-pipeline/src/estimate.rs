@@ -197,7 +197,7 @@ pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
             format!("the pipeline's VGG cells need square 2-D slices, got size {size:?}"),
         ));
     }
-    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, [size[0], size[1]])?;
+    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, &[size[0], size[1]])?;
     let model = mrixai_zoo::Vgg::init_on(&arch, 0, cfg.device)?;
     let one = model.prepare(blank_images(1, &size).view())?;
     let model_pass = fastest(2, || model.input_gradient(one.view(), &[0]).map(|_| ()))?;
@@ -326,7 +326,7 @@ fn attribution_costs(
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
     let side = [size[0], size[1]];
-    let proxy_arch = mrixai_zoo::run::resolve_arch("vgg-small", 2, side)?;
+    let proxy_arch = mrixai_zoo::run::resolve_arch("vgg-small", 2, &side)?;
     let proxy = mrixai_zoo::Vgg::init_on(&proxy_arch, 0, cfg.device)?;
     let n = cfg.explain.batch_size.clamp(1, 16);
     let per_image_pass = |m: &mrixai_zoo::Vgg, n: usize| -> Result<f64> {

@@ -25,7 +25,7 @@ fn main() {
         .to_string();
     let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50);
     let b = 32;
-    let arch = Arch::preset("vgg-small", 2, [64, 64]).expect("preset");
+    let arch = Arch::preset("vgg-small", 2, &[64, 64]).expect("preset");
     let mut rng = mrixai_core::seed::rng(0, "bench");
     let make = |n: usize, rng: &mut mrixai_core::seed::Rng| {
         let images = ArrayD::from_shape_fn(IxDyn(&[n, 1, 64, 64]), |_| rng.random::<f32>());

@@ -9,6 +9,10 @@
 //! `batch_norm`) + `ReLU`; `"M"` is `MaxPool2d(2, 2)`. Then `AdaptiveAvgPool2d(avgpool)`,
 //! flatten, and `Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear` — exactly torchvision's
 //! `VGG`, so module indices and state-dict names are the same.
+//!
+//! Three entries in `input_size` and `avgpool` (`[D, H, W]`) make the volumetric twin:
+//! `Conv3d(prev, c, 3, padding=1)`, `BatchNorm3d`, `MaxPool3d(2, 2)`, `AdaptiveAvgPool3d`, the
+//! same classifier and the same module names (convolution weights `[out, in, 3, 3, 3]`).
 
 use mrixai_core::{Error, LayerKind, Result};
 use serde::{Deserialize, Serialize};
@@ -84,12 +88,12 @@ pub struct Arch {
     pub family: String,
     /// Input channels of `features.0`.
     pub in_channels: usize,
-    /// Input height and width the model is meant for.
-    pub input_size: [usize; 2],
+    /// Input size the model is meant for: `[H, W]`, or `[D, H, W]` for a volumetric model.
+    pub input_size: Vec<usize>,
     /// Convolution widths and `"M"` pool markers.
     pub features: Vec<FeatureItem>,
-    /// Output size `[ah, aw]` of the adaptive average pool.
-    pub avgpool: [usize; 2],
+    /// Output size of the adaptive average pool, one entry per spatial axis like `input_size`.
+    pub avgpool: Vec<usize>,
     /// Widths of the two hidden linear layers.
     pub classifier: Vec<usize>,
     /// Number of classes (outputs of `classifier.6`).
@@ -120,24 +124,38 @@ pub struct LayerSpec {
 }
 
 /// The names of the presets accepted by [`Arch::preset`].
-pub const PRESETS: [&str; 3] = ["vgg-small", "vgg16", "vgg16-bn"];
+pub const PRESETS: [&str; 4] = ["vgg-small", "vgg-small-3d", "vgg16", "vgg16-bn"];
 
 impl Arch {
-    /// A named preset: `vgg-small` (the CPU default for 64×64 grayscale), `vgg16`,
-    /// `vgg16-bn` (torchvision's configuration "D", 3 input channels with ImageNet
-    /// normalisation, so ImageNet checkpoints load unchanged; grayscale inputs are
-    /// replicated to 3 channels by [`crate::Vgg::prepare`]).
-    pub fn preset(name: &str, num_classes: usize, input_size: [usize; 2]) -> Result<Arch> {
+    /// A named preset: `vgg-small` (the CPU default for 64×64 grayscale), `vgg-small-3d`
+    /// (its CPU-sized volumetric twin, `input_size` `[D, H, W]`), `vgg16`, `vgg16-bn`
+    /// (torchvision's configuration "D", 3 input channels with ImageNet normalisation, so
+    /// ImageNet checkpoints load unchanged; grayscale inputs are replicated to 3 channels by
+    /// [`crate::Vgg::prepare`]). `input_size` has one entry per spatial axis.
+    pub fn preset(name: &str, num_classes: usize, input_size: &[usize]) -> Result<Arch> {
         let c = FeatureItem::Conv;
         let m = || FeatureItem::Pool("M".into());
+        let input_size = input_size.to_vec();
         let arch = match name {
             "vgg-small" => Arch {
                 family: "vgg".into(),
                 in_channels: 1,
+                avgpool: vec![4; input_size.len()],
                 input_size,
                 features: vec![c(16), m(), c(32), m(), c(64), c(64), m()],
-                avgpool: [4, 4],
                 classifier: vec![128, 128],
+                num_classes,
+                batch_norm: true,
+                dropout: 0.5,
+                input_norm: None,
+            },
+            "vgg-small-3d" => Arch {
+                family: "vgg".into(),
+                in_channels: 1,
+                avgpool: vec![2; input_size.len()],
+                input_size,
+                features: vec![c(8), m(), c(16), m(), c(32), m()],
+                classifier: vec![64, 64],
                 num_classes,
                 batch_norm: true,
                 dropout: 0.5,
@@ -154,9 +172,9 @@ impl Arch {
                 Arch {
                     family: "vgg".into(),
                     in_channels: 3,
+                    avgpool: vec![7; input_size.len()],
                     input_size,
                     features,
-                    avgpool: [7, 7],
                     classifier: vec![4096, 4096],
                     num_classes,
                     batch_norm: name == "vgg16-bn",
@@ -214,6 +232,21 @@ impl Arch {
                 ),
             ));
         }
+        if !(2..=3).contains(&self.input_size.len()) {
+            return Err(Error::config(
+                "input_size",
+                format!("expected [H, W] or [D, H, W], got {:?}", self.input_size),
+            ));
+        }
+        if self.avgpool.len() != self.input_size.len() {
+            return Err(Error::config(
+                "avgpool",
+                format!(
+                    "{:?} needs one entry per axis of input_size {:?}",
+                    self.avgpool, self.input_size
+                ),
+            ));
+        }
         if self.avgpool.contains(&0) {
             return Err(Error::config("avgpool", "output size must be positive"));
         }
@@ -247,7 +280,7 @@ impl Arch {
             return Err(Error::config("features", "needs at least one convolution"));
         }
         let min = 1usize << pools;
-        if self.input_size[0] < min || self.input_size[1] < min {
+        if self.input_size.iter().any(|&n| n < min) {
             return Err(Error::config(
                 "input_size",
                 format!(
@@ -270,6 +303,21 @@ impl Arch {
             ));
         }
         Ok(())
+    }
+
+    /// Number of spatial axes: 2 (images) or 3 (volumes).
+    pub fn spatial_dims(&self) -> usize {
+        self.input_size.len()
+    }
+
+    /// The kind of the convolutions: [`LayerKind::Conv3d`] for volumes, else
+    /// [`LayerKind::Conv2d`].
+    pub fn conv_kind(&self) -> LayerKind {
+        if self.spatial_dims() == 3 {
+            LayerKind::Conv3d
+        } else {
+            LayerKind::Conv2d
+        }
     }
 
     /// Output channels of the last convolution.
@@ -295,7 +343,7 @@ impl Arch {
                 FeatureItem::Conv(c) => {
                     out.push(spec(
                         format!("features.{idx}"),
-                        LayerKind::Conv2d,
+                        self.conv_kind(),
                         (prev, *c),
                     ));
                     idx += 1;
@@ -319,7 +367,7 @@ impl Arch {
         }
         out.push(spec("avgpool".into(), LayerKind::AdaptiveAvgPool, (0, 0)));
         out.push(spec("flatten".into(), LayerKind::Flatten, (0, 0)));
-        let flat = prev * self.avgpool[0] * self.avgpool[1];
+        let flat = prev * self.avgpool.iter().product::<usize>();
         let (h1, h2) = (self.classifier[0], self.classifier[1]);
         out.push(spec("classifier.0".into(), LayerKind::Linear, (flat, h1)));
         out.push(spec("classifier.1".into(), LayerKind::Relu, (0, 0)));
@@ -339,7 +387,7 @@ impl Arch {
     pub fn weight_layers(&self) -> usize {
         self.layers()
             .iter()
-            .filter(|l| matches!(l.kind, LayerKind::Conv2d | LayerKind::Linear))
+            .filter(|l| l.kind.has_weights() && l.kind != LayerKind::BatchNorm)
             .count()
     }
 }
@@ -350,7 +398,7 @@ mod tests {
 
     #[test]
     fn torchvision_names_and_presets() {
-        let a = Arch::preset("vgg16-bn", 1000, [224, 224]).unwrap();
+        let a = Arch::preset("vgg16-bn", 1000, &[224, 224]).unwrap();
         let l = a.layers();
         assert_eq!(l[0].name, "features.0");
         assert_eq!(l[1].kind, LayerKind::BatchNorm);
@@ -362,7 +410,7 @@ mod tests {
             "features.43"
         );
         assert_eq!(a.weight_layers(), 16);
-        let v = Arch::preset("vgg16", 1000, [224, 224]).unwrap();
+        let v = Arch::preset("vgg16", 1000, &[224, 224]).unwrap();
         assert_eq!(
             v.layers()
                 .iter()
@@ -372,18 +420,19 @@ mod tests {
             "features.30"
         );
         assert!(
-            Arch::preset("resnet", 2, [64, 64])
+            Arch::preset("resnet", 2, &[64, 64])
                 .unwrap_err()
                 .to_string()
                 .contains("resnet")
         );
-        let json = serde_json::to_string(&Arch::preset("vgg-small", 2, [64, 64]).unwrap()).unwrap();
+        let json =
+            serde_json::to_string(&Arch::preset("vgg-small", 2, &[64, 64]).unwrap()).unwrap();
         assert!(
             json.contains(r#""features":[16,"M",32,"M",64,64,"M"]"#),
             "{json}"
         );
         let back: Arch = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, Arch::preset("vgg-small", 2, [64, 64]).unwrap());
+        assert_eq!(back, Arch::preset("vgg-small", 2, &[64, 64]).unwrap());
         let mut bad = back.clone();
         bad.features.push(FeatureItem::Pool("X".into()));
         assert!(

@@ -16,6 +16,8 @@ pub(crate) enum Params {
     None,
     /// Conv2d: weight `[out, in, 3, 3]`, bias `[out]`.
     Conv { w: Tensor<4>, b: Tensor<1> },
+    /// Conv3d: weight `[out, in, 3, 3, 3]`, bias `[out]`.
+    Conv3 { w: Tensor<5>, b: Tensor<1> },
     /// Linear: weight `[out, in]`, bias `[out]`.
     Linear { w: Tensor<2>, b: Tensor<1> },
     /// BatchNorm2d: affine weight and bias, running statistics, update count.

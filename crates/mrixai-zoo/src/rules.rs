@@ -3,7 +3,6 @@
 //! device, so a GPU sees one upload and one download per batch instead of two transfers per
 //! layer. On the CPU the layer walk of `mrixai-attrib` (with the CPU kernels) stays in use.
 
-use crate::tensor::to_tensor;
 use crate::vgg::{Act, Vgg};
 use burn::tensor::activation::relu;
 use mrixai_core::explain::check_targets;
@@ -20,7 +19,7 @@ impl Vgg {
         self.check_batch(&x)?;
         let n = x.shape()[0];
         check_targets(&[n, self.arch.num_classes], target)?;
-        let mut acts = vec![Act::S(to_tensor::<4>(x, &self.device))];
+        let mut acts = vec![Act::from_view(x, &self.device)?];
         for i in 0..self.specs.len() {
             let out = self.apply(i, acts[i].clone(), WeightTransform::IDENTITY)?;
             acts.push(out);
@@ -31,6 +30,7 @@ impl Vgg {
                 (LayerKind::Relu, ReluRule::Guided) => guided(g, &acts[i])?,
                 (LayerKind::Relu, ReluRule::Deconv) => match g {
                     Act::S(t) => Act::S(relu(t)),
+                    Act::V(t) => Act::V(relu(t)),
                     Act::F(t) => Act::F(relu(t)),
                 },
                 _ => self.vjp_act(i, acts[i].clone(), g, WeightTransform::IDENTITY)?,
@@ -44,6 +44,7 @@ impl Vgg {
 fn guided(g: Act, z: &Act) -> Result<Act> {
     Ok(match (g, z) {
         (Act::S(g), Act::S(z)) => Act::S(relu(g).mask_fill(z.clone().lower_equal_elem(0.0), 0.0)),
+        (Act::V(g), Act::V(z)) => Act::V(relu(g).mask_fill(z.clone().lower_equal_elem(0.0), 0.0)),
         (Act::F(g), Act::F(z)) => Act::F(relu(g).mask_fill(z.clone().lower_equal_elem(0.0), 0.0)),
         _ => {
             return Err(Error::invalid(

@@ -29,7 +29,7 @@ pub struct InitSpec {
 
 /// The architecture for `name` (a preset, or a path to an `arch.json`) for data with
 /// `num_classes` classes and images of `input_size`.
-pub fn resolve_arch(name: &str, num_classes: usize, input_size: [usize; 2]) -> Result<Arch> {
+pub fn resolve_arch(name: &str, num_classes: usize, input_size: &[usize]) -> Result<Arch> {
     if PRESETS.contains(&name) {
         return Arch::preset(name, num_classes, input_size);
     }
@@ -64,16 +64,16 @@ fn arch_label(name: &str) -> String {
     }
 }
 
-fn image_size(s: &SplitArrays) -> Result<[usize; 2]> {
+fn image_size(s: &SplitArrays) -> Result<Vec<usize>> {
     let sh = s.images.shape();
-    if sh.len() != 4 {
+    if !(4..=5).contains(&sh.len()) {
         return Err(Error::shape(
             "images",
-            "[N, 1, H, W] (2-D images; volumes are not supported by the VGG models)",
+            "[N, 1, H, W] or [N, 1, D, H, W]",
             sh,
         ));
     }
-    Ok([sh[2], sh[3]])
+    Ok(sh[2..].to_vec())
 }
 
 /// Pre-training source of a checkpoint, from its `model.json` (`ood` for ImageNet and the
@@ -121,7 +121,7 @@ pub fn train_model_on_dataset(
     let tr = read_split(dataset, Split::Train)?;
     let va = read_split(dataset, Split::Val)?;
     let classes = num_classes(dataset, &tr).max(2);
-    let a = resolve_arch(arch, classes, image_size(&tr)?)?;
+    let a = resolve_arch(arch, classes, &image_size(&tr)?)?;
     let ckpt = match init {
         Some(s) => Some(Vgg::load_on(&s.checkpoint, cfg.device)?),
         None => None,
@@ -214,7 +214,7 @@ pub fn pretrain_ood(
     let a = resolve_arch(
         arch,
         crate::pretrain::OOD_CLASSES.len(),
-        [task.size, task.size],
+        &[task.size, task.size],
     )?;
     let report = train(cfg, &a, &tr, &va, None, seed, progress)?;
     let info = ModelInfo {
@@ -246,7 +246,7 @@ pub fn import_imagenet(
             format!("ImageNet weights exist for vgg16 and vgg16-bn, not `{arch}`"),
         ));
     }
-    let a = Arch::preset(arch, 1000, input_size)?;
+    let a = Arch::preset(arch, 1000, &input_size)?;
     let mut model = Vgg::init(&a, 0)?;
     let tensors = crate::weights::read(weights)?;
     crate::weights::assign(&mut model, &tensors, weights, usize::MAX)?;

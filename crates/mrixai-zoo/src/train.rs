@@ -5,15 +5,14 @@
 use crate::Compute;
 use crate::arch::Arch;
 use crate::kernels::features::{BnStats as BatchStats, dropout_mask};
-use crate::tensor::{from_vec, to_tensor, to_vec};
+use crate::tensor::{from_vec, to_vec};
 use crate::transfer::Init;
-use crate::vgg::{Params, Vgg, argmax_rows, bn_affine, channel_affine, conv3x3, linear, maxpool2};
-use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::module::adaptive_avg_pool2d;
+use crate::vgg::{Act, Params, Vgg, argmax_rows, channel_affine};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::progress::Progress;
-use mrixai_core::{ArrayF, Error, LayerKind, Result};
+use mrixai_core::{ArrayF, Error, LayerKind, Result, WeightTransform};
 use ndarray::{Axis, IxDyn};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -173,8 +172,8 @@ pub fn train(
     arch.validate()?;
     let start = std::time::Instant::now();
     let (mut model, frozen) = starting_model(cfg, arch, init, seed)?;
-    check_split(train, "train", arch.num_classes)?;
-    check_split(val, "val", arch.num_classes)?;
+    check_split(train, "train", arch)?;
+    check_split(val, "val", arch)?;
     let xtr = model.prepare(train.images.view())?;
     let xval = model.prepare(val.images.view())?;
     let ytr = train.label_indices();
@@ -320,19 +319,24 @@ impl Epochs<'_> {
     }
 }
 
-/// Checks that split `what` is non-empty, holds 2-D images and only labels below
-/// `num_classes`.
-fn check_split(s: &SplitArrays, what: &str, num_classes: usize) -> Result<()> {
+/// Checks that split `what` is non-empty, holds images of the model's rank and only labels
+/// below its number of classes.
+fn check_split(s: &SplitArrays, what: &str, arch: &Arch) -> Result<()> {
     if s.is_empty() {
         return Err(Error::invalid(format!("{what} split is empty")));
     }
-    if s.images.ndim() != 4 {
+    if s.images.ndim() != 2 + arch.spatial_dims() {
+        let layout = match arch.spatial_dims() {
+            3 => "[N, C, D, H, W] (volumes, as the model's input_size)",
+            _ => "[N, C, H, W] (2-D images, as the model's input_size)",
+        };
         return Err(Error::shape(
             format!("{what} images"),
-            "[N, C, H, W] (2-D images)",
+            layout,
             s.images.shape(),
         ));
     }
+    let num_classes = arch.num_classes;
     if let Some(l) = s.label_indices().into_iter().find(|&l| l >= num_classes) {
         return Err(Error::invalid(format!(
             "{what} split has label {l}, but the model has {num_classes} classes"
@@ -351,7 +355,7 @@ fn optimiser_slots(model: &Vgg, frozen: &[bool]) -> Vec<Slot> {
         }
         let n = match p {
             Params::None => 0,
-            Params::Conv { .. } | Params::Linear { .. } => 2,
+            Params::Conv { .. } | Params::Conv3 { .. } | Params::Linear { .. } => 2,
             Params::BatchNorm { .. } => 2,
         };
         for which in 0..n {
@@ -454,6 +458,7 @@ fn flat_params(p: &Params) -> Vec<Tensor<1>> {
     match p {
         Params::None => vec![],
         Params::Conv { w, b } => vec![w.clone().flatten(0, 3), b.clone()],
+        Params::Conv3 { w, b } => vec![w.clone().flatten(0, 4), b.clone()],
         Params::Linear { w, b } => vec![w.clone().flatten(0, 1), b.clone()],
         Params::BatchNorm { gamma, beta, .. } => vec![gamma.clone(), beta.clone()],
     }
@@ -484,6 +489,10 @@ fn with_flat(p: &Params, flat: &[Tensor<1>]) -> Params {
     match p {
         Params::None => Params::None,
         Params::Conv { w, .. } => Params::Conv {
+            w: flat[0].clone().reshape(w.dims()),
+            b: flat[1].clone(),
+        },
+        Params::Conv3 { w, .. } => Params::Conv3 {
             w: flat[0].clone().reshape(w.dims()),
             b: flat[1].clone(),
         },
@@ -520,7 +529,7 @@ fn train_step(
         logits,
         mut grads,
         bn_updates,
-    } = if model.device == Device::flex() {
+    } = if model.runs_cpu_kernels() {
         cpu_step(model, frozen, x, y, rng)?
     } else {
         autodiff_step(model, frozen, x, y, rng)?
@@ -612,7 +621,7 @@ fn recalibrate_bn(
     }
     // burn's forward pass (off the CPU) takes the parameters as flat tensors
     let leaves: Option<Vec<Vec<Tensor<1>>>> =
-        (model.device != Device::flex()).then(|| model.params.iter().map(flat_params).collect());
+        (!model.runs_cpu_kernels()).then(|| model.params.iter().map(flat_params).collect());
     let mut sums: Vec<(usize, Tensor<1>, Tensor<1>)> = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
         let xb = x.select(Axis(0), chunk);
@@ -622,7 +631,7 @@ fn recalibrate_bn(
                 &model.device,
             ),
             Some(leaves) => {
-                let xb = to_tensor::<4>(xb.view(), &model.device);
+                let xb = Act::from_view(xb.view(), &model.device)?;
                 forward_train(model, leaves, frozen, xb, None)?.1
             }
         };
@@ -659,78 +668,69 @@ fn forward_train(
     model: &Vgg,
     leaves: &[Vec<Tensor<1>>],
     frozen: &[bool],
-    x: Tensor<4>,
+    x: Act,
     mut rng: Option<&mut mrixai_core::seed::Rng>,
 ) -> Result<(Tensor<2>, Vec<BnUpdate>)> {
     let dev = model.device.clone();
     let mut bn_updates = Vec::new();
-    let mut a = Act2::S(x);
+    let mut a = x;
     for (i, spec) in model.specs.iter().enumerate() {
         let shaped = with_flat(&model.params[i], &leaves[i]);
         a = match (shaped, spec.kind, a) {
-            (Params::Conv { w, b }, _, Act2::S(x)) => Act2::S(conv3x3(x, w, b)),
-
-            (Params::Linear { w, b }, _, Act2::F(x)) => Act2::F(linear(x, w, b)),
-            (
-                Params::BatchNorm {
-                    gamma,
-                    beta,
-                    mean,
-                    var,
-                    ..
-                },
-                _,
-                Act2::S(x),
-            ) => {
-                if frozen[i] {
-                    let (sa, sc) = bn_affine(&gamma, &beta, &mean, &var);
-                    Act2::S(channel_affine(x, sa, sc))
-                } else {
-                    let [bn, c, h, w] = x.dims();
-                    let count = (bn * h * w) as f32;
-                    let mu = x.clone().mean_dims(&[0, 2, 3]).reshape([1, c, 1, 1]);
-                    let centered = x - mu.clone();
-                    let var_b = (centered.clone() * centered.clone())
-                        .mean_dims(&[0, 2, 3])
-                        .reshape([1, c, 1, 1]);
-                    let xhat = centered / (var_b.clone() + crate::vgg::BN_EPS).sqrt();
-                    let unbiased = var_b.reshape([c]).inner() * (count / (count - 1.0).max(1.0));
-                    bn_updates.push((i, mu.reshape([c]).inner(), unbiased));
-                    Act2::S(channel_affine(xhat, gamma, beta))
-                }
+            (Params::BatchNorm { gamma, beta, .. }, _, x) if !frozen[i] => {
+                let (y, mu, unbiased) = match x {
+                    Act::S(x) => batch_norm_train(x, gamma, beta, Act::S),
+                    Act::V(x) => batch_norm_train(x, gamma, beta, Act::V),
+                    Act::F(x) => batch_norm_train(x, gamma, beta, Act::F),
+                };
+                bn_updates.push((i, mu, unbiased));
+                y
             }
-            (Params::None, LayerKind::Relu, Act2::S(x)) => Act2::S(relu(x)),
-            (Params::None, LayerKind::Relu, Act2::F(x)) => Act2::F(relu(x)),
-            (Params::None, LayerKind::MaxPool, Act2::S(x)) => Act2::S(maxpool2(x)),
-            (Params::None, LayerKind::AdaptiveAvgPool, Act2::S(x)) => {
-                Act2::S(adaptive_avg_pool2d(x, model.arch.avgpool))
-            }
-            (Params::None, LayerKind::Flatten, Act2::S(x)) => {
-                let [bn, c, h, w] = x.dims();
-                Act2::F(x.reshape([bn, c * h * w]))
-            }
-            (Params::None, LayerKind::Dropout, Act2::F(x)) => {
+            (Params::None, LayerKind::Dropout, Act::F(x)) => {
                 let p = model.arch.dropout;
                 if let (true, Some(rng)) = (p > 0.0, rng.as_deref_mut()) {
                     let [bn, f] = x.dims();
                     let mask = dropout_mask(bn * f, p, rng);
-                    Act2::F(x * from_vec(mask, [bn, f], &dev))
+                    Act::F(x * from_vec(mask, [bn, f], &dev))
                 } else {
-                    Act2::F(x)
+                    Act::F(x)
                 }
             }
-            (_, kind, _) => {
-                return Err(Error::invalid(format!(
-                    "layer {} ({kind:?}): unexpected input rank",
-                    spec.name
-                )));
-            }
+            (shaped, _, x) => model.apply_with(i, &shaped, x, WeightTransform::IDENTITY)?,
         };
     }
     match a {
-        Act2::F(t) => Ok((t, bn_updates)),
-        Act2::S(t) => Err(Error::shape("logits", "[N, classes]", &t.dims())),
+        Act::F(t) => Ok((t, bn_updates)),
+        a => Err(Error::shape("logits", "[N, classes]", &a.dims())),
     }
+}
+
+/// BatchNorm on the batch statistics of `x` `[N, C, …]` (training mode): the output, wrapped
+/// by `wrap`, and the per-channel mean and unbiased variance.
+fn batch_norm_train<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    wrap: fn(Tensor<D>) -> Act,
+) -> (Act, Tensor<1>, Tensor<1>) {
+    let dims = x.dims();
+    let c = dims[1];
+    let count = (dims.iter().product::<usize>() / c.max(1)) as f32;
+    let axes: Vec<usize> = (0..D).filter(|&a| a != 1).collect();
+    let mut shape = [1usize; D];
+    shape[1] = c;
+    let mu = x.clone().mean_dims(&axes).reshape(shape);
+    let centered = x - mu.clone();
+    let var_b = (centered.clone() * centered.clone())
+        .mean_dims(&axes)
+        .reshape(shape);
+    let xhat = centered / (var_b.clone() + crate::vgg::BN_EPS).sqrt();
+    let unbiased = var_b.reshape([c]).inner() * (count / (count - 1.0).max(1.0));
+    (
+        wrap(channel_affine(xhat, gamma, beta)),
+        mu.reshape([c]).inner(),
+        unbiased,
+    )
 }
 
 /// Mean cross-entropy of `logits` (`[n, classes]`) against the labels `y`.
@@ -796,7 +796,7 @@ fn bn_tensors(stats: Vec<BatchStats>, dev: &Device) -> Vec<BnUpdate> {
         .collect()
 }
 
-/// A training step through burn's autodiff (off the CPU).
+/// A training step through burn's autodiff (off the CPU, and for volumes).
 fn autodiff_step(
     model: &Vgg,
     frozen: &[bool],
@@ -806,7 +806,7 @@ fn autodiff_step(
 ) -> Result<StepResult> {
     let dev = model.device.clone();
     let leaves = trainable_leaves(model, frozen);
-    let xt = to_tensor::<4>(x, &dev).autodiff();
+    let xt = Act::from_view(x, &dev)?.into_autodiff();
     let (logits, bn_updates) = forward_train(model, &leaves, frozen, xt, Some(rng))?;
     let loss = cross_entropy_loss(logits.clone(), y);
     let graph = loss.backward();
@@ -826,12 +826,6 @@ fn autodiff_step(
     })
 }
 
-/// Activation in the training forward pass.
-enum Act2 {
-    S(Tensor<4>),
-    F(Tensor<2>),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,7 +837,7 @@ mod tests {
     /// leading layers.
     #[test]
     fn cpu_step_gives_the_autodiff_step() {
-        let arch = Arch::preset("vgg-small", 3, [16, 16]).unwrap();
+        let arch = Arch::preset("vgg-small", 3, &[16, 16]).unwrap();
         let model = Vgg::init(&arch, 3).unwrap();
         let mut rng = mrixai_core::seed::rng(4, "cut");
         let xs: Vec<f32> = (0..5 * 256)

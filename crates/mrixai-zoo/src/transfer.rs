@@ -76,6 +76,10 @@ impl Vgg {
                     w: w.clone().to_device(device),
                     b: b.clone().to_device(device),
                 },
+                Params::Conv3 { w, b } => Params::Conv3 {
+                    w: w.clone().to_device(device),
+                    b: b.clone().to_device(device),
+                },
                 Params::Linear { w, b } => Params::Linear {
                     w: w.clone().to_device(device),
                     b: b.clone().to_device(device),

@@ -9,7 +9,7 @@ use crate::kernels::features::{
 pub use crate::params::BN_EPS;
 pub(crate) use crate::params::{Params, bn_affine};
 use crate::tensor::{Compute, from_vec, to_array, to_tensor, to_vec};
-use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{adaptive_avg_pool2d, adaptive_avg_pool3d, conv2d, conv3d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, activation::relu};
 use mrixai_core::explain::{check_targets, one_hot_like};
@@ -23,11 +23,14 @@ use rand_distr::{Distribution, Normal};
 /// Batch size used internally by [`Vgg::predict`] and [`Vgg::logits_batched`].
 pub const EVAL_BATCH: usize = 64;
 
-/// An activation between layers: spatial `[N, C, H, W]` or flat `[N, F]`.
+/// An activation between layers: spatial `[N, C, H, W]`, volumetric `[N, C, D, H, W]` or
+/// flat `[N, F]`.
 #[derive(Clone, Debug)]
 pub(crate) enum Act {
     /// `[N, C, H, W]`.
     S(Tensor<4>),
+    /// `[N, C, D, H, W]`.
+    V(Tensor<5>),
     /// `[N, F]`.
     F(Tensor<2>),
 }
@@ -36,10 +39,11 @@ impl Act {
     pub(crate) fn from_view(x: ViewF, device: &Device) -> Result<Act> {
         match x.ndim() {
             4 => Ok(Act::S(to_tensor::<4>(x, device))),
+            5 => Ok(Act::V(to_tensor::<5>(x, device))),
             2 => Ok(Act::F(to_tensor::<2>(x, device))),
             _ => Err(Error::shape(
                 "layer input",
-                "[N, C, H, W] or [N, F]",
+                "[N, C, H, W], [N, C, D, H, W] or [N, F]",
                 x.shape(),
             )),
         }
@@ -47,24 +51,56 @@ impl Act {
     pub(crate) fn into_array(self) -> Result<ArrayF> {
         match self {
             Act::S(t) => to_array(t),
+            Act::V(t) => to_array(t),
             Act::F(t) => to_array(t),
         }
     }
-    fn dims(&self) -> Vec<usize> {
+    pub(crate) fn dims(&self) -> Vec<usize> {
         match self {
             Act::S(t) => t.dims().to_vec(),
+            Act::V(t) => t.dims().to_vec(),
             Act::F(t) => t.dims().to_vec(),
+        }
+    }
+    /// The activation tracked by autodiff (without requiring its own gradient).
+    pub(crate) fn into_autodiff(self) -> Act {
+        match self {
+            Act::S(t) => Act::S(t.autodiff()),
+            Act::V(t) => Act::V(t.autodiff()),
+            Act::F(t) => Act::F(t.autodiff()),
         }
     }
     pub(crate) fn autodiff_leaf(self) -> Act {
         match self {
             Act::S(t) => Act::S(t.autodiff().require_grad()),
+            Act::V(t) => Act::V(t.autodiff().require_grad()),
             Act::F(t) => Act::F(t.autodiff().require_grad()),
+        }
+    }
+    /// `x·a + c` per channel (per feature of a flat activation).
+    pub(crate) fn channel_affine(self, a: Tensor<1>, c: Tensor<1>) -> Act {
+        match self {
+            Act::S(x) => Act::S(channel_affine(x, a, c)),
+            Act::V(x) => Act::V(channel_affine(x, a, c)),
+            Act::F(x) => Act::F(channel_affine(x, a, c)),
+        }
+    }
+    /// The gradient of `grads` with respect to this leaf (zeros where it has none).
+    pub(crate) fn grad_of(&self, grads: &burn::tensor::Gradients) -> Act {
+        fn or_zeros<const D: usize>(l: &Tensor<D>, g: &burn::tensor::Gradients) -> Tensor<D> {
+            l.grad(g)
+                .unwrap_or_else(|| Tensor::zeros(l.dims(), &l.device()))
+        }
+        match self {
+            Act::S(l) => Act::S(or_zeros(l, grads)),
+            Act::V(l) => Act::V(or_zeros(l, grads)),
+            Act::F(l) => Act::F(or_zeros(l, grads)),
         }
     }
     pub(crate) fn dot_sum(self, v: Act) -> Result<Tensor<1>> {
         match (self, v) {
             (Act::S(a), Act::S(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
+            (Act::V(a), Act::V(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
             (Act::F(a), Act::F(b)) if a.dims() == b.dims() => Ok((a * b).sum()),
             (a, b) => Err(Error::shape(
                 "cotangent",
@@ -94,10 +130,39 @@ fn map_bias(b: &Tensor<1>, t: WeightTransform) -> Tensor<1> {
     }
 }
 
-/// `x·a + c` with per-channel `a`, `c` broadcast over `[N, C, H, W]`.
-pub(crate) fn channel_affine(x: Tensor<4>, a: Tensor<1>, c: Tensor<1>) -> Tensor<4> {
-    let ch = a.dims()[0];
-    x * a.reshape([1, ch, 1, 1]) + c.reshape([1, ch, 1, 1])
+/// `x·a + c` with per-channel `a`, `c` broadcast over `[N, C, …]`.
+pub(crate) fn channel_affine<const D: usize>(
+    x: Tensor<D>,
+    a: Tensor<1>,
+    c: Tensor<1>,
+) -> Tensor<D> {
+    let mut shape = [1usize; D];
+    shape[1] = a.dims()[0];
+    x * a.reshape(shape) + c.reshape(shape)
+}
+
+/// 3×3×3 convolution with padding 1 (burn's `conv3d`).
+pub(crate) fn conv3x3x3(x: Tensor<5>, w: Tensor<5>, b: Tensor<1>) -> Tensor<5> {
+    conv3d(
+        x,
+        w,
+        Some(b),
+        ConvOptions::new([1, 1, 1], [1, 1, 1], [1, 1, 1], 1),
+    )
+}
+
+/// 2×2×2 max pooling with stride 2 (odd trailing planes, rows and columns dropped, as in
+/// PyTorch). Each window's eight values are gathered in row-major order and reduced with
+/// `max_dim`, whose gradient goes to the first maximum, as PyTorch's does.
+pub(crate) fn maxpool2x2x2(x: Tensor<5>) -> Tensor<5> {
+    let [n, c, d, h, w] = x.dims();
+    let (d2, h2, w2) = (d / 2, h / 2, w / 2);
+    x.slice([0..n, 0..c, 0..2 * d2, 0..2 * h2, 0..2 * w2])
+        .reshape([n, c, d2, 2, h2, 2, w2, 2])
+        .permute([0, 1, 2, 4, 6, 3, 5, 7])
+        .reshape([n, c, d2, h2, w2, 8])
+        .max_dim(5)
+        .reshape([n, c, d2, h2, w2])
 }
 
 /// 3×3 convolution with padding 1. Outside autodiff on the CPU it runs on the kernels of
@@ -244,12 +309,8 @@ impl Vgg {
     /// Other channel mismatches are an error.
     pub fn prepare(&self, x: ViewF) -> Result<ArrayF> {
         let want = self.arch.in_channels;
-        if x.ndim() != 4 {
-            return Err(Error::shape(
-                "images",
-                format!("[N, {want}, H, W]"),
-                x.shape(),
-            ));
+        if x.ndim() != 2 + self.arch.spatial_dims() {
+            return Err(Error::shape("images", self.input_layout(want), x.shape()));
         }
         let c = x.shape()[1];
         let mut out = if c == want {
@@ -262,7 +323,8 @@ impl Vgg {
             return Err(Error::shape(
                 "images",
                 format!(
-                    "[N, {want}, H, W] (or 1 channel, replicated) for a model with {want} input channel(s)"
+                    "{} (or 1 channel, replicated) for a model with {want} input channel(s)",
+                    self.input_layout(want)
                 ),
                 x.shape(),
             ));
@@ -284,21 +346,62 @@ impl Vgg {
                 .iter()
                 .filter(|s| s.kind == LayerKind::MaxPool)
                 .count();
-        if x.ndim() != 4 || x.shape()[1] != c || x.shape()[2] < min || x.shape()[3] < min {
+        let s = x.shape();
+        if x.ndim() != 2 + self.arch.spatial_dims() || s[1] != c || s[2..].iter().any(|&n| n < min)
+        {
             return Err(Error::shape(
                 "input",
                 format!(
-                    "[N, {c}, H, W] with H, W >= {min} (model input [{c}, {}, {}])",
-                    self.arch.input_size[0], self.arch.input_size[1]
+                    "{} with spatial sizes >= {min} (model input {:?})",
+                    self.input_layout(c),
+                    self.input_shape()
                 ),
-                x.shape(),
+                s,
             ));
         }
         mrixai_core::error::ensure_finite("input", x.iter())
     }
 
+    /// Whether training and input gradients run on the hand-written CPU kernels: 2-D models
+    /// on the CPU. Volumes and other devices go through burn's operations and autodiff.
+    pub(crate) fn runs_cpu_kernels(&self) -> bool {
+        self.device == Device::flex() && self.arch.spatial_dims() == 2
+    }
+
+    /// The batch layout the model takes, `[N, c, H, W]` or `[N, c, D, H, W]`.
+    fn input_layout(&self, c: usize) -> String {
+        match self.arch.spatial_dims() {
+            3 => format!("[N, {c}, D, H, W]"),
+            _ => format!("[N, {c}, H, W]"),
+        }
+    }
+
+    /// The adaptive pool's output size of a 2-D model.
+    fn avgpool_2d(&self) -> Result<[usize; 2]> {
+        match self.arch.avgpool[..] {
+            [h, w] => Ok([h, w]),
+            _ => Err(Error::shape(
+                "avgpool input",
+                format!("{} spatial axes", self.arch.avgpool.len()),
+                &[2],
+            )),
+        }
+    }
+
     /// Applies layer `i` (inference mode) to `x` with weights transformed by `t`.
     pub(crate) fn apply(&self, i: usize, x: Act, t: WeightTransform) -> Result<Act> {
+        self.apply_with(i, &self.params[i], x, t)
+    }
+
+    /// [`Vgg::apply`] with the parameters `params` in place of layer `i`'s own (training
+    /// passes its autodiff leaves).
+    pub(crate) fn apply_with(
+        &self,
+        i: usize,
+        params: &Params,
+        x: Act,
+        t: WeightTransform,
+    ) -> Result<Act> {
         let spec = &self.specs[i];
         let bad = |x: &Act| {
             Error::shape(
@@ -307,10 +410,14 @@ impl Vgg {
                 &x.dims(),
             )
         };
-        Ok(match (&self.params[i], spec.kind, x) {
+        Ok(match (params, spec.kind, x) {
             (Params::Conv { w, b }, _, Act::S(x)) => {
                 check_channels(spec, x.dims()[1])?;
                 Act::S(conv3x3(x, map_tensor(w, t.weights), map_bias(b, t)))
+            }
+            (Params::Conv3 { w, b }, _, Act::V(x)) => {
+                check_channels(spec, x.dims()[1])?;
+                Act::V(conv3x3x3(x, map_tensor(w, t.weights), map_bias(b, t)))
             }
             (
                 Params::BatchNorm {
@@ -321,21 +428,18 @@ impl Vgg {
                     ..
                 },
                 _,
-                Act::S(x),
+                x @ (Act::S(_) | Act::V(_)),
             ) => {
                 check_channels(spec, x.dims()[1])?;
                 let (a, c) = bn_affine(gamma, beta, mean, var);
-                Act::S(channel_affine(
-                    x,
-                    map_tensor(&a, t.weights),
-                    map_bias(&c, t),
-                ))
+                x.channel_affine(map_tensor(&a, t.weights), map_bias(&c, t))
             }
             (Params::Linear { w, b }, _, Act::F(x)) => {
                 check_channels(spec, x.dims()[1])?;
                 Act::F(linear(x, map_tensor(w, t.weights), map_bias(b, t)))
             }
             (Params::None, LayerKind::Relu, Act::S(x)) => Act::S(relu(x)),
+            (Params::None, LayerKind::Relu, Act::V(x)) => Act::V(relu(x)),
             (Params::None, LayerKind::Relu, Act::F(x)) => Act::F(relu(x)),
             (Params::None, LayerKind::Dropout, x) => x,
             (Params::None, LayerKind::MaxPool, Act::S(x)) => {
@@ -349,12 +453,33 @@ impl Vgg {
                 }
                 Act::S(maxpool2(x))
             }
+            (Params::None, LayerKind::MaxPool, Act::V(x)) => {
+                let d = x.dims();
+                if d[2..].iter().any(|&n| n < 2) {
+                    return Err(Error::shape(
+                        format!("input of {}", spec.name),
+                        "[N, C, D>=2, H>=2, W>=2]",
+                        &d,
+                    ));
+                }
+                Act::V(maxpool2x2x2(x))
+            }
             (Params::None, LayerKind::AdaptiveAvgPool, Act::S(x)) => {
-                Act::S(avg_pool(x, self.arch.avgpool))
+                Act::S(avg_pool(x, self.avgpool_2d()?))
+            }
+            (Params::None, LayerKind::AdaptiveAvgPool, Act::V(x)) => {
+                let [d, h, w] = self.arch.avgpool[..] else {
+                    return Err(bad(&Act::V(x)));
+                };
+                Act::V(adaptive_avg_pool3d(x, [d, h, w]))
             }
             (Params::None, LayerKind::Flatten, Act::S(x)) => {
                 let [n, c, h, w] = x.dims();
                 Act::F(x.reshape([n, c * h * w]))
+            }
+            (Params::None, LayerKind::Flatten, Act::V(x)) => {
+                let [n, c, d, h, w] = x.dims();
+                Act::F(x.reshape([n, c * d * h * w]))
             }
             (_, _, x) => return Err(bad(&x)),
         })
@@ -386,15 +511,15 @@ impl Vgg {
         Ok(argmax_rows(&logits))
     }
 
-    /// The fused forward pass on a (possibly autodiff) input tensor, inference mode.
-    pub(crate) fn forward_tensor(&self, x: Tensor<4>) -> Result<Tensor<2>> {
-        let mut a = Act::S(x);
+    /// The fused forward pass on a (possibly autodiff) image or volume batch, inference mode.
+    pub(crate) fn forward_act(&self, x: Act) -> Result<Tensor<2>> {
+        let mut a = x;
         for i in 0..self.specs.len() {
             a = self.apply(i, a, WeightTransform::IDENTITY)?;
         }
         match a {
             Act::F(t) => Ok(t),
-            Act::S(t) => Err(Error::shape("logits", "[N, classes]", &t.dims())),
+            a => Err(Error::shape("logits", "[N, classes]", &a.dims())),
         }
     }
 }
@@ -462,6 +587,13 @@ pub(crate) fn init_params(spec: &LayerSpec, seed: u64, device: &Device) -> Param
                 b: Tensor::zeros([cout], device),
             }
         }
+        LayerKind::Conv3d => {
+            let std = (2.0 / (cout * 27) as f32).sqrt();
+            Params::Conv3 {
+                w: from_vec(normal(cout * cin * 27, std), [cout, cin, 3, 3, 3], device),
+                b: Tensor::zeros([cout], device),
+            }
+        }
         LayerKind::Linear => Params::Linear {
             w: from_vec(normal(cout * cin, 0.01), [cout, cin], device),
             b: Tensor::zeros([cout], device),
@@ -479,11 +611,9 @@ pub(crate) fn init_params(spec: &LayerSpec, seed: u64, device: &Device) -> Param
 
 impl Explainable for Vgg {
     fn input_shape(&self) -> Vec<usize> {
-        vec![
-            self.arch.in_channels,
-            self.arch.input_size[0],
-            self.arch.input_size[1],
-        ]
+        let mut shape = vec![self.arch.in_channels];
+        shape.extend(&self.arch.input_size);
+        shape
     }
     fn num_classes(&self) -> usize {
         self.arch.num_classes
@@ -522,7 +652,7 @@ impl Explainable for Vgg {
 
     fn forward(&self, x: ViewF) -> Result<ArrayF> {
         self.check_batch(&x)?;
-        let logits = self.forward_tensor(to_tensor::<4>(x, &self.device))?;
+        let logits = self.forward_act(Act::from_view(x, &self.device)?)?;
         to_array(logits)
     }
 
@@ -549,16 +679,11 @@ impl Explainable for Vgg {
 impl Vgg {
     /// The input gradient through one burn autodiff graph of the whole model.
     fn input_gradient_autodiff(&self, x: ViewF, target: &[usize]) -> Result<ArrayF> {
-        let leaf = to_tensor::<4>(x.view(), &self.device)
-            .autodiff()
-            .require_grad();
-        let logits = self.forward_tensor(leaf.clone())?;
+        let leaf = Act::from_view(x.view(), &self.device)?.autodiff_leaf();
+        let logits = self.forward_act(leaf.clone())?;
         let onehot = self.one_hot_tensor(x.shape()[0], target)?;
         let grads = (logits * onehot).sum().backward();
-        match leaf.grad(&grads) {
-            Some(g) => to_array(g),
-            None => Ok(ArrayF::zeros(IxDyn(x.shape()))),
-        }
+        leaf.grad_of(&grads).into_array()
     }
 
     /// The one-hot cotangent of `target` for `n` rows of logits (`[n, classes]`, C order).
@@ -584,16 +709,7 @@ impl Vgg {
         let leaf = x.autodiff_leaf();
         let y = self.apply(i, leaf.clone(), t)?;
         let grads = y.dot_sum(v)?.backward();
-        Ok(match leaf {
-            Act::S(l) => Act::S(
-                l.grad(&grads)
-                    .unwrap_or_else(|| Tensor::zeros(l.dims(), &self.device)),
-            ),
-            Act::F(l) => Act::F(
-                l.grad(&grads)
-                    .unwrap_or_else(|| Tensor::zeros(l.dims(), &self.device)),
-            ),
-        })
+        Ok(leaf.grad_of(&grads))
     }
 }
 
@@ -668,7 +784,7 @@ impl Vgg {
                 crate::kernels::head::linear_backward_input(shape, &wt, &c_order_values(&v))
             }
             (Params::None, LayerKind::AdaptiveAvgPool, &[n, c, h, w]) => {
-                let [oh, ow] = self.arch.avgpool;
+                let [oh, ow] = self.avgpool_2d()?;
                 if v.shape() != [n, c, oh, ow] {
                     return Ok(None);
                 }
@@ -696,7 +812,7 @@ impl Vgg {
     /// ([`crate::kernels::features`]) and their backward pass is taken by hand. `None` off the
     /// CPU.
     fn input_gradient_cpu(&self, x: ViewF, target: &[usize]) -> Result<Option<ArrayF>> {
-        if self.device != Device::flex() {
+        if !self.runs_cpu_kernels() {
             return Ok(None);
         }
         let (tape, out, _) = self.cpu_tape(|_| true, x.view(), None)?;
@@ -759,7 +875,7 @@ mod tests {
     /// ones.
     #[test]
     fn cpu_layer_vjps_equal_the_autodiff_ones() {
-        let arch = Arch::preset("vgg-small", 2, [12, 10]).unwrap();
+        let arch = Arch::preset("vgg-small", 2, &[12, 10]).unwrap();
         let model = Vgg::init(&arch, 9).unwrap();
         let mut rng = mrixai_core::seed::rng(2, "vjp");
         let mut random = |shape: &[usize]| {
@@ -795,10 +911,7 @@ mod tests {
                         .dot_sum(Act::from_view(v.view(), &model.device).unwrap())
                         .unwrap()
                         .backward();
-                    match leaf {
-                        Act::S(l) => to_array(l.grad(&grads).unwrap()).unwrap(),
-                        Act::F(l) => to_array(l.grad(&grads).unwrap()).unwrap(),
-                    }
+                    leaf.grad_of(&grads).into_array().unwrap()
                 };
                 let Some(got) = model.layer_vjp_cpu(i, x.view(), v.view(), t).unwrap() else {
                     continue;
@@ -837,7 +950,7 @@ mod tests {
     fn cpu_input_gradient_equals_the_autodiff_one() {
         let mut rng = mrixai_core::seed::rng(1, "input-gradient");
         for (bn, size) in [(true, [16, 16]), (false, [13, 10])] {
-            let mut arch = Arch::preset("vgg-small", 3, size).unwrap();
+            let mut arch = Arch::preset("vgg-small", 3, &size).unwrap();
             arch.batch_norm = bn;
             let mut model = Vgg::init(&arch, 5).unwrap();
             // non-trivial running statistics

@@ -75,6 +75,10 @@ pub(crate) fn layer_tensors(model: &Vgg, i: usize) -> Vec<(String, Vec<usize>)> 
             (format!("{n}.weight"), vec![cout, cin, 3, 3]),
             (format!("{n}.bias"), vec![cout]),
         ],
+        LayerKind::Conv3d => vec![
+            (format!("{n}.weight"), vec![cout, cin, 3, 3, 3]),
+            (format!("{n}.bias"), vec![cout]),
+        ],
         LayerKind::Linear => vec![
             (format!("{n}.weight"), vec![cout, cin]),
             (format!("{n}.bias"), vec![cout]),
@@ -95,7 +99,7 @@ pub(crate) fn leading_layers(model: &Vgg, k: usize) -> Vec<bool> {
         .specs
         .iter()
         .map(|s| match s.kind {
-            LayerKind::Conv2d | LayerKind::Linear => {
+            LayerKind::Conv2d | LayerKind::Conv3d | LayerKind::Linear => {
                 count += 1;
                 prev_included = count <= k;
                 prev_included
@@ -153,7 +157,11 @@ pub(crate) fn assign(
         let tracked_name = format!("{n}.num_batches_tracked");
         model.params[i] = match (&model.params[i], vals.as_slice()) {
             (Params::Conv { .. }, [w, b]) => Params::Conv {
-                w: from_vec(w.data.clone(), shape4(&w.shape), &dev),
+                w: from_vec(w.data.clone(), shape_of(&w.shape), &dev),
+                b: from_vec(b.data.clone(), [b.shape[0]], &dev),
+            },
+            (Params::Conv3 { .. }, [w, b]) => Params::Conv3 {
+                w: from_vec(w.data.clone(), shape_of(&w.shape), &dev),
                 b: from_vec(b.data.clone(), [b.shape[0]], &dev),
             },
             (Params::Linear { .. }, [w, b]) => Params::Linear {
@@ -203,8 +211,9 @@ pub(crate) fn assign(
     Ok(())
 }
 
-fn shape4(s: &[usize]) -> [usize; 4] {
-    [s[0], s[1], s[2], s[3]]
+/// A shape checked against `layer_tensors` as a fixed-rank array.
+fn shape_of<const D: usize>(s: &[usize]) -> [usize; D] {
+    std::array::from_fn(|i| s[i])
 }
 
 /// A named tensor: torchvision name, shape, values in C order.
@@ -218,6 +227,7 @@ pub fn state_dict(model: &Vgg) -> Result<Vec<NamedTensor>> {
         let values: Vec<Vec<f32>> = match p {
             Params::None => continue,
             Params::Conv { w, b } => vec![to_vec(w.clone())?, to_vec(b.clone())?],
+            Params::Conv3 { w, b } => vec![to_vec(w.clone())?, to_vec(b.clone())?],
             Params::Linear { w, b } => vec![to_vec(w.clone())?, to_vec(b.clone())?],
             Params::BatchNorm {
                 gamma,

@@ -11,7 +11,7 @@ use mrixai_zoo::{Arch, OodTask, TrainConfig, ood_shapes, train};
 /// Trains vgg-small on the task and returns the test accuracy of the kept weights.
 fn train_and_test(task: &OodTask, cfg: &TrainConfig, seed: u64, data_seed: u64) -> f64 {
     let [tr, va, te] = ood_shapes(task, data_seed).expect("task");
-    let arch = Arch::preset("vgg-small", OOD_CLASSES.len(), [task.size, task.size]).unwrap();
+    let arch = Arch::preset("vgg-small", OOD_CLASSES.len(), &[task.size, task.size]).unwrap();
     let report = train(cfg, &arch, &tr, &va, None, seed, &Silent).expect("training");
     let x = report.model.prepare(te.images.view()).unwrap();
     accuracy(

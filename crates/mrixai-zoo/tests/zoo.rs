@@ -14,19 +14,29 @@ fn tiny(batch_norm: bool, in_channels: usize) -> Arch {
     Arch {
         family: "vgg".into(),
         in_channels,
-        input_size: [16, 16],
+        input_size: vec![16, 16],
         features: vec![
             FeatureItem::Conv(4),
             FeatureItem::Pool("M".into()),
             FeatureItem::Conv(8),
             FeatureItem::Pool("M".into()),
         ],
-        avgpool: [2, 2],
+        avgpool: vec![2, 2],
         classifier: vec![16, 16],
         num_classes: 2,
         batch_norm,
         dropout: 0.5,
         input_norm: None,
+    }
+}
+
+/// The volumetric twin of [`tiny`]: `[6, 8, 8]` volumes, Conv3d, MaxPool3d,
+/// AdaptiveAvgPool3d `[1, 2, 2]`.
+fn tiny3d(batch_norm: bool) -> Arch {
+    Arch {
+        input_size: vec![6, 8, 8],
+        avgpool: vec![1, 2, 2],
+        ..tiny(batch_norm, 1)
     }
 }
 
@@ -103,6 +113,63 @@ fn tiny_training_learns_and_is_deterministic() {
     assert_eq!(b1.curves.val_loss, b2.curves.val_loss);
     let c = train(&cfg2, &arch, &tr, &va, None, 4, &Silent).unwrap();
     assert_ne!(b1.curves.train_loss, c.curves.train_loss);
+}
+
+/// Class 0: a bright 2×3×3 block in one corner of a `[6, 8, 8]` volume, class 1: in the
+/// opposite one; on a noisy background.
+fn cubes(n: usize, seed: u64) -> SplitArrays {
+    let mut rng = mrixai_core::seed::rng(seed, "cubes");
+    let mut images = ArrayD::from_shape_fn(IxDyn(&[n, 1, 6, 8, 8]), |_| 0.3 * rng.random::<f32>());
+    let labels: Vec<i64> = (0..n).map(|i| (i % 2) as i64).collect();
+    for (i, &c) in labels.iter().enumerate() {
+        let (d, o) = if c == 0 { (1, 1) } else { (3, 4) };
+        images
+            .slice_mut(ndarray::s![i, 0, d..d + 2, o..o + 3, o..o + 3])
+            .mapv_inplace(|_| 0.9);
+    }
+    let masks = ArrayD::<u8>::zeros(IxDyn(&[n, 1, 6, 8, 8]));
+    SplitArrays {
+        weights: masks.mapv(f32::from),
+        images,
+        masks,
+        labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels).unwrap(),
+    }
+}
+
+/// A volumetric model trains through burn's autodiff (with BatchNorm3d in training mode),
+/// learns, is deterministic, and its checkpoint reloads to the same logits.
+#[test]
+fn tiny_volume_training_learns_and_reloads() {
+    let arch = tiny3d(true);
+    let (tr, va) = (cubes(32, 1), cubes(16, 2));
+    let cfg = TrainConfig {
+        epochs: 6,
+        batch_size: 8,
+        patience: 6,
+        ..TrainConfig::default()
+    };
+    let a = train(&cfg, &arch, &tr, &va, None, 7, &Silent).unwrap();
+    assert!(
+        a.curves.val_accuracy_best >= 0.9,
+        "val accuracy {:?}",
+        a.curves.val_accuracy
+    );
+    let b = train(&cfg, &arch, &tr, &va, None, 7, &Silent).unwrap();
+    assert_eq!(a.curves.train_loss, b.curves.train_loss);
+    let dir = tmp("ckpt3d");
+    a.model.save(&dir).unwrap();
+    let back = Vgg::load(&dir).unwrap();
+    let x = cubes(4, 3).images;
+    assert_eq!(
+        back.forward(x.view()).unwrap(),
+        a.model.forward(x.view()).unwrap()
+    );
+    // a 2-D batch for a 3-D model is one clear error
+    let e = train(&cfg, &arch, &squares(8, 1), &va, None, 7, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[N, C, D, H, W]"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -368,9 +435,15 @@ fn dataset_errors_and_cli_level_training() {
 
 #[test]
 fn layer_vjp_matches_finite_differences() {
-    for bn in [false, true] {
-        let m = Vgg::init(&tiny(bn, 1), 5).unwrap();
-        let acts = m.activations(random(&[2, 1, 16, 16], 9).view()).unwrap();
+    let cases = [false, true].into_iter().flat_map(|bn| {
+        [
+            (tiny(bn, 1), vec![2, 1, 16, 16]),
+            (tiny3d(bn), vec![2, 1, 6, 8, 8]),
+        ]
+    });
+    for (arch, shape) in cases {
+        let m = Vgg::init(&arch, 5).unwrap();
+        let acts = m.activations(random(&shape, 9).view()).unwrap();
         for (i, act) in acts.iter().take(m.layers()).enumerate() {
             // distinct, evenly spaced input values in random order: a step of ±h·u can cross
             // neither a ReLU kink nor a max-pool tie, so finite differences are exact up to rounding
@@ -450,6 +523,42 @@ fn weight_transforms_and_max_pool_ties() {
     assert_eq!(g[[0, 0, 0, 0]], 1.0);
     assert_eq!(g[[0, 0, 0, 1]] + g[[0, 0, 1, 0]] + g[[0, 0, 1, 1]], 0.0);
     assert_eq!(g.sum(), 4.0 * 64.0);
+    // in volumes too, to the first maximum of the 2×2×2 window in C order
+    let m3 = Vgg::init(&tiny3d(false), 5).unwrap();
+    let z = ArrayF::zeros(IxDyn(&[1, 4, 6, 8, 8]));
+    let g = m3
+        .layer_vjp(pool, z.view(), ArrayF::ones(IxDyn(&[1, 4, 3, 4, 4])).view())
+        .unwrap();
+    assert_eq!(g[[0, 0, 0, 0, 0]], 1.0);
+    assert_eq!(g.slice(ndarray::s![0, 0, 0..2, 0..2, 0..2]).sum(), 1.0);
+    assert_eq!(g.sum(), 4.0 * 48.0);
+}
+
+/// 3-D max pooling takes the largest value of every 2×2×2 window (odd sizes floored).
+#[test]
+fn volume_max_pool_equals_its_definition() {
+    let m3 = Vgg::init(&tiny3d(false), 5).unwrap();
+    let pool = (0..m3.layers())
+        .find(|&i| m3.layer_kind(i) == LayerKind::MaxPool)
+        .unwrap();
+    let x = random(&[2, 4, 5, 7, 9], 11);
+    let y = m3.layer_forward(pool, x.view()).unwrap();
+    assert_eq!(y.shape(), [2, 4, 2, 3, 4]);
+    for ((n, c, d, h, w), v) in y
+        .clone()
+        .into_dimensionality::<ndarray::Ix5>()
+        .unwrap()
+        .indexed_iter()
+    {
+        let win = x.slice(ndarray::s![
+            n,
+            c,
+            2 * d..2 * d + 2,
+            2 * h..2 * h + 2,
+            2 * w..2 * w + 2
+        ]);
+        assert_eq!(*v, win.fold(f32::NEG_INFINITY, |a, b| a.max(*b)));
+    }
 }
 
 #[test]

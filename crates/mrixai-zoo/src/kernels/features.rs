@@ -110,7 +110,10 @@ impl Op {
             }
             (Params::None, LayerKind::Relu) => Op::Relu,
             (Params::None, LayerKind::MaxPool) => Op::MaxPool,
-            (Params::None, LayerKind::AdaptiveAvgPool) => Op::AvgPool { out: arch.avgpool },
+            (Params::None, LayerKind::AdaptiveAvgPool) => match arch.avgpool[..] {
+                [h, w] => Op::AvgPool { out: [h, w] },
+                _ => return Ok(None),
+            },
             (Params::None, LayerKind::Flatten) => Op::Flatten,
             (Params::None, LayerKind::Dropout) => Op::Dropout { p: arch.dropout },
             _ => return Ok(None),
