@@ -29,15 +29,17 @@ pub struct Occlusion {
 impl Default for Occlusion {
     fn default() -> Self {
         Self {
-            sliding_window_shapes: vec![8, 8],
-            strides: vec![4, 4],
+            sliding_window_shapes: vec![8],
+            strides: vec![4],
             baselines: Baseline::default(),
             internal_batch_size: 64,
         }
     }
 }
 
-/// Window and stride over all sample axes, validated as Captum does.
+/// Window and stride over all sample axes, validated as Captum does. A list may also omit
+/// the channel axis (all channels at once) or give one size for every spatial axis, so the
+/// same setting serves images and volumes.
 fn windows(
     sample: &[usize],
     window: &[usize],
@@ -48,9 +50,12 @@ fn windows(
             Ok(v.to_vec())
         } else if v.len() + 1 == sample.len() {
             Ok(std::iter::once(fill).chain(v.iter().copied()).collect())
+        } else if v.len() == 1 {
+            let spatial = std::iter::repeat_n(v[0], sample.len() - 1);
+            Ok(std::iter::once(fill).chain(spatial).collect())
         } else {
             Err(Error::invalid(format!(
-                "occlusion: {what} has {} value(s); the sample {sample:?} needs {} or {}",
+                "occlusion: {what} has {} value(s); the sample {sample:?} needs {}, {} or 1",
                 v.len(),
                 sample.len(),
                 sample.len() - 1
@@ -519,6 +524,14 @@ mod tests {
         assert_eq!(c, vec![1, 3, 3]);
         assert!(windows(&[1, 8, 8], &[1, 9, 9], &[1, 1, 1]).is_err());
         assert!(windows(&[1, 8, 8], &[1, 2, 2], &[1, 3, 3]).is_err());
-        assert!(windows(&[1, 8, 8], &[2], &[1]).is_err());
+        assert!(windows(&[1, 8, 8, 8], &[2, 2], &[1, 1]).is_err());
+        // one size for every spatial axis: images and volumes alike
+        let (w, s, c) = windows(&[2, 6, 8, 8], &[4], &[2]).unwrap();
+        assert_eq!(
+            (w, s, c),
+            (vec![2, 4, 4, 4], vec![2, 2, 2, 2], vec![1, 2, 3, 3])
+        );
+        let (w, _, _) = windows(&[1, 8, 8], &[2], &[1]).unwrap();
+        assert_eq!(w, vec![1, 2, 2]);
     }
 }

@@ -289,10 +289,10 @@ pub static METHODS: &[MethodSpec] = &[
         params: &[&[
             param(
                 "sliding_window_shapes",
-                "8,8",
-                "window over `[C,h,w]` or `[h,w]` (all channels)",
+                "8",
+                "window over `[C,…]`, over the spatial axes (all channels), or one size for every spatial axis",
             ),
-            param("strides", "4,4", "window strides"),
+            param("strides", "4", "window strides, given like the window"),
             BASELINES,
             rows("64"),
         ]],

@@ -1,5 +1,5 @@
-//! The Captum fixtures on the burn implementation of the VGGs (`mrixai_zoo::Vgg`): every
-//! deterministic method must match within `|a - ref| ≤ 1e-4·|ref| + 1e-5·max|ref|`.
+//! The Captum fixtures on the burn implementation of the VGGs (`mrixai_zoo::Vgg`), 2-D and 3-D:
+//! every deterministic method must match within `|a - ref| ≤ 1e-4·|ref| + 1e-5·max|ref|`.
 
 use mrixai_attrib::method_by_name;
 use mrixai_core::{ArrayF, Explainable};
@@ -39,8 +39,12 @@ fn golden(case: &str) {
         &model.forward(x.view()).unwrap(),
         &read(case, "logits.npy"),
     );
+    // the fixtures' occlusion windows: 8² stride 4 on images, 4³ stride 2 on volumes
     let c = x.shape()[1].to_string();
-    let (win, stride) = (format!("{c},8,8"), format!("{c},4,4"));
+    let (win, stride) = match x.ndim() {
+        5 => (format!("{c},4,4,4"), format!("{c},2,2,2")),
+        _ => (format!("{c},8,8"), format!("{c},4,4")),
+    };
     let cases: Vec<Case> = vec![
         ("gradient", "gradient.npy", vec![]),
         ("input_x_gradient", "input_x_gradient.npy", vec![]),
@@ -88,6 +92,18 @@ fn zoo_vgg_small_matches_captum() {
 #[test]
 fn zoo_vgg_bn_matches_captum() {
     golden("vgg_bn");
+}
+
+/// The volumetric twins (Conv3d, MaxPool3d, AdaptiveAvgPool3d; with BatchNorm3d): every
+/// method, Grad-CAM's 3-D upsampling and 4×4×4 occlusion windows included.
+#[test]
+fn zoo_vgg3d_matches_captum() {
+    golden("vgg3d");
+}
+
+#[test]
+fn zoo_vgg3d_bn_matches_captum() {
+    golden("vgg3d_bn");
 }
 
 /// The cascading randomisation check runs on a real model (the zoo's `Vgg` implements
