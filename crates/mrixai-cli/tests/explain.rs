@@ -279,18 +279,23 @@ fn input_and_target_files_match_the_dataset_maps() {
     );
 }
 
+/// `mrixai explain --model FILE` on the Captum cases, an image model and a volumetric one
+/// (`[N, C, D, H, W]` in and out).
 #[test]
 fn captum_fixture_checkpoint_file_reproduces_captum() {
-    let case = workspace().join("fixtures/captum/vgg_small");
-    let model = case.join("model.safetensors");
-    for (method, file, extra) in [
-        ("gradient", "gradient.npy", None),
+    let cases = [
+        ("vgg_small", "gradient", "gradient.npy", None),
         (
+            "vgg_small",
             "integrated_gradients",
             "integrated_gradients.npy",
             Some("n_steps=50"),
         ),
-    ] {
+        ("vgg3d", "deeplift", "deeplift.npy", None),
+    ];
+    for (case, method, file, extra) in cases {
+        let case = workspace().join("fixtures/captum").join(case);
+        let model = case.join("model.safetensors");
         let mut args = vec!["--method", method];
         if let Some(p) = extra {
             args.extend(["--param", p]);
@@ -303,7 +308,7 @@ fn captum_fixture_checkpoint_file_reproduces_captum() {
             "--target",
             t.to_str().expect("utf-8"),
         ]);
-        let got = explain_ok(&model, &args, &out_path(&format!("captum-{file}")));
+        let got = explain_ok(&model, &args, &out_path(&format!("captum-{method}-{file}")));
         let want = npy::read::<f32>(&case.join(file)).expect("fixture");
         assert_eq!(got.shape(), want.shape(), "{method}");
         let mx = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));

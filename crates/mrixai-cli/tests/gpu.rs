@@ -62,8 +62,8 @@ fn light(job: Explanation) -> Explanation {
             job.param("grid_size", "16").param("n_samples", "24")
         }
         "occlusion" => job
-            .param("sliding_window_shapes", "8,8")
-            .param("strides", "8,8"),
+            .param("sliding_window_shapes", "8")
+            .param("strides", "8"),
         _ => job,
     }
 }
@@ -73,7 +73,7 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
     if !gpu_here("every_method") {
         return;
     }
-    for case in ["vgg_small", "vgg_bn"] {
+    for case in ["vgg_small", "vgg_bn", "vgg3d", "vgg3d_bn"] {
         let dir = workspace().join("fixtures/captum").join(case);
         let cpu = Vgg::load(&dir).expect("checkpoint");
         let gpu = Vgg::load_on(&dir, GPU).expect("checkpoint on the GPU");

@@ -52,7 +52,8 @@ pub struct Args {
     /// Method parameter `key=value` (Captum names, e.g. `n_steps=50`); repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Output `.npy` (float32, `[N, C, H, W]`; raw Grad-CAM `[N, 1, h, w]`).
+    /// Output `.npy` (float32, shaped like the input, `[N, C, H, W]` or `[N, C, D, H, W]`; raw
+    /// Grad-CAM `[N, 1, h, w]` or `[N, 1, d, h, w]`).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace an existing output file (and, with `--nifti`, its `.nii.gz`) (never a folder, never without this flag).

@@ -29,8 +29,8 @@ pub struct ModelInput {
     /// Split of the dataset: train, val or test.
     #[arg(long, default_value = "test")]
     pub split: Split,
-    /// Input batch `[N, C, H, W]` as `.npy` (any numeric dtype; read as float32) instead of
-    /// a dataset.
+    /// Input batch `[N, C, H, W]` (or volumes `[N, C, D, H, W]`) as `.npy` (any numeric dtype;
+    /// read as float32) instead of a dataset.
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Where the model runs.
