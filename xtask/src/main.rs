@@ -32,10 +32,13 @@ enum Command {
     BenchDevice(bench::BenchArgs),
 }
 
+/// The profiles that start without `--yes` (and without a calibration run).
+const SHORT_PROFILES: [&str; 3] = ["quick", "quick3d", "tiny"];
+
 #[derive(Debug, clap::Args)]
 struct ReproduceArgs {
-    /// Committed profile: `quick` (CPU, minutes), `standard` (CPU, about an hour), `paper`
-    /// (GPU, days) or `tiny` (tests).
+    /// Committed profile: `quick` (CPU, minutes), `quick3d` (the same on volumes, CPU,
+    /// minutes), `standard` (CPU, about an hour), `paper` (GPU, days) or `tiny` (tests).
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Your own experiment config (TOML, same fields as configs/quick.toml); overrides --profile.
@@ -120,7 +123,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         out.display()
     );
     println!("{}", mrixai_pipeline::estimate::work(&cfg)?);
-    let long = cfg.profile != "quick" && cfg.profile != "tiny";
+    let long = !SHORT_PROFILES.contains(&cfg.profile.as_str());
     if long || args.estimate {
         eprintln!("calibrating unit costs on this machine …");
         println!("{}", mrixai_pipeline::estimate::calibrate(&cfg)?);

@@ -132,6 +132,7 @@ fn a_few_training_steps_on_the_gpu_follow_the_cpu() {
         val_per_class: 2,
         test_per_class: 2,
         size: 32,
+        dims: 2,
     };
     let [tr, va, _] = mrixai_zoo::ood_shapes(&task, 3).expect("procedural task");
     let arch = mrixai_zoo::run::resolve_arch(

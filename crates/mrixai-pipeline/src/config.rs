@@ -416,6 +416,28 @@ impl ExperimentConfig {
                 ));
             }
         }
+        self.validate_volumes()
+    }
+
+    /// Rejects, before any work starts, the pre-training choices that have no volumetric
+    /// form when the benchmark synthesises volumes.
+    fn validate_volumes(&self) -> Result<()> {
+        if mrixai_synth::SynthConfig::from_toml_file(&self.data.synth_config)?.dims != 3 {
+            return Ok(());
+        }
+        let sources = &self.grid.sources;
+        if sources.contains(&Source::Mri) && self.data.pretrain_task == Task::Anatomy {
+            return Err(Error::config(
+                "data.pretrain_task",
+                "`anatomy` labels the axial level of 2-D slices; volumes pre-train in domain on `presence`",
+            ));
+        }
+        if sources.contains(&Source::Ood) && matches!(self.pretrain.ood, OodSource::Imagenet(_)) {
+            return Err(Error::config(
+                "pretrain.ood",
+                "ImageNet weights are 2-D; volumes pre-train out of domain on `procedural`",
+            ));
+        }
         Ok(())
     }
 }

@@ -191,13 +191,15 @@ pub fn fastest(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 pub fn calibrate(cfg: &ExperimentConfig) -> Result<Costs> {
     let synth = SynthConfig::from_toml_file(&cfg.data.synth_config)?;
     let size = synth.size.clone();
-    if size.len() != 2 || size[0] != size[1] {
+    if size.iter().any(|&n| n != size[0]) {
         return Err(Error::config(
             "data.synth_config",
-            format!("the pipeline's VGG cells need square 2-D slices, got size {size:?}"),
+            format!(
+                "the pipeline's VGG cells need square slices or cubic volumes, got size {size:?}"
+            ),
         ));
     }
-    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, &[size[0], size[1]])?;
+    let arch = mrixai_zoo::run::resolve_arch(&cfg.model.arch, 2, &size)?;
     let model = mrixai_zoo::Vgg::init_on(&arch, 0, cfg.device)?;
     let one = model.prepare(blank_images(1, &size).view())?;
     let model_pass = fastest(2, || model.input_gradient(one.view(), &[0]).map(|_| ()))?;
@@ -253,8 +255,8 @@ fn training_costs(
     let batch = cfg.train.batch_size.clamp(1, affordable);
     let split = |n: usize| SplitArrays {
         images: blank_images(n, size),
-        masks: ArrayD::zeros(IxDyn(&[n, 1, size[0], size[1]])),
-        weights: ArrayD::zeros(IxDyn(&[n, 1, size[0], size[1]])),
+        masks: ArrayD::zeros(blank_images(n, size).raw_dim()),
+        weights: ArrayD::zeros(blank_images(n, size).raw_dim()),
         labels: ArrayD::from_shape_vec(IxDyn(&[n]), (0..n as i64).map(|i| i % 2).collect())
             .expect("length matches shape"),
     };
@@ -325,8 +327,9 @@ fn attribution_costs(
     affordable: usize,
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
-    let side = [size[0], size[1]];
-    let proxy_arch = mrixai_zoo::run::resolve_arch("vgg-small", 2, &side)?;
+    // the proxy of the methods' costs: the small preset of the data's rank
+    let proxy_name = if size.len() == 3 { "vgg-small-3d" } else { "vgg-small" };
+    let proxy_arch = mrixai_zoo::run::resolve_arch(proxy_name, 2, size)?;
     let proxy = mrixai_zoo::Vgg::init_on(&proxy_arch, 0, cfg.device)?;
     let n = cfg.explain.batch_size.clamp(1, 16);
     let per_image_pass = |m: &mrixai_zoo::Vgg, n: usize| -> Result<f64> {

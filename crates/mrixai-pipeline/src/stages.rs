@@ -109,22 +109,24 @@ pub(crate) fn train_config(t: &TrainSettings, device: Compute) -> TrainConfig {
     }
 }
 
-/// Image side of the benchmark dataset (`[N, 1, H, W]`).
-fn image_size(run: &Run) -> Result<usize> {
+/// Spatial shape of the benchmark dataset's samples: square images `[H, H]` or cubic
+/// volumes `[S, S, S]` (the shapes the out-of-domain tasks are drawn in).
+fn sample_shape(run: &Run) -> Result<Vec<usize>> {
     let dataset = run.layout().dataset();
     let info = mrixai_core::dataset::read_info(&dataset)?;
     let arrays = read_split(&dataset, Split::Val)?;
     let shape = arrays.images.shape();
-    if shape.len() != 4 || shape[2] != shape[3] {
+    let spatial = shape.get(2..).unwrap_or_default();
+    if !(4..=5).contains(&shape.len()) || spatial.iter().any(|&n| n != spatial[0]) {
         return Err(Error::format(
             mrixai_core::dataset::split_dir(&dataset, Split::Val).join("images.npy"),
             format!(
-                "the pipeline's VGG cells need square 2-D slices [N, 1, H, H], got {shape:?} (task {})",
+                "the pipeline's VGG cells need square slices [N, 1, H, H] or cubic volumes [N, 1, S, S, S], got {shape:?} (task {})",
                 info["task"]
             ),
         ));
     }
-    Ok(shape[2])
+    Ok(spatial.to_vec())
 }
 
 /// Pre-trains the checkpoints of the `ood` and `mri` sources that are not done, at the same
@@ -170,18 +172,25 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
                 .pretrain
                 .ood_images
                 .div_ceil(mrixai_zoo::pretrain::OOD_CLASSES.len());
+            let shape = sample_shape(run)?;
             let task = OodTask {
                 train_per_class: per_class,
                 val_per_class: (per_class / 5).max(4),
                 test_per_class: (per_class / 5).max(4),
-                size: image_size(run)?,
+                size: shape[0],
+                dims: shape.len(),
             };
             let data_seed = seed::derive(cfg.seed, "pretrain-ood-data");
             mrixai_zoo::pretrain_ood(&task, &cfg.model.arch, &tc, seed, data_seed, &ckpt_out, bar)?
         }
         (Source::Ood, OodSource::Imagenet(weights)) => {
-            let size = image_size(run)?;
-            mrixai_zoo::import_imagenet(weights, &cfg.model.arch, [size, size], &ckpt_out)?
+            let &[h, w] = sample_shape(run)?.as_slice() else {
+                return Err(Error::config(
+                    "pretrain.ood",
+                    "ImageNet weights are 2-D: volumes pre-train out of domain on `procedural`",
+                ));
+            };
+            mrixai_zoo::import_imagenet(weights, &cfg.model.arch, [h, w], &ckpt_out)?
         }
         _ => mrixai_zoo::train_on_dataset(
             &run.layout().pretrain_dataset(source),

@@ -7,6 +7,7 @@
 
 pub mod arch;
 mod kernels;
+mod ood3d;
 mod params;
 pub mod pretrain;
 mod rules;

@@ -7,14 +7,16 @@
 //!   fly. It is a stand-in for ImageNet, not a replacement: one object per image on a
 //!   dead-leaves background (1×H×W grayscale), of random outline (disk, square, triangle,
 //!   cross), size, position, rotation and polarity; the class is the object's surface pattern
-//!   (smooth, striped, checkered, dotted), at equal mean intensity.
+//!   (smooth, striped, checkered, dotted), at equal mean intensity. With `dims = 3` the same
+//!   task in volumes (1×S×S×S): ball leaves, a ball, cube, cone or three-bar cross in a random
+//!   3-D orientation, and the patterns in three dimensions.
 
 use crate::train::{Curves, TrainConfig};
 use crate::vgg::Vgg;
 use mrixai_core::atomic::OutDir;
 use mrixai_core::dataset::SplitArrays;
 use mrixai_core::{Error, Result, Source};
-use ndarray::{Array4, ArrayD, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -31,8 +33,19 @@ pub struct OodTask {
     pub val_per_class: usize,
     /// Test images per class.
     pub test_per_class: usize,
-    /// Image side in pixels.
+    /// Image side in pixels (voxels).
     pub size: usize,
+    /// 2: images `[N, 1, S, S]`; 3: volumes `[N, 1, S, S, S]`.
+    #[serde(default = "two", skip_serializing_if = "is_two")]
+    pub dims: usize,
+}
+
+fn two() -> usize {
+    2
+}
+
+fn is_two(d: &usize) -> bool {
+    *d == 2
 }
 
 impl Default for OodTask {
@@ -42,7 +55,15 @@ impl Default for OodTask {
             val_per_class: 150,
             test_per_class: 150,
             size: 64,
+            dims: 2,
         }
+    }
+}
+
+impl OodTask {
+    /// The spatial shape of one sample.
+    pub fn shape(&self) -> Vec<usize> {
+        vec![self.size; self.dims]
     }
 }
 
@@ -54,6 +75,12 @@ pub fn ood_shapes(task: &OodTask, seed: u64) -> Result<[SplitArrays; 3]> {
             format!("must be at least 8, got {}", task.size),
         ));
     }
+    if !(2..=3).contains(&task.dims) {
+        return Err(Error::config(
+            "dims",
+            format!("must be 2 or 3, got {}", task.dims),
+        ));
+    }
     if task.train_per_class == 0 || task.val_per_class == 0 {
         return Err(Error::config(
             "train_per_class",
@@ -63,21 +90,26 @@ pub fn ood_shapes(task: &OodTask, seed: u64) -> Result<[SplitArrays; 3]> {
     let make = |per: usize, split: &str| -> SplitArrays {
         let k = OOD_CLASSES.len();
         let n = per * k;
-        let s = task.size;
-        let mut images = Array4::<f32>::zeros((n, 1, s, s));
-        let mut masks = Array4::<u8>::zeros((n, 1, s, s));
+        let shape: Vec<usize> = [n, 1].into_iter().chain(task.shape()).collect();
+        let mut images = ArrayD::<f32>::zeros(IxDyn(&shape));
+        let mut masks = ArrayD::<u8>::zeros(IxDyn(&shape));
         let mut labels = Vec::with_capacity(n);
         for i in 0..n {
             let class = i % k;
             let mut rng = mrixai_core::seed::rng(seed, &format!("zoo/ood/{split}/{i}"));
-            let (img, mask) = render(class, s, &mut rng);
-            images.slice_mut(ndarray::s![i, 0, .., ..]).assign(&img);
-            masks.slice_mut(ndarray::s![i, 0, .., ..]).assign(&mask);
+            let (img, mask) = match task.dims {
+                3 => crate::ood3d::render3(class, task.size, &mut rng),
+                _ => {
+                    let (img, mask) = render(class, task.size, &mut rng);
+                    (img.into_dyn(), mask.into_dyn())
+                }
+            };
+            images.index_axis_mut(Axis(0), i).index_axis_mut(Axis(0), 0).assign(&img);
+            masks.index_axis_mut(Axis(0), i).index_axis_mut(Axis(0), 0).assign(&mask);
             labels.push(class as i64);
         }
-        let masks = masks.into_dyn();
         SplitArrays {
-            images: images.into_dyn(),
+            images,
             weights: masks.mapv(f32::from),
             masks,
             labels: ArrayD::from_shape_vec(IxDyn(&[n]), labels).expect("n labels"),
@@ -126,12 +158,7 @@ fn render(
     );
     let theta = rng.random::<f32>() * TAU;
     let (ct, st) = (theta.cos(), theta.sin());
-    // polarity: the pattern modulates the fill towards mid-grey
-    let (fill, amp) = if rng.random::<bool>() {
-        (0.05 + 0.15 * rng.random::<f32>(), PATTERN_CONTRAST)
-    } else {
-        (0.8 + 0.15 * rng.random::<f32>(), -PATTERN_CONTRAST)
-    };
+    let (fill, amp) = polarity(rng);
     // pattern period in pixels, independent of the object's size (a texture has its own scale)
     let period = (5.0 + 4.0 * rng.random::<f32>()) * (sf / 64.0).max(1.0);
     let f = TAU / period;
@@ -149,27 +176,55 @@ fn render(
             _ => (a.abs() <= 0.3 && b.abs() <= 0.9) || (b.abs() <= 0.3 && a.abs() <= 0.9),
         };
         if inside {
-            let (su, sw) = ((f * u + phi).sin(), (f * w + psi).sin());
-            let m = match class {
-                0 => 0.5,
-                1 => f32::from(su > 0.0),
-                2 => f32::from(su * sw > 0.0),
-                // small dots (18.5 % of the surface) on a fill raised to the same mean
-                _ if (f * u + phi).cos() + (f * w + psi).cos() > 1.0 => 1.0,
-                _ => DOT_FILL,
-            };
-            *v = fill + amp * m;
+            *v = fill + amp * pattern(class, &[f * u + phi, f * w + psi]);
             mask[[y, x]] = 1;
         }
     }
+    add_noise(&mut img, rng);
+    (img, mask)
+}
+
+/// The object's fill and pattern amplitude: dark or bright (beyond every leaf), the pattern
+/// modulating the fill towards mid-grey.
+pub(crate) fn polarity(rng: &mut impl Rng) -> (f32, f32) {
+    if rng.random::<bool>() {
+        (0.05 + 0.15 * rng.random::<f32>(), PATTERN_CONTRAST)
+    } else {
+        (0.8 + 0.15 * rng.random::<f32>(), -PATTERN_CONTRAST)
+    }
+}
+
+/// The surface pattern of `class` in [0, 1] at the pattern phases `p` (one per object axis,
+/// `f·u + φ`): smooth, striped, checkered or dotted, each of mean 0.5 over the surface.
+pub(crate) fn pattern(class: usize, p: &[f32]) -> f32 {
+    let sines = || p.iter().map(|v| v.sin());
+    // small dots on a fill raised to the same mean
+    let (threshold, dot_fill) = match p.len() {
+        3 => (1.5, DOT_FILL_3D),
+        _ => (1.0, DOT_FILL),
+    };
+    match class {
+        0 => 0.5,
+        1 => f32::from(p[0].sin() > 0.0),
+        2 => f32::from(sines().reduce(|a, b| a * b).unwrap_or(0.0) > 0.0),
+        _ if p.iter().map(|v| v.cos()).fold(0.0, |a, b| a + b) > threshold => 1.0,
+        _ => dot_fill,
+    }
+}
+
+/// Adds the task's Gaussian noise (σ 0.03) to every pixel and clamps to [0, 1].
+pub(crate) fn add_noise<D: ndarray::Dimension>(img: &mut ndarray::Array<f32, D>, rng: &mut impl Rng) {
     let noise = rand_distr::Normal::new(0.0f32, 0.03).expect("positive std");
     img.mapv_inplace(|v| (v + rand_distr::Distribution::sample(&noise, rng)).clamp(0.0, 1.0));
-    (img, mask)
 }
 
 /// Pattern value between the dots of the dotted class: the dots (where `cos + cos > 1`) cover
 /// 18.49 % of the surface, so this fill keeps the mean at 0.5 like the other patterns.
 const DOT_FILL: f32 = (0.5 - 0.1849) / (1.0 - 0.1849);
+
+/// The same in volumes: `cos + cos + cos > 1.5` covers 11.70 % of the volume
+/// (∫ arccos(1.5 − cos a − cos b)/π da db / 4π², numerically).
+const DOT_FILL_3D: f32 = (0.5 - 0.1170) / (1.0 - 0.1170);
 
 /// Contrast of the surface patterns (fraction of the intensity range).
 const PATTERN_CONTRAST: f32 = 0.45;

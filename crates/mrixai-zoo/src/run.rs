@@ -211,18 +211,17 @@ pub fn pretrain_ood(
 ) -> Result<ModelInfo> {
     out.check(CHECKPOINT_FILES)?;
     let [tr, va, te] = ood_shapes(task, data_seed)?;
-    let a = resolve_arch(
-        arch,
-        crate::pretrain::OOD_CLASSES.len(),
-        &[task.size, task.size],
-    )?;
+    let a = resolve_arch(arch, crate::pretrain::OOD_CLASSES.len(), &task.shape())?;
     let report = train(cfg, &a, &tr, &va, None, seed, progress)?;
     let info = ModelInfo {
         arch: arch_label(arch),
         task: "ood-shapes".into(),
         data: format!(
-            "procedural shapes {}x{}, {}/{}/{} per class",
-            task.size, task.size, task.train_per_class, task.val_per_class, task.test_per_class
+            "procedural shapes {}, {}/{}/{} per class",
+            task.shape().iter().map(usize::to_string).collect::<Vec<_>>().join("x"),
+            task.train_per_class,
+            task.val_per_class,
+            task.test_per_class
         ),
         seed,
         data_seed: Some(data_seed),

@@ -46,6 +46,7 @@ fn generator_is_deterministic_and_the_class_is_not_brightness() {
         val_per_class: 2,
         test_per_class: 2,
         size: 64,
+        dims: 2,
     };
     let a = ood_shapes(&task, 11).unwrap();
     let b = ood_shapes(&task, 11).unwrap();
@@ -83,6 +84,7 @@ fn task_is_learned_in_a_few_short_epochs() {
         val_per_class: 40,
         test_per_class: 40,
         size: 32,
+        dims: 2,
     };
     let cfg = TrainConfig {
         epochs: 4,
@@ -109,6 +111,7 @@ fn quick_profile_pretraining() {
         val_per_class: (per_class / 5).max(4),
         test_per_class: (per_class / 5).max(4),
         size: 64,
+        dims: 2,
     };
     let cfg = TrainConfig {
         epochs: 3,

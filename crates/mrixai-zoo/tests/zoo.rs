@@ -568,6 +568,7 @@ fn procedural_task_is_seeded_and_well_formed() {
         val_per_class: 2,
         test_per_class: 1,
         size: 32,
+        dims: 2,
     };
     let [tr, va, te] = mrixai_zoo::ood_shapes(&task, 5).unwrap();
     assert_eq!((tr.len(), va.len(), te.len()), (12, 8, 4));
