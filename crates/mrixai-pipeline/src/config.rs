@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn committed_profiles_parse_and_validate() {
-        for name in ["quick", "standard", "paper", "tiny"] {
+        for name in ["quick", "quick3d", "standard", "paper", "tiny"] {
             let cfg = ExperimentConfig::profile(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(cfg.profile, name);
         }
@@ -474,6 +474,46 @@ mod tests {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, tiny.replacen(from, to, 1)).unwrap();
         ExperimentConfig::from_file(&path)
+    }
+
+    /// The quick3d profile with `from` replaced by `to`, next to its synthesis config.
+    fn quick3d_with(name: &str, from: &str, to: &str) -> Result<ExperimentConfig> {
+        let text = std::fs::read_to_string(configs_dir().join("quick3d.toml")).unwrap();
+        assert!(text.contains(from), "quick3d.toml has no `{from}`");
+        let dir = mrixai_testkit::Scratch::new(&format!("config-{name}"));
+        let synth = "synth-quick3d.toml";
+        std::fs::copy(configs_dir().join(synth), dir.join(synth)).unwrap();
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        ExperimentConfig::from_file(&path)
+    }
+
+    /// A volumetric benchmark refuses, when the config is read, the pre-training choices
+    /// that exist only for slices: the `anatomy` task and ImageNet weights.
+    #[test]
+    fn volumes_refuse_the_slice_only_pre_training() {
+        let e = quick3d_with(
+            "anatomy3d",
+            "pretrain_task = \"presence\"",
+            "pretrain_task = \"anatomy\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("data.pretrain_task") && e.contains("presence"),
+            "{e}"
+        );
+        let e = quick3d_with(
+            "imagenet3d",
+            "ood = \"procedural\"",
+            "ood = \"weights.safetensors\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("pretrain.ood") && e.contains("procedural"),
+            "{e}"
+        );
     }
 
     /// `device` is read from the top level of a config file, written back only when it is

@@ -328,7 +328,11 @@ fn attribution_costs(
 ) -> Result<Vec<CostRow>> {
     let size = &synth.size;
     // the proxy of the methods' costs: the small preset of the data's rank
-    let proxy_name = if size.len() == 3 { "vgg-small-3d" } else { "vgg-small" };
+    let proxy_name = if size.len() == 3 {
+        "vgg-small-3d"
+    } else {
+        "vgg-small"
+    };
     let proxy_arch = mrixai_zoo::run::resolve_arch(proxy_name, 2, size)?;
     let proxy = mrixai_zoo::Vgg::init_on(&proxy_arch, 0, cfg.device)?;
     let n = cfg.explain.batch_size.clamp(1, 16);

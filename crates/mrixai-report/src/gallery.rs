@@ -1,5 +1,7 @@
 //! The gallery: the same test slices for one model, shown as the image with its
 //! ground-truth contour and, for each method, |attribution| as a heat map over the image.
+//! Volumes show their axial, coronal and sagittal slices through the lesion centre, on one
+//! colour scale.
 //! Images are small PNGs embedded as base64 data URIs.
 
 use mrixai_core::dataset::{Split, split_dir};
@@ -22,10 +24,16 @@ pub struct Slice {
     pub v: Vec<f32>,
 }
 
-/// The 2-D slice shown for sample `i` of `a` (`[N, H, W]`, `[N, C, H, W]` or
-/// `[N, C, D, H, W]`): channels pooled by Σ|·| (or max for masks), the middle depth slice
-/// of volumes. None if `i` is out of range or the rank is unsupported.
-pub fn slice_of(a: &ArrayD<f32>, i: usize, abs_sum: bool) -> Option<Slice> {
+/// The 2-D picture shown for sample `i` of `a` (`[N, H, W]`, `[N, C, H, W]` or
+/// `[N, C, D, H, W]`): channels pooled by Σ|·| (or max for masks); a volume as its three
+/// orthogonal slices through `centre` (the volume's centre when `None`), side by side. None
+/// if `i` is out of range or the rank is unsupported.
+pub fn slice_of(
+    a: &ArrayD<f32>,
+    i: usize,
+    abs_sum: bool,
+    centre: Option<[usize; 3]>,
+) -> Option<Slice> {
     if i >= a.shape().first().copied().unwrap_or(0) {
         return None;
     }
@@ -33,26 +41,67 @@ pub fn slice_of(a: &ArrayD<f32>, i: usize, abs_sum: bool) -> Option<Slice> {
     let pooled = match s.ndim() {
         2 => s,
         3 | 4 => {
-            let p = if abs_sum {
+            if abs_sum {
                 s.map(|v| v.abs()).sum_axis(Axis(0))
             } else {
                 s.fold_axis(Axis(0), f32::NEG_INFINITY, |m, v| m.max(*v))
-            };
-            if p.ndim() == 3 {
-                let mid = p.shape()[0] / 2;
-                p.index_axis(Axis(0), mid).to_owned()
-            } else {
-                p
             }
         }
         _ => return None,
     };
+    if let Ok(v) = pooled.view().into_dimensionality::<ndarray::Ix3>() {
+        let mid = [0, 1, 2].map(|k| v.shape()[k] / 2);
+        return Some(orthogonal(v, centre.unwrap_or(mid)));
+    }
     let (h, w) = (pooled.shape()[0], pooled.shape()[1]);
     Some(Slice {
         h,
         w,
         v: pooled.iter().copied().collect(),
     })
+}
+
+/// The axial (`[H, W]` at depth z), coronal (`[D, W]` at row y) and sagittal (`[D, H]` at
+/// column x) slices of a volume `[D, H, W]` through `[z, y, x]`, side by side with one
+/// empty column between them; depth runs upwards in the coronal and sagittal slices.
+fn orthogonal(v: ndarray::ArrayView3<f32>, [z, y, x]: [usize; 3]) -> Slice {
+    let d = v.shape()[0];
+    let planes = [
+        v.index_axis(Axis(0), z.min(d - 1)),
+        v.index_axis(Axis(1), y.min(v.shape()[1] - 1)),
+        v.index_axis(Axis(2), x.min(v.shape()[2] - 1)),
+    ];
+    let h = planes.iter().map(|p| p.shape()[0]).max().unwrap_or(0);
+    let w = planes.iter().map(|p| p.shape()[1] + 1).sum::<usize>() - 1;
+    let mut out = vec![0.0; h * w];
+    let mut x0 = 0;
+    for (k, p) in planes.iter().enumerate() {
+        for ((r, c), val) in p.indexed_iter() {
+            let row = if k == 0 { r } else { d - 1 - r };
+            out[row * w + x0 + c] = *val;
+        }
+        x0 += p.shape()[1] + 1;
+    }
+    Slice { h, w, v: out }
+}
+
+/// The lesion centre of sample `i` of masks `[N, 1, D, H, W]`: the rounded centroid of its
+/// voxels. None for 2-D masks and empty ones.
+pub fn lesion_centre(masks: &ArrayD<f32>, i: usize) -> Option<[usize; 3]> {
+    if masks.ndim() != 5 || i >= masks.shape()[0] {
+        return None;
+    }
+    let m = masks.index_axis(Axis(0), i);
+    let (mut sum, mut n) = ([0.0f64; 3], 0.0f64);
+    for (idx, &v) in m.indexed_iter() {
+        if v > 0.5 {
+            for k in 0..3 {
+                sum[k] += idx[k + 1] as f64;
+            }
+            n += 1.0;
+        }
+    }
+    (n > 0.0).then(|| sum.map(|s| (s / n).round() as usize))
 }
 
 const INFERNO: [[f32; 3]; 6] = [
@@ -205,13 +254,14 @@ pub struct GalleryRow {
     pub maps: Vec<(String, Option<String>)>,
 }
 
-/// Builds the gallery for `cell` and `samples` from a run folder, or explains why not.
+/// Builds the gallery rows for `cell` and `samples` from a run folder, and whether the
+/// samples are volumes, or explains why not.
 pub fn build(
     run: &Path,
     cell: &str,
     methods: &[String],
     samples: &[(usize, i64)],
-) -> Result<Vec<GalleryRow>> {
+) -> Result<(Vec<GalleryRow>, bool)> {
     let layout = RunLayout::new(run);
     let test = split_dir(&layout.dataset(), Split::Test);
     let images = npy::read::<f32>(&test.join("images.npy"))?;
@@ -229,14 +279,15 @@ pub fn build(
     }
     let mut rows = Vec::new();
     for &(i, label) in samples {
-        let Some(img) = slice_of(&images, i, false) else {
+        let centre = lesion_centre(&masks, i);
+        let Some(img) = slice_of(&images, i, false, centre) else {
             continue;
         };
-        let mask = slice_of(&masks, i, false);
+        let mask = slice_of(&masks, i, false, centre);
         let image = data_uri(&render_png(&img, None, mask.as_ref())?);
         let mut out = Vec::new();
         for (m, a) in &maps {
-            let uri = match a.as_ref().and_then(|a| slice_of(a, i, true)) {
+            let uri = match a.as_ref().and_then(|a| slice_of(a, i, true, centre)) {
                 Some(hm) => Some(data_uri(&render_png(&img, Some(&hm), mask.as_ref())?)),
                 None => None,
             };
@@ -249,7 +300,7 @@ pub fn build(
             maps: out,
         });
     }
-    Ok(rows)
+    Ok((rows, images.ndim() == 5))
 }
 
 #[cfg(test)]
@@ -277,6 +328,29 @@ mod tests {
         let p = render_png(&img, Some(&img), Some(&m)).unwrap();
         assert_eq!(&p[..8], b"\x89PNG\r\n\x1a\n");
     }
+
+    /// A volume is shown as its axial, coronal and sagittal slices through the lesion
+    /// centre, each holding the lesion, depth upwards.
+    #[test]
+    fn volumes_show_three_slices_through_the_lesion() {
+        let (d, h, w) = (4, 5, 6);
+        let mut masks = ArrayD::<f32>::zeros(ndarray::IxDyn(&[1, 1, d, h, w]));
+        masks[[0, 0, 1, 3, 4]] = 1.0;
+        masks[[0, 0, 1, 3, 5]] = 1.0;
+        let centre = lesion_centre(&masks, 0).unwrap();
+        assert_eq!(centre, [1, 3, 5]); // 4.5 rounds away from zero
+        let s = slice_of(&masks, 0, false, Some(centre)).unwrap();
+        assert_eq!((s.h, s.w), (h.max(d), w + 1 + w + 1 + h));
+        let at = |r: usize, c: usize| s.v[r * s.w + c];
+        assert_eq!(at(3, 5), 1.0); // axial [y, x]
+        assert_eq!(at(d - 1 - 1, w + 1 + 5), 1.0); // coronal [z (up), x]
+        assert_eq!(at(d - 1 - 1, 2 * (w + 1) + 3), 1.0); // sagittal [z (up), y]
+        assert_eq!(s.v.iter().sum::<f32>(), 5.0); // 2 axial, 2 coronal, 1 sagittal
+        assert_eq!(
+            lesion_centre(&ArrayD::zeros(ndarray::IxDyn(&[1, 1, 2, 2, 2])), 0),
+            None
+        );
+    }
 }
 
 /// The gallery of one model.
@@ -288,6 +362,8 @@ pub struct Gallery {
     pub accuracy: f64,
     /// Whether the samples are ones every model classified correctly (else: this model).
     pub every_model: bool,
+    /// Whether the samples are volumes (shown as three orthogonal slices).
+    pub volumes: bool,
     /// One row per sample.
     pub rows: Vec<GalleryRow>,
 }

@@ -246,7 +246,7 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     let mut h = format!(
         "<p>Model <code>{}</code> (test accuracy {:.3}), test samples {} classified \
          correctly. First column: the image with the ground-truth contour (green); then |attribution| \
-         of each method as a heat map over the image (normalised per map to its 99.5th percentile).</p>\
+         of each method as a heat map over the image (normalised per map to its 99.5th percentile).{}</p>\
          <div class=\"gal\" style=\"grid-template-columns:repeat({ncols},minmax(70px,1fr))\">",
         esc(&g.cell),
         g.accuracy,
@@ -254,6 +254,12 @@ fn gallery_html(g: Option<&Gallery>) -> String {
             "every model"
         } else {
             "this model (no sample is classified correctly by every model)"
+        },
+        if g.volumes {
+            " Volumes: axial, coronal and sagittal slices through the lesion centre, side by side \
+             (one colour scale per map)."
+        } else {
+            ""
         }
     );
     h.push_str("<div class=\"h\">image + GT</div>");

@@ -620,7 +620,7 @@ fn build_gallery(
         depth += 1;
     }
     iters.clear();
-    let rows = gallery::build(run, &cell.cell, methods, &chosen)?;
+    let (rows, volumes) = gallery::build(run, &cell.cell, methods, &chosen)?;
     if rows.is_empty() {
         return Err(Error::invalid("no test sample could be shown"));
     }
@@ -628,6 +628,7 @@ fn build_gallery(
         cell: cell.cell.clone(),
         accuracy: cell.accuracy,
         every_model,
+        volumes,
         rows,
     })
 }

@@ -85,12 +85,29 @@ fn inside(outline: usize, q: [f32; 3]) -> bool {
 fn random_rotation(rng: &mut impl Rng) -> [[f32; 3]; 3] {
     let n = rand_distr::StandardNormal;
     let q: [f32; 4] = std::array::from_fn(|_| rand_distr::Distribution::sample(&n, rng));
-    let norm = q.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    let norm = q
+        .iter()
+        .map(|v| v * v)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
     let [w, x, y, z] = q.map(|v| v / norm);
     [
-        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
+        [
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y - w * z),
+            2.0 * (x * z + w * y),
+        ],
+        [
+            2.0 * (x * y + w * z),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z - w * x),
+        ],
+        [
+            2.0 * (x * z - w * y),
+            2.0 * (y * z + w * x),
+            1.0 - 2.0 * (x * x + y * y),
+        ],
     ]
 }
 
@@ -102,8 +119,7 @@ mod tests {
     /// not the brightness), and each volume has one object of plausible size.
     #[test]
     fn volume_classes_share_the_mean_and_hold_one_object() {
-        let mut means = [0.0f64; 4];
-        for class in 0..4 {
+        let means = [0, 1, 2, 3].map(|class| {
             let mut sum = (0.0f64, 0usize);
             for i in 0..24 {
                 let mut rng = mrixai_core::seed::rng(i, "ood3d-test");
@@ -117,8 +133,8 @@ mod tests {
                     }
                 }
             }
-            means[class] = sum.0 / sum.1 as f64;
-        }
+            sum.0 / sum.1 as f64
+        });
         let spread = means.iter().fold(0.0f64, |a, b| a.max(*b))
             - means.iter().fold(1.0f64, |a, b| a.min(*b));
         assert!(spread < 0.03, "class means {means:?}");

@@ -104,8 +104,14 @@ pub fn ood_shapes(task: &OodTask, seed: u64) -> Result<[SplitArrays; 3]> {
                     (img.into_dyn(), mask.into_dyn())
                 }
             };
-            images.index_axis_mut(Axis(0), i).index_axis_mut(Axis(0), 0).assign(&img);
-            masks.index_axis_mut(Axis(0), i).index_axis_mut(Axis(0), 0).assign(&mask);
+            images
+                .index_axis_mut(Axis(0), i)
+                .index_axis_mut(Axis(0), 0)
+                .assign(&img);
+            masks
+                .index_axis_mut(Axis(0), i)
+                .index_axis_mut(Axis(0), 0)
+                .assign(&mask);
             labels.push(class as i64);
         }
         SplitArrays {
@@ -213,7 +219,10 @@ pub(crate) fn pattern(class: usize, p: &[f32]) -> f32 {
 }
 
 /// Adds the task's Gaussian noise (σ 0.03) to every pixel and clamps to [0, 1].
-pub(crate) fn add_noise<D: ndarray::Dimension>(img: &mut ndarray::Array<f32, D>, rng: &mut impl Rng) {
+pub(crate) fn add_noise<D: ndarray::Dimension>(
+    img: &mut ndarray::Array<f32, D>,
+    rng: &mut impl Rng,
+) {
     let noise = rand_distr::Normal::new(0.0f32, 0.03).expect("positive std");
     img.mapv_inplace(|v| (v + rand_distr::Distribution::sample(&noise, rng)).clamp(0.0, 1.0));
 }

@@ -218,7 +218,11 @@ pub fn pretrain_ood(
         task: "ood-shapes".into(),
         data: format!(
             "procedural shapes {}, {}/{}/{} per class",
-            task.shape().iter().map(usize::to_string).collect::<Vec<_>>().join("x"),
+            task.shape()
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("x"),
             task.train_per_class,
             task.val_per_class,
             task.test_per_class
