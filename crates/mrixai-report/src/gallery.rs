@@ -125,8 +125,10 @@ fn colormap(t: f32) -> [f32; 3] {
     ]
 }
 
+/// Integer upscaling so that the longer side of an image (or of each of a volume's three
+/// side-by-side slices) is about [`TARGET`] pixels.
 fn upscale(h: usize, w: usize) -> usize {
-    (TARGET / h.max(w).max(1)).max(1)
+    (TARGET / h.max(w.div_ceil(3)).max(1)).max(1)
 }
 
 /// Renders an RGB PNG of `image` (grey, in [0, 1]) with, optionally, a heat map of `heat`
