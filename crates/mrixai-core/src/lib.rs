@@ -14,6 +14,7 @@ pub mod cholesky;
 pub mod dataset;
 pub mod error;
 pub mod explain;
+pub mod geometry;
 pub mod layout;
 pub mod model_key;
 pub mod npy;

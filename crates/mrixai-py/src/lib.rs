@@ -179,7 +179,8 @@ fn load_model(model: &Path, device: &str) -> PyResult<mrixai_zoo::Vgg> {
     mrixai_zoo::Vgg::load_on(model, compute).or_py()
 }
 
-/// Logits `[N, classes]` of a checkpoint on `inputs` `[N, C, H, W]`, the model on `device`.
+/// Logits `[N, classes]` of a checkpoint on `inputs` `[N, C, H, W]` (or volumes
+/// `[N, C, D, H, W]`), the model on `device`.
 #[pyfunction]
 #[pyo3(signature = (model, inputs, device="cpu"))]
 fn predict<'py>(

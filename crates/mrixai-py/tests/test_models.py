@@ -118,3 +118,21 @@ def test_device_argument():
         np.testing.assert_allclose(gpu, cpu, rtol=0, atol=1e-5)
         ref = mrixai.explain(CASE, X, T, "gradient")
         assert _relative(grads, ref) < 1e-5
+
+
+VOLUME = FIXTURES / "captum" / "vgg3d"
+
+
+@pytest.mark.parametrize("method,file", [("deeplift", "deeplift.npy"), ("grad_cam", "grad_cam.npy")])
+def test_volumes_in_and_out(method, file):
+    """A 3-D model takes 5-D batches and returns 5-D maps (and logits) equal to Captum's."""
+    x, t = np.load(VOLUME / "inputs.npy"), np.load(VOLUME / "targets.npy")
+    assert x.ndim == 5
+    got = mrixai.explain(VOLUME, x, t, method)
+    want = np.load(VOLUME / file)
+    assert got.shape == want.shape and _relative(got, want) < 1e-5
+    np.testing.assert_allclose(
+        mrixai.predict(VOLUME, x), np.load(VOLUME / "logits.npy"), rtol=0, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="D, H, W"):
+        mrixai.predict(VOLUME, x[:, :, 0])

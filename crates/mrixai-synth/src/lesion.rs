@@ -129,24 +129,7 @@ fn random_rotation(rng: &mut Rng, ndim: usize) -> [[f32; 3]; 3] {
             break [v[0] / n, v[1] / n, v[2] / n, v[3] / n];
         }
     };
-    let [w, x, y, z] = q;
-    [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - z * w),
-            2.0 * (x * z + y * w),
-        ],
-        [
-            2.0 * (x * y + z * w),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - x * w),
-        ],
-        [
-            2.0 * (x * z - y * w),
-            2.0 * (y * z + x * w),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
-    ]
+    mrixai_core::geometry::quaternion_rotation(q)
 }
 
 /// A smooth random boundary: `lobes` radial harmonics (2-D: frequencies 3, 4, …; 3-D: random

@@ -91,24 +91,7 @@ fn random_rotation(rng: &mut impl Rng) -> [[f32; 3]; 3] {
         .sum::<f32>()
         .sqrt()
         .max(f32::MIN_POSITIVE);
-    let [w, x, y, z] = q.map(|v| v / norm);
-    [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - w * z),
-            2.0 * (x * z + w * y),
-        ],
-        [
-            2.0 * (x * y + w * z),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - w * x),
-        ],
-        [
-            2.0 * (x * z - w * y),
-            2.0 * (y * z + w * x),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
-    ]
+    mrixai_core::geometry::quaternion_rotation(q.map(|v| v / norm))
 }
 
 #[cfg(test)]
