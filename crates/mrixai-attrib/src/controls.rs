@@ -32,50 +32,110 @@ impl Attributor for RandomMap {
     }
 }
 
-/// Applies a 3×3 filter per channel to every 2-D slice (last two axes), replicating edges,
-/// and combines the responses with `combine`.
-fn filter2d(
-    x: &ViewF,
-    kernels: &[[[f32; 3]; 3]],
-    combine: impl Fn(&[f32]) -> f32,
-) -> Result<ArrayF> {
+/// Applies 3×…×3 filters (`kernels`, taps in C order) per channel over the spatial axes —
+/// the last two of an image batch, the last three of a volume batch `[N, C, D, H, W]` —
+/// replicating edges, and combines the responses with `combine`.
+fn filter_nd(x: &ViewF, kernels: &[Vec<f32>], combine: impl Fn(&[f32]) -> f32) -> Result<ArrayF> {
     if x.ndim() < 3 {
         return Err(Error::shape("input", "[N, …, H, W]", x.shape()));
     }
     let sh = x.shape();
-    let (h, w) = (sh[sh.len() - 2], sh[sh.len() - 1]);
-    let mut out = ArrayF::zeros(x.raw_dim());
-    let lead: usize = sh[..sh.len() - 2].iter().product();
+    let d = spatial_axes(x.ndim());
+    let spatial = &sh[sh.len() - d..];
+    let plane: usize = spatial.iter().product();
+    let lead: usize = sh[..sh.len() - d].iter().product();
     let xs = x
-        .to_shape((lead, h, w))
+        .to_shape((lead, plane))
         .map_err(|e| Error::invalid(e.to_string()))?;
+    let mut out = ArrayF::zeros(x.raw_dim());
     let mut os = out
         .view_mut()
-        .into_shape_with_order((lead, h, w))
+        .into_shape_with_order((lead, plane))
         .map_err(|e| Error::invalid(e.to_string()))?;
+    // each tap's offset per axis, in C order
+    let taps: Vec<Vec<isize>> = (0..3usize.pow(d as u32))
+        .map(|t| {
+            (0..d)
+                .rev()
+                .map(|a| (t / 3usize.pow(a as u32) % 3) as isize - 1)
+                .collect()
+        })
+        .collect();
     let mut resp = vec![0.0f32; kernels.len()];
+    let mut at = vec![0usize; d];
     for l in 0..lead {
         let img = xs.index_axis(Axis(0), l);
-        for i in 0..h {
-            for j in 0..w {
-                for (r, k) in resp.iter_mut().zip(kernels) {
-                    *r = 0.0;
-                    for (di, row) in k.iter().enumerate() {
-                        for (dj, &kv) in row.iter().enumerate() {
-                            let ii = (i + di).saturating_sub(1).min(h - 1);
-                            let jj = (j + dj).saturating_sub(1).min(w - 1);
-                            *r += kv * img[[ii, jj]];
-                        }
-                    }
-                }
-                os[[l, i, j]] = combine(&resp);
+        for e in 0..plane {
+            let mut rest = e;
+            for a in (0..d).rev() {
+                at[a] = rest % spatial[a];
+                rest /= spatial[a];
             }
+            for (r, k) in resp.iter_mut().zip(kernels) {
+                *r = 0.0;
+                for (off, &kv) in taps.iter().zip(k) {
+                    let src = (0..d).fold(0, |acc, a| {
+                        let i = (at[a] as isize + off[a]).clamp(0, spatial[a] as isize - 1);
+                        acc * spatial[a] + i as usize
+                    });
+                    *r += kv * img[src];
+                }
+            }
+            os[[l, e]] = combine(&resp);
         }
     }
     Ok(out)
 }
 
-/// Sobel edge magnitude `sqrt(gx² + gy²)` of the input, per channel.
+/// How many trailing axes of a batch of rank `ndim` are spatial: 3 for volumes
+/// `[N, C, D, H, W]`, else 2.
+fn spatial_axes(ndim: usize) -> usize {
+    if ndim >= 5 { 3 } else { 2 }
+}
+
+/// The 3×…×3 Sobel kernels of `d` spatial axes, last axis first: the central difference
+/// `[-1, 0, 1]` along one axis times the smoothing `[1, 2, 1]` along every other (in 2-D the
+/// classic gx, gy; scipy's `ndimage.sobel` per axis).
+fn sobel_kernels(d: usize) -> Vec<Vec<f32>> {
+    let taps = 3usize.pow(d as u32);
+    (0..d)
+        .rev()
+        .map(|axis| {
+            (0..taps)
+                .map(|t| {
+                    (0..d)
+                        .map(|a| {
+                            let i = t / 3usize.pow((d - 1 - a) as u32) % 3;
+                            if a == axis {
+                                [-1.0, 0.0, 1.0][i]
+                            } else {
+                                [1.0, 2.0, 1.0][i]
+                            }
+                        })
+                        .product()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The discrete Laplacian of `d` spatial axes: −2d at the centre, 1 at the 2d face neighbours.
+fn laplace_kernel(d: usize) -> Vec<f32> {
+    let taps = 3usize.pow(d as u32);
+    (0..taps)
+        .map(|t| {
+            let offs: Vec<usize> = (0..d).map(|a| t / 3usize.pow(a as u32) % 3).collect();
+            let off_centre = offs.iter().filter(|&&o| o != 1).count();
+            match off_centre {
+                0 => -2.0 * d as f32,
+                1 => 1.0,
+                _ => 0.0,
+            }
+        })
+        .collect()
+}
+
+/// Sobel edge magnitude `sqrt(Σ g_a²)` over the spatial axes of the input, per channel.
 #[derive(Debug, Clone, Default)]
 pub struct Sobel;
 
@@ -85,13 +145,14 @@ impl Attributor for Sobel {
     }
     fn attribute(&self, model: &dyn Explainable, x: ViewF, target: &[usize]) -> Result<ArrayF> {
         check_batch(model, &x, target)?;
-        let gx = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]];
-        let gy = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]];
-        filter2d(&x, &[gx, gy], |r| (r[0] * r[0] + r[1] * r[1]).sqrt())
+        let kernels = sobel_kernels(spatial_axes(x.ndim()));
+        filter_nd(&x, &kernels, |r| {
+            r.iter().map(|g| g * g).sum::<f32>().sqrt()
+        })
     }
 }
 
-/// Absolute response of the 3×3 Laplace filter, per channel.
+/// Absolute response of the 3×…×3 Laplace filter over the spatial axes, per channel.
 #[derive(Debug, Clone, Default)]
 pub struct Laplace;
 
@@ -101,8 +162,8 @@ impl Attributor for Laplace {
     }
     fn attribute(&self, model: &dyn Explainable, x: ViewF, target: &[usize]) -> Result<ArrayF> {
         check_batch(model, &x, target)?;
-        let k = [[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]];
-        filter2d(&x, &[k], |r| r[0].abs())
+        let kernel = laplace_kernel(spatial_axes(x.ndim()));
+        filter_nd(&x, &[kernel], |r| r[0].abs())
     }
 }
 
@@ -183,5 +244,44 @@ impl Attributor for Oracle {
             |o, &v| *o = v,
         );
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::IxDyn;
+
+    /// In 2-D the kernels are the classic 3×3 Sobel pair (gx first) and Laplacian.
+    #[test]
+    fn kernels_in_two_dimensions_are_the_classic_ones() {
+        let gx = vec![-1.0, 0.0, 1.0, -2.0, 0.0, 2.0, -1.0, 0.0, 1.0];
+        let gy = vec![-1.0, -2.0, -1.0, 0.0, 0.0, 0.0, 1.0, 2.0, 1.0];
+        assert_eq!(sobel_kernels(2), vec![gx, gy]);
+        assert_eq!(
+            laplace_kernel(2),
+            vec![0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0]
+        );
+        assert_eq!(laplace_kernel(3).iter().sum::<f32>(), 0.0);
+    }
+
+    /// In volumes the filters see the depth axis too: a step between two depth planes gives
+    /// the 3-D Sobel magnitude 16 (difference 1, smoothing weights summing to 16) and the
+    /// Laplacian ±1 on both sides of it, and nothing away from it.
+    #[test]
+    fn volumes_are_filtered_in_three_dimensions() {
+        let step = ArrayF::from_shape_fn(IxDyn(&[1, 1, 8, 5, 5]), |i| f32::from(i[2] >= 4));
+        let sobel = sobel_kernels(3);
+        let s = filter_nd(&step.view(), &sobel, |r| {
+            r.iter().map(|g| g * g).sum::<f32>().sqrt()
+        })
+        .unwrap();
+        assert_eq!((s[[0, 0, 3, 2, 2]], s[[0, 0, 4, 0, 4]]), (16.0, 16.0));
+        assert_eq!((s[[0, 0, 1, 2, 2]], s[[0, 0, 6, 2, 2]]), (0.0, 0.0));
+        let l = filter_nd(&step.view(), &[laplace_kernel(3)], |r| r[0].abs()).unwrap();
+        assert_eq!(
+            (l[[0, 0, 3, 2, 2]], l[[0, 0, 4, 2, 2]], l[[0, 0, 6, 1, 1]]),
+            (1.0, 1.0, 0.0)
+        );
     }
 }

@@ -358,7 +358,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "sobel",
         captum: "",
-        about: "control: Sobel edge magnitude per channel",
+        about: "control: Sobel edge magnitude per channel (over depth too in volumes)",
         kind: Kind::ModelFreeControl,
         params: &[],
         build: |_| Ok(Box::new(Sobel)),
@@ -366,7 +366,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "laplace",
         captum: "",
-        about: "control: absolute 3×3 Laplacian per channel",
+        about: "control: absolute 3×3 (3×3×3 in volumes) Laplacian per channel",
         kind: Kind::ModelFreeControl,
         params: &[],
         build: |_| Ok(Box::new(Laplace)),

@@ -5,7 +5,7 @@
 
 pub use mrixai_core::Randomizable;
 use mrixai_core::{ArrayF, Attributor, Error, LayerKind, Result, ViewF};
-use ndarray::{ArrayView2, Axis};
+use ndarray::{ArrayD, ArrayViewD, Axis};
 
 /// How much one method's map changed for one sample at one randomisation depth.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +54,8 @@ pub fn cascading_randomization(
         for (m, orig) in methods.iter().zip(&originals) {
             let new = m.attribute(randomized.as_ref(), x.view(), target)?;
             for n in 0..x.shape()[0] {
-                let a = abs_plane(orig.index_axis(Axis(0), n))?;
-                let b = abs_plane(new.index_axis(Axis(0), n))?;
+                let a = abs_map(orig.index_axis(Axis(0), n))?;
+                let b = abs_map(new.index_axis(Axis(0), n))?;
                 rows.push(SanityRow {
                     method: m.name().to_string(),
                     depth,
@@ -70,68 +70,96 @@ pub fn cascading_randomization(
     Ok(rows)
 }
 
-/// `Σ_c |map|` of one sample `[C, …, H, W]` as a 2-D plane `[(…)·H, W]`.
-fn abs_plane(map: ViewF) -> Result<ndarray::Array2<f64>> {
+/// `Σ_c |map|` of one sample `[C, …spatial]` (a `[H, W]` map as it is): an image or a volume.
+fn abs_map(map: ViewF) -> Result<ArrayD<f64>> {
     if map.ndim() < 2 {
         return Err(Error::shape("attribution map", "[C, …, W]", map.shape()));
     }
-    let summed = if map.ndim() >= 3 {
+    Ok(if map.ndim() >= 3 {
         map.mapv(|v| v.abs() as f64).sum_axis(Axis(0))
     } else {
         map.mapv(|v| v.abs() as f64)
-    };
-    let w = *summed.shape().last().unwrap_or(&1);
-    let h = summed.len() / w.max(1);
-    summed
-        .as_standard_layout()
-        .to_owned()
-        .into_shape_with_order((h, w))
-        .map_err(|e| Error::invalid(e.to_string()))
+    })
 }
 
-/// Structural similarity of two non-negative maps after scaling each to `[0, 1]` by its
-/// maximum: 7×7 uniform windows, K1 = 0.01, K2 = 0.03, sample covariance (scikit-image's
-/// defaults); maps smaller than the window use one window over the whole map.
-pub fn ssim(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-    let norm = |m: ArrayView2<f64>| {
+/// Structural similarity of two non-negative maps (images or volumes) after scaling each to
+/// `[0, 1]` by its maximum: uniform windows of 7 along every axis, K1 = 0.01, K2 = 0.03,
+/// sample covariance (scikit-image's defaults, N-D); maps smaller than the window use one
+/// window of their smallest side.
+pub fn ssim(a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> f64 {
+    let norm = |m: ArrayViewD<f64>| {
         let mx = m.iter().cloned().fold(0.0, f64::max);
-        if mx > 0.0 {
-            m.mapv(|v| v / mx)
-        } else {
-            m.to_owned()
-        }
+        let m = m.as_standard_layout().into_owned();
+        if mx > 0.0 { m.mapv(|v| v / mx) } else { m }
     };
     let (a, b) = (norm(a), norm(b));
-    let (h, w) = a.dim();
-    let win = 7.min(h).min(w).max(1);
+    let shape = a.shape().to_vec();
+    let win = shape.iter().fold(7, |w, &n| w.min(n)).max(1);
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let np = (win * win) as f64;
+    let np = win.pow(shape.len() as u32) as f64;
     let cov_norm = if np > 1.0 { np / (np - 1.0) } else { 1.0 };
+    let (av, bv) = (a.as_slice().unwrap_or(&[]), b.as_slice().unwrap_or(&[]));
+    let starts = Odometer::new(shape.iter().map(|&n| n + 1 - win.min(n)).collect());
+    let offsets: Vec<usize> = Odometer::new(vec![win; shape.len()])
+        .map(|o| flat(&o, &shape))
+        .collect();
     let mut total = 0.0;
     let mut count = 0usize;
-    for i in 0..=h - win {
-        for j in 0..=w - win {
-            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for di in 0..win {
-                for dj in 0..win {
-                    let (x, y) = (a[[i + di, j + dj]], b[[i + di, j + dj]]);
-                    sa += x;
-                    sb += y;
-                    saa += x * x;
-                    sbb += y * y;
-                    sab += x * y;
-                }
-            }
-            let (ma, mb) = (sa / np, sb / np);
-            let va = cov_norm * (saa / np - ma * ma);
-            let vb = cov_norm * (sbb / np - mb * mb);
-            let cab = cov_norm * (sab / np - ma * mb);
-            total += ((2.0 * ma * mb + c1) * (2.0 * cab + c2))
-                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
-            count += 1;
+    for start in starts {
+        let base = flat(&start, &shape);
+        let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &o in &offsets {
+            let (x, y) = (av[base + o], bv[base + o]);
+            sa += x;
+            sb += y;
+            saa += x * x;
+            sbb += y * y;
+            sab += x * y;
         }
+        let (ma, mb) = (sa / np, sb / np);
+        let va = cov_norm * (saa / np - ma * ma);
+        let vb = cov_norm * (sbb / np - mb * mb);
+        let cab = cov_norm * (sab / np - ma * mb);
+        total +=
+            ((2.0 * ma * mb + c1) * (2.0 * cab + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+        count += 1;
     }
     total / count.max(1) as f64
+}
+
+/// The C-order flat index of `at` in `shape`.
+fn flat(at: &[usize], shape: &[usize]) -> usize {
+    at.iter().zip(shape).fold(0, |acc, (i, n)| acc * n + i)
+}
+
+/// Every index of a box `[0, n_0) × … × [0, n_k)`, in C order.
+struct Odometer {
+    extent: Vec<usize>,
+    next: Option<Vec<usize>>,
+}
+
+impl Odometer {
+    fn new(extent: Vec<usize>) -> Odometer {
+        let next = (!extent.contains(&0)).then(|| vec![0; extent.len()]);
+        Odometer { extent, next }
+    }
+}
+
+impl Iterator for Odometer {
+    type Item = Vec<usize>;
+    fn next(&mut self) -> Option<Vec<usize>> {
+        let cur = self.next.take()?;
+        let mut at = cur.clone();
+        for d in (0..at.len()).rev() {
+            if at[d] + 1 < self.extent[d] {
+                at[d] += 1;
+                self.next = Some(at);
+                break;
+            }
+            at[d] = 0;
+        }
+        Some(cur)
+    }
 }
 
 /// Ranks with ties averaged (1-based).
@@ -184,13 +212,47 @@ mod tests {
     #[test]
     fn ssim_and_spearman_basics() {
         let a = Array2::from_shape_fn((10, 10), |(i, j)| (i * 10 + j) as f64);
-        assert!((ssim(a.view(), a.view()) - 1.0).abs() < 1e-12);
+        assert!((ssim(a.view().into_dyn(), a.view().into_dyn()) - 1.0).abs() < 1e-12);
         let b = a.mapv(|v| 99.0 - v);
-        assert!(ssim(a.view(), b.view()) < 0.5);
+        assert!(ssim(a.view().into_dyn(), b.view().into_dyn()) < 0.5);
         let s = a.as_slice().unwrap();
         assert!((spearman(s, s) - 1.0).abs() < 1e-12);
         assert!((spearman(s, b.as_slice().unwrap()) + 1.0).abs() < 1e-12);
         assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
         assert!(spearman(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+    }
+
+    /// SSIM of an image and of a volume equals scikit-image's `structural_similarity` with
+    /// the same options (fixtures/sanity/ssim.py).
+    #[test]
+    fn ssim_equals_scikit_image_on_images_and_volumes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/sanity/ssim.json"
+        );
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let field = |k: &str| want[k].as_f64().unwrap();
+        let map = |m: usize, p: usize, q: usize, r: usize, div: f64| {
+            ndarray::Array3::from_shape_fn((9, 8, 10), |(z, y, x)| {
+                ((z * m + y * p + x * q) % r) as f64 / div
+            })
+        };
+        let (a, b) = (map(7, 3, 1, 11, 10.0), map(5, 2, 3, 13, 12.0));
+        let volume = ssim(a.view().into_dyn(), b.view().into_dyn());
+        assert!(
+            (volume - field("volume")).abs() < 1e-12,
+            "{volume} vs {}",
+            field("volume")
+        );
+        let plane = ssim(
+            a.index_axis(Axis(0), 0).into_dyn(),
+            b.index_axis(Axis(0), 0).into_dyn(),
+        );
+        assert!(
+            (plane - field("plane")).abs() < 1e-12,
+            "{plane} vs {}",
+            field("plane")
+        );
     }
 }
