@@ -1,6 +1,8 @@
 //! Throughput of vgg-small on the CPU (B = 32, 1×64×64, 2 classes), the peer of
-//! `vgg_small_torch.py`: `cargo bench -p mrixai-zoo --bench vgg_small -- train|infer [steps]`.
-//! Prints one JSON line; run the binary under `/usr/bin/time -v` for peak memory.
+//! `vgg_small_torch.py`: `cargo bench -p mrixai-zoo --bench vgg_small -- train|infer [steps]`;
+//! with a third argument `3d`, vgg-small-3d on B = 8 volumes of 1×24×24×24 (the quick3d
+//! profile's shapes). Prints one JSON line; run the binary under `/usr/bin/time -v` for peak
+//! memory.
 
 /// The same allocator as the `mrixai` binary (see docs/DEPENDENCIES.md).
 #[global_allocator]
@@ -24,12 +26,18 @@ fn main() {
         .unwrap_or("train")
         .to_string();
     let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50);
-    let b = 32;
-    let arch = Arch::preset("vgg-small", 2, &[64, 64]).expect("preset");
+    let volumes = args.get(2).is_some_and(|a| a == "3d");
+    let (b, preset, size) = if volumes {
+        (8, "vgg-small-3d", vec![24, 24, 24])
+    } else {
+        (32, "vgg-small", vec![64, 64])
+    };
+    let arch = Arch::preset(preset, 2, &size).expect("preset");
     let mut rng = mrixai_core::seed::rng(0, "bench");
     let make = |n: usize, rng: &mut mrixai_core::seed::Rng| {
-        let images = ArrayD::from_shape_fn(IxDyn(&[n, 1, 64, 64]), |_| rng.random::<f32>());
-        let masks = ArrayD::<u8>::zeros(IxDyn(&[n, 1, 64, 64]));
+        let shape: Vec<usize> = [n, 1].into_iter().chain(size.iter().copied()).collect();
+        let images = ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.random::<f32>());
+        let masks = ArrayD::<u8>::zeros(IxDyn(&shape));
         let labels = ArrayD::from_shape_fn(IxDyn(&[n]), |i| (i[0] % 2) as i64);
         SplitArrays {
             weights: masks.mapv(f32::from),

@@ -1,8 +1,9 @@
 """PyTorch peer of benches/vgg_small.rs: vgg-small (features [16,M,32,M,64,64,M] with BatchNorm
 after every convolution, avgpool 4x4, classifier [128,128], 2 classes) on B=32 batches of
-1x64x64, CPU.
+1x64x64, CPU; with `3d`, vgg-small-3d (Conv3d features [8,M,16,M,32,M] with BatchNorm3d,
+avgpool 2x2x2, classifier [64,64]) on B=8 batches of 1x24x24x24, as the quick3d profile trains.
 
-usage: python vgg_small_torch.py train|infer [steps]
+usage: python vgg_small_torch.py train|infer [steps] [3d]
 Prints one JSON line: mode, images_per_s, threads, torch version.
 Run under /usr/bin/time -v for the peak resident memory.
 """
@@ -33,13 +34,33 @@ def vgg_small():
     )
 
 
+def vgg_small_3d():
+    cfg = [8, "M", 16, "M", 32, "M"]
+    layers, c = [], 1
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool3d(2, 2))
+        else:
+            layers += [nn.Conv3d(c, v, 3, padding=1), nn.BatchNorm3d(v), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(
+        nn.Sequential(*layers),
+        nn.AdaptiveAvgPool3d((2, 2, 2)),
+        nn.Flatten(1),
+        nn.Linear(32 * 8, 64), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(64, 64), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(64, 2),
+    )
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    volumes = len(sys.argv) > 3 and sys.argv[3] == "3d"
     torch.manual_seed(0)
-    b = 32
-    model = vgg_small()
-    x = torch.rand(b, 1, 64, 64)
+    b = 8 if volumes else 32
+    model = vgg_small_3d() if volumes else vgg_small()
+    x = torch.rand(b, 1, 24, 24, 24) if volumes else torch.rand(b, 1, 64, 64)
     y = torch.randint(0, 2, (b,))
     if mode == "train":
         model.train()
