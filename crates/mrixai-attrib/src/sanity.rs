@@ -84,9 +84,13 @@ fn abs_map(map: ViewF) -> Result<ArrayD<f64>> {
 
 /// Structural similarity of two non-negative maps (images or volumes) after scaling each to
 /// `[0, 1]` by its maximum: uniform windows of 7 along every axis, K1 = 0.01, K2 = 0.03,
-/// sample covariance (scikit-image's defaults, N-D); maps smaller than the window use one
-/// window of their smallest side.
+/// sample covariance (scikit-image's `structural_similarity` with these options, N-D); an
+/// axis shorter than 7 shrinks the window to that length on every axis. NaN for maps of
+/// different shapes or without elements.
 pub fn ssim(a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> f64 {
+    if a.shape() != b.shape() || a.is_empty() {
+        return f64::NAN;
+    }
     let norm = |m: ArrayViewD<f64>| {
         let mx = m.iter().cloned().fold(0.0, f64::max);
         let m = m.as_standard_layout().into_owned();
@@ -98,7 +102,10 @@ pub fn ssim(a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> f64 {
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let np = win.pow(shape.len() as u32) as f64;
     let cov_norm = if np > 1.0 { np / (np - 1.0) } else { 1.0 };
-    let (av, bv) = (a.as_slice().unwrap_or(&[]), b.as_slice().unwrap_or(&[]));
+    let (av, bv) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
     let starts = Odometer::new(shape.iter().map(|&n| n + 1 - win.min(n)).collect());
     let offsets: Vec<usize> = Odometer::new(vec![win; shape.len()])
         .map(|o| flat(&o, &shape))
@@ -139,6 +146,7 @@ struct Odometer {
 }
 
 impl Odometer {
+    /// Every index of the box `extent`.
     fn new(extent: Vec<usize>) -> Odometer {
         let next = (!extent.contains(&0)).then(|| vec![0; extent.len()]);
         Odometer { extent, next }

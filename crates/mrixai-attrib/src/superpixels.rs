@@ -166,22 +166,27 @@ struct Lattice {
 }
 
 impl Lattice {
+    /// The lattice of a spatial `shape`.
     fn new(shape: &[usize]) -> Lattice {
         Lattice {
             shape: shape.to_vec(),
         }
     }
+    /// Number of axes.
     fn dims(&self) -> usize {
         self.shape.len()
     }
+    /// Number of elements.
     fn len(&self) -> usize {
         self.shape.iter().product()
     }
+    /// C-order flat index of the per-axis index `at`.
     fn flat(&self, at: &[usize]) -> usize {
         at.iter()
             .zip(&self.shape)
             .fold(0, |acc, (i, n)| acc * n + i)
     }
+    /// Per-axis index of the flat index `e`.
     fn index(&self, mut e: usize) -> Vec<usize> {
         let mut at = vec![0; self.dims()];
         for d in (0..self.dims()).rev() {
@@ -190,7 +195,8 @@ impl Lattice {
         }
         at
     }
-    /// The seed positions: S/2, S/2 + S, … along every axis, in C order.
+    /// The seed positions: S/2, S/2 + S, … along every axis (the middle of an axis shorter
+    /// than S/2), in C order.
     fn seeds(&self, step: f64) -> Vec<Vec<f64>> {
         let mut out: Vec<Vec<f64>> = vec![vec![]];
         for &n in &self.shape {
@@ -199,6 +205,10 @@ impl Lattice {
             while p < n as f64 {
                 along.push(p);
                 p += step;
+            }
+            if along.is_empty() {
+                // an axis shorter than half a step: one seed at its middle
+                along.push(n as f64 / 2.0);
             }
             out = out
                 .iter()
@@ -210,6 +220,9 @@ impl Lattice {
     /// Calls `f(flat, index)` for every element within `radius` of `centre` along each axis
     /// (clipped to the lattice), in C order.
     fn for_each_in_window(&self, centre: &[f64], radius: f64, mut f: impl FnMut(usize, &[usize])) {
+        if self.len() == 0 {
+            return;
+        }
         let lo: Vec<usize> = centre
             .iter()
             .map(|c| (c - radius).max(0.0) as usize)
@@ -217,6 +230,9 @@ impl Lattice {
         let hi: Vec<usize> = (centre.iter().zip(&self.shape))
             .map(|(c, n)| ((c + radius) as usize).min(n - 1))
             .collect();
+        if lo.iter().zip(&hi).any(|(l, h)| l > h) {
+            return;
+        }
         let mut at = lo.clone();
         loop {
             f(self.flat(&at), &at);
@@ -287,5 +303,13 @@ mod tests {
             slic.labels(ArrayF::zeros(IxDyn(&[1, 2, 2, 2, 2])).view())
                 .is_err()
         );
+        // an axis shorter than half a step still gets seeds (one, at its middle)
+        let thin = ArrayF::zeros(IxDyn(&[1, 4, 64, 64]));
+        let slic = Superpixels::Slic {
+            n_segments: 16,
+            compactness: 0.1,
+        };
+        let (l, m) = slic.labels(thin.view()).unwrap();
+        assert!(m >= 1 && l.iter().all(|&k| k < m));
     }
 }

@@ -422,7 +422,20 @@ impl ExperimentConfig {
     /// Rejects, before any work starts, the pre-training choices that have no volumetric
     /// form when the benchmark synthesises volumes.
     fn validate_volumes(&self) -> Result<()> {
-        if mrixai_synth::SynthConfig::from_toml_file(&self.data.synth_config)?.dims != 3 {
+        let dims = |p: &Path| Ok::<_, Error>(mrixai_synth::SynthConfig::from_toml_file(p)?.dims);
+        let benchmark = dims(&self.data.synth_config)?;
+        if self.grid.sources.contains(&Source::Mri)
+            && dims(&self.data.pretrain_synth_config)? != benchmark
+        {
+            return Err(Error::config(
+                "data.pretrain_synth_config",
+                format!(
+                    "synthesises {}-D data for a {benchmark}-D benchmark: the in-domain checkpoint must have the benchmark's rank",
+                    dims(&self.data.pretrain_synth_config)?
+                ),
+            ));
+        }
+        if benchmark != 3 {
             return Ok(());
         }
         let sources = &self.grid.sources;
@@ -476,13 +489,15 @@ mod tests {
         ExperimentConfig::from_file(&path)
     }
 
-    /// The quick3d profile with `from` replaced by `to`, next to its synthesis config.
+    /// The quick3d profile with `from` replaced by `to`, next to its synthesis config (and
+    /// the 2-D quick one).
     fn quick3d_with(name: &str, from: &str, to: &str) -> Result<ExperimentConfig> {
         let text = std::fs::read_to_string(configs_dir().join("quick3d.toml")).unwrap();
         assert!(text.contains(from), "quick3d.toml has no `{from}`");
         let dir = mrixai_testkit::Scratch::new(&format!("config-{name}"));
-        let synth = "synth-quick3d.toml";
-        std::fs::copy(configs_dir().join(synth), dir.join(synth)).unwrap();
+        for synth in ["synth-quick3d.toml", "synth-quick.toml"] {
+            std::fs::copy(configs_dir().join(synth), dir.join(synth)).unwrap();
+        }
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
         ExperimentConfig::from_file(&path)
@@ -512,6 +527,18 @@ mod tests {
         .to_string();
         assert!(
             e.contains("pretrain.ood") && e.contains("procedural"),
+            "{e}"
+        );
+        // an in-domain pre-training task of the other rank
+        let e = quick3d_with(
+            "rank3d",
+            "pretrain_synth_config = \"synth-quick3d.toml\"",
+            "pretrain_synth_config = \"synth-quick.toml\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("data.pretrain_synth_config") && e.contains("2-D"),
             "{e}"
         );
     }

@@ -4,7 +4,7 @@
 //! The calibration trains the configured architecture for one and for two epochs on a few
 //! blank images at the benchmark's size and configured batch size (the difference is the
 //! cost of an epoch, with its validation and BatchNorm passes), times every configured attribution method on a batch of a small proxy
-//! network (`vgg-small` at the same size) relative to a gradient pass of that proxy, times a
+//! network (`vgg-small`, or `vgg-small-3d` for volumes, at the same size) relative to a gradient pass of that proxy, times a
 //! gradient pass of the configured architecture, and scores one synthetic map with the
 //! configured metrics; the model-free controls are priced once per run, as the pipeline
 //! computes them. Totals are upper bounds in CPU time: every training run is counted at its
@@ -316,7 +316,8 @@ fn training_costs(
     ])
 }
 
-/// Every configured method on a batch of the small proxy network (`vgg-small` at the same
+/// Every configured method on a batch of the small proxy network (`vgg-small`, `vgg-small-3d`
+/// for volumes, at the same
 /// size), in gradient passes of the proxy at that batch, priced with gradient passes of the
 /// configured architecture. A model-free control runs once per run, not once per cell.
 fn attribution_costs(

@@ -22,6 +22,8 @@ pub struct Slice {
     pub w: usize,
     /// Values.
     pub v: Vec<f32>,
+    /// Side-by-side panels it holds: 1, or 3 for a volume's orthogonal slices.
+    pub panels: usize,
 }
 
 /// The 2-D picture shown for sample `i` of `a` (`[N, H, W]`, `[N, C, H, W]` or
@@ -49,6 +51,9 @@ pub fn slice_of(
         }
         _ => return None,
     };
+    if pooled.is_empty() {
+        return None;
+    }
     if let Ok(v) = pooled.view().into_dimensionality::<ndarray::Ix3>() {
         let mid = [0, 1, 2].map(|k| v.shape()[k] / 2);
         return Some(orthogonal(v, centre.unwrap_or(mid)));
@@ -58,6 +63,7 @@ pub fn slice_of(
         h,
         w,
         v: pooled.iter().copied().collect(),
+        panels: 1,
     })
 }
 
@@ -82,7 +88,12 @@ fn orthogonal(v: ndarray::ArrayView3<f32>, [z, y, x]: [usize; 3]) -> Slice {
         }
         x0 += p.shape()[1] + 1;
     }
-    Slice { h, w, v: out }
+    Slice {
+        h,
+        w,
+        v: out,
+        panels: 3,
+    }
 }
 
 /// The lesion centre of sample `i` of masks `[N, 1, D, H, W]`: the rounded centroid of its
@@ -125,16 +136,16 @@ fn colormap(t: f32) -> [f32; 3] {
     ]
 }
 
-/// Integer upscaling so that the longer side of an image (or of each of a volume's three
+/// Integer upscaling so that the longer side of an image (of each panel, for a volume's
 /// side-by-side slices) is about [`TARGET`] pixels.
-fn upscale(h: usize, w: usize) -> usize {
-    (TARGET / h.max(w.div_ceil(3)).max(1)).max(1)
+fn upscale(s: &Slice) -> usize {
+    (TARGET / s.h.max(s.w.div_ceil(s.panels.max(1))).max(1)).max(1)
 }
 
 /// Renders an RGB PNG of `image` (grey, in [0, 1]) with, optionally, a heat map of `heat`
 /// (|values| normalised by their 99.5th percentile) and the contour of `mask`.
 pub fn render_png(image: &Slice, heat: Option<&Slice>, mask: Option<&Slice>) -> Result<Vec<u8>> {
-    let s = upscale(image.h, image.w);
+    let s = upscale(image);
     let (h, w) = (image.h * s, image.w * s);
     let lo = image
         .v
@@ -323,6 +334,7 @@ mod tests {
             h: 4,
             w: 4,
             v: (0..16).map(|v| v as f32 / 15.0).collect(),
+            panels: 1,
         };
         let mut m = img.clone();
         m.v = vec![0.0; 16];

@@ -442,4 +442,26 @@ mod tests {
                 .contains("features[7]")
         );
     }
+
+    /// The volumetric preset has Conv3d layers under the same names; `input_size` and
+    /// `avgpool` need two or three matching entries.
+    #[test]
+    fn volumetric_presets_and_their_errors() {
+        let a = Arch::preset("vgg-small-3d", 2, &[24, 24, 24]).unwrap();
+        assert_eq!((a.spatial_dims(), a.avgpool.clone()), (3, vec![2, 2, 2]));
+        let l = a.layers();
+        assert_eq!(
+            (l[0].name.as_str(), l[0].kind),
+            ("features.0", LayerKind::Conv3d)
+        );
+        assert_eq!(a.weight_layers(), 6);
+        let bad = |f: fn(&mut Arch)| {
+            let mut b = a.clone();
+            f(&mut b);
+            b.validate().unwrap_err().to_string()
+        };
+        assert!(bad(|b| b.avgpool = vec![2, 2]).contains("avgpool"));
+        assert!(bad(|b| b.input_size = vec![24]).contains("input_size"));
+        assert!(bad(|b| b.input_size = vec![4, 24, 24]).contains("too small"));
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) fn render3(class: usize, s: usize, rng: &mut impl Rng) -> (ArrayD<f32
         std::array::from_fn(|_| sf * 0.5 + (rng.random::<f32>() - 0.5) * (sf - 2.2 * r));
     let rot = random_rotation(rng);
     let (fill, amp) = polarity(rng);
-    // pattern period in voxels: two to four periods across an object of a 32-voxel volume
+    // pattern period in voxels (3–6 up to 32-voxel volumes): about 2–7 periods across an object
     let period = (3.0 + 3.0 * rng.random::<f32>()) * (sf / 32.0).max(1.0);
     let f = TAU / period;
     let phase: [f32; 3] = std::array::from_fn(|_| rng.random::<f32>() * TAU);

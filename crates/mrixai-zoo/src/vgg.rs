@@ -304,7 +304,7 @@ impl Vgg {
         &self.device
     }
 
-    /// Adapts a dataset batch `[N, c, H, W]` to the model input: a single grayscale channel is
+    /// Adapts a dataset batch `[N, c, H, W]` (volumes: `[N, c, D, H, W]`) to the model input: a single grayscale channel is
     /// replicated when the model has 3 input channels, then `arch.input_norm` is applied.
     /// Other channel mismatches are an error.
     pub fn prepare(&self, x: ViewF) -> Result<ArrayF> {
@@ -376,15 +376,14 @@ impl Vgg {
         }
     }
 
-    /// The adaptive pool's output size of a 2-D model.
+    /// The adaptive pool's output size of a 2-D model (an error for a volumetric one).
     fn avgpool_2d(&self) -> Result<[usize; 2]> {
         match self.arch.avgpool[..] {
             [h, w] => Ok([h, w]),
-            _ => Err(Error::shape(
-                "avgpool input",
-                format!("{} spatial axes", self.arch.avgpool.len()),
-                &[2],
-            )),
+            _ => Err(Error::invalid(format!(
+                "avgpool: a 2-D activation [N, C, H, W] reached a volumetric model (input {})",
+                self.input_layout(self.arch.in_channels)
+            ))),
         }
     }
 
@@ -505,7 +504,7 @@ impl Vgg {
             .map_err(|e| Error::invalid(format!("joining logits: {e}")))
     }
 
-    /// Predicted class of every sample of a prepared batch `[N, C, H, W]`.
+    /// Predicted class of every sample of a prepared batch `[N, C, H, W]` (or volumes).
     pub fn predict(&self, x: ViewF) -> Result<Vec<usize>> {
         let logits = self.logits_batched(x)?;
         Ok(argmax_rows(&logits))

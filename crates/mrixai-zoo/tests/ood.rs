@@ -132,3 +132,27 @@ fn quick_profile_pretraining() {
     );
     assert!(acc >= 0.7, "test accuracy {acc} (chance 0.25)");
 }
+
+/// In volumes the task gives `[N, 1, S, S, S]` splits, seeded; other ranks are refused; a 2-D
+/// task is written without its `dims` (so existing records keep their bytes).
+#[test]
+fn the_volumetric_task_is_seeded_and_shaped() {
+    let task = OodTask {
+        train_per_class: 2,
+        val_per_class: 1,
+        test_per_class: 1,
+        size: 12,
+        dims: 3,
+    };
+    let a = ood_shapes(&task, 5).unwrap();
+    assert_eq!(a[0].images.shape(), [8, 1, 12, 12, 12]);
+    assert_eq!(a[0].masks.shape(), a[0].images.shape());
+    assert_eq!(a, ood_shapes(&task, 5).unwrap());
+    let e = ood_shapes(&OodTask { dims: 4, ..task }, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("dims"), "{e}");
+    let flat = serde_json::to_string(&OodTask { dims: 2, ..task }).unwrap();
+    assert!(!flat.contains("dims"), "{flat}");
+    assert!(serde_json::to_string(&task).unwrap().contains("\"dims\":3"));
+}

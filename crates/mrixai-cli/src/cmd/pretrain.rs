@@ -11,7 +11,7 @@ pub struct Args {
     /// `ood` (procedural natural-image stand-in), `imagenet` (with --weights), or a dataset folder.
     #[arg(long)]
     pub task: String,
-    /// Architecture: a preset (vgg-small, vgg16, vgg16-bn) or an arch.json file.
+    /// Architecture: a preset (vgg-small, vgg-small-3d, vgg16, vgg16-bn) or an arch.json file.
     #[arg(long, default_value = "vgg-small")]
     pub arch: String,
     /// Output checkpoint folder.
@@ -36,6 +36,9 @@ pub struct Args {
     /// Image side (`ood`, `imagenet`).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+    /// Spatial axes of the `ood` task: 2 (images) or 3 (volumes `size`³, for a 3-D model).
+    #[arg(long, default_value_t = 2)]
+    pub dims: usize,
     /// Optimisation options.
     #[command(flatten)]
     pub training: TrainOptions,
@@ -54,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let task = OodTask {
                 train_per_class: args.train_per_class,
                 size: args.size,
+                dims: args.dims,
                 ..OodTask::default()
             };
             mrixai_zoo::pretrain_ood(
@@ -67,6 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )?
         }
         "imagenet" => {
+            if args.dims != 2 {
+                anyhow::bail!("--task imagenet: ImageNet weights are 2-D (--dims 2)");
+            }
             let Some(w) = &args.weights else {
                 anyhow::bail!(
                     "--task imagenet needs --weights FILE (a torchvision VGG-16 state dict in safetensors; see docs/MODELS.md)"

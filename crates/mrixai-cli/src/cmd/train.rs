@@ -9,7 +9,7 @@ pub struct Args {
     /// Dataset folder (train/val[/test] splits in the mrixai format).
     #[arg(long)]
     pub dataset: PathBuf,
-    /// Architecture: a preset (vgg-small, vgg16, vgg16-bn) or an arch.json file.
+    /// Architecture: a preset (vgg-small, vgg-small-3d, vgg16, vgg16-bn) or an arch.json file.
     #[arg(long, default_value = "vgg-small")]
     pub arch: String,
     /// Pre-trained checkpoint folder to initialise the first layers from.

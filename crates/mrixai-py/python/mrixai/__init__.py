@@ -95,7 +95,8 @@ def explain(
 
     model: a checkpoint folder (``model.safetensors`` + ``arch.json``) or a torchvision-layout
         ``model.safetensors`` with ``arch.json`` beside it.
-    inputs: ``[N, C, H, W]`` images, any real dtype (float32 is read without a copy).
+    inputs: ``[N, C, H, W]`` images (``[N, C, D, H, W]`` volumes for a 3-D model), any real
+        dtype (float32 is read without a copy).
     target: one class per sample (array-like), one class for all (int), or ``None`` for the
         predicted class.
     method: an mrixai name (:func:`methods`) or Captum's class name (:data:`CAPTUM_NAMES`).
@@ -108,7 +109,8 @@ def explain(
     device: ``"cpu"`` (bit-reproducible), ``"gpu"`` or ``"gpu:N"`` (a wheel built with the
         cargo feature ``gpu``; see docs/GPU.md).
 
-    Returns float32 ``[N, C, H, W]`` (raw Grad-CAM ``[N, 1, h, w]``).
+    Returns float32 maps shaped like ``inputs`` (raw Grad-CAM ``[N, 1, h, w]``, or
+    ``[N, 1, d, h, w]``).
     """
     name = CAPTUM_NAMES.get(method, method)
     if method == "Saliency":
