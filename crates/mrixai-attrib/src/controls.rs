@@ -1,6 +1,7 @@
 //! Control "explanations" that ignore the model: random maps, edge detectors, the input itself
 //! and the ground-truth mask (an oracle, the best any method can do).
 
+use crate::nd;
 use crate::util::{check_batch, sample_seed};
 use mrixai_core::{ArrayF, Attributor, Error, Explainable, Result, ViewF};
 use ndarray::{ArrayViewD, Axis};
@@ -53,24 +54,15 @@ fn filter_nd(x: &ViewF, kernels: &[Vec<f32>], combine: impl Fn(&[f32]) -> f32) -
         .into_shape_with_order((lead, plane))
         .map_err(|e| Error::invalid(e.to_string()))?;
     // each tap's offset per axis, in C order
-    let taps: Vec<Vec<isize>> = (0..3usize.pow(d as u32))
-        .map(|t| {
-            (0..d)
-                .rev()
-                .map(|a| (t / 3usize.pow(a as u32) % 3) as isize - 1)
-                .collect()
-        })
+    let taps: Vec<Vec<isize>> = nd::Odometer::new(vec![3; d])
+        .map(|t| t.iter().map(|&i| i as isize - 1).collect())
         .collect();
     let mut resp = vec![0.0f32; kernels.len()];
     let mut at = vec![0usize; d];
     for l in 0..lead {
         let img = xs.index_axis(Axis(0), l);
         for e in 0..plane {
-            let mut rest = e;
-            for a in (0..d).rev() {
-                at[a] = rest % spatial[a];
-                rest /= spatial[a];
-            }
+            nd::unflat_into(e, spatial, &mut at);
             for (r, k) in resp.iter_mut().zip(kernels) {
                 *r = 0.0;
                 for (off, &kv) in taps.iter().zip(k) {
@@ -97,15 +89,14 @@ fn spatial_axes(ndim: usize) -> usize {
 /// `[-1, 0, 1]` along one axis times the smoothing `[1, 2, 1]` along every other (in 2-D the
 /// classic gx, gy; scipy's `ndimage.sobel` per axis).
 fn sobel_kernels(d: usize) -> Vec<Vec<f32>> {
-    let taps = 3usize.pow(d as u32);
     (0..d)
         .rev()
         .map(|axis| {
-            (0..taps)
+            nd::Odometer::new(vec![3; d])
                 .map(|t| {
                     (0..d)
                         .map(|a| {
-                            let i = t / 3usize.pow((d - 1 - a) as u32) % 3;
+                            let i = t[a];
                             if a == axis {
                                 [-1.0, 0.0, 1.0][i]
                             } else {
@@ -121,16 +112,11 @@ fn sobel_kernels(d: usize) -> Vec<Vec<f32>> {
 
 /// The discrete Laplacian of `d` spatial axes: −2d at the centre, 1 at the 2d face neighbours.
 fn laplace_kernel(d: usize) -> Vec<f32> {
-    let taps = 3usize.pow(d as u32);
-    (0..taps)
-        .map(|t| {
-            let offs: Vec<usize> = (0..d).map(|a| t / 3usize.pow(a as u32) % 3).collect();
-            let off_centre = offs.iter().filter(|&&o| o != 1).count();
-            match off_centre {
-                0 => -2.0 * d as f32,
-                1 => 1.0,
-                _ => 0.0,
-            }
+    nd::Odometer::new(vec![3; d])
+        .map(|t| match t.iter().filter(|&&o| o != 1).count() {
+            0 => -2.0 * d as f32,
+            1 => 1.0,
+            _ => 0.0,
         })
         .collect()
 }

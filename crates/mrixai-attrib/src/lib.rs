@@ -27,6 +27,7 @@ pub mod controls;
 pub mod deeplift;
 pub mod gradient;
 pub mod lrp;
+mod nd;
 pub mod perturb;
 pub mod quadrature;
 pub mod registry;

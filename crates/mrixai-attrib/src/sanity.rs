@@ -3,6 +3,7 @@
 //! depth the change of every method's map is measured by SSIM and Spearman rank correlation of
 //! the absolute maps. A method whose maps barely change does not depend on the model.
 
+use crate::nd;
 pub use mrixai_core::Randomizable;
 use mrixai_core::{ArrayF, Attributor, Error, LayerKind, Result, ViewF};
 use ndarray::{ArrayD, ArrayViewD, Axis};
@@ -106,14 +107,14 @@ pub fn ssim(a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> f64 {
         a.as_slice().expect("standard layout"),
         b.as_slice().expect("standard layout"),
     );
-    let starts = Odometer::new(shape.iter().map(|&n| n + 1 - win.min(n)).collect());
-    let offsets: Vec<usize> = Odometer::new(vec![win; shape.len()])
-        .map(|o| flat(&o, &shape))
+    let starts = nd::Odometer::new(shape.iter().map(|&n| n + 1 - win.min(n)).collect());
+    let offsets: Vec<usize> = nd::Odometer::new(vec![win; shape.len()])
+        .map(|o| nd::flat(&o, &shape))
         .collect();
     let mut total = 0.0;
     let mut count = 0usize;
     for start in starts {
-        let base = flat(&start, &shape);
+        let base = nd::flat(&start, &shape);
         let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for &o in &offsets {
             let (x, y) = (av[base + o], bv[base + o]);
@@ -132,42 +133,6 @@ pub fn ssim(a: ArrayViewD<f64>, b: ArrayViewD<f64>) -> f64 {
         count += 1;
     }
     total / count.max(1) as f64
-}
-
-/// The C-order flat index of `at` in `shape`.
-fn flat(at: &[usize], shape: &[usize]) -> usize {
-    at.iter().zip(shape).fold(0, |acc, (i, n)| acc * n + i)
-}
-
-/// Every index of a box `[0, n_0) × … × [0, n_k)`, in C order.
-struct Odometer {
-    extent: Vec<usize>,
-    next: Option<Vec<usize>>,
-}
-
-impl Odometer {
-    /// Every index of the box `extent`.
-    fn new(extent: Vec<usize>) -> Odometer {
-        let next = (!extent.contains(&0)).then(|| vec![0; extent.len()]);
-        Odometer { extent, next }
-    }
-}
-
-impl Iterator for Odometer {
-    type Item = Vec<usize>;
-    fn next(&mut self) -> Option<Vec<usize>> {
-        let cur = self.next.take()?;
-        let mut at = cur.clone();
-        for d in (0..at.len()).rev() {
-            if at[d] + 1 < self.extent[d] {
-                at[d] += 1;
-                self.next = Some(at);
-                break;
-            }
-            at[d] = 0;
-        }
-        Some(cur)
-    }
 }
 
 /// Ranks with ties averaged (1-based).

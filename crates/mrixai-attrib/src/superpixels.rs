@@ -2,6 +2,7 @@
 //! superpixels (Achanta et al. 2012) on images and supervoxels on volumes. Features are shared
 //! by all channels.
 
+use crate::nd;
 use mrixai_core::{Error, Result, ViewF};
 
 /// How a sample `[C, …spatial]` is cut into features.
@@ -43,13 +44,9 @@ impl Superpixels {
                 let cells: Vec<usize> = spatial.iter().map(|d| d.div_ceil(size)).collect();
                 let total: usize = spatial.iter().product();
                 let labels = (0..total)
-                    .map(|mut e| {
-                        let mut idx = vec![0; spatial.len()];
-                        for d in (0..spatial.len()).rev() {
-                            idx[d] = e % spatial[d];
-                            e /= spatial[d];
-                        }
-                        idx.iter()
+                    .map(|e| {
+                        nd::unflat(e, spatial)
+                            .iter()
                             .zip(&cells)
                             .fold(0, |acc, (i, c)| acc * c + i / size)
                     })
@@ -182,18 +179,11 @@ impl Lattice {
     }
     /// C-order flat index of the per-axis index `at`.
     fn flat(&self, at: &[usize]) -> usize {
-        at.iter()
-            .zip(&self.shape)
-            .fold(0, |acc, (i, n)| acc * n + i)
+        nd::flat(at, &self.shape)
     }
     /// Per-axis index of the flat index `e`.
-    fn index(&self, mut e: usize) -> Vec<usize> {
-        let mut at = vec![0; self.dims()];
-        for d in (0..self.dims()).rev() {
-            at[d] = e % self.shape[d];
-            e /= self.shape[d];
-        }
-        at
+    fn index(&self, e: usize) -> Vec<usize> {
+        nd::unflat(e, &self.shape)
     }
     /// The seed positions: S/2, S/2 + S, … along every axis (the middle of an axis shorter
     /// than S/2), in C order.
@@ -233,21 +223,10 @@ impl Lattice {
         if lo.iter().zip(&hi).any(|(l, h)| l > h) {
             return;
         }
-        let mut at = lo.clone();
-        loop {
+        let extent: Vec<usize> = lo.iter().zip(&hi).map(|(l, h)| h - l + 1).collect();
+        for off in nd::Odometer::new(extent) {
+            let at: Vec<usize> = off.iter().zip(&lo).map(|(o, l)| o + l).collect();
             f(self.flat(&at), &at);
-            let mut d = self.dims();
-            loop {
-                if d == 0 {
-                    return;
-                }
-                d -= 1;
-                if at[d] < hi[d] {
-                    at[d] += 1;
-                    break;
-                }
-                at[d] = lo[d];
-            }
         }
     }
 }

@@ -15,42 +15,35 @@ import torch
 import torch.nn as nn
 
 
-def vgg_small():
-    cfg = [16, "M", 32, "M", 64, 64, "M"]
+def vgg(cfg, avgpool, hidden, dims):
+    """A torchvision-layout VGG with BatchNorm after every convolution, 2-D or 3-D."""
+    conv, norm, pool, adaptive = {
+        2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d),
+        3: (nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d, nn.AdaptiveAvgPool3d),
+    }[dims]
     layers, c = [], 1
     for v in cfg:
         if v == "M":
-            layers.append(nn.MaxPool2d(2, 2))
+            layers.append(pool(2, 2))
         else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+            layers += [conv(c, v, 3, padding=1), norm(v), nn.ReLU(inplace=True)]
             c = v
     return nn.Sequential(
         nn.Sequential(*layers),
-        nn.AdaptiveAvgPool2d((4, 4)),
+        adaptive((avgpool,) * dims),
         nn.Flatten(1),
-        nn.Linear(64 * 16, 128), nn.ReLU(True), nn.Dropout(0.5),
-        nn.Linear(128, 128), nn.ReLU(True), nn.Dropout(0.5),
-        nn.Linear(128, 2),
+        nn.Linear(c * avgpool**dims, hidden), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(0.5),
+        nn.Linear(hidden, 2),
     )
+
+
+def vgg_small():
+    return vgg([16, "M", 32, "M", 64, 64, "M"], 4, 128, 2)
 
 
 def vgg_small_3d():
-    cfg = [8, "M", 16, "M", 32, "M"]
-    layers, c = [], 1
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool3d(2, 2))
-        else:
-            layers += [nn.Conv3d(c, v, 3, padding=1), nn.BatchNorm3d(v), nn.ReLU(inplace=True)]
-            c = v
-    return nn.Sequential(
-        nn.Sequential(*layers),
-        nn.AdaptiveAvgPool3d((2, 2, 2)),
-        nn.Flatten(1),
-        nn.Linear(32 * 8, 64), nn.ReLU(True), nn.Dropout(0.5),
-        nn.Linear(64, 64), nn.ReLU(True), nn.Dropout(0.5),
-        nn.Linear(64, 2),
-    )
+    return vgg([8, "M", 16, "M", 32, "M"], 2, 64, 3)
 
 
 def main():
