@@ -124,6 +124,20 @@ const INFERNO: [[f32; 3]; 6] = [
     [252.0, 255.0, 164.0],
 ];
 
+/// A CSS `linear-gradient` of the heat maps' colour scale, from 0 (left) to the 99.5th
+/// percentile of |attribution| (right): the gallery's colour bar.
+pub fn colour_bar_css() -> String {
+    let stops: Vec<String> = INFERNO
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let at = 100.0 * i as f32 / (INFERNO.len() - 1) as f32;
+            format!("rgb({},{},{}) {at:.0}%", c[0], c[1], c[2])
+        })
+        .collect();
+    format!("linear-gradient(to right,{})", stops.join(","))
+}
+
 fn colormap(t: f32) -> [f32; 3] {
     let t = t.clamp(0.0, 1.0) * (INFERNO.len() - 1) as f32;
     let i = (t.floor() as usize).min(INFERNO.len() - 2);

@@ -153,7 +153,9 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:
 .gal{display:grid;gap:10px;align-items:start}
 .gal div{font-size:12px;color:var(--muted);text-align:center}
 .gal img{width:100%;image-rendering:pixelated;border-radius:4px;display:block}
-.gal .h{font-weight:600;color:var(--ink);align-self:end}
+.gal .h{font-weight:600;color:var(--ink);align-self:end;overflow-wrap:anywhere}
+.cbar-row{font-size:12px;color:var(--muted);display:flex;align-items:center;gap:8px}
+.cbar{display:inline-block;width:160px;height:10px;border-radius:2px}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
 .howto{font-size:13px;color:var(--muted);background:var(--bg);border-left:3px solid var(--line);padding:6px 10px;margin:6px 0 0}
 "#;
@@ -247,7 +249,9 @@ fn gallery_html(g: Option<&Gallery>) -> String {
         "<p>Model <code>{}</code> (test accuracy {:.3}), test samples {} classified \
          correctly. First column: the image with the ground-truth contour (green); then |attribution| \
          of each method as a heat map over the image (normalised per map to its 99.5th percentile).{}</p>\
-         <div class=\"gal\" style=\"grid-template-columns:repeat({ncols},minmax(70px,1fr))\">",
+         <p class=\"cbar-row\">heat scale <span class=\"cbar\" style=\"background:{bar}\"></span> \
+         0 → the map's 99.5th percentile of |attribution|</p>\
+         <div class=\"gal\" style=\"grid-template-columns:repeat({ncols},minmax({min_px}px,1fr))\">",
         esc(&g.cell),
         g.accuracy,
         if g.every_model {
@@ -260,7 +264,10 @@ fn gallery_html(g: Option<&Gallery>) -> String {
              (one colour scale per map)."
         } else {
             ""
-        }
+        },
+        bar = crate::gallery::colour_bar_css(),
+        // a volume's three slices side by side need three times the width
+        min_px = if g.volumes { 180 } else { 70 },
     );
     h.push_str("<div class=\"h\">image + GT</div>");
     if let Some(r) = g.rows.first() {
