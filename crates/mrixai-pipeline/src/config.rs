@@ -262,6 +262,11 @@ pub fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
 }
 
+/// Why ImageNet weights cannot start a volumetric model (the config check and the
+/// pre-training stage say the same).
+pub(crate) const IMAGENET_IS_2D: &str =
+    "ImageNet weights are 2-D; volumes pre-train out of domain on `procedural`";
+
 impl ExperimentConfig {
     /// Reads and validates a TOML file; relative data paths are resolved against its folder.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -424,16 +429,16 @@ impl ExperimentConfig {
     fn validate_volumes(&self) -> Result<()> {
         let dims = |p: &Path| Ok::<_, Error>(mrixai_synth::SynthConfig::from_toml_file(p)?.dims);
         let benchmark = dims(&self.data.synth_config)?;
-        if self.grid.sources.contains(&Source::Mri)
-            && dims(&self.data.pretrain_synth_config)? != benchmark
-        {
-            return Err(Error::config(
-                "data.pretrain_synth_config",
-                format!(
-                    "synthesises {}-D data for a {benchmark}-D benchmark: the in-domain checkpoint must have the benchmark's rank",
-                    dims(&self.data.pretrain_synth_config)?
-                ),
-            ));
+        if self.grid.sources.contains(&Source::Mri) {
+            let in_domain = dims(&self.data.pretrain_synth_config)?;
+            if in_domain != benchmark {
+                return Err(Error::config(
+                    "data.pretrain_synth_config",
+                    format!(
+                        "synthesises {in_domain}-D data for a {benchmark}-D benchmark: the in-domain checkpoint must have the benchmark's rank"
+                    ),
+                ));
+            }
         }
         if benchmark != 3 {
             return Ok(());
@@ -446,10 +451,7 @@ impl ExperimentConfig {
             ));
         }
         if sources.contains(&Source::Ood) && matches!(self.pretrain.ood, OodSource::Imagenet(_)) {
-            return Err(Error::config(
-                "pretrain.ood",
-                "ImageNet weights are 2-D; volumes pre-train out of domain on `procedural`",
-            ));
+            return Err(Error::config("pretrain.ood", IMAGENET_IS_2D));
         }
         Ok(())
     }

@@ -253,12 +253,15 @@ fn training_costs(
     let [n_train, n_val, n_test] = counts.splits;
     let cells = counts.cells;
     let batch = cfg.train.batch_size.clamp(1, affordable);
-    let split = |n: usize| SplitArrays {
-        images: blank_images(n, size),
-        masks: ArrayD::zeros(blank_images(n, size).raw_dim()),
-        weights: ArrayD::zeros(blank_images(n, size).raw_dim()),
-        labels: ArrayD::from_shape_vec(IxDyn(&[n]), (0..n as i64).map(|i| i % 2).collect())
-            .expect("length matches shape"),
+    let split = |n: usize| {
+        let images = blank_images(n, size);
+        SplitArrays {
+            masks: ArrayD::zeros(images.raw_dim()),
+            weights: ArrayD::zeros(images.raw_dim()),
+            images,
+            labels: ArrayD::from_shape_vec(IxDyn(&[n]), (0..n as i64).map(|i| i % 2).collect())
+                .expect("length matches shape"),
+        }
     };
     let (tr, va) = (split(2 * batch), split(batch));
     let epochs = |n: usize| {

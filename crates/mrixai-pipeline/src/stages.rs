@@ -185,10 +185,7 @@ fn pretrain_source(run: &Run, source: Source) -> Result<()> {
         }
         (Source::Ood, OodSource::Imagenet(weights)) => {
             let &[h, w] = sample_shape(run)?.as_slice() else {
-                return Err(Error::config(
-                    "pretrain.ood",
-                    "ImageNet weights are 2-D: volumes pre-train out of domain on `procedural`",
-                ));
+                return Err(Error::config("pretrain.ood", crate::config::IMAGENET_IS_2D));
             };
             mrixai_zoo::import_imagenet(weights, &cfg.model.arch, [h, w], &ckpt_out)?
         }
