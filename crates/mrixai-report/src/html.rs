@@ -2,8 +2,8 @@
 
 use crate::{Figure, ReportOptions, gallery::Gallery};
 use mrixai_stats::analysis::Tables;
-use mrixai_stats::table::{Kind, Table, Value};
-use mrixai_stats::tables::{FindingRow, TABLE_STEMS};
+use mrixai_stats::table::{Field, Kind, Value, columns_of};
+use mrixai_stats::tables::FindingRow;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -52,25 +52,25 @@ fn fmt_value(col: &str, v: &Value) -> String {
     }
 }
 
-/// An HTML table of `cols` (column, header) over rows matching `conds`.
-fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) -> String {
-    let Some(t) = t else {
-        return "<p class=\"note\">Table absent.</p>".to_string();
-    };
-    // the columns are named here as text: a name the table lacks is shown, not left blank
+/// An HTML table of `cols` (column name, header) over the rows `keep` accepts.
+fn rows_html<R: Field>(rows: &[R], cols: &[(&str, &str)], keep: impl Fn(&R) -> bool) -> String {
+    // the columns are named here as text: a name the rows lack is shown, not left blank
     // (the report test fails on it)
-    let named = cols.iter().chain(conds).map(|(c, _)| *c);
-    let missing: Vec<&str> = named.filter(|c| t.index(c).is_err()).collect();
+    let names = columns_of::<R>();
+    let at = |c: &str| names.iter().position(|n| n.0 == c);
+    let missing: Vec<&str> = cols
+        .iter()
+        .map(|c| c.0)
+        .filter(|c| at(c).is_none())
+        .collect();
     if !missing.is_empty() {
         return format!(
             "<p class=\"note missing-column\">This table has no column {}.</p>",
             esc(&missing.join(", "))
         );
     }
-    let rows: Vec<usize> = (0..t.len())
-        .filter(|&i| conds.iter().all(|(c, v)| t.get(i, c).text() == *v))
-        .collect();
-    if rows.is_empty() {
+    let kept: Vec<&R> = rows.iter().filter(|r| keep(r)).collect();
+    if kept.is_empty() {
         return "<p class=\"note\">No rows.</p>".to_string();
     }
     let mut h = String::from("<div class=\"tw\"><table><thead><tr>");
@@ -78,10 +78,13 @@ fn table_html(t: Option<&Table>, cols: &[(&str, &str)], conds: &[(&str, &str)]) 
         let _ = write!(h, "<th>{}</th>", esc(head));
     }
     h.push_str("</tr></thead><tbody>");
-    for i in rows {
+    let mut values = Vec::with_capacity(names.len());
+    for r in kept {
+        values.clear();
+        r.put(&mut values);
         h.push_str("<tr>");
         for (c, _) in cols {
-            let v = t.get(i, c);
+            let v = &values[at(c).unwrap_or_default()];
             let num = matches!(v, Value::F64(_) | Value::I64(_));
             let sig = (*c == "p_holm" || *c == "p") && v.f64() < 0.05;
             let cls = match (num, sig) {
@@ -301,23 +304,13 @@ fn gallery_html(g: Option<&Gallery>) -> String {
     h
 }
 
-/// The page being written: its input, the untyped views of the statistics tables the
-/// generic table renderer shows (each made when first shown, one per `TABLE_STEMS` entry)
-/// and the running figure number.
+/// The page being written: its input and the running figure number.
 struct Page<'a> {
     p: &'a PageInput<'a>,
-    views: Vec<std::cell::OnceCell<Option<Table>>>,
     fig_no: usize,
 }
 
 impl<'a> Page<'a> {
-    /// A statistics table by file stem, as shown.
-    fn t(&self, stem: &str) -> Option<&Table> {
-        let i = TABLE_STEMS.iter().position(|s| *s == stem)?;
-        self.views[i]
-            .get_or_init(|| self.p.tables.table(stem))
-            .as_ref()
-    }
     /// The figure `{prefix}_{metric}.svg`.
     fn find(&self, prefix: &str, metric: &str) -> Option<&'a Figure> {
         let file = format!("{prefix}_{}.svg", crate::slug(metric));
@@ -412,12 +405,12 @@ impl<'a> Page<'a> {
             body,
             "<h3>Correlation across models ({})</h3>{}",
             esc(pm),
-            table_html(self.t("correlation"), &corr_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.correlation, &corr_cols, |r| r.metric == pm)
         );
         let _ = write!(
             body,
             "<details><summary>All metrics</summary>{}</details>",
-            table_html(self.t("correlation"), &corr_cols, &[])
+            rows_html(&self.p.tables.correlation, &corr_cols, |_| true)
         );
         body.push_str("</section>");
         body
@@ -472,7 +465,7 @@ impl<'a> Page<'a> {
             body,
             "<h3>OLS fits ({})</h3>{}",
             esc(pm),
-            table_html(self.t("ols_fit"), &fit_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.ols_fit, &fit_cols, |r| r.metric == pm)
         );
         let anova_cols = [
             ("method", "method"),
@@ -487,7 +480,7 @@ impl<'a> Page<'a> {
             body,
             "<h3>Type-II ANOVA ({})</h3>{}",
             esc(pm),
-            table_html(self.t("anova"), &anova_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.anova, &anova_cols, |r| r.metric == pm)
         );
         let coef_cols = [
             ("method", "method"),
@@ -501,24 +494,25 @@ impl<'a> Page<'a> {
             body,
             "<details><summary>Coefficients ({})</summary>{}</details><details><summary>OLS fits and ANOVA, all metrics</summary>{}{}</details>",
             esc(pm),
-            table_html(self.t("ols_coefficients"), &coef_cols, &[("metric", pm)]),
-            table_html(
-                self.t("ols_fit"),
+            rows_html(&self.p.tables.ols_coefficients, &coef_cols, |r| r.metric
+                == pm),
+            rows_html(
+                &self.p.tables.ols_fit,
                 &[("metric", "metric")]
                     .iter()
                     .chain(fit_cols.iter())
                     .copied()
                     .collect::<Vec<_>>(),
-                &[]
+                |_| true
             ),
-            table_html(
-                self.t("anova"),
+            rows_html(
+                &self.p.tables.anova,
                 &[("metric", "metric")]
                     .iter()
                     .chain(anova_cols.iter())
                     .copied()
                     .collect::<Vec<_>>(),
-                &[]
+                |_| true
             )
         );
         body
@@ -542,7 +536,7 @@ impl<'a> Page<'a> {
             body,
             "<h3>Tests on accuracy-residualised scores ({})</h3>{}",
             esc(pm),
-            table_html(self.t("residual_tests"), &rt_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.residual_tests, &rt_cols, |r| r.metric == pm)
         );
         let pc_cols = [
             ("method", "method"),
@@ -559,7 +553,8 @@ impl<'a> Page<'a> {
             body,
             "<h3>Partial correlation of score and pre-trained layers given accuracy ({})</h3>{}",
             esc(pm),
-            table_html(self.t("partial_correlation"), &pc_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.partial_correlation, &pc_cols, |r| r.metric
+                == pm)
         );
         let mt_cols = [
             ("method", "method"),
@@ -584,8 +579,8 @@ impl<'a> Page<'a> {
             body,
             "<h3>Sources compared within matched-accuracy bins ({})</h3>{}<details><summary>Bin means</summary>{}</details>",
             esc(pm),
-            table_html(self.t("matched_tests"), &mt_cols, &[("metric", pm)]),
-            table_html(self.t("matched_bins"), &mb_cols, &[("metric", pm)])
+            rows_html(&self.p.tables.matched_tests, &mt_cols, |r| r.metric == pm),
+            rows_html(&self.p.tables.matched_bins, &mb_cols, |r| r.metric == pm)
         );
         body
     }
@@ -618,7 +613,7 @@ impl<'a> Page<'a> {
              the Holm-adjusted p (real methods and controls are separate families) is below α.</p>{}\
              <details><summary>All pairs</summary>{}</details>",
             crate::evidence::method_matrix_html(&p.tables.method_pairs, pm, p.opts.stats.alpha),
-            table_html(self.t("method_pairs"), &pair_cols, &[("metric", pm)]),
+            rows_html(&self.p.tables.method_pairs, &pair_cols, |r| r.metric == pm),
             pm = esc(pm),
         );
         let fr_cols = [
@@ -633,7 +628,7 @@ impl<'a> Page<'a> {
         let _ = write!(
             body,
             "<h3>Friedman tests</h3>{}",
-            table_html(self.t("friedman"), &fr_cols, &[])
+            rows_html(&self.p.tables.friedman, &fr_cols, |_| true)
         );
         let rk_cols = [
             ("method", "method"),
@@ -646,11 +641,8 @@ impl<'a> Page<'a> {
             body,
             "<h3>Method ranks ({}, blocks = models)</h3>{}",
             esc(pm),
-            table_html(
-                self.t("method_ranks"),
-                &rk_cols,
-                &[("metric", pm), ("unit", "model")]
-            )
+            rows_html(&self.p.tables.method_ranks, &rk_cols, |r| r.metric == pm
+                && r.unit == "model")
         );
         let wx_cols = [
             ("method_a", "method A"),
@@ -668,20 +660,14 @@ impl<'a> Page<'a> {
             body,
             "<h3>Pairwise Wilcoxon signed-rank tests ({}, blocks = models)</h3>{}",
             esc(pm),
-            table_html(
-                self.t("wilcoxon"),
-                &wx_cols,
-                &[("metric", pm), ("unit", "model")]
-            )
+            rows_html(&self.p.tables.wilcoxon, &wx_cols, |r| r.metric == pm
+                && r.unit == "model")
         );
         let _ = write!(
             body,
             "<details><summary>Per-sample blocks (cell × sample)</summary>{}</details>",
-            table_html(
-                self.t("wilcoxon"),
-                &wx_cols,
-                &[("metric", pm), ("unit", "sample")]
-            )
+            rows_html(&self.p.tables.wilcoxon, &wx_cols, |r| r.metric == pm
+                && r.unit == "sample")
         );
         body.push_str("</section>");
         body
@@ -740,11 +726,7 @@ impl<'a> Page<'a> {
 
 /// Renders the whole page.
 pub(crate) fn page(p: &PageInput) -> String {
-    let mut page = Page {
-        p,
-        views: vec![std::cell::OnceCell::new(); TABLE_STEMS.len()],
-        fig_no: 0,
-    };
+    let mut page = Page { p, fig_no: 0 };
     let body = [
         page.findings(),
         page.performance(),

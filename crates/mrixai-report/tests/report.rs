@@ -28,9 +28,9 @@ fn synthetic_run(d: &Path, samples: usize, none_correct_for_all: bool) -> Vec<St
         r.value = f64::from(u8::from(r.value > 0.55));
     }
     if none_correct_for_all {
-        rows.iter_mut().for_each(|r| r.correct_all = Some(false));
+        rows.iter_mut().for_each(|r| r.correct_all = false);
     }
-    mrixai_stats::table::write_long_rows(&d.join("scores.parquet"), &rows).unwrap();
+    mrixai_stats::table::write_records(&d.join("scores.parquet"), &rows).unwrap();
     let (h, w) = (24usize, 20usize);
     let mut img = ArrayD::<f32>::zeros(IxDyn(&[samples, 1, h, w]));
     let mut mask = ArrayD::<u8>::zeros(IxDyn(&[samples, 1, h, w]));
@@ -50,8 +50,7 @@ fn synthetic_run(d: &Path, samples: usize, none_correct_for_all: bool) -> Vec<St
     let test = d.join("dataset").join("test");
     mrixai_core::npy::write(&test.join("images.npy"), &img).unwrap();
     mrixai_core::npy::write(&test.join("masks.npy"), &mask).unwrap();
-    let cells: std::collections::BTreeSet<String> =
-        rows.iter().filter_map(|r| r.cell.clone()).collect();
+    let cells: std::collections::BTreeSet<String> = rows.iter().map(|r| r.cell.clone()).collect();
     for cell in &cells {
         for (mi, (method, _)) in spec.methods.iter().enumerate() {
             let a = img.mapv(|v| v * (1.0 + mi as f32)) + mask.mapv(|m| f32::from(m) * 2.0);
@@ -422,7 +421,7 @@ fn missing_inputs_are_clear_errors_or_notes() {
         samples: 6,
         ..Default::default()
     });
-    mrixai_stats::table::write_long_rows(&d.join("scores.csv"), &rows).unwrap();
+    mrixai_stats::table::write_records(&d.join("scores.csv"), &rows).unwrap();
     let opts = ReportOptions {
         stats: Options {
             n_boot: 20,

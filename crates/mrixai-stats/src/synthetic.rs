@@ -6,7 +6,7 @@
 //! accuracy (finding 1), on the source beyond accuracy (`mri` +0.05, finding 2), on k for
 //! pre-trained models (+0.01 per layer, finding 3) and on the method (finding 4).
 
-use crate::table::ScoreRow;
+use crate::table::Record;
 use rand::Rng as _;
 
 /// Settings of the synthetic table.
@@ -47,7 +47,7 @@ fn normal(rng: &mut mrixai_core::seed::Rng) -> f64 {
 }
 
 /// Generates the table (same spec → same rows).
-pub fn score_rows(spec: &SyntheticSpec) -> Vec<ScoreRow> {
+pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
     let mut rng = mrixai_core::seed::rng(spec.seed, "synthetic-scores");
     let mut configs: Vec<(&str, i64)> = vec![("scratch", 0)];
     for src in ["ood", "mri"] {
@@ -108,19 +108,19 @@ pub fn score_rows(spec: &SyntheticSpec) -> Vec<ScoreRow> {
                     } else {
                         1 - labels[i]
                     };
-                    rows.push(ScoreRow {
-                        cell: Some(m.cell.clone()),
-                        source: Some(m.src.to_string()),
-                        pretrained_layers: Some(m.k),
-                        frozen: Some(false),
-                        seed: Some(m.seed),
-                        model_accuracy: Some(m.acc),
-                        method: Some(method.clone()),
+                    rows.push(Record {
+                        cell: m.cell.clone(),
+                        source: m.src.to_string(),
+                        pretrained_layers: m.k,
+                        frozen: false,
+                        seed: m.seed,
+                        model_accuracy: m.acc,
+                        method: method.clone(),
                         sample: i as i64,
-                        label: Some(labels[i]),
-                        prediction: Some(pred),
-                        correct: Some(m.correct[i]),
-                        correct_all: Some(correct_all[i]),
+                        label: labels[i],
+                        prediction: pred,
+                        correct: m.correct[i],
+                        correct_all: correct_all[i],
                         metric: metric.clone(),
                         value: v.clamp(0.0, 1.0),
                     });

@@ -1,6 +1,6 @@
 //! Tables on disk: a small row-oriented [`Table`] type converted to and from polars
 //! `DataFrame`s, Parquet/CSV IO with atomic writes, the long-format score table
-//! ([`ScoreRow`], [`read_scores`], [`write_scores`], [`write_long_rows`]), and the one
+//! ([`Record`], [`read_records`], [`write_records`], [`MapScore`]), and the one
 //! generic writer and reader of typed rows ([`write_rows`], [`read_rows`], [`to_table`],
 //! [`from_table`]; rows are declared in [`crate::columns`]).
 
@@ -12,9 +12,9 @@ use polars::prelude::{
 };
 use std::path::Path;
 
-/// Columns of the long-format score table, in contract order: the fields of [`ScoreRow`].
+/// Columns of the long-format score table, in contract order: the fields of [`Record`].
 pub fn score_columns() -> Vec<&'static str> {
-    columns_of::<ScoreRow>().into_iter().map(|c| c.0).collect()
+    columns_of::<Record>().into_iter().map(|c| c.0).collect()
 }
 
 /// A row-oriented table with typed columns.
@@ -102,6 +102,28 @@ impl Table {
         match self.names.iter().position(|n| n == name) {
             Some(j) => self.rows.get(row).map_or(&NULL, |r| &r[j]),
             None => &NULL,
+        }
+    }
+
+    /// The columns `names`, in that order; a column the table lacks comes back as null
+    /// text.
+    pub fn select(&self, names: &[&str]) -> Table {
+        let at: Vec<Option<usize>> = (names.iter())
+            .map(|n| self.names.iter().position(|m| m == n))
+            .collect();
+        Table {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            kinds: at
+                .iter()
+                .map(|j| j.map_or(Kind::Str, |j| self.kinds[j]))
+                .collect(),
+            rows: (self.rows.iter())
+                .map(|r| {
+                    at.iter()
+                        .map(|j| j.map_or(Value::Null, |j| r[j].clone()))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -293,34 +315,34 @@ pub fn write_scores(path: &Path, df: &DataFrame) -> Result<()> {
 }
 
 crate::stats_table! {
-    /// One row of the long-format score table, whose fields declare its columns (in
-    /// contract order). Fields a caller does not know are `None`.
+    /// One row of the long-format score table: one score of one map with its model's and
+    /// its sample's attributes. Its fields declare the table's columns, in contract order.
     #[derive(Default)]
-    pub struct ScoreRow {
+    pub struct Record {
         /// Content-addressed cell id.
-        pub cell: Option<String>,
-        /// Pre-training source (`scratch`, `ood`, `mri`).
-        pub source: Option<String>,
+        pub cell: String,
+        /// Pre-training source (`scratch`, `ood`, `mri`; `unknown` for a table of maps).
+        pub source: String,
         /// Number of leading layers initialised from the checkpoint.
-        pub pretrained_layers: Option<i64>,
+        pub pretrained_layers: i64,
         /// Whether those layers stayed frozen.
-        pub frozen: Option<bool>,
+        pub frozen: bool,
         /// Training seed of the cell.
-        pub seed: Option<i64>,
+        pub seed: i64,
         /// Test accuracy of the cell's model.
-        pub model_accuracy: Option<f64>,
+        pub model_accuracy: f64,
         /// Attribution method or control.
-        pub method: Option<String>,
+        pub method: String,
         /// Index into the test split.
         pub sample: i64,
         /// True class.
-        pub label: Option<i64>,
+        pub label: i64,
         /// Predicted class.
-        pub prediction: Option<i64>,
+        pub prediction: i64,
         /// Correctly classified by this cell's model.
-        pub correct: Option<bool>,
+        pub correct: bool,
         /// Correctly classified by every model of the run.
-        pub correct_all: Option<bool>,
+        pub correct_all: bool,
         /// Metric name.
         pub metric: String,
         /// The score (NaN where undefined).
@@ -328,150 +350,65 @@ crate::stats_table! {
     }
 }
 
-/// Writes score rows to `path` (`.parquet` or `.csv`) in contract column order, atomically.
-/// A column that is `None` in every row is left out, so a caller that only knows
-/// `sample, metric, value` (and perhaps `method`) writes exactly that subset.
-pub fn write_long_rows(path: &Path, rows: &[ScoreRow]) -> Result<()> {
-    let all = columns_of::<ScoreRow>();
-    let full: Vec<Vec<Value>> = (rows.iter())
-        .map(|r| {
-            let mut values = Vec::with_capacity(all.len());
-            r.put(&mut values);
-            values
-        })
-        .collect();
-    let keep: Vec<usize> = (0..all.len())
-        .filter(|&j| {
-            matches!(all[j].0, "sample" | "metric" | "value")
-                || full.iter().any(|r| r[j] != Value::Null)
-        })
-        .collect();
-    let cols: Vec<(&str, Kind)> = keep.iter().map(|&j| all[j]).collect();
-    let mut t = Table::new(&cols);
-    for r in full {
-        t.push(keep.iter().map(|&j| r[j].clone()).collect())?;
+crate::stats_table! {
+    /// One score of one map, as `mrixai score` writes it: `[method,] sample, metric, value`
+    /// (the method column only when a method was named).
+    pub struct MapScore {
+        /// Attribution method, if named.
+        pub method: Option<String>,
+        /// Index of the map.
+        pub sample: i64,
+        /// Metric name.
+        pub metric: String,
+        /// The score (NaN where undefined).
+        pub value: f64,
     }
-    t.write(path)
 }
 
-impl From<&Record> for ScoreRow {
-    fn from(r: &Record) -> Self {
-        Self {
-            cell: Some(r.cell.clone()),
-            source: Some(r.source.clone()),
-            pretrained_layers: Some(r.pretrained_layers),
-            frozen: Some(r.frozen),
-            seed: Some(r.seed),
-            model_accuracy: Some(r.model_accuracy),
-            method: Some(r.method.clone()),
-            sample: r.sample,
-            label: Some(r.label),
-            prediction: Some(r.prediction),
-            correct: Some(r.correct),
-            correct_all: Some(r.correct_all),
-            metric: r.metric.clone(),
-            value: r.value,
-        }
+/// Writes map scores to `path` (`.parquet` or `.csv`), atomically; the `method` column only
+/// when some row names a method.
+pub fn write_map_scores(path: &Path, rows: &[MapScore]) -> Result<()> {
+    let t = to_table(rows);
+    match rows.iter().any(|r| r.method.is_some()) {
+        true => t.write(path),
+        false => t.select(&["sample", "metric", "value"]).write(path),
     }
 }
 
 /// Writes records as the long-format table with every contract column (`.parquet` or
 /// `.csv`), atomically; [`read_records`] reads them back unchanged.
 pub fn write_records(path: &Path, records: &[Record]) -> Result<()> {
-    let rows: Vec<ScoreRow> = records.iter().map(ScoreRow::from).collect();
-    write_long_rows(path, &rows)
+    to_table(records).write(path)
 }
 
-/// The long-format table as typed records: a [`ScoreRow`] with every column present (a
-/// null in a required column is an error naming column and row; a null `value` reads as
-/// NaN).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// Cell id.
-    pub cell: String,
-    /// Pre-training source.
-    pub source: String,
-    /// Pre-trained layers.
-    pub pretrained_layers: i64,
-    /// Frozen flag.
-    pub frozen: bool,
-    /// Training seed.
-    pub seed: i64,
-    /// Model accuracy.
-    pub model_accuracy: f64,
-    /// Method.
-    pub method: String,
-    /// Sample index.
-    pub sample: i64,
-    /// True class.
-    pub label: i64,
-    /// Predicted class.
-    pub prediction: i64,
-    /// Correct by this model.
-    pub correct: bool,
-    /// Correct by all models.
-    pub correct_all: bool,
-    /// Metric name.
-    pub metric: String,
-    /// Score.
-    pub value: f64,
+/// Fails, naming row and column, where a column of `required` holds a null.
+fn require_values(path: &Path, t: &Table, required: &[&str]) -> Result<()> {
+    for &col in required {
+        let Ok(j) = t.index(col) else { continue };
+        if let Some(i) = t.rows.iter().position(|r| r[j] == Value::Null) {
+            let msg = format!("row {i}: column `{col}` must not be empty");
+            return Err(Error::format(path, msg));
+        }
+    }
+    Ok(())
 }
 
-/// Converts a score table to records, checking types and nulls.
+/// Converts a score table to records, checking types and nulls (a null `value` reads as
+/// NaN; every other column must hold a value).
 pub fn records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     let columns = score_columns();
     require_columns(path, t.names(), &columns)?;
-    let idx: Vec<usize> = columns.iter().map(|c| t.index(c)).collect::<Result<_>>()?;
-    let bad = |row: usize, col: &str, want: &str| {
-        Error::format(
-            path,
-            format!("row {row}: column `{col}` must be a non-null {want}"),
-        )
-    };
-    let mut out = Vec::with_capacity(t.len());
-    for (i, r) in t.rows().iter().enumerate() {
-        let s = |k: usize| match &r[idx[k]] {
-            Value::Str(s) => Ok(s.clone()),
-            _ => Err(bad(i, columns[k], "string")),
-        };
-        let int = |k: usize| r[idx[k]].i64().ok_or_else(|| bad(i, columns[k], "integer"));
-        let b = |k: usize| {
-            r[idx[k]]
-                .bool()
-                .ok_or_else(|| bad(i, columns[k], "boolean"))
-        };
-        let f = |k: usize| match &r[idx[k]] {
-            Value::F64(v) => Ok(*v),
-            Value::I64(v) => Ok(*v as f64),
-            _ => Err(bad(i, columns[k], "number")),
-        };
-        let model_accuracy = f(5)?;
-        if !model_accuracy.is_finite() {
-            return Err(bad(i, "model_accuracy", "finite number"));
+    let t = t.select(&columns);
+    require_values(path, &t, &columns[..columns.len() - 1])?;
+    let out: Vec<Record> = from_table(&t, path)?;
+    for (i, r) in out.iter().enumerate() {
+        if !r.model_accuracy.is_finite() {
+            let msg = format!("row {i}: column `model_accuracy` must be a finite number");
+            return Err(Error::format(path, msg));
         }
-        let value = match &r[idx[13]] {
-            Value::Null => f64::NAN,
-            _ => f(13)?,
-        };
-        if value.is_infinite() {
+        if r.value.is_infinite() {
             return Err(Error::format(path, format!("row {i}: `value` is infinite")));
         }
-        out.push(Record {
-            cell: s(0)?,
-            source: s(1)?,
-            pretrained_layers: int(2)?,
-            frozen: b(3)?,
-            seed: int(4)?,
-            model_accuracy,
-            method: s(6)?,
-            sample: int(7)?,
-            label: int(8)?,
-            prediction: int(9)?,
-            correct: b(10)?,
-            correct_all: b(11)?,
-            metric: s(12)?,
-            value,
-        });
     }
     Ok(out)
 }
@@ -503,44 +440,25 @@ pub fn records_of(origin: &Path, t: &Table) -> Result<Vec<Record>> {
 }
 
 fn one_model_records(path: &Path, t: &Table) -> Result<Vec<Record>> {
-    let method = t.index("method").ok();
-    let (si, mi, vi) = (t.index("sample")?, t.index("metric")?, t.index("value")?);
-    let mut out = Vec::with_capacity(t.len());
-    for (i, r) in t.rows().iter().enumerate() {
-        let bad = |col: &str, want: &str| {
-            Error::format(
-                path,
-                format!("row {i}: column `{col}` must be a non-null {want}"),
-            )
-        };
-        let text = |k: usize, col: &str| match &r[k] {
-            Value::Str(s) => Ok(s.clone()),
-            _ => Err(bad(col, "string")),
-        };
-        out.push(Record {
-            cell: "model".into(),
-            source: "unknown".into(),
-            pretrained_layers: 0,
-            frozen: false,
-            seed: 0,
-            model_accuracy: f64::NAN,
-            method: match method {
-                Some(k) => text(k, "method")?,
-                None => "maps".into(),
-            },
-            sample: r[si].i64().ok_or_else(|| bad("sample", "integer"))?,
-            label: -1,
-            prediction: -1,
-            correct: true,
-            correct_all: true,
-            metric: text(mi, "metric")?,
-            value: match &r[vi] {
-                Value::Null => f64::NAN,
-                v => v.f64(),
-            },
-        });
-    }
-    Ok(out)
+    let columns: Vec<&str> = columns_of::<MapScore>().iter().map(|c| c.0).collect();
+    let t = t.select(&columns);
+    require_values(path, &t, &["sample", "metric"])?;
+    let scores: Vec<MapScore> = from_table(&t, path)?;
+    let record = |s: MapScore| Record {
+        cell: "model".into(),
+        source: "unknown".into(),
+        model_accuracy: f64::NAN,
+        method: s.method.unwrap_or_else(|| "maps".into()),
+        sample: s.sample,
+        label: -1,
+        prediction: -1,
+        correct: true,
+        correct_all: true,
+        metric: s.metric,
+        value: s.value,
+        ..Record::default()
+    };
+    Ok(scores.into_iter().map(record).collect())
 }
 
 /// Typed rows as a [`Table`] (columns in field order).
@@ -563,9 +481,10 @@ pub fn from_table<R: Field>(t: &Table, origin: &Path) -> Result<Vec<R>> {
             format!("columns {:?}, expected {want:?}", t.names),
         ));
     }
-    t.rows
-        .iter()
-        .map(|row| R::take(&mut row.iter(), "").map_err(|e| Error::format(origin, e.to_string())))
+    (t.rows.iter().enumerate())
+        .map(|(i, row)| {
+            R::take(&mut row.iter(), "").map_err(|e| Error::format(origin, format!("row {i}: {e}")))
+        })
         .collect()
 }
 

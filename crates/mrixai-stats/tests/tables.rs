@@ -3,7 +3,7 @@
 use mrixai_core::progress::Silent;
 use mrixai_stats::analysis::{self, Options};
 use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
-use mrixai_stats::table::{self, ScoreRow, Table};
+use mrixai_stats::table::{self, MapScore, Record, Table};
 use mrixai_testkit::Scratch;
 
 fn tmp(name: &str) -> Scratch {
@@ -20,27 +20,24 @@ fn long_rows_round_trip_parquet_and_csv() {
     });
     for ext in ["parquet", "csv"] {
         let p = d.join(format!("scores.{ext}"));
-        table::write_long_rows(&p, &rows).unwrap();
+        table::write_records(&p, &rows).unwrap();
         let recs = table::read_records(&p).unwrap();
         assert_eq!(recs.len(), rows.len());
         for (r, w) in recs.iter().zip(&rows) {
-            assert_eq!(Some(&r.cell), w.cell.as_ref());
-            assert_eq!(r.value, w.value, "{ext}");
-            assert_eq!(Some(r.correct_all), w.correct_all);
+            assert_eq!(r, w, "{ext}");
         }
     }
     // the subset a standalone scorer knows: sample, metric, value (+ method)
-    let subset: Vec<ScoreRow> = (0..3)
-        .map(|i| ScoreRow {
+    let subset: Vec<MapScore> = (0..3)
+        .map(|i| MapScore {
             method: Some("saliency".into()),
             sample: i,
             metric: "emd_score".into(),
             value: if i == 1 { f64::NAN } else { 0.5 },
-            ..Default::default()
         })
         .collect();
     let p = d.join("subset.csv");
-    table::write_long_rows(&p, &subset).unwrap();
+    table::write_map_scores(&p, &subset).unwrap();
     let t = Table::read(&p).unwrap();
     assert_eq!(t.names(), ["method", "sample", "metric", "value"]);
     assert!(t.get(1, "value").f64().is_nan());
@@ -59,7 +56,7 @@ fn analysis_finds_the_designed_effects() {
     });
     let d = tmp("analysis");
     let p = d.join("scores.parquet");
-    table::write_long_rows(&p, &rows).unwrap();
+    table::write_records(&p, &rows).unwrap();
     let out = d.join("stats");
     let opts = Options {
         n_boot: 200,
@@ -144,17 +141,17 @@ fn analysis_finds_the_designed_effects() {
 #[test]
 fn impossible_tests_become_notes() {
     // one source only and two models: nothing across models can be tested
-    let rows: Vec<ScoreRow> = score_rows(&SyntheticSpec {
+    let rows: Vec<Record> = score_rows(&SyntheticSpec {
         seeds: 2,
         samples: 6,
         ..Default::default()
     })
     .into_iter()
-    .filter(|r| r.source.as_deref() == Some("scratch"))
+    .filter(|r| r.source == "scratch")
     .collect();
     let d = tmp("notes");
     let p = d.join("scores.csv");
-    table::write_long_rows(&p, &rows).unwrap();
+    table::write_records(&p, &rows).unwrap();
     let t = analysis::run(
         &p,
         &d.join("stats"),
@@ -184,26 +181,23 @@ fn impossible_tests_become_notes() {
 
 /// Writes `rows` to a scratch CSV and analyses them with `n_boot` resamples; returns the
 /// scratch folder and the tables.
-fn analyse(tag: &str, rows: &[ScoreRow], opts: Options) -> (Scratch, analysis::Tables) {
+fn analyse(tag: &str, rows: &[Record], opts: Options) -> (Scratch, analysis::Tables) {
     let d = tmp(tag);
     let p = d.join("scores.csv");
-    table::write_long_rows(&p, rows).unwrap();
+    table::write_records(&p, rows).unwrap();
     let t = analysis::run(&p, &d.join("stats"), &opts, &Silent).unwrap();
     (d, t)
 }
 
 /// Adds the model-independent controls: `random` (a value per sample, the same for every
 /// model) and `oracle` (1 everywhere), as the pipeline's controls behave.
-fn with_controls(rows: Vec<ScoreRow>) -> Vec<ScoreRow> {
+fn with_controls(rows: Vec<Record>) -> Vec<Record> {
     let mut out = rows.clone();
-    for r in rows
-        .iter()
-        .filter(|r| r.method.as_deref() == Some("gradient"))
-    {
+    for r in rows.iter().filter(|r| r.method == "gradient") {
         let noise = ((r.sample * 37 % 11) as f64) / 50.0;
         for (method, value) in [("random", 0.25 + noise), ("oracle", 1.0)] {
-            out.push(ScoreRow {
-                method: Some(method.to_string()),
+            out.push(Record {
+                method: method.to_string(),
                 value,
                 ..r.clone()
             });
@@ -219,13 +213,13 @@ fn with_controls(rows: Vec<ScoreRow>) -> Vec<ScoreRow> {
 fn few_models_separate_the_controls_and_no_statistic_is_impossible() {
     // 10 models (5 configurations × 2 seeds), 3 of them dropped: 7 models
     let dropped = ["ood-k2-s1", "ood-k4-s1", "mri-k4-s1"];
-    let rows: Vec<ScoreRow> = with_controls(score_rows(&SyntheticSpec {
+    let rows: Vec<Record> = with_controls(score_rows(&SyntheticSpec {
         seeds: 2,
         samples: 32,
         ..Default::default()
     }))
     .into_iter()
-    .filter(|r| !dropped.contains(&r.cell.as_deref().unwrap_or("")))
+    .filter(|r| !dropped.contains(&r.cell.as_str()))
     .collect();
     let opts = Options {
         n_boot: 20,
@@ -347,11 +341,11 @@ fn one_models_score_table_gives_method_comparisons() {
 /// notes; so is a subset that leaves a model few samples.
 #[test]
 fn models_at_chance_are_left_out_and_small_subsets_flagged() {
-    let rows: Vec<ScoreRow> = score_rows(&SyntheticSpec::default())
+    let rows: Vec<Record> = score_rows(&SyntheticSpec::default())
         .into_iter()
         .map(|mut r| {
-            if r.cell.as_deref() == Some("ood-k2-s0") {
-                r.model_accuracy = Some(0.52);
+            if r.cell == "ood-k2-s0" {
+                r.model_accuracy = 0.52;
             }
             r
         })
@@ -378,10 +372,10 @@ fn models_at_chance_are_left_out_and_small_subsets_flagged() {
 /// rows with the reason; nothing crashes; finding 4 carries its MDE.
 #[test]
 fn all_nan_method_is_not_testable() {
-    let rows: Vec<ScoreRow> = score_rows(&SyntheticSpec::default())
+    let rows: Vec<Record> = score_rows(&SyntheticSpec::default())
         .into_iter()
         .map(|mut r| {
-            if r.method.as_deref() == Some("gradient") {
+            if r.method == "gradient" {
                 r.value = f64::NAN;
             }
             r

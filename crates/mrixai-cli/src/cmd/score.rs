@@ -13,7 +13,7 @@ use mrixai_metrics::{
     MetricSet, NanPolicy, Pooling, align, binarize, check_finite, check_threshold,
     read_attributions, read_mask,
 };
-use mrixai_stats::table::{ScoreRow, write_long_rows};
+use mrixai_stats::table::{MapScore, write_map_scores};
 use std::path::PathBuf;
 
 /// Arguments of `mrixai score`.
@@ -114,19 +114,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let scores = set.score_batch(attr.view(), mask.view(), &bar)?;
 
     let names = set.names();
-    let mut rows: Vec<ScoreRow> = Vec::with_capacity(scores.len());
+    let mut rows: Vec<MapScore> = Vec::with_capacity(scores.len());
     for (i, row) in scores.outer_iter().enumerate() {
         for (name, &value) in names.iter().zip(row.iter()) {
-            rows.push(ScoreRow {
+            rows.push(MapScore {
                 method: args.method.clone(),
                 sample: i as i64,
                 metric: name.to_string(),
                 value,
-                ..ScoreRow::default()
             });
         }
     }
-    write_long_rows(&args.out, &rows).with_context(|| format!("writing {}", args.out.display()))?;
+    write_map_scores(&args.out, &rows)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     let nan = scores.iter().filter(|v| v.is_nan()).count();
     println!(
         "scored {n} sample(s) on {} metric(s) → {} ({nan} NaN value(s))",
