@@ -26,7 +26,7 @@ pub use error::{Error, Result};
 pub use explain::{
     Attributor, Explainable, LayerKind, Metric, Randomizable, ReluRule, WeightMap, WeightTransform,
 };
-pub use model_key::{ModelKey, Source};
+pub use model_key::{ModelKey, Source, SourceName};
 
 /// Dynamic-rank `f32` array (images, attributions, activations).
 pub type ArrayF = ndarray::ArrayD<f32>;

@@ -434,7 +434,7 @@ fn records(run: &Run, cells: &[Cell]) -> Result<Vec<Record>> {
             }
             out.push(Record {
                 cell: rec.id.clone(),
-                source: rec.cell.source.name().to_string(),
+                source: rec.cell.source.into(),
                 pretrained_layers: rec.cell.pretrained_layers as i64,
                 frozen: rec.cell.frozen,
                 seed: rec.cell.seed as i64,

@@ -96,7 +96,7 @@ pub fn stats<'py>(
 ) -> PyResult<Vec<TableTuple<'py>>> {
     let opts = Options {
         formula,
-        reference: reference.to_string(),
+        reference: reference.into(),
         subset: subset.parse::<Subset>().or_py()?,
         n_boot,
         seed,

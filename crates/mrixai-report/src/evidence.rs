@@ -3,6 +3,7 @@
 //! and the design (models per factor level, samples per model, the pre-trained checkpoints).
 
 use crate::html::esc;
+use mrixai_core::SourceName;
 use mrixai_core::layout::RunLayout;
 use mrixai_stats::tables::{FindingRow, MethodPairRow, ModelRow, SummaryRow};
 use std::collections::BTreeMap;
@@ -136,7 +137,7 @@ pub(crate) fn design_html(models: &[ModelRow], summary: &[SummaryRow], subset: &
     if models.is_empty() {
         return String::new();
     }
-    let mut cells: BTreeMap<(String, i64, bool), (usize, f64, f64)> = BTreeMap::new();
+    let mut cells: BTreeMap<(SourceName, i64, bool), (usize, f64, f64)> = BTreeMap::new();
     for m in models {
         let key = (m.source.clone(), m.pretrained_layers, m.frozen);
         let acc = m.accuracy;
@@ -160,7 +161,7 @@ pub(crate) fn design_html(models: &[ModelRow], summary: &[SummaryRow], subset: &
             h,
             "<tr><td>{}</td><td class=\"num\">{k}</td><td>{}</td><td class=\"num\">{n}</td>\
              <td class=\"num\">{lo:.3}–{hi:.3}</td></tr>",
-            esc(src),
+            esc(src.as_str()),
             if *frozen { "yes" } else { "no" }
         );
     }

@@ -2,7 +2,7 @@
 //! explanation-vs-accuracy scatter with per-source OLS fits, residuals against pre-trained
 //! layers, and the house style they share with [`crate::method_figures`].
 
-use mrixai_core::{Error, Result, Source};
+use mrixai_core::{Error, Result, Source, SourceName};
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -21,7 +21,7 @@ pub(crate) fn fig_err<E: std::fmt::Debug>(e: E) -> Error {
 }
 
 /// Colour of a pre-training source (Okabe–Ito palette; `scratch` is grey).
-pub fn source_color(source: &str, all_sources: &[String]) -> RGBColor {
+pub fn source_color(source: &SourceName, all_sources: &[SourceName]) -> RGBColor {
     const PALETTE: [RGBColor; 6] = [
         RGBColor(0, 114, 178),
         RGBColor(213, 94, 0),
@@ -30,13 +30,13 @@ pub fn source_color(source: &str, all_sources: &[String]) -> RGBColor {
         RGBColor(230, 159, 0),
         RGBColor(86, 180, 233),
     ];
-    match source.parse::<Source>() {
-        Ok(Source::Scratch) => RGBColor(120, 120, 120),
-        Ok(Source::Ood) => PALETTE[0],
-        Ok(Source::Mri) => PALETTE[1],
-        Err(_) => {
-            let others: Vec<&String> = (all_sources.iter())
-                .filter(|s| s.parse::<Source>().is_err())
+    match source.known() {
+        Some(Source::Scratch) => RGBColor(120, 120, 120),
+        Some(Source::Ood) => PALETTE[0],
+        Some(Source::Mri) => PALETTE[1],
+        None => {
+            let others: Vec<&SourceName> = (all_sources.iter())
+                .filter(|s| s.known().is_none())
                 .collect();
             let i = others.iter().position(|s| *s == source).unwrap_or(0);
             PALETTE[2 + i % 4]
@@ -191,13 +191,13 @@ pub struct ConfigPoints {
     /// Axis label.
     pub label: String,
     /// Pre-training source (for colour).
-    pub source: String,
+    pub source: SourceName,
     /// Accuracy of each model (seed) of this configuration.
     pub values: Vec<f64>,
 }
 
 /// Accuracy per configuration: one dot per model, a bar at the mean.
-pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[String]) -> Result<String> {
+pub fn accuracy_figure(configs: &[ConfigPoints], sources: &[SourceName]) -> Result<String> {
     let n = configs.len().max(1);
     let w = (90 * n as u32 + 120).max(560);
     let mut svg = String::new();
@@ -267,7 +267,7 @@ pub struct Point {
     /// y value.
     pub y: f64,
     /// Source (colour group).
-    pub source: String,
+    pub source: SourceName,
 }
 
 /// One panel of a small-multiples scatter.
@@ -302,7 +302,7 @@ fn ols_line(pts: &[(f64, f64)]) -> Option<(f64, f64)> {
 #[allow(clippy::too_many_arguments)]
 pub fn panels_figure(
     panels: &[Panel],
-    sources: &[String],
+    sources: &[SourceName],
     x_desc: &str,
     y_desc: &str,
     fit: bool,
@@ -337,9 +337,9 @@ pub fn panels_figure(
                 .draw(&Circle::new((x + 5, 17), 5, col.filled()))
                 .map_err(fig_err)?;
             legend
-                .draw(&Text::new(s.clone(), (x + 15, 10), ink_text(13)))
+                .draw(&Text::new(s.as_str(), (x + 15, 10), ink_text(13)))
                 .map_err(fig_err)?;
-            x += 30 + 8 * s.len() as i32;
+            x += 30 + 8 * s.as_str().len() as i32;
         }
         let areas: Vec<DrawingArea<SVGBackend, Shift>> = body.split_evenly((rows, cols));
         for (panel, area) in panels.iter().zip(areas.iter()) {
@@ -409,7 +409,7 @@ mod tests {
                 source: "scratch".into(),
                 values: vec![0.8, 0.85],
             }],
-            &["scratch".to_string()],
+            &[Source::Scratch.into()],
         )
         .unwrap();
         assert!(s.starts_with("<svg class=\"fig\""));

@@ -21,7 +21,7 @@ mod html;
 pub mod method_figures;
 
 use mrixai_core::layout::RunLayout;
-use mrixai_core::{Error, Result, Source, atomic::OutDir};
+use mrixai_core::{Error, Result, SourceName, atomic::OutDir};
 use mrixai_stats::analysis::{self, Tables};
 use mrixai_stats::table::{Record, read_records};
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,15 +107,9 @@ fn slug(s: &str) -> String {
 
 /// Sources in display order: the pipeline's ([`Source::ALL`]: scratch, ood, mri), then any
 /// other a user's table names, alphabetically.
-pub fn source_order(sources: &BTreeSet<String>) -> Vec<String> {
-    let mut v: Vec<String> = sources.iter().cloned().collect();
-    v.sort_by_key(|s| {
-        (
-            s.parse::<Source>()
-                .map_or(Source::ALL.len(), |k| k as usize),
-            s.clone(),
-        )
-    });
+pub fn source_order(sources: &BTreeSet<SourceName>) -> Vec<SourceName> {
+    let mut v: Vec<SourceName> = sources.iter().cloned().collect();
+    v.sort_by(|a, b| a.display_order().cmp(&b.display_order()));
     v
 }
 
@@ -287,7 +281,7 @@ struct FigureInput<'a> {
     records: &'a [Record],
     tables: &'a Tables,
     models: &'a BTreeMap<String, mrixai_stats::tables::ModelRow>,
-    sources: &'a [String],
+    sources: &'a [SourceName],
     methods: &'a [String],
     metrics: &'a [String],
     opts: &'a ReportOptions,
@@ -301,7 +295,7 @@ fn accuracy_figure(input: &FigureInput) -> Result<Figure> {
         opts,
         ..
     } = *input;
-    let mut configs: BTreeMap<(usize, String, i64, bool), Vec<f64>> = BTreeMap::new();
+    let mut configs: BTreeMap<(usize, SourceName, i64, bool), Vec<f64>> = BTreeMap::new();
     for m in models.values() {
         let si = sources.iter().position(|s| *s == m.source).unwrap_or(0);
         configs
@@ -560,7 +554,7 @@ fn subset_words(s: analysis::Subset) -> &'static str {
     }
 }
 
-fn config_label(source: &str, k: i64, frozen: bool, reference: &str) -> String {
+fn config_label(source: &SourceName, k: i64, frozen: bool, reference: &SourceName) -> String {
     if source == reference && k == 0 {
         source.to_string()
     } else {

@@ -1,6 +1,7 @@
 //! Builds a report from a synthetic run folder and checks figures, references and, when
 //! Chromium is installed, that the page renders offline without console errors.
 
+use mrixai_core::{Source, SourceName};
 use mrixai_report::{ReportOptions, build_report};
 use mrixai_stats::analysis::Options;
 use mrixai_stats::synthetic::{SyntheticSpec, score_rows};
@@ -323,8 +324,8 @@ fn figure_texts_never_overlap_when_rendered() {
     ]
     .map(String::from)
     .to_vec();
-    let mut configs = vec![("scratch".to_string(), "scratch".to_string())];
-    for src in ["ood", "mri"] {
+    let mut configs = vec![("scratch".to_string(), SourceName::from(Source::Scratch))];
+    for src in [Source::Ood, Source::Mri] {
         for (k, frozen) in [
             (1, false),
             (1, true),
@@ -334,11 +335,11 @@ fn figure_texts_never_overlap_when_rendered() {
             (4, false),
         ] {
             let mode = if frozen { " (frozen)" } else { "" };
-            configs.push((format!("{src} k={k}{mode}"), src.to_string()));
+            configs.push((format!("{src} k={k}{mode}"), src.into()));
         }
     }
-    let sources = ["scratch", "ood", "mri"].map(String::from).to_vec();
-    let style = |label: &str, src: &str| SeriesStyle {
+    let sources = Source::ALL.map(SourceName::from).to_vec();
+    let style = |label: &str, src: &SourceName| SeriesStyle {
         label: label.to_string(),
         color: mrixai_report::figures::source_color(src, &sources),
         hollow: label.contains("frozen"),

@@ -13,7 +13,7 @@ use crate::{
     tables::*,
 };
 use mrixai_core::progress::{Progress, Silent};
-use mrixai_core::{Error, Result};
+use mrixai_core::{Error, Result, Source, SourceName};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -66,7 +66,7 @@ pub struct Options {
     /// `pretrain`/`source`, `pretrained_layers`, `frozen`, `seed`.
     pub formula: Option<String>,
     /// Reference pre-training source for treatment coding.
-    pub reference: String,
+    pub reference: SourceName,
     /// Samples used for model-level scores and all tests across models.
     pub subset: Subset,
     /// Bootstrap resamples for the per-cell intervals.
@@ -91,7 +91,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             formula: None,
-            reference: "scratch".to_string(),
+            reference: Source::Scratch.into(),
             subset: Subset::Correct,
             n_boot: 1000,
             seed: 0,
@@ -201,7 +201,7 @@ struct Ctx<'a> {
     metrics: Vec<String>,
     /// (method, metric) → cell → [(sample, value, correct, correct_all)]
     values: Values,
-    reference: String,
+    reference: SourceName,
 }
 
 /// The key of a per-model row.
@@ -244,15 +244,11 @@ pub fn analyze_with(records: &[Record], opts: &Options, progress: &dyn Progress)
             .push((r.sample, r.value, r.correct, r.correct_all));
     }
     note_small_subsets(records, opts.subset, &mut notes);
-    let sources: BTreeSet<&str> = models.values().map(|m| m.source.as_str()).collect();
-    let reference = if sources.contains(opts.reference.as_str()) {
+    let sources: BTreeSet<&SourceName> = models.values().map(|m| &m.source).collect();
+    let reference = if sources.contains(&opts.reference) {
         opts.reference.clone()
     } else {
-        let first = sources
-            .iter()
-            .next()
-            .map(|s| s.to_string())
-            .unwrap_or_default();
+        let first = sources.first().map(|s| (*s).clone()).unwrap_or_default();
         notes.push(format!(
             "reference source `{}` is absent; `{first}` is the reference instead",
             opts.reference
@@ -535,7 +531,7 @@ fn model_scores_table(ctx: &Ctx, scores: &Scores) -> Vec<ModelScoreRow> {
 }
 
 fn frame_of(rows: &[&ModelScore]) -> Frame {
-    let src: Vec<String> = rows.iter().map(|r| r.model.source.clone()).collect();
+    let src: Vec<String> = rows.iter().map(|r| r.model.source.to_string()).collect();
     Frame::new()
         .with_numeric("score", rows.iter().map(|r| r.score).collect())
         .with_numeric("accuracy", rows.iter().map(|r| r.model.accuracy).collect())
@@ -667,7 +663,7 @@ struct Group<'a> {
     acc: Vec<f64>,
     sc: Vec<f64>,
     frame: Frame,
-    reference: String,
+    reference: SourceName,
 }
 
 impl Group<'_> {
@@ -905,14 +901,12 @@ impl AcrossModels {
                 .iter()
                 .map(|&i| acc[i])
                 .fold(f64::NEG_INFINITY, f64::max);
-            let srcs: BTreeSet<&str> = members
-                .iter()
-                .map(|&i| rows[i].model.source.as_str())
-                .collect();
+            let srcs: BTreeSet<&SourceName> =
+                members.iter().map(|&i| &rows[i].model.source).collect();
             for src in srcs {
                 let x: Vec<f64> = members
                     .iter()
-                    .filter(|&&i| rows[i].model.source == src)
+                    .filter(|&&i| rows[i].model.source == *src)
                     .map(|&i| sc[i])
                     .collect();
                 self.matched_bins.push(MatchedBinRow {
@@ -921,7 +915,7 @@ impl AcrossModels {
                     bin: b,
                     accuracy_low: lo,
                     accuracy_high: hi,
-                    source: src.to_string(),
+                    source: src.clone(),
                     n: x.len(),
                     mean_score: describe::mean(&x),
                 });

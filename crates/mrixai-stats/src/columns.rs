@@ -211,6 +211,19 @@ impl Field for bool {
     }
 }
 
+/// A pre-training source, written as its name.
+impl Field for mrixai_core::SourceName {
+    fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {
+        out.push((name, Kind::Str));
+    }
+    fn put(&self, out: &mut Vec<Value>) {
+        out.push(Value::Str(self.as_str().to_string()));
+    }
+    fn take(row: &mut std::slice::Iter<'_, Value>, name: &'static str) -> Result<Self> {
+        Ok(Self::from(next(row, name)?.text().as_str()))
+    }
+}
+
 /// An optional value: null when absent.
 impl<T: Field> Field for Option<T> {
     fn columns(name: &'static str, out: &mut Vec<(&'static str, Kind)>) {

@@ -16,6 +16,7 @@ use crate::{
     lmm,
     tables::ModelRow,
 };
+use mrixai_core::SourceName;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,7 +136,11 @@ struct Design {
     layers_col: Option<usize>,
 }
 
-fn design(samples: &[Sample], models: &BTreeMap<String, ModelRow>, reference: &str) -> Design {
+fn design(
+    samples: &[Sample],
+    models: &BTreeMap<String, ModelRow>,
+    reference: &SourceName,
+) -> Design {
     let n = samples.len();
     let info = |s: &Sample| &models[&s.model];
     let used: Vec<&ModelRow> = {
@@ -147,9 +152,9 @@ fn design(samples: &[Sample], models: &BTreeMap<String, ModelRow>, reference: &s
         samples.iter().map(|s| info(s).accuracy).collect(),
     ];
     let mut names = vec!["(Intercept)".to_string(), "accuracy".to_string()];
-    let sources: BTreeSet<&str> = used.iter().map(|m| m.source.as_str()).collect();
+    let sources: BTreeSet<&SourceName> = used.iter().map(|m| &m.source).collect();
     let mut source_cols = Vec::new();
-    for src in sources.iter().filter(|s| **s != reference) {
+    for src in sources.into_iter().filter(|s| *s != reference) {
         source_cols.push((cols.len(), src.to_string()));
         names.push(format!("source[{src}]"));
         cols.push(
@@ -198,7 +203,7 @@ fn unit(p: usize, j: usize) -> Vec<f64> {
 pub fn pretraining_effects(
     samples: &[Sample],
     models: &BTreeMap<String, ModelRow>,
-    reference: &str,
+    reference: &SourceName,
     alpha: f64,
 ) -> Vec<Effect> {
     let n_models = samples
@@ -277,7 +282,7 @@ pub fn pretraining_effects(
 /// joint test when neither differs from the reference on its own. `p` coefficients.
 fn source_contrasts(
     cols: &[(usize, String)],
-    reference: &str,
+    reference: &SourceName,
     p: usize,
 ) -> Vec<(Vec<f64>, String)> {
     let mut out: Vec<(Vec<f64>, String)> = cols
@@ -438,7 +443,7 @@ pub fn model_means(samples: &[Sample]) -> BTreeMap<String, f64> {
 fn model_level(
     samples: &[Sample],
     models: &BTreeMap<String, ModelRow>,
-    reference: &str,
+    reference: &SourceName,
 ) -> (Design, Vec<f64>) {
     let rows: Vec<Sample> = model_means(samples)
         .into_iter()
@@ -457,7 +462,7 @@ pub fn add_permutation_p(
     effects: &mut [Effect],
     samples: &[Sample],
     models: &BTreeMap<String, ModelRow>,
-    reference: &str,
+    reference: &SourceName,
     n_perm: usize,
     seed: u64,
 ) {
@@ -489,7 +494,10 @@ pub fn add_permutation_p(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mrixai_core::Source;
     use rand::{Rng, SeedableRng};
+
+    const SCRATCH: SourceName = SourceName::Known(Source::Scratch);
 
     /// `n_models` models over three sources with 0–4 layers and accuracies that depend on
     /// source and layers; scores with planted source/layer effects plus model and image noise.
@@ -500,16 +508,16 @@ mod tests {
         let mut models = BTreeMap::new();
         let mut samples = Vec::new();
         for k in 0..24 {
-            let source = ["scratch", "ood", "mri"][k % 3].to_string();
-            let layers = if source == "scratch" {
+            let source = SourceName::from(Source::ALL[k % 3]);
+            let layers = if source == Source::Scratch {
                 0.0
             } else {
                 (1 + k % 4) as f64
             };
             // a null with confounding: accuracy depends on source and layers
             let accuracy =
-                0.75 + if source == "mri" { 0.08 } else { 0.0 } + 0.02 * layers + g(0.03);
-            let eff = if source == "mri" { src_eff } else { 0.0 } + layer_eff * layers;
+                0.75 + if source == Source::Mri { 0.08 } else { 0.0 } + 0.02 * layers + g(0.03);
+            let eff = if source == Source::Mri { src_eff } else { 0.0 } + layer_eff * layers;
             let me = g(0.04);
             let m = format!("m{k:02}");
             for (i, ie) in img.iter().enumerate() {
@@ -538,7 +546,7 @@ mod tests {
     #[test]
     fn planted_effects_are_detected_with_their_size() {
         let (s, m) = world(0.08, -0.03, 7);
-        let e = pretraining_effects(&s, &m, "scratch", 0.05);
+        let e = pretraining_effects(&s, &m, &SCRATCH, 0.05);
         let mri = e.iter().find(|e| e.effect == "mri − scratch").unwrap();
         assert!(
             mri.p < 0.05 && mri.ci_low < 0.08 && mri.ci_high > 0.08,
@@ -570,7 +578,7 @@ mod tests {
         let (mut src_hits, mut layer_hits) = (0, 0);
         for r in 0..reps {
             let (s, m) = world(0.0, 0.0, 1000 + r);
-            let e = pretraining_effects(&s, &m, "scratch", 0.05);
+            let e = pretraining_effects(&s, &m, &SCRATCH, 0.05);
             src_hits += usize::from(e.iter().any(|e| e.finding == 2 && e.p < 0.05));
             layer_hits += usize::from(e.iter().any(|e| e.finding == 3 && e.p < 0.05));
         }
@@ -584,8 +592,8 @@ mod tests {
     #[test]
     fn freedman_lane_detects_planted_effects_and_holds_alpha_under_the_confounded_null() {
         let (s, m) = world(0.08, -0.03, 7);
-        let mut e = pretraining_effects(&s, &m, "scratch", 0.05);
-        add_permutation_p(&mut e, &s, &m, "scratch", 999, 1);
+        let mut e = pretraining_effects(&s, &m, &SCRATCH, 0.05);
+        add_permutation_p(&mut e, &s, &m, &SCRATCH, 999, 1);
         for eff in &e {
             assert!(eff.p_permutation < 0.05, "{eff:?}");
         }
@@ -593,8 +601,8 @@ mod tests {
         let mut hits = [0usize; 2];
         for r in 0..reps {
             let (s, m) = world(0.0, 0.0, 2000 + r);
-            let mut e = pretraining_effects(&s, &m, "scratch", 0.05);
-            add_permutation_p(&mut e, &s, &m, "scratch", 199, r);
+            let mut e = pretraining_effects(&s, &m, &SCRATCH, 0.05);
+            add_permutation_p(&mut e, &s, &m, &SCRATCH, 199, r);
             for (k, finding) in [2, 3].iter().enumerate() {
                 let p = e
                     .iter()
@@ -612,10 +620,10 @@ mod tests {
     fn single_source_and_few_models_are_not_testable_with_a_reason() {
         let (s, mut m) = world(0.0, 0.0, 3);
         for mi in m.values_mut() {
-            mi.source = "scratch".into();
+            mi.source = Source::Scratch.into();
             mi.pretrained_layers = 0;
         }
-        let e = pretraining_effects(&s, &m, "scratch", 0.05);
+        let e = pretraining_effects(&s, &m, &SCRATCH, 0.05);
         assert!(
             e.iter().all(|e| e.test.starts_with("not testable")),
             "{e:?}"

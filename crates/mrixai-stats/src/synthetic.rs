@@ -7,6 +7,7 @@
 //! pre-trained models (+0.01 per layer, finding 3) and on the method (finding 4).
 
 use crate::table::Record;
+use mrixai_core::Source;
 use rand::Rng as _;
 
 /// Settings of the synthetic table.
@@ -49,8 +50,8 @@ fn normal(rng: &mut mrixai_core::seed::Rng) -> f64 {
 /// Generates the table (same spec → same rows).
 pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
     let mut rng = mrixai_core::seed::rng(spec.seed, "synthetic-scores");
-    let mut configs: Vec<(&str, i64)> = vec![("scratch", 0)];
-    for src in ["ood", "mri"] {
+    let mut configs: Vec<(Source, i64)> = vec![(Source::Scratch, 0)];
+    for src in [Source::Ood, Source::Mri] {
         for k in [2, 4] {
             configs.push((src, k));
         }
@@ -59,7 +60,7 @@ pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
     let labels: Vec<i64> = (0..spec.samples).map(|i| (i % 2) as i64).collect();
     struct M {
         cell: String,
-        src: &'static str,
+        src: Source,
         k: i64,
         seed: i64,
         acc: f64,
@@ -68,17 +69,17 @@ pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
     let mut models = Vec::new();
     for (src, k) in &configs {
         for s in 0..spec.seeds {
-            let src_acc = match *src {
-                "mri" => 0.06,
-                "ood" => 0.03,
-                _ => 0.0,
+            let src_acc = match src {
+                Source::Mri => 0.06,
+                Source::Ood => 0.03,
+                Source::Scratch => 0.0,
             };
             let skill = 0.78 + src_acc + 0.004 * *k as f64 + 0.03 * normal(&mut rng);
             let correct: Vec<bool> = difficulty.iter().map(|d| *d < skill + 0.1).collect();
             let acc = correct.iter().filter(|c| **c).count() as f64 / spec.samples as f64;
             models.push(M {
                 cell: format!("{src}-k{k}-s{s}"),
-                src,
+                src: *src,
                 k: *k,
                 seed: s as i64,
                 acc: skill.clamp(0.5, 1.0) * 0.5 + acc * 0.5,
@@ -95,8 +96,8 @@ pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
             for (mi, metric) in spec.metrics.iter().enumerate() {
                 let scale = 1.0 - 0.2 * mi as f64;
                 for i in 0..spec.samples {
-                    let src_eff = if m.src == "mri" { 0.05 } else { 0.0 };
-                    let k_eff = if m.src == "scratch" {
+                    let src_eff = if m.src == Source::Mri { 0.05 } else { 0.0 };
+                    let k_eff = if m.src == Source::Scratch {
                         0.0
                     } else {
                         0.01 * m.k as f64
@@ -110,7 +111,7 @@ pub fn score_rows(spec: &SyntheticSpec) -> Vec<Record> {
                     };
                     rows.push(Record {
                         cell: m.cell.clone(),
-                        source: m.src.to_string(),
+                        source: m.src.into(),
                         pretrained_layers: m.k,
                         frozen: false,
                         seed: m.seed,

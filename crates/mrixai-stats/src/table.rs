@@ -5,6 +5,7 @@
 //! [`from_table`]; rows are declared in [`crate::columns`]).
 
 pub use crate::columns::{Field, Kind, TableRow, Value, columns_of};
+use mrixai_core::SourceName;
 use mrixai_core::{Error, Result, atomic};
 use polars::prelude::{
     Column as PlColumn, CsvReadOptions, CsvWriter, DataFrame, DataType, ParquetReader,
@@ -322,7 +323,7 @@ crate::stats_table! {
         /// Content-addressed cell id.
         pub cell: String,
         /// Pre-training source (`scratch`, `ood`, `mri`; `unknown` for a table of maps).
-        pub source: String,
+        pub source: SourceName,
         /// Number of leading layers initialised from the checkpoint.
         pub pretrained_layers: i64,
         /// Whether those layers stayed frozen.
@@ -446,7 +447,7 @@ fn one_model_records(path: &Path, t: &Table) -> Result<Vec<Record>> {
     let scores: Vec<MapScore> = from_table(&t, path)?;
     let record = |s: MapScore| Record {
         cell: "model".into(),
-        source: "unknown".into(),
+        source: SourceName::Other("unknown".into()),
         model_accuracy: f64::NAN,
         method: s.method.unwrap_or_else(|| "maps".into()),
         sample: s.sample,

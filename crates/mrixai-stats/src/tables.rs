@@ -5,6 +5,7 @@
 
 use crate::stats_table;
 use crate::table::{Table, read_rows, to_table, write_rows};
+use mrixai_core::SourceName;
 use mrixai_core::{Error, Result};
 use std::path::Path;
 
@@ -14,7 +15,7 @@ stats_table! {
         /// Cell id.
         pub cell: String,
         /// Pre-training source.
-        pub source: String,
+        pub source: SourceName,
         /// Pre-trained layers.
         pub pretrained_layers: i64,
         /// Whether the pre-trained layers were frozen.
@@ -190,7 +191,7 @@ stats_table! {
         /// Cell id of the model.
         pub cell: String,
         /// Pre-training source.
-        pub source: String,
+        pub source: SourceName,
         /// Pre-trained layers.
         pub pretrained_layers: i64,
         /// Test accuracy of the model.
@@ -270,7 +271,7 @@ stats_table! {
         /// Highest accuracy in the bin.
         pub accuracy_high: f64,
         /// Pre-training source.
-        pub source: String,
+        pub source: SourceName,
         /// Models of the source in the bin.
         pub n: usize,
         /// Mean model-level score.

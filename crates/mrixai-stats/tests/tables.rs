@@ -147,7 +147,7 @@ fn impossible_tests_become_notes() {
         ..Default::default()
     })
     .into_iter()
-    .filter(|r| r.source == "scratch")
+    .filter(|r| r.source == mrixai_core::Source::Scratch)
     .collect();
     let d = tmp("notes");
     let p = d.join("scores.csv");

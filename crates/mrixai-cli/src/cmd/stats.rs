@@ -27,7 +27,7 @@ pub struct Args {
     pub formula: Option<String>,
     /// Reference pre-training source of the treatment coding.
     #[arg(long, default_value = "scratch")]
-    pub reference: String,
+    pub reference: mrixai_core::SourceName,
     /// Samples entering model-level scores: `correct_all` or `correct`.
     #[arg(long, default_value = "correct")]
     pub subset: String,
