@@ -2,14 +2,11 @@
 //! `fixtures/reproducibility/tiny.sha256` on every instruction path this CPU has (forced
 //! lower with `MRIXAI_SIMD`): checkpoints, attribution maps, scores and statistics tables.
 
+use mrixai_testkit::workspace_dir;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The files of a run folder the fixture covers, relative to it, sorted: every checkpoint,
 /// attribution map and control map, `scores.csv` and `stats/*.csv`.
@@ -54,7 +51,7 @@ fn sha256_lines(run: &Path) -> BTreeMap<String, String> {
 
 #[test]
 fn tiny_profile_gives_the_committed_bytes_on_every_instruction_path() {
-    let fixture_path = workspace().join("fixtures/reproducibility/tiny.sha256");
+    let fixture_path = workspace_dir().join("fixtures/reproducibility/tiny.sha256");
     let fixture: BTreeMap<String, String> = std::fs::read_to_string(&fixture_path)
         .expect("tiny.sha256")
         .lines()

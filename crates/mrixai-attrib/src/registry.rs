@@ -700,7 +700,7 @@ mod tests {
     /// `MRIXAI_BLESS=1` the test writes it there.
     #[test]
     fn docs_table_is_the_declared_one() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/METHODS.md");
+        let path = mrixai_testkit::workspace_dir().join("docs/METHODS.md");
         let doc = std::fs::read_to_string(&path).unwrap();
         let (begin, end) = ("<!-- methods:begin -->\n", "<!-- methods:end -->");
         let (i, j) = (

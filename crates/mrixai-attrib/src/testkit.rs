@@ -6,7 +6,7 @@ use mrixai_core::{
 };
 use ndarray::{Array1, Array2, Array4, Axis, Ix2, Ix4, IxDyn};
 use rand::Rng as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub enum Layer {
@@ -40,7 +40,7 @@ pub struct Net {
 }
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captum")
+    mrixai_testkit::workspace_dir().join("fixtures/captum")
 }
 
 fn tmap(w: &ndarray::ArrayD<f32>, m: WeightMap) -> ndarray::ArrayD<f32> {
@@ -522,11 +522,4 @@ pub fn targets(case: &str) -> Vec<usize> {
         .iter()
         .map(|&t| t as usize)
         .collect()
-}
-
-/// The golden tolerance ([`mrixai_testkit::Tolerance::golden`]) on maps of equal shape.
-pub fn assert_close(what: &str, a: &ArrayF, r: &ArrayF) {
-    assert_eq!(a.shape(), r.shape(), "{what}: shape");
-    let golden = mrixai_testkit::Tolerance::golden();
-    mrixai_testkit::assert_close(what, a.iter().copied(), r.iter().copied(), golden);
 }

@@ -1,9 +1,10 @@
 //! Method tests on the test-only models of `testkit`: Captum fixtures, axioms, stochastic
 //! properties, bad input, sanity checks.
 
-use crate::testkit::{Net, assert_close, read, targets};
+use crate::testkit::{Net, read, targets};
 use crate::*;
 use mrixai_core::{ArrayF, Attributor, Explainable};
+use mrixai_testkit::assert_maps_close as assert_close;
 use ndarray::{Array1, Array2, Axis, IxDyn};
 use rand::Rng as _;
 use std::collections::BTreeMap;

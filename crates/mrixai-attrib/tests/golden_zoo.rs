@@ -3,27 +3,19 @@
 
 use mrixai_attrib::method_by_name;
 use mrixai_core::{ArrayF, Explainable};
+use mrixai_testkit::{assert_maps_close as assert_close, workspace_dir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// (method, fixture file, parameters)
 type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/captum")
-        .join(case)
+    workspace_dir().join("fixtures/captum").join(case)
 }
 
 fn read(case: &str, file: &str) -> ArrayF {
     mrixai_core::npy::read::<f32>(&dir(case).join(file)).unwrap()
-}
-
-/// The golden tolerance ([`mrixai_testkit::Tolerance::golden`]) on maps of equal shape.
-fn assert_close(what: &str, a: &ArrayF, r: &ArrayF) {
-    assert_eq!(a.shape(), r.shape(), "{what}: shape");
-    let golden = mrixai_testkit::Tolerance::golden();
-    mrixai_testkit::assert_close(what, a.iter().copied(), r.iter().copied(), golden);
 }
 
 fn golden(case: &str) {

@@ -17,7 +17,6 @@ use mrixai_core::{ArrayF, Explainable};
 use mrixai_synth::SynthConfig;
 use mrixai_zoo::{Arch, TrainConfig, Vgg, argmax_rows, train};
 use ndarray::Axis;
-use std::path::Path;
 use std::time::Instant;
 
 /// Relative completeness tolerance.
@@ -34,7 +33,7 @@ struct Trained {
 /// Synthesises a small lesion dataset (seeded) and trains `vgg-small` on it (seeded).
 fn trained() -> Trained {
     let start = Instant::now();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = mrixai_testkit::workspace_dir();
     let mut cfg = SynthConfig::from_toml_file(&root.join("configs/synth-tiny.toml"))
         .expect("configs/synth-tiny.toml");
     // 600 images (360 / 120 / 120), lesions large and lobed enough to be learnt in seconds

@@ -21,26 +21,23 @@
 //! | `--device tpu`; `--device gpu` in a build without the `gpu` feature | usage error; one error naming the feature |
 
 use mrixai_core::{ArrayF, npy};
+use mrixai_testkit::{fresh_dir, hidden_entries, workspace_dir};
+use support::mrixai;
+
+#[path = "support/bin.rs"]
+mod support;
 use ndarray::{Array1, IxDyn};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The scratch folder with every input the cases name as `{d}/…`.
 fn scratch() -> &'static Path {
     static D: OnceLock<PathBuf> = OnceLock::new();
     D.get_or_init(|| {
-        let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("bad-input-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("scratch");
+        let d = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "bad-input");
         prepare(&d);
         d
     })
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A `.npy` file written by hand (version 1.0) with any dtype descriptor.
@@ -62,7 +59,7 @@ fn copy_model(from: &Path, to: &Path, arch: impl Fn(&mut serde_json::Value)) {
 /// several dtypes, maps and masks, a two-method score table, bad configs and NIfTI files, a
 /// tiny dataset and a folder of the user's.
 fn prepare(d: &Path) {
-    let fx = workspace().join("fixtures/captum/vgg_small");
+    let fx = workspace_dir().join("fixtures/captum/vgg_small");
     copy_model(&fx, &d.join("model"), |_| {});
     copy_model(&fx, &d.join("model-extra-key"), |a| {
         a["colour"] = serde_json::json!("red");
@@ -114,9 +111,9 @@ fn prepare(d: &Path) {
     for f in ["users-explain.npy", "users-scores.csv", "users-logits.npy"] {
         std::fs::write(d.join(f), b"mine").expect("user file");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_mrixai"))
+    let out = mrixai()
         .args(["synth", "--quiet", "--seed", "1", "--config"])
-        .arg(workspace().join("configs/synth-tiny.toml"))
+        .arg(workspace_dir().join("configs/synth-tiny.toml"))
         .arg("--out")
         .arg(d.join("data"))
         .output()
@@ -131,7 +128,7 @@ fn prepare(d: &Path) {
 /// Colin27 with its header's qform and sform codes set to 0.
 fn unoriented_mri(dir: &Path) {
     use std::io::Read as _;
-    let gz = std::fs::read(workspace().join("fixtures/mri/ch2bet.nii.gz")).expect("ch2bet");
+    let gz = std::fs::read(workspace_dir().join("fixtures/mri/ch2bet.nii.gz")).expect("ch2bet");
     let mut raw = Vec::new();
     flate2::read::MultiGzDecoder::new(&gz[..])
         .read_to_end(&mut raw)
@@ -379,7 +376,7 @@ const CASES: &[Case] = &[
 fn argv(args: &str, d: &Path) -> Vec<String> {
     let filled = args
         .replace("{d}", &d.display().to_string())
-        .replace("{root}", &workspace().display().to_string());
+        .replace("{root}", &workspace_dir().display().to_string());
     let mut out = Vec::new();
     for (i, part) in filled.split('\'').enumerate() {
         if i % 2 == 1 {
@@ -391,22 +388,12 @@ fn argv(args: &str, d: &Path) -> Vec<String> {
     out
 }
 
-/// Entries of `d` whose names start with a dot (temporary files and folders).
-fn hidden(d: &Path) -> Vec<String> {
-    std::fs::read_dir(d)
-        .expect("scratch")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect()
-}
-
 #[test]
 fn every_reported_case_behaves_as_documented() {
     let d = scratch();
     let mut failures = Vec::new();
     for case in CASES {
-        let res = Command::new(env!("CARGO_BIN_EXE_mrixai"))
+        let res = mrixai()
             .args(argv(case.args, d))
             .output()
             .expect("spawn mrixai");
@@ -436,8 +423,8 @@ fn every_reported_case_behaves_as_documented() {
         {
             wrong.push(format!("{out} exists: {}", d.join(out).exists()));
         }
-        if !hidden(d).is_empty() {
-            wrong.push(format!("hidden entries left: {:?}", hidden(d)));
+        if !hidden_entries(d).is_empty() {
+            wrong.push(format!("hidden entries left: {:?}", hidden_entries(d)));
         }
         if !wrong.is_empty() {
             failures.push(format!(
@@ -464,11 +451,11 @@ fn every_reported_case_behaves_as_documented() {
 #[cfg(not(feature = "gpu"))]
 #[test]
 fn a_gpu_in_a_build_without_the_gpu_feature_is_one_clear_error() {
-    let case = workspace().join("fixtures/captum/vgg_small");
+    let case = workspace_dir().join("fixtures/captum/vgg_small");
     let out =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("no-gpu-{}.npy", std::process::id()));
     for sub in ["predict", "explain"] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrixai"));
+        let mut cmd = mrixai();
         cmd.args([sub, "--device", "gpu:1", "--model"])
             .arg(&case)
             .arg("--input")
@@ -494,11 +481,10 @@ fn a_gpu_in_a_build_without_the_gpu_feature_is_one_clear_error() {
 /// the variable, before any output is written; a lower path gives the default's bytes.
 #[test]
 fn a_bad_instruction_path_is_one_clear_error_and_lower_paths_agree() {
-    let case = workspace().join("fixtures/captum/vgg_small");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("simd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch");
+    let case = workspace_dir().join("fixtures/captum/vgg_small");
+    let dir = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "simd");
     let explain = |path: Option<&str>, out: &Path| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrixai"));
+        let mut cmd = mrixai();
         cmd.args([
             "explain",
             "--method",

@@ -5,34 +5,21 @@
 
 use mrixai_core::dataset::{Split, read_split};
 use mrixai_core::{ArrayF, npy};
-use mrixai_testkit::run_ok;
+use mrixai_testkit::{hidden_entries, run_ok, workspace_dir};
 use ndarray::{Array1, Axis, Slice};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
+use support::{mrixai, run_cmd, run_out};
+
+#[path = "support/bin.rs"]
+mod support;
 
 /// The shared tiny dataset and checkpoint.
 struct Fixture {
     dir: PathBuf,
     data: PathBuf,
     model: PathBuf,
-}
-
-fn mrixai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mrixai"))
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str], paths: &[&Path]) -> Output {
-    let mut cmd = mrixai();
-    cmd.args(args);
-    for p in paths {
-        cmd.arg(p);
-    }
-    cmd.output().expect("spawn mrixai")
 }
 
 /// `synth-tiny` (100 images of 32×32, 20 in the test split) and one epoch of `vgg-small`.
@@ -48,7 +35,7 @@ fn fixture() -> &'static Fixture {
         run_ok(
             mrixai()
                 .args(["synth", "--seed", "1", "--config"])
-                .arg(workspace().join("configs/synth-tiny.toml"))
+                .arg(workspace_dir().join("configs/synth-tiny.toml"))
                 .arg("--out")
                 .arg(&data),
         );
@@ -294,7 +281,7 @@ fn captum_fixture_checkpoint_file_reproduces_captum() {
         ("vgg3d", "deeplift", "deeplift.npy", None),
     ];
     for (case, method, file, extra) in cases {
-        let case = workspace().join("fixtures/captum").join(case);
+        let case = workspace_dir().join("fixtures/captum").join(case);
         let model = case.join("model.safetensors");
         let mut args = vec!["--method", method];
         if let Some(p) = extra {
@@ -328,7 +315,10 @@ fn bad_requests_fail_with_a_message_and_no_output() {
     let d: (&str, &Path) = ("--dataset", &f.data);
     explain_fails(&["--method", "nope"], &[m, d], "unknown method `nope`");
     // `--help` lists every declared method with its parameters
-    let help = run(&["explain", "--help"], &[]);
+    let help = mrixai()
+        .args(["explain", "--help"])
+        .output()
+        .expect("spawn mrixai");
     let help = String::from_utf8_lossy(&help.stdout);
     for spec in mrixai_attrib::METHODS {
         assert!(
@@ -430,38 +420,10 @@ fn bad_inputs_and_targets_fail_with_a_message() {
         "x-nan.npy",
     );
     // the command line itself
-    let out = run(
-        &["explain", "--method", "gradient", "--out"],
-        &[&f.dir.join("x.npy")],
-    );
-    assert!(!out.status.success(), "explain without --model succeeded");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
-}
-
-/// Hidden entries (temporary files and folders) directly in `dir`.
-fn hidden_entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Runs `mrixai ARGS --out OUT` and returns (success, stderr).
-fn run_out(args: &[&str], paths: &[(&str, &Path)], out: &Path) -> (bool, String) {
-    let mut cmd = mrixai();
-    cmd.args(args);
-    for (flag, p) in paths {
-        cmd.arg(flag).arg(p);
-    }
-    let res = cmd.arg("--out").arg(out).output().expect("spawn mrixai");
-    (
-        res.status.success(),
-        String::from_utf8_lossy(&res.stderr).into_owned(),
-    )
+    let x = f.dir.join("x.npy");
+    let (ok, err) = run_out(&["explain", "--method", "gradient"], &[], &x);
+    assert!(!ok, "explain without --model succeeded");
+    assert!(err.contains("--model"), "{err}");
 }
 
 /// Path-valued flags of a command line.
@@ -487,7 +449,7 @@ fn writing_commands_keep_foreign_files() {
     let train = ["train", "--quiet", "--epochs", "1"];
     let pretrain = ["pretrain", "--quiet", "--epochs", "1"];
     let synth = ["synth", "--seed", "1"];
-    let tiny = workspace().join("configs/synth-tiny.toml");
+    let tiny = workspace_dir().join("configs/synth-tiny.toml");
     let cases: Vec<(&str, Vec<&str>, Flags)> = vec![
         ("train", train.to_vec(), vec![("--dataset", data)]),
         ("pretrain", pretrain.to_vec(), vec![("--task", data)]),
@@ -609,7 +571,7 @@ fn single_file_outputs_are_replaced_only_with_force() {
 #[test]
 fn interrupted_writes_leave_nothing_behind() {
     let f = fixture();
-    let quick = workspace().join("configs/synth-quick.toml");
+    let quick = workspace_dir().join("configs/synth-quick.toml");
     for signal in ["-TERM", "-KILL"] {
         let parent = f.dir.join(format!("interrupt{signal}"));
         let _ = std::fs::remove_dir_all(&parent);
@@ -651,7 +613,7 @@ fn interrupted_writes_leave_nothing_behind() {
                 "SIGKILL cannot clean up"
             );
             // the next write to the same path removes the dead process's leftovers
-            let tiny = workspace().join("configs/synth-tiny.toml");
+            let tiny = workspace_dir().join("configs/synth-tiny.toml");
             let (ok, err) = run_out(&["synth", "--seed", "1"], &[("--config", &tiny)], &out);
             assert!(ok, "{err}");
             assert!(err.contains("no longer runs"), "{err}");
@@ -664,20 +626,6 @@ fn interrupted_writes_leave_nothing_behind() {
         assert!(signal == "-KILL" || !out.exists());
         let _ = std::fs::remove_dir_all(&parent);
     }
-}
-
-/// Runs `mrixai ARGS` (with path flags) and returns (success, stderr).
-fn run_cmd(args: &[&str], paths: &[(&str, &Path)]) -> (bool, String) {
-    let mut cmd = mrixai();
-    cmd.args(args);
-    for (flag, p) in paths {
-        cmd.arg(flag).arg(p);
-    }
-    let res = cmd.output().expect("spawn mrixai");
-    (
-        res.status.success(),
-        String::from_utf8_lossy(&res.stderr).into_owned(),
-    )
 }
 
 /// explain → score → stats through the binary: `stats` reads what `score` writes (one

@@ -9,10 +9,14 @@
 #![cfg(feature = "gpu")]
 
 use mrixai_attrib::{Explanation, METHODS, registry::Kind};
-use mrixai_core::{ArrayF, Explainable, ReluRule, npy};
+use mrixai_core::{Explainable, ReluRule, npy};
+use mrixai_testkit::{fresh_dir, rel_max_diff, workspace_dir};
 use mrixai_zoo::{Compute, OodTask, TrainConfig, Vgg};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use support::run_ok;
+
+#[path = "support/bin.rs"]
+mod support;
 
 const GPU: Compute = Compute::Gpu(None);
 
@@ -25,33 +29,6 @@ fn gpu_here(test: &str) -> bool {
             false
         }
     }
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A fresh scratch folder for `name` under cargo's test temp folder.
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gpu-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
-
-fn max_abs(a: &ArrayF) -> f32 {
-    a.iter().fold(0.0f32, |m, v| m.max(v.abs()))
-}
-
-/// Largest absolute difference relative to the largest magnitude of `want`.
-fn rel_diff(got: &ArrayF, want: &ArrayF) -> f32 {
-    assert_eq!(got.shape(), want.shape());
-    let d = got
-        .iter()
-        .zip(want.iter())
-        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-    d / max_abs(want).max(f32::MIN_POSITIVE)
 }
 
 /// Settings that keep the perturbation methods to a few hundred forward passes (16 grid cells
@@ -74,7 +51,7 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
         return;
     }
     for case in ["vgg_small", "vgg_bn", "vgg3d", "vgg3d_bn"] {
-        let dir = workspace().join("fixtures/captum").join(case);
+        let dir = workspace_dir().join("fixtures/captum").join(case);
         let cpu = Vgg::load(&dir).expect("checkpoint");
         let gpu = Vgg::load_on(&dir, GPU).expect("checkpoint on the GPU");
         let x = npy::read::<f32>(&dir.join("inputs.npy")).expect("inputs");
@@ -83,7 +60,7 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
             .iter()
             .map(|&v| v as usize)
             .collect();
-        let logits = rel_diff(
+        let logits = rel_max_diff(
             &gpu.forward(x.view()).expect("gpu logits"),
             &cpu.forward(x.view()).expect("cpu logits"),
         );
@@ -106,7 +83,7 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
                     .unwrap_or_else(|e| panic!("{case}/{}: {e}", spec.name))
             };
             let (on_cpu, on_gpu) = (run(&cpu), run(&gpu));
-            let d = rel_diff(&on_gpu, &on_cpu);
+            let d = rel_max_diff(&on_gpu, &on_cpu);
             eprintln!("{case}/{}: GPU − CPU = {d:.2e} of max|map|", spec.name);
             assert!(d <= 1e-5, "{case}/{}: GPU differs by {d}", spec.name);
             // the CPU path equals Captum (crates/mrixai-attrib tests); so does the GPU path
@@ -114,7 +91,7 @@ fn every_method_on_the_gpu_equals_the_cpu_path_and_captum() {
             if golden.is_file() && job.params.is_empty() {
                 let want = npy::read::<f32>(&golden).expect("golden map");
                 if want.shape() == on_gpu.shape() {
-                    let d = rel_diff(&on_gpu, &want);
+                    let d = rel_max_diff(&on_gpu, &want);
                     assert!(d <= 1e-4, "{case}/{}: GPU vs Captum {d}", spec.name);
                 }
             }
@@ -165,7 +142,7 @@ fn a_few_training_steps_on_the_gpu_follow_the_cpu() {
         );
     }
     let x = c.model.prepare(va.images.view()).expect("val batch");
-    let d = rel_diff(
+    let d = rel_max_diff(
         &g.model.forward(x.view()).expect("gpu logits"),
         &c.model.forward(x.view()).expect("cpu logits"),
     );
@@ -178,37 +155,22 @@ fn predict_on_the_gpu_equals_the_cpu() {
     if !gpu_here("predict") {
         return;
     }
-    let dir = scratch("predict");
-    let case = workspace().join("fixtures/captum/vgg_bn");
+    let dir = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "gpu-predict");
+    let case = workspace_dir().join("fixtures/captum/vgg_bn");
     let inputs = case.join("inputs.npy");
     let run = |device: &str| {
         let out = dir.join(format!("{device}.npy"));
         let paths = [("--model", &case), ("--input", &inputs), ("--out", &out)];
-        mrixai_ok(
+        run_ok(
             &["predict", "--device", device],
             &paths.map(|(f, p)| (f, p.as_path())),
         );
         npy::read::<f32>(&out).expect("logits")
     };
-    let d = rel_diff(&run("gpu"), &run("cpu"));
+    let d = rel_max_diff(&run("gpu"), &run("cpu"));
     eprintln!("predict: GPU − CPU = {d:.2e} of max|logit|");
     assert!(d < 1e-5, "logits differ by {d}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// `mrixai` subcommand `args` that must succeed.
-fn mrixai_ok(args: &[&str], paths: &[(&str, &Path)]) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrixai"));
-    cmd.args(args);
-    for (flag, p) in paths {
-        cmd.arg(flag).arg(p);
-    }
-    let res = cmd.output().expect("spawn mrixai");
-    assert!(
-        res.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&res.stderr)
-    );
 }
 
 /// Rows `method,sample,metric,value` of a run's long score table, by key.
@@ -251,8 +213,8 @@ fn tiny_profile_end_to_end_on_the_gpu_agrees_with_the_cpu() {
     if !gpu_here("tiny profile") {
         return;
     }
-    let dir = scratch("tiny");
-    let configs = workspace().join("configs");
+    let dir = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "gpu-tiny");
+    let configs = workspace_dir().join("configs");
     let tiny = std::fs::read_to_string(configs.join("tiny.toml")).expect("tiny.toml");
     let on_gpu = dir.join("tiny-gpu.toml");
     let text = tiny.replacen("seed = 1\n", "seed = 1\ndevice = \"gpu\"\n", 1);
@@ -260,11 +222,11 @@ fn tiny_profile_end_to_end_on_the_gpu_agrees_with_the_cpu() {
     std::fs::copy(configs.join("synth-tiny.toml"), dir.join("synth-tiny.toml")).expect("synth");
     let (cpu, gpu) = (dir.join("cpu"), dir.join("gpu"));
     for (config, run) in [(configs.join("tiny.toml"), &cpu), (on_gpu, &gpu)] {
-        mrixai_ok(
+        run_ok(
             &["run-cell", "--all", "--quiet"],
             &[("--run", run), ("--config", &config)],
         );
-        mrixai_ok(&["aggregate"], &[("--run", run), ("--config", &config)]);
+        run_ok(&["aggregate"], &[("--run", run), ("--config", &config)]);
     }
     let manifest = std::fs::read_to_string(gpu.join("run.json")).expect("run.json");
     assert!(manifest.contains("gpu (burn wgpu)"), "{manifest}");

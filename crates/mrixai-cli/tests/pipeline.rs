@@ -4,6 +4,8 @@
 
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/bin.rs"]
+mod support;
 
 use mrixai_core::{ArrayF, npy};
 use mrixai_pipeline::{ExperimentConfig, Run, grid, slurm};
@@ -13,6 +15,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support::mrixai;
 
 fn tiny_config() -> PathBuf {
     mrixai_pipeline::config::configs_dir().join("tiny.toml")
@@ -20,10 +23,6 @@ fn tiny_config() -> PathBuf {
 
 fn scratch(name: &str) -> PathBuf {
     mrixai_testkit::fresh_path(&format!("pipeline-{name}"))
-}
-
-fn mrixai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mrixai"))
 }
 
 /// The final tables of a run: the long-format scores and every statistics table.

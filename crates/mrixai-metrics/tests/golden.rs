@@ -5,7 +5,7 @@ use mrixai_metrics::{ALL_METRICS, MetricSet, metric_by_name};
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/metrics")
+    mrixai_testkit::workspace_dir().join("fixtures/metrics")
 }
 
 const CASES: [&str; 4] = ["grid8", "grid16x24", "grid64", "vol8"];

@@ -327,7 +327,7 @@ struct LmmData {
 
 impl LmmData {
     fn load() -> Self {
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/stats/lmm/data.csv");
+        let p = mrixai_testkit::workspace_dir().join("fixtures/stats/lmm/data.csv");
         let text = std::fs::read_to_string(&p).unwrap();
         let mut lines = text.lines();
         let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();

@@ -1,9 +1,11 @@
 //! Test support shared by the mrixai crates' tests (a dev-dependency only): [`Scratch`]
-//! folders and [`fresh_path`]s, [`assert_close`] with a [`Tolerance`], [`run_ok`] for
-//! binaries, and [`npy_bytes`] for hand-made `.npy` files.
+//! folders, [`fresh_path`]s and [`fresh_dir`]s, [`hidden_entries`], the [`workspace_dir`];
+//! [`assert_close`] with a [`Tolerance`], [`assert_maps_close`] and [`rel_max_diff`] for
+//! arrays; [`run_ok`] for binaries; and [`npy_bytes`] for hand-made `.npy` files.
 
 #![forbid(unsafe_code)]
 
+use ndarray::{ArrayBase, Data, Dimension};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -56,6 +58,34 @@ pub fn fresh_path(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&path);
     let _ = std::fs::remove_file(&path);
     path
+}
+
+/// A fresh, empty folder `<base>/<name>-<pid>` (whatever was there is removed), for
+/// fixtures shared by the tests of one binary and kept after it (e.g. under cargo's
+/// `CARGO_TARGET_TMPDIR`, for inspection).
+pub fn fresh_dir(base: &Path, name: &str) -> PathBuf {
+    let dir = base.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch folder");
+    dir
+}
+
+/// The workspace's root folder (configs, fixtures, docs).
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The names of the hidden entries (temporary files and folders) directly in `dir`; none
+/// when `dir` cannot be read.
+pub fn hidden_entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How far a value may lie from its reference `r`: `of_value·|r| + of_largest·L`, where
@@ -148,6 +178,33 @@ where
         want[worst.1],
         worst.0
     );
+}
+
+/// Asserts that two arrays have the same shape and lie within the golden tolerance
+/// ([`Tolerance::golden`]) of each other; the message names `what`.
+pub fn assert_maps_close<S, T, D>(what: &str, got: &ArrayBase<S, D>, want: &ArrayBase<T, D>)
+where
+    S: Data<Elem = f32>,
+    T: Data<Elem = f32>,
+    D: Dimension,
+{
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    let (got, want) = (got.iter().copied(), want.iter().copied());
+    assert_close(what, got, want, Tolerance::golden());
+}
+
+/// The largest absolute difference of two arrays of the same shape, relative to the
+/// largest magnitude of `want`.
+pub fn rel_max_diff<S, T, D>(got: &ArrayBase<S, D>, want: &ArrayBase<T, D>) -> f32
+where
+    S: Data<Elem = f32>,
+    T: Data<Elem = f32>,
+    D: Dimension,
+{
+    assert_eq!(got.shape(), want.shape(), "shapes differ");
+    let d = (got.iter().zip(want.iter())).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    let largest = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    d / largest.max(f32::MIN_POSITIVE)
 }
 
 /// Runs `cmd` and returns its output, failing the test (with its stderr) unless it succeeded.

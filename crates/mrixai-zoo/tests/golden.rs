@@ -1,24 +1,12 @@
 //! The VGG port against PyTorch: logits and input gradients of the Captum golden cases.
 
-use mrixai_core::{ArrayF, Explainable, npy};
+use mrixai_core::{Explainable, npy};
+use mrixai_testkit::{Tolerance, assert_close, rel_max_diff, workspace_dir};
 use mrixai_zoo::Vgg;
 use std::path::PathBuf;
 
 fn case(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/captum")
-        .join(name)
-}
-
-fn max_abs(a: &ArrayF) -> f32 {
-    a.iter().fold(0.0f32, |m, v| m.max(v.abs()))
-}
-
-fn max_diff(a: &ArrayF, b: &ArrayF) -> f32 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b.iter())
-        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+    workspace_dir().join("fixtures/captum").join(name)
 }
 
 #[test]
@@ -29,14 +17,17 @@ fn golden_logits_and_gradients() {
         let x = npy::read::<f32>(&dir.join("inputs.npy")).unwrap();
         let want = npy::read::<f32>(&dir.join("logits.npy")).unwrap();
         let got = model.forward(x.view()).unwrap();
-        let d = max_diff(&got, &want);
-        assert!(d < 1e-4, "{name}: logits differ by {d}");
+        let tol = Tolerance::of_largest(1e-4, 1.0);
+        let logits = format!("{name}: logits");
+        assert_close(&logits, got.iter().copied(), want.iter().copied(), tol);
         // the default (layer-by-layer) forward agrees with the fused one
         let mut a = x.clone();
         for i in 0..model.layers() {
             a = model.layer_forward(i, a.view()).unwrap();
         }
-        assert!(max_diff(&a, &got) < 1e-5, "{name}: layer chain differs");
+        let tol = Tolerance::of_largest(1e-5, 1.0);
+        let chain = format!("{name}: layer chain");
+        assert_close(&chain, a.iter().copied(), got.iter().copied(), tol);
 
         let targets: Vec<usize> = npy::read::<i64>(&dir.join("targets.npy"))
             .unwrap()
@@ -45,7 +36,7 @@ fn golden_logits_and_gradients() {
             .collect();
         let grad_want = npy::read::<f32>(&dir.join("gradient.npy")).unwrap();
         let fused = model.input_gradient(x.view(), &targets).unwrap();
-        let rel = max_diff(&fused, &grad_want) / max_abs(&grad_want);
+        let rel = rel_max_diff(&fused, &grad_want);
         assert!(rel < 2e-5, "{name}: gradient differs by {rel} of max|ref|");
         // the trait's default input_gradient, a chain of layer_vjp, equals the fused one
         let acts = model.activations(x.view()).unwrap();
@@ -54,7 +45,7 @@ fn golden_logits_and_gradients() {
         for i in (0..model.layers()).rev() {
             g = model.layer_vjp(i, acts[i].view(), g.view()).unwrap();
         }
-        let rel = max_diff(&g, &fused) / max_abs(&fused);
+        let rel = rel_max_diff(&g, &fused);
         assert!(
             rel < 1e-5,
             "{name}: chained vjp differs from fused gradient by {rel}"

@@ -49,8 +49,8 @@ pub struct TrainOptions {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Optimiser: adam or sgd.
-    #[arg(long, value_parser = ["adam", "sgd"])]
-    pub optimizer: Option<String>,
+    #[arg(long, value_parser = optimizer)]
+    pub optimizer: Option<Optimizer>,
     /// Early-stopping patience in epochs.
     #[arg(long)]
     pub patience: Option<usize>,
@@ -78,9 +78,9 @@ impl TrainOptions {
         if let Some(l) = self.lr {
             cfg.lr = l;
         }
-        if self.optimizer.as_deref() == Some("sgd") {
-            cfg.optimizer = Optimizer::Sgd;
-            if self.lr.is_none() {
+        if let Some(o) = self.optimizer {
+            cfg.optimizer = o;
+            if o == Optimizer::Sgd && self.lr.is_none() {
                 cfg.lr = 0.01;
             }
         }
@@ -89,6 +89,12 @@ impl TrainOptions {
         }
         cfg
     }
+}
+
+/// Reads `--optimizer` (its names in configs: `adam`, `sgd`).
+fn optimizer(name: &str) -> Result<Optimizer, String> {
+    let quoted = serde_json::Value::String(name.to_string());
+    serde_json::from_value(quoted).map_err(|_| format!("`{name}`: expected adam or sgd"))
 }
 
 /// Runs the subcommand.
