@@ -203,7 +203,7 @@ impl Oracle {
 
 impl Attributor for Oracle {
     fn name(&self) -> &str {
-        "oracle"
+        crate::registry::ORACLE
     }
     fn attribute(&self, model: &dyn Explainable, x: ViewF, target: &[usize]) -> Result<ArrayF> {
         check_batch(model, &x, target)?;

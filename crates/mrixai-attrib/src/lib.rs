@@ -51,7 +51,9 @@ pub use gradient::{
 pub use lrp::{Composite, Lrp};
 pub use perturb::{FeatureSettings, KernelShap, Lime, Occlusion, ShapleyValueSampling};
 pub use quadrature::Quadrature;
-pub use registry::{METHODS, MethodSpec, is_model_free, method_by_name, method_names};
+pub use registry::{
+    METHODS, MethodSpec, ORACLE, is_model_free, method_by_name, method_names, needs_masks,
+};
 pub use sanity::{Randomizable, SanityRow, cascading_randomization};
 pub use service::{Explanation, TargetClass, explain};
 pub use superpixels::Superpixels;

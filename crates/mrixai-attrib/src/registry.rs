@@ -380,7 +380,7 @@ pub static METHODS: &[MethodSpec] = &[
         build: |_| Ok(Box::new(InputMap)),
     },
     MethodSpec {
-        name: "oracle",
+        name: ORACLE,
         captum: "",
         about: "control: the ground-truth mask broadcast over channels (masks from the caller: `--param masks=FILE` or the dataset)",
         kind: Kind::ModelFreeControl,
@@ -443,6 +443,15 @@ pub fn method_names() -> Vec<&'static str> {
 /// masks) only, never on the model or the target class.
 pub fn is_model_free(name: &str) -> bool {
     spec(name).is_some_and(|m| m.kind == Kind::ModelFreeControl)
+}
+
+/// The name of the control that is the ground truth itself (the masks broadcast over
+/// channels): the one method whose maps come from the caller's masks.
+pub const ORACLE: &str = "oracle";
+
+/// Whether method `name` takes the ground-truth masks from its caller (the [`ORACLE`]).
+pub fn needs_masks(name: &str) -> bool {
+    name == ORACLE
 }
 
 /// The string parameters of one method, read with the defaults its [`MethodSpec`] declares;

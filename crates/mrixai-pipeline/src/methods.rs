@@ -100,10 +100,10 @@ impl ExplainConfig {
 /// Checks one job against the attribution registry by building its method once.
 fn check(job: &MethodJob) -> Result<()> {
     let name = job.name.as_str();
-    if name == "oracle" {
+    if mrixai_attrib::needs_masks(name) {
         return match job.params.keys().next() {
             Some(key) => Err(Error::config(
-                format!("explain.params.oracle.{key}"),
+                format!("explain.params.{name}.{key}"),
                 "the oracle takes the dataset's masks and has no parameters",
             )),
             None => Ok(()),

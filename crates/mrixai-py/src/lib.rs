@@ -228,7 +228,10 @@ fn explain<'py>(
     let model = load_model(&model, device)?;
     let x = model_inputs(&model, inputs)?;
     let masks = masks.map(|m| self::masks(m, None, "masks")).transpose()?;
-    if job.method == "oracle" && masks.is_none() && !job.params.contains_key("masks") {
+    if mrixai_attrib::needs_masks(&job.method)
+        && masks.is_none()
+        && !job.params.contains_key("masks")
+    {
         return Err(PyValueError::new_err(
             "the oracle needs ground-truth masks: pass masks=…",
         ));

@@ -3,7 +3,7 @@
 use crate::{Figure, ReportOptions, gallery::Gallery};
 use mrixai_stats::analysis::Tables;
 use mrixai_stats::table::{Field, Kind, Value, columns_of};
-use mrixai_stats::tables::FindingRow;
+use mrixai_stats::tables::{Blocks, FindingRow};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -642,7 +642,7 @@ impl<'a> Page<'a> {
             "<h3>Method ranks ({}, blocks = models)</h3>{}",
             esc(pm),
             rows_html(&self.p.tables.method_ranks, &rk_cols, |r| r.metric == pm
-                && r.unit == "model")
+                && r.unit == Blocks::Model)
         );
         let wx_cols = [
             ("method_a", "method A"),
@@ -661,13 +661,13 @@ impl<'a> Page<'a> {
             "<h3>Pairwise Wilcoxon signed-rank tests ({}, blocks = models)</h3>{}",
             esc(pm),
             rows_html(&self.p.tables.wilcoxon, &wx_cols, |r| r.metric == pm
-                && r.unit == "model")
+                && r.unit == Blocks::Model)
         );
         let _ = write!(
             body,
             "<details><summary>Per-sample blocks (cell × sample)</summary>{}</details>",
             rows_html(&self.p.tables.wilcoxon, &wx_cols, |r| r.metric == pm
-                && r.unit == "sample")
+                && r.unit == Blocks::Sample)
         );
         body.push_str("</section>");
         body

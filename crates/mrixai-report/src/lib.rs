@@ -24,6 +24,7 @@ use mrixai_core::layout::RunLayout;
 use mrixai_core::{Error, Result, SourceName, atomic::OutDir};
 use mrixai_stats::analysis::{self, Tables};
 use mrixai_stats::table::{Record, read_records};
+use mrixai_stats::tables::Correlation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -479,11 +480,9 @@ fn scatter_figures(input: &FigureInput, figs: &mut Vec<Figure>) -> Result<()> {
                 })
                 .collect();
             let mut title = method.clone();
-            if let Some(c) = tables
-                .correlation
-                .iter()
-                .find(|c| c.metric == *metric && c.method == *method && c.test == "pearson")
-                && c.r.is_finite()
+            if let Some(c) = tables.correlation.iter().find(|c| {
+                c.metric == *metric && c.method == *method && c.test == Correlation::Pearson
+            }) && c.r.is_finite()
             {
                 title = format!("{method}  (r = {:.2}, p = {})", c.r, html::fmt_p(c.p));
             }

@@ -680,14 +680,14 @@ impl AcrossModels {
     fn correlation(&mut self, g: &Group) {
         let nan = f64::NAN;
         for (name, res) in [
-            ("pearson", corr::pearson(&g.acc, &g.sc)),
-            ("spearman", corr::spearman(&g.acc, &g.sc)),
+            (Correlation::Pearson, corr::pearson(&g.acc, &g.sc)),
+            (Correlation::Spearman, corr::spearman(&g.acc, &g.sc)),
         ] {
             let c = res.as_ref().ok();
             self.correlation.push(CorrelationRow {
                 method: g.method(),
                 metric: g.metric(),
-                test: name.to_string(),
+                test: name,
                 n: g.rows.len(),
                 r: c.map_or(nan, |c| c.r),
                 ci_low: c.map_or(nan, |c| c.ci_low),
@@ -953,7 +953,9 @@ impl AcrossModels {
 
     /// The tables, p-values adjusted where the table has them.
     fn finish(mut self, alpha: f64) -> Self {
-        adjust(&mut self.correlation, alpha, |r| vec![&r.metric, &r.test]);
+        adjust(&mut self.correlation, alpha, |r| {
+            vec![&r.metric, r.test.name()]
+        });
         adjust(&mut self.anova, alpha, |r| vec![&r.metric, &r.term]);
         adjust(&mut self.residual_tests, alpha, |r| {
             vec![&r.metric, &r.test]
@@ -993,12 +995,12 @@ fn method_blocks<'a>(
     ctx: &'a Ctx,
     scores: &Scores,
     metric: &str,
-    unit: &str,
+    unit: Blocks,
 ) -> BTreeMap<(String, i64), BTreeMap<&'a str, f64>> {
     let mut blocks: BTreeMap<(String, i64), BTreeMap<&str, f64>> = BTreeMap::new();
     for method in &ctx.methods {
         let key = (method.clone(), metric.to_string());
-        if unit == "model" {
+        if unit == Blocks::Model {
             for ms in scores.get(&key).into_iter().flatten() {
                 blocks
                     .entry((ms.model.cell.clone(), -1))
@@ -1029,7 +1031,7 @@ fn method_comparisons(
     let (mut fr_t, mut rank_t, mut wx_t) = (Vec::new(), Vec::new(), Vec::new());
     let nan = f64::NAN;
     for metric in &ctx.metrics {
-        for unit in ["model", "sample"] {
+        for &unit in Blocks::ALL {
             let blocks = method_blocks(ctx, scores, metric, unit);
             let complete: Vec<&BTreeMap<&str, f64>> = blocks
                 .values()
@@ -1050,7 +1052,7 @@ fn method_comparisons(
             let fref = fr.as_ref().ok();
             fr_t.push(FriedmanRow {
                 metric: metric.clone(),
-                unit: unit.to_string(),
+                unit,
                 k: ctx.methods.len(),
                 n_blocks: complete.len(),
                 statistic: fref.map_or(nan, |f| f.statistic),
@@ -1060,7 +1062,7 @@ fn method_comparisons(
             for (j, m) in ctx.methods.iter().enumerate() {
                 rank_t.push(MethodRankRow {
                     metric: metric.clone(),
-                    unit: unit.to_string(),
+                    unit,
                     method: m.clone(),
                     n_blocks: complete.len(),
                     mean_rank: fref.map_or(nan, |f| f.mean_ranks[j]),
@@ -1081,7 +1083,7 @@ fn method_comparisons(
                     let war = wa.as_ref().ok();
                     wx_t.push(WilcoxonRow {
                         metric: metric.clone(),
-                        unit: unit.to_string(),
+                        unit,
                         method_a: ctx.methods[a].clone(),
                         method_b: ctx.methods[b].clone(),
                         n: complete.len(),
@@ -1102,7 +1104,9 @@ fn method_comparisons(
             }
         }
     }
-    adjust(&mut wx_t, ctx.opts.alpha, |r| vec![&r.metric, &r.unit]);
+    adjust(&mut wx_t, ctx.opts.alpha, |r| {
+        vec![&r.metric, r.unit.name()]
+    });
     (fr_t, rank_t, wx_t)
 }
 
@@ -1168,7 +1172,7 @@ fn method_pairs_table(
         for c in list {
             tb.push(MethodPairRow {
                 metric: metric.clone(),
-                family: c.family.to_string(),
+                family: c.family,
                 method_a: c.method_a.clone(),
                 method_b: c.method_b.clone(),
                 n_models: c.n_models,
@@ -1186,7 +1190,7 @@ fn method_pairs_table(
             });
         }
     }
-    adjust(&mut tb, alpha, |r| vec![&r.metric, &r.family]);
+    adjust(&mut tb, alpha, |r| vec![&r.metric, r.family.name()]);
     tb
 }
 
@@ -1336,7 +1340,7 @@ fn method_finding(ctx: &Ctx, pairs: &[compare::PairComparison], metric: &str) ->
     // the family of real methods, adjusted as in the `method_pairs` table
     let rows: Vec<compare::PairComparison> = pairs
         .iter()
-        .filter(|p| p.family == "methods")
+        .filter(|p| p.family == Family::Methods)
         .cloned()
         .collect();
     let mut p4 = nan;

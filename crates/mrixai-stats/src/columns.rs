@@ -251,6 +251,63 @@ impl<T: Field> Field for Option<T> {
     }
 }
 
+/// Declares an enum written as fixed names in a text column (`Variant = "name"`), with
+/// `name()`, `Display` and [`Field`] (reading an unknown name is an error naming the column).
+#[macro_export]
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $var:ident = $text:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vmeta])* $var, )*
+        }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var),*];
+            /// The name written in tables.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $name::$var => $text, )*
+                }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+        impl $crate::columns::Field for $name {
+            fn columns(
+                name: &'static str,
+                out: &mut Vec<(&'static str, $crate::columns::Kind)>,
+            ) {
+                out.push((name, $crate::columns::Kind::Str));
+            }
+            fn put(&self, out: &mut Vec<$crate::columns::Value>) {
+                out.push($crate::columns::Value::Str(self.name().to_string()));
+            }
+            fn take(
+                row: &mut std::slice::Iter<'_, $crate::columns::Value>,
+                name: &'static str,
+            ) -> mrixai_core::Result<Self> {
+                let text = <String as $crate::columns::Field>::take(row, name)?;
+                Self::ALL.iter().copied().find(|v| v.name() == text).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.name()).collect();
+                    mrixai_core::Error::invalid(format!(
+                        "column `{name}` holds `{text}`, expected one of {}",
+                        names.join(", ")
+                    ))
+                })
+            }
+        }
+    };
+}
+
 /// Declares a struct whose fields are table columns (in order; `as "name"` renames one) and
 /// implements [`Field`] for it; with `= "stem"` it is a [`TableRow`] written to that stem.
 #[macro_export]

@@ -10,6 +10,7 @@
 //! `d_z = mean / sd` and a p-value; adjustment (Holm, BH) is within a family: the real
 //! methods among themselves, and the comparisons that involve a control separately.
 
+use crate::tables::Family;
 use crate::{describe, dist, linalg::Matrix, lmm};
 use std::collections::BTreeMap;
 
@@ -36,7 +37,7 @@ pub struct PairComparison {
     /// Second method.
     pub method_b: String,
     /// `methods` (both real) or `controls` (at least one control).
-    pub family: &'static str,
+    pub family: Family,
     /// Models contributing samples.
     pub n_models: usize,
     /// Paired samples.
@@ -84,9 +85,9 @@ pub fn compare_pair(scores: &MethodScores, a: &str, b: &str, level: f64) -> Pair
         method_a: a.to_string(),
         method_b: b.to_string(),
         family: if is_control(a) || is_control(b) {
-            "controls"
+            Family::Controls
         } else {
-            "methods"
+            Family::Methods
         },
         n_models: models.levels,
         n_samples: d.len(),
@@ -309,7 +310,7 @@ mod tests {
         let c = compare_pair(&s, "random", "b", 0.95);
         assert_eq!(
             (c.test.as_str(), c.family, c.df),
-            ("paired_t", "controls", 29.0)
+            ("paired_t", Family::Controls, 29.0)
         );
         assert!(c.p < 1e-6);
         let empty = compare_pair(&s, "x", "b", 0.95);

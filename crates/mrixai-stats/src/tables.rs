@@ -9,6 +9,36 @@ use mrixai_core::SourceName;
 use mrixai_core::{Error, Result};
 use std::path::Path;
 
+crate::text_enum! {
+    /// The blocks of a method comparison.
+    pub enum Blocks {
+        /// One block per model (its model-level scores).
+        Model = "model",
+        /// One block per model and sample.
+        Sample = "sample",
+    }
+}
+
+crate::text_enum! {
+    /// A correlation coefficient.
+    pub enum Correlation {
+        /// Pearson's r.
+        Pearson = "pearson",
+        /// Spearman's ρ.
+        Spearman = "spearman",
+    }
+}
+
+crate::text_enum! {
+    /// The family of a method pair, within which p-values are adjusted.
+    pub enum Family {
+        /// Both are real attribution methods.
+        Methods = "methods",
+        /// At least one is a control.
+        Controls = "controls",
+    }
+}
+
 stats_table! {
     /// A model (cell): `models`, and the leading columns of every per-model table.
     pub struct ModelRow = "models" {
@@ -85,7 +115,7 @@ stats_table! {
         /// Metric.
         pub metric: String,
         /// `pearson` or `spearman`.
-        pub test: String,
+        pub test: Correlation,
         /// Models (or values) entering the test.
         pub n: usize,
         /// Correlation coefficient.
@@ -311,7 +341,7 @@ stats_table! {
         /// Metric.
         pub metric: String,
         /// Blocks: `model` or `sample`.
-        pub unit: String,
+        pub unit: Blocks,
         /// Methods compared.
         pub k: usize,
         /// Complete blocks (models or samples).
@@ -331,7 +361,7 @@ stats_table! {
         /// Metric.
         pub metric: String,
         /// Blocks: `model` or `sample`.
-        pub unit: String,
+        pub unit: Blocks,
         /// Attribution method.
         pub method: String,
         /// Complete blocks (models or samples).
@@ -351,7 +381,7 @@ stats_table! {
         /// Metric.
         pub metric: String,
         /// Blocks: `model` or `sample`.
-        pub unit: String,
+        pub unit: Blocks,
         /// First method.
         pub method_a: String,
         /// Second method.
@@ -390,8 +420,8 @@ stats_table! {
     pub struct MethodPairRow = "method_pairs" {
         /// Metric.
         pub metric: String,
-        /// `methods`, `controls` or `method_vs_control`.
-        pub family: String,
+        /// `methods` (both real) or `controls` (at least one control).
+        pub family: Family,
         /// First method.
         pub method_a: String,
         /// Second method.
@@ -545,6 +575,24 @@ tables! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_names_read_back_and_others_are_errors() {
+        use crate::columns::{Field, Value};
+        for &b in Blocks::ALL {
+            let mut out = Vec::new();
+            b.put(&mut out);
+            assert_eq!(Blocks::take(&mut out.iter(), "unit").unwrap(), b);
+        }
+        let bad = [Value::Str("models".into())];
+        let e = Family::take(&mut bad.iter(), "family")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`family`") && e.contains("`models`") && e.contains("methods, controls"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn fields_are_named_after_their_stems_and_every_file_is_listed() {

@@ -23,7 +23,7 @@ pub mod weights;
 
 pub use arch::{Arch, FeatureItem, InputNorm};
 pub use mrixai_core::atomic::OutDir;
-pub use pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
+pub use pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, TrainedOn, ood_shapes, save_checkpoint};
 pub use run::{
     InitSpec, Predictions, import_imagenet, predict_split, pretrain_ood, train_model_on_dataset,
     train_on_dataset,

@@ -238,13 +238,75 @@ const DOT_FILL_3D: f32 = (0.5 - 0.1170) / (1.0 - 0.1170);
 /// Contrast of the surface patterns (fraction of the intensity range).
 const PATTERN_CONTRAST: f32 = 0.45;
 
+/// What a checkpoint was trained on, written in `model.json` as its name: the procedural
+/// out-of-domain stand-in (`ood-shapes`), imported ImageNet weights (`imagenet`), or a
+/// dataset's task (its name in `dataset.json`: `lesion`, `anatomy`, `presence`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrainedOn {
+    /// The procedural out-of-domain task.
+    OodShapes,
+    /// ImageNet weights imported from a file.
+    ImageNet,
+    /// The task of a dataset folder.
+    Dataset(String),
+}
+
+/// A dataset task not yet known (the empty name).
+impl Default for TrainedOn {
+    fn default() -> Self {
+        TrainedOn::Dataset(String::new())
+    }
+}
+
+impl TrainedOn {
+    /// The name in `model.json`.
+    pub fn name(&self) -> &str {
+        match self {
+            TrainedOn::OodShapes => "ood-shapes",
+            TrainedOn::ImageNet => "imagenet",
+            TrainedOn::Dataset(task) => task,
+        }
+    }
+
+    /// The source of a model initialised from such a checkpoint: `ood` for the out-of-domain
+    /// tasks, `mri` for a dataset's.
+    pub fn source(&self) -> Source {
+        match self {
+            TrainedOn::OodShapes | TrainedOn::ImageNet => Source::Ood,
+            TrainedOn::Dataset(_) => Source::Mri,
+        }
+    }
+}
+
+impl std::fmt::Display for TrainedOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for TrainedOn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for TrainedOn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(match String::deserialize(d)?.as_str() {
+            "ood-shapes" => TrainedOn::OodShapes,
+            "imagenet" => TrainedOn::ImageNet,
+            task => TrainedOn::Dataset(task.to_string()),
+        })
+    }
+}
+
 /// The `model.json` sidecar of a checkpoint folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     /// Preset name (`vgg-small`, `vgg16`, …) or `custom`.
     pub arch: String,
-    /// Task: `ood-shapes`, `imagenet`, or the dataset the model was trained on (`dataset`).
-    pub task: String,
+    /// What it was trained on.
+    pub task: TrainedOn,
     /// Pre-training source of the initial weights (`scratch`, `ood` or `mri`; `None`, written
     /// `unknown`, for a checkpoint of unknown origin).
     #[serde(with = "source_or_unknown")]
@@ -303,7 +365,7 @@ impl ModelInfo {
     pub fn untrained() -> Self {
         Self {
             arch: String::new(),
-            task: String::new(),
+            task: TrainedOn::default(),
             source: Some(Source::Scratch),
             data: String::new(),
             init: None,
@@ -365,4 +427,24 @@ pub fn save_checkpoint(
     }
     tmp.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trained_on_reads_and_writes_its_name_and_gives_the_source() {
+        let cases = [
+            (TrainedOn::OodShapes, "ood-shapes", Source::Ood),
+            (TrainedOn::ImageNet, "imagenet", Source::Ood),
+            (TrainedOn::Dataset("anatomy".into()), "anatomy", Source::Mri),
+        ];
+        for (t, name, source) in cases {
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<TrainedOn>(&json).unwrap(), t);
+            assert_eq!(t.source(), source);
+        }
+    }
 }

@@ -3,7 +3,9 @@
 
 use crate::Compute;
 use crate::arch::{Arch, PRESETS};
-use crate::pretrain::{CHECKPOINT_FILES, ModelInfo, OodTask, ood_shapes, save_checkpoint};
+use crate::pretrain::{
+    CHECKPOINT_FILES, ModelInfo, OodTask, TrainedOn, ood_shapes, save_checkpoint,
+};
 use crate::train::{TrainConfig, TrainReport, accuracy, train};
 use crate::transfer::Init;
 use crate::vgg::Vgg;
@@ -85,8 +87,7 @@ pub fn source_of(checkpoint: &Path) -> Option<Source> {
         checkpoint.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
     match ModelInfo::read(&dir) {
-        Ok(i) if i.task == "ood-shapes" || i.task == "imagenet" => Some(Source::Ood),
-        Ok(_) => Some(Source::Mri),
+        Ok(i) => Some(i.task.source()),
         Err(_) => None,
     }
 }
@@ -191,11 +192,11 @@ fn save_trained(
 
 /// The task recorded in a dataset folder's `dataset.json` (`lesion`, `anatomy`, …), or
 /// `dataset` when it names none.
-fn dataset_task(dataset: &Path) -> String {
-    mrixai_core::dataset::read_info(dataset)
+fn dataset_task(dataset: &Path) -> TrainedOn {
+    let task = mrixai_core::dataset::read_info(dataset)
         .ok()
-        .and_then(|v| v.get("task").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "dataset".into())
+        .and_then(|v| v.get("task").and_then(|t| t.as_str()).map(str::to_string));
+    TrainedOn::Dataset(task.unwrap_or_else(|| "dataset".into()))
 }
 
 /// Pre-trains `arch` on the procedural out-of-domain task generated with `data_seed`,
@@ -215,7 +216,7 @@ pub fn pretrain_ood(
     let report = train(cfg, &a, &tr, &va, None, seed, progress)?;
     let info = ModelInfo {
         arch: arch_label(arch),
-        task: "ood-shapes".into(),
+        task: TrainedOn::OodShapes,
         data: format!(
             "procedural shapes {}, {}/{}/{} per class",
             task.shape()
@@ -255,7 +256,7 @@ pub fn import_imagenet(
     crate::weights::assign(&mut model, &tensors, weights, usize::MAX)?;
     let info = ModelInfo {
         arch: arch.into(),
-        task: "imagenet".into(),
+        task: TrainedOn::ImageNet,
         data: weights.display().to_string(),
         ..ModelInfo::untrained()
     };

@@ -122,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         check_out_file(&args.out.with_extension("nii.gz"), args.force)?;
     }
     // the oracle's ground truth from a file is read here: the library takes it from its caller
-    let file_masks = if job.method == "oracle" {
+    let file_masks = if mrixai_attrib::needs_masks(&job.method) {
         if job.params.contains_key("masks") && args.source.dataset.is_some() {
             anyhow::bail!(
                 "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
@@ -171,7 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::anyhow!("{source}: {e}")
     })?;
     let masks = masks.or(file_masks);
-    if job.method == "oracle" && masks.is_none() {
+    if mrixai_attrib::needs_masks(&job.method) && masks.is_none() {
         anyhow::bail!(
             "the oracle needs ground-truth masks: use --dataset or --param masks=FILE.npy"
         );
