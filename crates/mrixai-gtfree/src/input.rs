@@ -1,0 +1,99 @@
+//! What the model-based metrics share: checking a batch, its maps and targets; the baseline
+//! a removed feature takes; the output a metric follows.
+
+use mrixai_core::{ArrayF, Error, Explainable, Result, ViewF};
+use ndarray::{Axis, IxDyn};
+
+/// The value a removed feature takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Baseline {
+    /// The sample's smallest input value (Quantus's `"black"`).
+    Black,
+    /// A fixed value.
+    Value(f32),
+}
+
+impl Baseline {
+    /// The value for sample `x` (one sample, any shape).
+    pub(crate) fn value(self, x: ViewF) -> f32 {
+        match self {
+            Baseline::Black => x.iter().copied().fold(f32::INFINITY, f32::min),
+            Baseline::Value(v) => v,
+        }
+    }
+}
+
+/// The model output a metric follows for the target class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The softmax probability.
+    Probability,
+    /// The logit.
+    Logit,
+}
+
+/// Samples explained per forward pass.
+pub(crate) const CHUNK: usize = 64;
+
+/// Checks a batch `x` `[N, C, …]`, its maps (the shape of `x`, or one channel) and targets,
+/// and returns the maps broadcast to the shape of `x`.
+pub(crate) fn checked(
+    model: &dyn Explainable,
+    x: ViewF,
+    maps: ViewF,
+    targets: &[usize],
+) -> Result<ArrayF> {
+    let shape = x.shape();
+    if x.ndim() < 3 {
+        return Err(Error::shape("inputs", "[N, C, …spatial]", shape));
+    }
+    let one_channel: Vec<usize> = [shape[0], 1]
+        .into_iter()
+        .chain(shape[2..].iter().copied())
+        .collect();
+    if maps.shape() != shape && maps.shape() != one_channel.as_slice() {
+        let want = format!("{shape:?} or {one_channel:?} (the inputs' shape, or one channel)");
+        return Err(Error::shape("maps", want, maps.shape()));
+    }
+    if targets.len() != shape[0] {
+        return Err(Error::invalid(format!(
+            "{} target(s) for {} sample(s)",
+            targets.len(),
+            shape[0]
+        )));
+    }
+    let classes = model.num_classes();
+    if let Some(t) = targets.iter().find(|&&t| t >= classes) {
+        return Err(Error::invalid(format!(
+            "target {t} of a model with {classes} classes"
+        )));
+    }
+    mrixai_core::error::ensure_finite("inputs", x.iter())?;
+    mrixai_core::error::ensure_finite("maps", maps.iter())?;
+    let full = maps
+        .broadcast(IxDyn(shape))
+        .ok_or_else(|| Error::shape("maps", format!("{shape:?}"), maps.shape()))?;
+    Ok(full.to_owned())
+}
+
+/// The model's `output` for each sample's target class.
+pub(crate) fn target_scores(
+    model: &dyn Explainable,
+    x: ViewF,
+    targets: &[usize],
+    output: Output,
+) -> Result<Vec<f64>> {
+    let logits = model.forward(x)?;
+    let scores = logits.axis_iter(Axis(0)).zip(targets).map(|(row, &t)| {
+        let l: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+        match output {
+            Output::Logit => l[t],
+            Output::Probability => {
+                let max = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = l.iter().map(|v| (v - max).exp()).sum();
+                (l[t] - max).exp() / sum
+            }
+        }
+    });
+    Ok(scores.collect())
+}

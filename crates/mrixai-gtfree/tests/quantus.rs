@@ -1,0 +1,129 @@
+//! The metrics against Quantus 0.6 on the Captum fixtures' models and gradient maps
+//! (`fixtures/gtfree/make_quantus.py`): region perturbation (MoRF, LeRF), pixel flipping,
+//! faithfulness correlation (on the subsets Quantus drew), sparseness and complexity.
+
+use mrixai_core::{ArrayF, npy};
+use mrixai_gtfree::{
+    Baseline, Order, Output, PixelFlipping, RegionPerturbation, complexity,
+    faithfulness_correlation_on, pixel_flipping, region_perturbation, sparseness,
+};
+use mrixai_testkit::{Tolerance, assert_close, workspace_dir};
+use mrixai_zoo::Vgg;
+use ndarray::{Array3, ArrayD};
+
+struct Case {
+    name: &'static str,
+    model: Vgg,
+    x: ArrayF,
+    maps: ArrayF,
+    targets: Vec<usize>,
+}
+
+fn case(name: &'static str) -> Case {
+    let captum = workspace_dir().join("fixtures/captum").join(name);
+    let targets = npy::read::<i64>(&captum.join("targets.npy")).unwrap();
+    Case {
+        name,
+        model: Vgg::load(&captum).unwrap(),
+        x: npy::read::<f32>(&captum.join("inputs.npy")).unwrap(),
+        // the gradient maps with their exact zeros made distinct (Quantus's orderings break
+        // ties in a CPU-dependent order)
+        maps: npy::read::<f32>(
+            &workspace_dir()
+                .join("fixtures/gtfree")
+                .join(name)
+                .join("maps.npy"),
+        )
+        .unwrap(),
+        targets: targets.iter().map(|&t| t as usize).collect(),
+    }
+}
+
+fn golden(c: &Case, file: &str) -> ArrayD<f64> {
+    let p = workspace_dir()
+        .join("fixtures/gtfree")
+        .join(c.name)
+        .join(format!("{file}.npy"));
+    npy::read::<f64>(&p).unwrap()
+}
+
+fn check(c: &Case, file: &str, got: impl IntoIterator<Item = f64>, tol: Tolerance) {
+    let want = golden(c, file);
+    assert_close(
+        &format!("{}/{file}", c.name),
+        got,
+        want.iter().copied(),
+        tol,
+    );
+}
+
+#[test]
+fn equal_to_quantus() {
+    for c in [case("vgg_small"), case("vgg_bn")] {
+        let (x, a, t) = (c.x.view(), c.maps.view(), c.targets.as_slice());
+        for (order, file) in [(Order::MoRF, "morf"), (Order::LeRF, "lerf")] {
+            let cfg = RegionPerturbation {
+                order,
+                ..RegionPerturbation::default()
+            };
+            let curves = region_perturbation(&c.model, x.view(), a.view(), t, &cfg).unwrap();
+            let file = format!("region_perturbation_{file}");
+            check(
+                &c,
+                &file,
+                curves.values.iter().copied(),
+                Tolerance::of_largest(1e-5, 0.0),
+            );
+        }
+        let cfg = PixelFlipping {
+            features_in_step: 256,
+            ..PixelFlipping::default()
+        };
+        let curves = pixel_flipping(&c.model, x.view(), a.view(), t, &cfg).unwrap();
+        check(
+            &c,
+            "pixel_flipping",
+            curves.values.iter().copied(),
+            Tolerance::of_largest(1e-5, 0.0),
+        );
+        let subsets = golden_subsets(&c);
+        let fc = faithfulness_correlation_on(
+            &c.model,
+            x.view(),
+            a.view(),
+            t,
+            subsets.view(),
+            Baseline::Black,
+            Output::Logit,
+        )
+        .unwrap();
+        check(
+            &c,
+            "faithfulness_correlation",
+            fc,
+            Tolerance::of_largest(1e-5, 0.0),
+        );
+        check(
+            &c,
+            "sparseness",
+            sparseness(a.view()),
+            Tolerance::relative(1e-6),
+        );
+        check(
+            &c,
+            "complexity",
+            complexity(a.view()),
+            Tolerance::relative(1e-6),
+        );
+    }
+}
+
+fn golden_subsets(c: &Case) -> Array3<usize> {
+    let p = workspace_dir()
+        .join("fixtures/gtfree")
+        .join(c.name)
+        .join("fc_subsets.npy");
+    let s = npy::read::<i32>(&p).unwrap();
+    let shape = (s.shape()[0], s.shape()[1], s.shape()[2]);
+    Array3::from_shape_vec(shape, s.iter().map(|&i| i as usize).collect()).unwrap()
+}
