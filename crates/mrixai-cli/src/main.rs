@@ -35,6 +35,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Score attribution maps against ground-truth masks.
     Score(cmd::score::Args),
+    /// Score attribution maps without ground truth (needs the model).
+    Evaluate(cmd::evaluate::Args),
     /// Statistics over a long-format score table.
     Stats(cmd::stats::Args),
     /// Write the HTML report of a run.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Predict(a) => cmd::predict::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Score(a) => cmd::score::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::RunCell(a) => cmd::run_cell::run(a),

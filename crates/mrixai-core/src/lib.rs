@@ -34,10 +34,18 @@ pub type ArrayF = ndarray::ArrayD<f32>;
 pub type ViewF<'a> = ndarray::ArrayViewD<'a, f32>;
 
 /// Whether larger values of the metric named `name` are better: all but distances and
-/// errors (`emd`, `*_distance`, `*_error`). The one rule of metric direction, used by the
-/// metrics, the statistics and the report.
+/// errors (`emd`, `*_distance`, `*_error`) and the metrics without ground truth whose better
+/// maps give smaller values (the area of a LeRF drop curve or of a MoRF pixel-flipping curve,
+/// the entropy `complexity`). The one rule of metric direction, used by the metrics, the
+/// statistics and the report.
 pub fn higher_is_better(name: &str) -> bool {
-    !(name == "emd" || name.ends_with("_distance") || name.ends_with("_error"))
+    const LOWER: [&str; 4] = [
+        "emd",
+        "region_perturbation_lerf",
+        "pixel_flipping",
+        "complexity",
+    ];
+    !(LOWER.contains(&name) || name.ends_with("_distance") || name.ends_with("_error"))
 }
 
 /// Whether the metric named `name` is 1 or 0 per sample, a hit or a miss (the pointing

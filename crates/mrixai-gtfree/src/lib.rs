@@ -8,7 +8,8 @@
 //!   sample ([`Curves`], with its area);
 //! - [`faithfulness_correlation`]: the correlation, over random feature subsets, of the
 //!   attribution they hold and the output drop their removal causes;
-//! - [`sparseness`] (Gini index) and [`complexity`] (entropy) of a map.
+//! - [`sparseness`] (Gini index) and [`complexity`] (entropy) of a map;
+//! - [`score`]: the metrics by name ([`NAMES`]), one value per sample, for tables.
 //!
 //! Each equals Quantus 0.6 (`fixtures/gtfree`) where its definition is sound; where Quantus's
 //! result depends on something other than the sample (its batch-wide normalisation, numpy's
@@ -22,6 +23,7 @@ mod complexity;
 mod faithfulness;
 mod input;
 mod perturbation;
+mod set;
 
 pub use complexity::{complexity, sparseness};
 pub use faithfulness::{
@@ -31,6 +33,7 @@ pub use input::{Baseline, Output};
 pub use perturbation::{
     Curves, Order, PixelFlipping, RegionPerturbation, pixel_flipping, region_perturbation,
 };
+pub use set::{NAMES, Settings, parse_names, score};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -109,6 +109,69 @@ fn read_input(path: &Path) -> anyhow::Result<ArrayF> {
     Ok(x)
 }
 
+/// A checkpoint with the batch it explains.
+pub(crate) struct Batch {
+    /// The model.
+    pub model: Vgg,
+    /// The inputs, prepared for the model.
+    pub x: ArrayF,
+    /// The class explained per sample.
+    pub targets: Vec<usize>,
+    /// The dataset split's masks (with `--dataset`).
+    pub masks: Option<ndarray::ArrayD<u8>>,
+}
+
+/// The checkpoint of `source` on its device, its inputs (prepared for the model), the
+/// target classes (from `target` with `--input`, the labels with `--dataset` when
+/// `target_class` is `label`, else the predictions; checked, an error naming where they came
+/// from) and, with `--dataset`, the split's masks. `explain` and `evaluate` share it.
+pub(crate) fn load_batch(
+    source: &super::ModelInput,
+    target: Option<&Path>,
+    target_class: Option<&str>,
+) -> anyhow::Result<Batch> {
+    let model = Vgg::load_on(&source.model, source.device.device)?;
+    let (images, targets, masks) = match (&source.dataset, &source.input) {
+        (Some(dir), _) => {
+            let choice: TargetClass = target_class
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: Error| anyhow::anyhow!("--{}", e.to_string().replacen(' ', "-", 1)))?
+                .unwrap_or_default();
+            let s = read_split(dir, source.split)?;
+            let labels = (choice == TargetClass::Label).then(|| s.label_indices());
+            (s.images, labels, Some(s.masks))
+        }
+        (None, Some(path)) => {
+            let x = read_input(path)?;
+            let t = target.map(read_targets).transpose()?;
+            (x, t, None)
+        }
+        (None, None) => anyhow::bail!("give --dataset DIR or --input x.npy"),
+    };
+    let x = model.prepare(images.view())?;
+    let targets = match targets {
+        Some(t) => t,
+        None => model.predict(x.view())?,
+    };
+    // the targets' range, checked here so that the error names where they came from (their
+    // number is checked by the explain service)
+    check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
+        let from = match (&source.dataset, target) {
+            (Some(dir), _) => format!("labels of {} ({})", dir.display(), source.split),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => "predictions".into(),
+        };
+        anyhow::anyhow!("{from}: {e}")
+    })?;
+    Ok(Batch {
+        model,
+        x,
+        targets,
+        masks,
+    })
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.batch_size == 0 {
@@ -134,42 +197,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let model = Vgg::load_on(&args.source.model, args.source.device.device)?;
-    let (images, targets, masks) = match (&args.source.dataset, &args.source.input) {
-        (Some(dir), _) => {
-            let choice: TargetClass = args
-                .target_class
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e: Error| anyhow::anyhow!("--{}", e.to_string().replacen(' ', "-", 1)))?
-                .unwrap_or_default();
-            let s = read_split(dir, args.source.split)?;
-            let labels = (choice == TargetClass::Label).then(|| s.label_indices());
-            (s.images, labels, Some(s.masks))
-        }
-        (None, Some(path)) => {
-            let x = read_input(path)?;
-            let t = args.target.as_deref().map(read_targets).transpose()?;
-            (x, t, None)
-        }
-        (None, None) => anyhow::bail!("give --dataset DIR or --input x.npy"),
-    };
-    let x = model.prepare(images.view())?;
-    let targets = match targets {
-        Some(t) => t,
-        None => model.predict(x.view())?,
-    };
-    // the targets' range, checked here so that the error names where they came from (their
-    // number is checked by the explain service)
-    check_targets(&[targets.len(), model.num_classes()], &targets).map_err(|e| {
-        let source = match (&args.source.dataset, &args.target) {
-            (Some(dir), _) => format!("labels of {} ({})", dir.display(), args.source.split),
-            (None, Some(path)) => path.display().to_string(),
-            (None, None) => "predictions".into(),
-        };
-        anyhow::anyhow!("{source}: {e}")
-    })?;
+    let Batch {
+        model,
+        x,
+        targets,
+        masks,
+    } = load_batch(
+        &args.source,
+        args.target.as_deref(),
+        args.target_class.as_deref(),
+    )?;
     let masks = masks.or(file_masks);
     if mrixai_attrib::needs_masks(&job.method) && masks.is_none() {
         anyhow::bail!(

@@ -1,6 +1,7 @@
 //! One module per subcommand: each has clap `Args` and a `run` function.
 
 pub mod aggregate;
+pub mod evaluate;
 pub mod explain;
 pub mod predict;
 pub mod pretrain;

@@ -1,0 +1,149 @@
+//! `mrixai evaluate`: scores attribution maps without ground truth, with the model that made
+//! them (region perturbation, pixel flipping, faithfulness correlation, sparseness,
+//! complexity; docs/METRICS.md), into a long-format table `[method,] sample, metric, value`
+//! that `mrixai stats` reads.
+//!
+//! ```text
+//! mrixai evaluate --model ckpt/ --input x.npy --target t.npy --maps ig.npy --method ig --out gtfree.csv
+//! mrixai evaluate --model ckpt/ --dataset data/ --maps ig.npy --metrics sparseness,pixel_flipping
+//! ```
+
+use anyhow::bail;
+use mrixai_gtfree::{Baseline, Settings, parse_names, score};
+use mrixai_metrics::read_attributions;
+use mrixai_stats::table::{MapScore, write_map_scores};
+use std::path::PathBuf;
+
+/// Arguments of `mrixai evaluate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The checkpoint and the images the maps explain.
+    #[command(flatten)]
+    pub source: super::ModelInput,
+    /// Target classes `[N]` as `.npy` (with `--input`; default: the predicted class).
+    #[arg(long, requires = "input", conflicts_with = "dataset")]
+    pub target: Option<PathBuf>,
+    /// With `--dataset`: the class the maps explain, `prediction` (default) or `label`.
+    #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
+    pub target_class: Option<String>,
+    /// Attribution maps `.npy`: the inputs' shape, or one channel `[N, 1, …spatial]`.
+    #[arg(long)]
+    pub maps: PathBuf,
+    /// Metric names, comma-separated (default: all of region_perturbation_morf,
+    /// region_perturbation_lerf, pixel_flipping, faithfulness_correlation, sparseness,
+    /// complexity).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Region perturbation: side of a patch, in pixels (voxels).
+    #[arg(long, default_value_t = 8)]
+    pub patch: usize,
+    /// Region perturbation: most patches replaced.
+    #[arg(long, default_value_t = 100)]
+    pub regions: usize,
+    /// Pixel flipping: features replaced per step.
+    #[arg(long, default_value_t = 1)]
+    pub features_in_step: usize,
+    /// Faithfulness correlation: random subsets per sample.
+    #[arg(long, default_value_t = 100)]
+    pub runs: usize,
+    /// Faithfulness correlation: features per subset.
+    #[arg(long, default_value_t = 224)]
+    pub subset: usize,
+    /// Seed of the faithfulness-correlation subsets.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// What a removed feature becomes: `black` (the sample's smallest value) or a number.
+    #[arg(long, default_value = "black")]
+    pub baseline: String,
+    /// The attribution method that made the maps, written as a `method` column.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Output table, `.csv` or `.parquet`.
+    #[arg(long, default_value = "gtfree.csv")]
+    pub out: PathBuf,
+    /// Replace an existing output file (never a folder, never without this flag).
+    #[arg(long)]
+    pub force: bool,
+    /// Hide the progress bar (results still go to stdout, notes and errors to stderr).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl Args {
+    /// The metrics' settings from the flags.
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let baseline = match self.baseline.as_str() {
+            "black" => Baseline::Black,
+            v => match v.parse::<f32>() {
+                Ok(x) if x.is_finite() => Baseline::Value(x),
+                _ => bail!("--baseline `{v}`: expected `black` or a number"),
+            },
+        };
+        let mut s = Settings::default();
+        s.region.patch = self.patch;
+        s.region.regions = self.regions;
+        s.region.baseline = baseline;
+        s.flipping.features_in_step = self.features_in_step;
+        s.flipping.baseline = baseline;
+        s.faithfulness.runs = self.runs;
+        s.faithfulness.subset = self.subset;
+        s.faithfulness.seed = self.seed;
+        s.faithfulness.baseline = baseline;
+        Ok(s)
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext != "csv" && ext != "parquet" {
+        bail!(
+            "{}: unsupported output format `.{ext}`; write .csv or .parquet",
+            args.out.display()
+        );
+    }
+    let names = parse_names(&args.metrics)?;
+    let settings = args.settings()?;
+    mrixai_core::atomic::check_out_file(&args.out, args.force)?;
+    let (maps, converted) = read_attributions(&args.maps)?;
+    if let Some(note) = converted {
+        eprintln!("note: {note}");
+    }
+    let super::explain::Batch {
+        model, x, targets, ..
+    } = super::explain::load_batch(
+        &args.source,
+        args.target.as_deref(),
+        args.target_class.as_deref(),
+    )?;
+    let bar = mrixai_cli::Bar::new(!args.quiet);
+    let values = score(
+        &model,
+        x.view(),
+        maps.view(),
+        &targets,
+        &names,
+        &settings,
+        &bar,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.maps.display()))?;
+    let mut rows = Vec::with_capacity(names.len() * targets.len());
+    for i in 0..targets.len() {
+        for (name, v) in names.iter().zip(&values) {
+            rows.push(MapScore {
+                method: args.method.clone(),
+                sample: i as i64,
+                metric: name.to_string(),
+                value: v[i],
+            });
+        }
+    }
+    write_map_scores(&args.out, &rows)?;
+    println!(
+        "evaluated {} map(s) on {} metric(s) → {}",
+        targets.len(),
+        names.len(),
+        args.out.display()
+    );
+    Ok(())
+}
