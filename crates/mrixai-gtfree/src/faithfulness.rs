@@ -2,9 +2,9 @@
 //! random subsets of features, the Pearson correlation of the attribution a subset holds and
 //! the drop in the target's output when it is replaced by a baseline.
 
-use crate::input::{Baseline, CHUNK, Output, checked, target_scores};
+use crate::input::{Baseline, Chunk, Output, checked, chunks, target_scores};
 use mrixai_core::{Error, Explainable, Result, ViewF};
-use ndarray::{Array3, ArrayView3, Axis, Slice};
+use ndarray::{Array3, ArrayView3, Axis};
 use rand::Rng as _;
 
 /// Settings of [`faithfulness_correlation`].
@@ -100,15 +100,15 @@ pub fn faithfulness_correlation_on(
     let a = a.as_standard_layout();
     let a = a.as_slice().unwrap_or_default();
     let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(CHUNK) {
-        let end = (start + CHUNK).min(n);
-        let xs = x
-            .slice_axis(Axis(0), Slice::from(start..end))
-            .as_standard_layout()
-            .into_owned();
-        let t = &targets[start..end];
-        let y0 = target_scores(model, xs.view(), t, output)?;
-        let base: Vec<f32> = xs.outer_iter().map(|s| baseline.value(s)).collect();
+    for chunk in chunks(model, x.view(), targets, baseline, output) {
+        let Chunk {
+            start,
+            x: xs,
+            targets: t,
+            y0,
+            base,
+        } = chunk?;
+        let end = start + t.len();
         let (mut held, mut drops) = (
             vec![vec![0.0; runs]; end - start],
             vec![vec![0.0; runs]; end - start],

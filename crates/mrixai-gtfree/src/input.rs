@@ -2,7 +2,7 @@
 //! a removed feature takes; the output a metric follows.
 
 use mrixai_core::{ArrayF, Error, Explainable, Result, ViewF};
-use ndarray::{Axis, IxDyn};
+use ndarray::{Axis, IxDyn, Slice};
 
 /// The value a removed feature takes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,8 +32,48 @@ pub enum Output {
     Logit,
 }
 
-/// Samples explained per forward pass.
-pub(crate) const CHUNK: usize = 64;
+/// Samples per forward pass.
+const CHUNK: usize = 64;
+
+/// Up to [`CHUNK`] samples that go through the model together: their inputs (C order), targets,
+/// unperturbed outputs and baseline values.
+pub(crate) struct Chunk<'a> {
+    /// Index of the first sample.
+    pub start: usize,
+    /// The inputs.
+    pub x: ArrayF,
+    /// Their targets.
+    pub targets: &'a [usize],
+    /// The model's output for each, unperturbed.
+    pub y0: Vec<f64>,
+    /// The baseline value of each.
+    pub base: Vec<f32>,
+}
+
+/// `x` in chunks of [`CHUNK`] samples, each with its unperturbed outputs and baselines.
+pub(crate) fn chunks<'a>(
+    model: &'a dyn Explainable,
+    x: ViewF<'a>,
+    targets: &'a [usize],
+    baseline: Baseline,
+    output: Output,
+) -> impl Iterator<Item = Result<Chunk<'a>>> + 'a {
+    let n = x.shape()[0];
+    (0..n).step_by(CHUNK).map(move |start| {
+        let end = (start + CHUNK).min(n);
+        let xs = (x.slice_axis(Axis(0), Slice::from(start..end)))
+            .as_standard_layout()
+            .into_owned();
+        let t = &targets[start..end];
+        Ok(Chunk {
+            start,
+            y0: target_scores(model, xs.view(), t, output)?,
+            base: xs.outer_iter().map(|s| baseline.value(s)).collect(),
+            x: xs,
+            targets: t,
+        })
+    })
+}
 
 /// Checks a batch `x` `[N, C, …]`, its maps (the shape of `x`, or one channel) and targets,
 /// and returns the maps broadcast to the shape of `x`.

@@ -2,9 +2,9 @@
 //! patches ([`region_perturbation`]) or features ([`pixel_flipping`]) are replaced, one
 //! after another, by a baseline.
 
-use crate::input::{Baseline, CHUNK, Output, checked, target_scores};
+use crate::input::{Baseline, Chunk, Output, checked, chunks, target_scores};
 use mrixai_core::{Error, Explainable, Result, ViewF};
-use ndarray::{Array2, Axis, Slice};
+use ndarray::Array2;
 
 /// Which features are removed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,16 +132,8 @@ pub fn region_perturbation(
                 .collect()
         })
         .collect();
-    let values = run(
-        model,
-        x,
-        targets,
-        &steps,
-        cfg.baseline,
-        cfg.output,
-        |y0, y| y0 - y,
-    )?;
-    Ok(Curves { values })
+    let how = (cfg.baseline, cfg.output);
+    run(model, x, targets, &steps, how, |y0, y| y0 - y)
 }
 
 /// The pixel-flipping curves of `maps` for `model` on `x` and `targets`.
@@ -168,16 +160,8 @@ pub fn pixel_flipping(
                 .collect()
         })
         .collect();
-    let values = run(
-        model,
-        x,
-        targets,
-        &steps,
-        cfg.baseline,
-        cfg.output,
-        |_, y| y,
-    )?;
-    Ok(Curves { values })
+    let how = (cfg.baseline, cfg.output);
+    run(model, x, targets, &steps, how, |_, y| y)
 }
 
 /// Indices of `keys` in removal order: descending (MoRF) or ascending (LeRF); ties keep
@@ -225,43 +209,41 @@ fn blocks(spatial: &[usize], p: usize) -> Vec<Vec<usize>> {
 }
 
 /// Replaces, sample by sample, the features of each step (cumulatively) by the baseline and
-/// records `point(y_unperturbed, y_after_step)` per step; samples go through the model
-/// [`CHUNK`] at a time.
+/// records `point(y_unperturbed, y_after_step)` per step; `how` is the baseline and the
+/// output followed.
 fn run(
     model: &dyn Explainable,
     x: ViewF,
     targets: &[usize],
     steps: &[Vec<Vec<usize>>],
-    baseline: Baseline,
-    output: Output,
+    how: (Baseline, Output),
     point: impl Fn(f64, f64) -> f64,
-) -> Result<Array2<f64>> {
+) -> Result<Curves> {
     let n_steps = steps.iter().map(Vec::len).max().unwrap_or(0);
     let mut values = Array2::<f64>::zeros((x.shape()[0], n_steps));
-    for start in (0..x.shape()[0]).step_by(CHUNK) {
-        let end = (start + CHUNK).min(x.shape()[0]);
-        let mut xs = x
-            .slice_axis(Axis(0), Slice::from(start..end))
-            .as_standard_layout()
-            .into_owned();
-        let t = &targets[start..end];
-        let y0 = target_scores(model, xs.view(), t, output)?;
-        let base: Vec<f32> = xs.outer_iter().map(|s| baseline.value(s)).collect();
-        let per_sample = xs.len() / (end - start);
+    for chunk in chunks(model, x, targets, how.0, how.1) {
+        let Chunk {
+            start,
+            x: mut xs,
+            targets: t,
+            y0,
+            base,
+        } = chunk?;
+        let per_sample = xs.len() / t.len();
         for k in 0..n_steps {
             let flat = xs.as_slice_mut().unwrap_or_default();
-            for (b, s) in steps[start..end].iter().enumerate() {
+            for (b, s) in steps[start..start + t.len()].iter().enumerate() {
                 for &i in s.get(k).into_iter().flatten() {
                     flat[b * per_sample + i] = base[b];
                 }
             }
-            let y = target_scores(model, xs.view(), t, output)?;
-            for b in 0..end - start {
+            let y = target_scores(model, xs.view(), t, how.1)?;
+            for b in 0..t.len() {
                 values[[start + b, k]] = point(y0[b], y[b]);
             }
         }
     }
-    Ok(values)
+    Ok(Curves { values })
 }
 
 #[cfg(test)]

@@ -17,15 +17,9 @@ use std::path::PathBuf;
 /// Arguments of `mrixai evaluate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The checkpoint and the images the maps explain.
+    /// The checkpoint, the images the maps explain and their classes.
     #[command(flatten)]
-    pub source: super::ModelInput,
-    /// Target classes `[N]` as `.npy` (with `--input`; default: the predicted class).
-    #[arg(long, requires = "input", conflicts_with = "dataset")]
-    pub target: Option<PathBuf>,
-    /// With `--dataset`: the class the maps explain, `prediction` (default) or `label`.
-    #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
-    pub target_class: Option<String>,
+    pub batch: super::ExplainedBatch,
     /// Attribution maps `.npy`: the inputs' shape, or one channel `[N, 1, …spatial]`.
     #[arg(long)]
     pub maps: PathBuf,
@@ -95,13 +89,7 @@ impl Args {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext != "csv" && ext != "parquet" {
-        bail!(
-            "{}: unsupported output format `.{ext}`; write .csv or .parquet",
-            args.out.display()
-        );
-    }
+    super::check_table_path(&args.out, "evaluate")?;
     let names = parse_names(&args.metrics)?;
     let settings = args.settings()?;
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
@@ -111,11 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let super::explain::Batch {
         model, x, targets, ..
-    } = super::explain::load_batch(
-        &args.source,
-        args.target.as_deref(),
-        args.target_class.as_deref(),
-    )?;
+    } = super::explain::load_batch(&args.batch)?;
     let bar = mrixai_cli::Bar::new(!args.quiet);
     let values = score(
         &model,

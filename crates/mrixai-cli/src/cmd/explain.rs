@@ -35,17 +35,9 @@ fn method_help() -> String {
 /// Arguments of `mrixai explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The checkpoint and the images (with `--dataset`, the class explained is set by
-    /// `--target-class`).
+    /// The checkpoint, the images and the class each map explains.
     #[command(flatten)]
-    pub source: super::ModelInput,
-    /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with `--input`; default: the predicted class).
-    #[arg(long, requires = "input", conflicts_with = "dataset")]
-    pub target: Option<PathBuf>,
-    /// With `--dataset`: explain the `prediction` (default, as the pipeline does) or the true
-    /// `label` of each sample.
-    #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
-    pub target_class: Option<String>,
+    pub batch: super::ExplainedBatch,
     /// Attribution method or control (`--help` lists them; docs/METHODS.md).
     #[arg(long, long_help = method_help())]
     pub method: String,
@@ -121,15 +113,13 @@ pub(crate) struct Batch {
     pub masks: Option<ndarray::ArrayD<u8>>,
 }
 
-/// The checkpoint of `source` on its device, its inputs (prepared for the model), the
-/// target classes (from `target` with `--input`, the labels with `--dataset` when
-/// `target_class` is `label`, else the predictions; checked, an error naming where they came
+/// The checkpoint of `batch` on its device, its inputs (prepared for the model), the
+/// target classes (from `--target` with `--input`, the labels with `--dataset` when
+/// `--target-class` is `label`, else the predictions; checked, an error naming where they came
 /// from) and, with `--dataset`, the split's masks. `explain` and `evaluate` share it.
-pub(crate) fn load_batch(
-    source: &super::ModelInput,
-    target: Option<&Path>,
-    target_class: Option<&str>,
-) -> anyhow::Result<Batch> {
+pub(crate) fn load_batch(batch: &super::ExplainedBatch) -> anyhow::Result<Batch> {
+    let (source, target) = (&batch.source, batch.targets.target.as_deref());
+    let target_class = batch.targets.target_class.as_deref();
     let model = Vgg::load_on(&source.model, source.device.device)?;
     let (images, targets, masks) = match (&source.dataset, &source.input) {
         (Some(dir), _) => {
@@ -186,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     // the oracle's ground truth from a file is read here: the library takes it from its caller
     let file_masks = if mrixai_attrib::needs_masks(&job.method) {
-        if job.params.contains_key("masks") && args.source.dataset.is_some() {
+        if job.params.contains_key("masks") && args.batch.source.dataset.is_some() {
             anyhow::bail!(
                 "--param masks=FILE and --dataset both give the oracle's ground truth: give one"
             );
@@ -202,11 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         x,
         targets,
         masks,
-    } = load_batch(
-        &args.source,
-        args.target.as_deref(),
-        args.target_class.as_deref(),
-    )?;
+    } = load_batch(&args.batch)?;
     let masks = masks.or(file_masks);
     if mrixai_attrib::needs_masks(&job.method) && masks.is_none() {
         anyhow::bail!(

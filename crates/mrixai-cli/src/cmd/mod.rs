@@ -39,6 +39,44 @@ pub struct ModelInput {
     pub device: DeviceArg,
 }
 
+/// A checkpoint, the inputs it sees and the class each map explains (`explain`, `evaluate`).
+#[derive(Debug, clap::Args)]
+pub struct ExplainedBatch {
+    /// The checkpoint and the images (with `--dataset`, the class explained is set by
+    /// `--target-class`).
+    #[command(flatten)]
+    pub source: ModelInput,
+    /// The class each map explains.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// The class a map explains: from a file with `--input`, or the prediction or label of each
+/// sample of `--dataset` (`explain`, `evaluate`).
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Target classes `[N]` as `.npy` (any integer or bool dtype, or whole-valued floats; with
+    /// `--input`; default: the predicted class).
+    #[arg(long, requires = "input", conflicts_with = "dataset")]
+    pub target: Option<PathBuf>,
+    /// With `--dataset`: the `prediction` (default, as the pipeline does) or the true `label`
+    /// of each sample.
+    #[arg(long, value_name = "prediction|label", conflicts_with = "input")]
+    pub target_class: Option<String>,
+}
+
+/// Fails unless `out` names a `.csv` or `.parquet` table (`score`, `evaluate`).
+pub fn check_table_path(out: &std::path::Path, command: &str) -> anyhow::Result<()> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext != "csv" && ext != "parquet" {
+        anyhow::bail!(
+            "{}: unsupported output format `.{ext}`; `mrixai {command}` writes .csv or .parquet tables",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// `--device`: where models are created, loaded, trained and explained.
 #[derive(Debug, clap::Args)]
 pub struct DeviceArg {

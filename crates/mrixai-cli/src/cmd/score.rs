@@ -66,13 +66,7 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext != "csv" && ext != "parquet" {
-        bail!(
-            "{}: unsupported output format `.{ext}`; `mrixai score` writes .csv or .parquet tables",
-            args.out.display()
-        );
-    }
+    super::check_table_path(&args.out, "score")?;
     let set = MetricSet::parse(&args.metrics)?;
     let policy: NanPolicy = args.nan_policy.parse()?;
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
