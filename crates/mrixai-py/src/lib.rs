@@ -258,6 +258,56 @@ fn explain<'py>(
     Ok(attr.to_pyarray(py))
 }
 
+/// Metrics without ground truth of `maps` for a checkpoint on `inputs` (`target` `None`: the
+/// predicted class); returns the metric names and the `[N, metrics]` values (the Python
+/// layer makes the long table). `baseline` `None` is the sample's smallest value.
+#[pyfunction]
+#[pyo3(signature = (model, inputs, maps, target=None, metrics=None, patch=8, regions=100, features_in_step=1, runs=100, subset=224, seed=0, baseline=None, device="cpu"))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate<'py>(
+    py: Python<'py>,
+    model: PathBuf,
+    inputs: &Bound<'py, PyAny>,
+    maps: &Bound<'py, PyAny>,
+    target: Option<&Bound<'py, PyAny>>,
+    metrics: Option<Vec<String>>,
+    patch: usize,
+    regions: usize,
+    features_in_step: usize,
+    runs: usize,
+    subset: usize,
+    seed: u64,
+    baseline: Option<f32>,
+    device: &str,
+) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f64>>)> {
+    let names = mrixai_gtfree::parse_names(&metrics.unwrap_or_default()).or_py()?;
+    let baseline = baseline.map_or(
+        mrixai_gtfree::Baseline::Black,
+        mrixai_gtfree::Baseline::Value,
+    );
+    let mut s = mrixai_gtfree::Settings::default();
+    (s.region.patch, s.region.regions, s.region.baseline) = (patch, regions, baseline);
+    (s.flipping.features_in_step, s.flipping.baseline) = (features_in_step, baseline);
+    (s.faithfulness.runs, s.faithfulness.subset) = (runs, subset);
+    (s.faithfulness.seed, s.faithfulness.baseline) = (seed, baseline);
+    let model = load_model(&model, device)?;
+    let x = model_inputs(&model, inputs)?;
+    let a = floats(maps, "maps")?;
+    let targets = match target {
+        Some(t) => targets(t)?,
+        None => py.detach(|| model.predict(x.view())).or_py()?,
+    };
+    let a = a.view();
+    let silent = mrixai_core::progress::Silent;
+    let values = py
+        .detach(|| mrixai_gtfree::score(&model, x.view(), a, &targets, &names, &s, &silent))
+        .or_py()?;
+    let n = targets.len();
+    let table = ndarray::Array2::from_shape_fn((n, names.len()), |(i, j)| values[j][i]);
+    let names = names.iter().map(|n| n.to_string()).collect();
+    Ok((names, table.to_pyarray(py)))
+}
+
 /// Names of every attribution method and control.
 #[pyfunction]
 fn methods() -> Vec<&'static str> {
@@ -281,6 +331,7 @@ fn _mrixai(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(score, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(methods, m)?)?;
     m.add_function(wrap_pyfunction!(metric_names, m)?)?;
     m.add_function(wrap_pyfunction!(_borrows, m)?)?;

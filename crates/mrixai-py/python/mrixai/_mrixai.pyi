@@ -28,6 +28,21 @@ def explain(
     masks: Optional[npt.NDArray[np.generic]] = None,
     device: str = "cpu",
 ) -> npt.NDArray[np.float32]: ...
+def evaluate(
+    model: str,
+    inputs: npt.NDArray[np.generic],
+    maps: npt.NDArray[np.generic],
+    target: Optional[npt.NDArray[np.generic]] = None,
+    metrics: Optional[List[str]] = None,
+    patch: int = 8,
+    regions: int = 100,
+    features_in_step: int = 1,
+    runs: int = 100,
+    subset: int = 224,
+    seed: int = 0,
+    baseline: Optional[float] = None,
+    device: str = "cpu",
+) -> Tuple[List[str], npt.NDArray[np.float64]]: ...
 def methods() -> List[str]: ...
 def metric_names() -> List[str]: ...
 def synth(

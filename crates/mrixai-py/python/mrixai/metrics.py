@@ -1,7 +1,10 @@
-"""Ground-truth explanation metrics, equal to ``mrixai score``.
+"""Explanation metrics: with ground truth, equal to ``mrixai score``; without it (the model
+is needed), equal to ``mrixai evaluate``.
 
 ``score`` gives the long table the command line writes; ``emd``, ``emd_score``,
-``precision``, … give one metric per sample as an array.
+``precision``, … give one metric per sample as an array. ``evaluate`` gives the metrics
+without ground truth (region perturbation, pixel flipping, faithfulness correlation,
+sparseness, complexity; equal to Quantus 0.6 where its definitions are sound).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from ._arrays import as_array
 
 __all__ = [
     "score",
+    "evaluate",
+    "evaluate_matrix",
+    "GTFREE_NAMES",
     "score_matrix",
     "names",
     "emd",
@@ -90,6 +96,83 @@ def score(
         {
             "sample": np.repeat(np.arange(n, dtype=np.int64), m),
             "metric": np.tile(np.asarray(metric_names, dtype=object), n),
+            "value": values.reshape(-1),
+        }
+    )
+
+
+GTFREE_NAMES = (
+    "region_perturbation_morf",
+    "region_perturbation_lerf",
+    "pixel_flipping",
+    "faithfulness_correlation",
+    "sparseness",
+    "complexity",
+)
+
+
+def evaluate_matrix(
+    model,
+    inputs,
+    maps,
+    target=None,
+    metrics: Optional[Sequence[str]] = None,
+    *,
+    patch: int = 8,
+    regions: int = 100,
+    features_in_step: int = 1,
+    runs: int = 100,
+    subset: int = 224,
+    seed: int = 0,
+    baseline: Optional[float] = None,
+    device: str = "cpu",
+):
+    """The metrics without ground truth as ``(metric names, values [N, metrics])`` (see
+    :func:`evaluate`)."""
+    import os
+
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    x = as_array(inputs, "inputs")
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        target = np.full(x.shape[0], int(target), dtype=np.int64)
+    return _mrixai.evaluate(
+        os.fspath(model),
+        x,
+        as_array(maps, "maps"),
+        None if target is None else as_array(target, "target"),
+        None if metrics is None else list(metrics),
+        patch,
+        regions,
+        features_in_step,
+        runs,
+        subset,
+        seed,
+        baseline,
+        device,
+    )
+
+
+def evaluate(model, inputs, maps, target=None, metrics=None, **settings) -> pd.DataFrame:
+    """Scores attribution maps without ground truth, with the checkpoint that made them.
+
+    model: a checkpoint folder (``model.safetensors`` + ``arch.json``), as for
+        :func:`mrixai.explain`.
+    inputs: ``[N, C, …spatial]``; maps: the same shape, or one channel ``[N, 1, …spatial]``.
+    target: one class per sample, one class for all (int), or ``None`` for the predicted class.
+    metrics: names from :data:`GTFREE_NAMES` (default: all); the curves give their areas.
+    settings: ``patch`` and ``regions`` (region perturbation), ``features_in_step`` (pixel
+        flipping), ``runs``, ``subset`` and ``seed`` (faithfulness correlation), ``baseline``
+        (a number; ``None`` is each sample's smallest value, Quantus's "black"), ``device``.
+
+    Returns the long table ``sample, metric, value`` of ``mrixai evaluate``.
+    """
+    names, values = evaluate_matrix(model, inputs, maps, target, metrics, **settings)
+    n, m = values.shape
+    return pd.DataFrame(
+        {
+            "sample": np.repeat(np.arange(n, dtype=np.int64), m),
+            "metric": np.tile(np.asarray(names, dtype=object), n),
             "value": values.reshape(-1),
         }
     )
