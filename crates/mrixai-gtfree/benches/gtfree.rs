@@ -9,8 +9,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use mrixai_core::{ArrayF, npy};
 use mrixai_gtfree::{
-    FaithfulnessCorrelation, PixelFlipping, RegionPerturbation, complexity,
-    faithfulness_correlation, pixel_flipping, region_perturbation, sparseness,
+    FaithfulnessCorrelation, PixelFlipping, RegionPerturbation, Road, complexity,
+    faithfulness_correlation, pixel_flipping, region_perturbation, road, sparseness,
 };
 use ndarray::{Axis, concatenate};
 use std::path::Path;
@@ -66,6 +66,10 @@ fn main() {
         (
             "faithfulness_correlation",
             best(|| drop(faithfulness_correlation(&model, x.view(), a.view(), &t, &fc).unwrap())),
+        ),
+        (
+            "road",
+            best(|| drop(road(&model, x.view(), a.view(), &t, &Road::default()).unwrap())),
         ),
         ("sparseness", best(|| drop(sparseness(a.view())))),
         ("complexity", best(|| drop(complexity(a.view())))),

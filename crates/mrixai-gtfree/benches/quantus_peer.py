@@ -41,6 +41,7 @@ def main() -> None:
         "faithfulness_correlation": quantus.FaithfulnessCorrelation(
             return_aggregate=False, disable_warnings=True
         ),
+        "road": quantus.ROAD(disable_warnings=True),
         "sparseness": quantus.Sparseness(disable_warnings=True),
         "complexity": quantus.Complexity(disable_warnings=True),
     }

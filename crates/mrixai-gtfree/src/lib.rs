@@ -6,6 +6,8 @@
 //! - [`region_perturbation`] and [`pixel_flipping`]: the model's output as the most (MoRF) or
 //!   least (LeRF) relevant patches or features are replaced by a baseline, one curve per
 //!   sample ([`Curves`], with its area);
+//! - [`road`]: whether the model still predicts the target as a growing share of the most
+//!   (or least) relevant pixels is imputed from their neighbours;
 //! - [`faithfulness_correlation`]: the correlation, over random feature subsets, of the
 //!   attribution they hold and the output drop their removal causes;
 //! - [`sparseness`] (Gini index) and [`complexity`] (entropy) of a map;
@@ -23,6 +25,7 @@ mod complexity;
 mod faithfulness;
 mod input;
 mod perturbation;
+mod road;
 mod set;
 
 pub use complexity::{complexity, sparseness};
@@ -33,6 +36,7 @@ pub use input::{Baseline, Output};
 pub use perturbation::{
     Curves, Order, PixelFlipping, RegionPerturbation, pixel_flipping, region_perturbation,
 };
+pub use road::{Road, road, road_impute};
 pub use set::{NAMES, Settings, parse_names, score};
 
 /// The README's example, compiled and run as a doctest.

@@ -1,26 +1,27 @@
 //! The metrics by name, for tables: each gives one value per sample (a curve its area).
 
 use crate::{
-    FaithfulnessCorrelation, Order, PixelFlipping, RegionPerturbation, complexity,
-    faithfulness_correlation, pixel_flipping, region_perturbation, sparseness,
+    FaithfulnessCorrelation, Order, PixelFlipping, RegionPerturbation, Road, complexity,
+    faithfulness_correlation, pixel_flipping, region_perturbation, road, sparseness,
 };
 use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Explainable, Result, ViewF};
 
 /// Every metric's name, as tables write it: the areas of the MoRF and LeRF region-perturbation
-/// drop curves, the area of the MoRF pixel-flipping curve, faithfulness correlation,
-/// sparseness, complexity.
-pub const NAMES: [&str; 6] = [
+/// drop curves, the area of the MoRF pixel-flipping curve, the mean of the MoRF ROAD curve,
+/// faithfulness correlation, sparseness, complexity.
+pub const NAMES: [&str; 7] = [
     "region_perturbation_morf",
     "region_perturbation_lerf",
     "pixel_flipping",
+    "road",
     "faithfulness_correlation",
     "sparseness",
     "complexity",
 ];
 
 /// The settings of the model-based metrics (the orders are set by the names).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
     /// Region perturbation.
     pub region: RegionPerturbation,
@@ -28,6 +29,8 @@ pub struct Settings {
     pub flipping: PixelFlipping,
     /// Faithfulness correlation.
     pub faithfulness: FaithfulnessCorrelation,
+    /// ROAD.
+    pub road: Road,
 }
 
 /// The metrics named in `names` (all when empty), checked; an unknown one is an error
@@ -82,6 +85,19 @@ pub fn score(
             };
             Ok(pixel_flipping(model, x.view(), maps.view(), targets, &cfg)?.auc())
         }
+        "road" => {
+            let cfg = Road {
+                order: Order::MoRF,
+                ..settings.road.clone()
+            };
+            let curves = road(model, x.view(), maps.view(), targets, &cfg)?;
+            Ok(curves
+                .values
+                .rows()
+                .into_iter()
+                .map(|r| r.mean().unwrap_or(f64::NAN))
+                .collect())
+        }
         "faithfulness_correlation" => faithfulness_correlation(
             model,
             x.view(),
@@ -120,6 +136,6 @@ mod tests {
             .iter()
             .map(|n| mrixai_core::higher_is_better(n))
             .collect();
-        assert_eq!(higher, [true, false, false, true, true, false]);
+        assert_eq!(higher, [true, false, false, false, true, true, false]);
     }
 }

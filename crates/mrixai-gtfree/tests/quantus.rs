@@ -4,8 +4,8 @@
 
 use mrixai_core::{ArrayF, npy};
 use mrixai_gtfree::{
-    Baseline, Order, Output, PixelFlipping, RegionPerturbation, complexity,
-    faithfulness_correlation_on, pixel_flipping, region_perturbation, sparseness,
+    Baseline, Order, Output, PixelFlipping, RegionPerturbation, Road, complexity,
+    faithfulness_correlation_on, pixel_flipping, region_perturbation, road, sparseness,
 };
 use mrixai_testkit::{Tolerance, assert_close, workspace_dir};
 use mrixai_zoo::Vgg;
@@ -126,4 +126,47 @@ fn golden_subsets(c: &Case) -> Array3<usize> {
     let s = npy::read::<i32>(&p).unwrap();
     let shape = (s.shape()[0], s.shape()[1], s.shape()[2]);
     Array3::from_shape_vec(shape, s.iter().map(|&i| i as usize).collect()).unwrap()
+}
+
+/// ROAD without noise against Quantus (single-channel inputs: Quantus's ROAD fails on
+/// several): its imputation of sample 0 at 1, 25 and 75 % and its share of samples still
+/// classified per percentage.
+#[test]
+fn road_equal_to_quantus() {
+    let c = case("vgg_small");
+    let (x, a, t) = (c.x.view(), c.maps.view(), c.targets.as_slice());
+    let cfg = Road {
+        noise: 0.0,
+        ..Road::default()
+    };
+    let curves = road(&c.model, x.view(), a.view(), t, &cfg).unwrap();
+    let shares = curves.values.mean_axis(ndarray::Axis(0)).unwrap();
+    check(
+        &c,
+        "road",
+        shares.iter().copied(),
+        Tolerance::relative(1e-12),
+    );
+    let want =
+        npy::read::<f32>(&workspace_dir().join("fixtures/gtfree/vgg_small/road_imputed.npy"))
+            .unwrap();
+    let keys: Vec<f64> = a
+        .index_axis(ndarray::Axis(0), 0)
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&i, &j| keys[j].total_cmp(&keys[i]));
+    for (j, p) in [1usize, 25, 75].into_iter().enumerate() {
+        let k = keys.len() * p / 100;
+        let got = mrixai_gtfree::road_impute(x.index_axis(ndarray::Axis(0), 0), &order[..k]);
+        let want = want.index_axis(ndarray::Axis(0), j);
+        let what = format!("imputed at {p} %");
+        assert_close(
+            &what,
+            got.iter().copied(),
+            want.iter().copied(),
+            Tolerance::of_largest(1e-6, 0.0),
+        );
+    }
 }

@@ -290,6 +290,7 @@ fn evaluate<'py>(
     (s.flipping.features_in_step, s.flipping.baseline) = (features_in_step, baseline);
     (s.faithfulness.runs, s.faithfulness.subset) = (runs, subset);
     (s.faithfulness.seed, s.faithfulness.baseline) = (seed, baseline);
+    s.road.seed = seed;
     let model = load_model(&model, device)?;
     let x = model_inputs(&model, inputs)?;
     let a = floats(maps, "maps")?;

@@ -24,8 +24,9 @@ pub struct Args {
     #[arg(long)]
     pub maps: PathBuf,
     /// Metric names, comma-separated (default: all of region_perturbation_morf,
-    /// region_perturbation_lerf, pixel_flipping, faithfulness_correlation, sparseness,
-    /// complexity).
+    /// region_perturbation_lerf, pixel_flipping, road, faithfulness_correlation, sparseness,
+    /// complexity). ROAD runs with Quantus's settings (1, 3, …, 99 %, noise 0.01, seeded by
+    /// `--seed`).
     #[arg(long, value_delimiter = ',')]
     pub metrics: Vec<String>,
     /// Region perturbation: side of a patch, in pixels (voxels).
@@ -43,7 +44,7 @@ pub struct Args {
     /// Faithfulness correlation: features per subset.
     #[arg(long, default_value_t = 224)]
     pub subset: usize,
-    /// Seed of the faithfulness-correlation subsets.
+    /// Seed of the faithfulness-correlation subsets and of ROAD's noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// What a removed feature becomes: `black` (the sample's smallest value) or a number.
@@ -83,6 +84,7 @@ impl Args {
         s.faithfulness.subset = self.subset;
         s.faithfulness.seed = self.seed;
         s.faithfulness.baseline = baseline;
+        s.road.seed = self.seed;
         Ok(s)
     }
 }

@@ -105,6 +105,7 @@ GTFREE_NAMES = (
     "region_perturbation_morf",
     "region_perturbation_lerf",
     "pixel_flipping",
+    "road",
     "faithfulness_correlation",
     "sparseness",
     "complexity",
