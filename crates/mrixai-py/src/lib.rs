@@ -309,6 +309,12 @@ fn evaluate<'py>(
     Ok((names, table.to_pyarray(py)))
 }
 
+/// Names of the metrics without ground truth.
+#[pyfunction]
+fn gtfree_names() -> Vec<&'static str> {
+    mrixai_gtfree::NAMES.to_vec()
+}
+
 /// Names of every attribution method and control.
 #[pyfunction]
 fn methods() -> Vec<&'static str> {
@@ -333,6 +339,7 @@ fn _mrixai(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(gtfree_names, m)?)?;
     m.add_function(wrap_pyfunction!(methods, m)?)?;
     m.add_function(wrap_pyfunction!(metric_names, m)?)?;
     m.add_function(wrap_pyfunction!(_borrows, m)?)?;

@@ -38,3 +38,15 @@ def test_unknown_metric_raises():
     x = np.load(CASE / "inputs.npy")
     with pytest.raises(ValueError, match="unknown metric `roar`"):
         mrixai.metrics.evaluate(CASE, x, x, metrics=["roar"])
+
+
+def test_names_and_settings():
+    assert mrixai.metrics.GTFREE_NAMES[:4] == (
+        "region_perturbation_morf",
+        "region_perturbation_lerf",
+        "pixel_flipping",
+        "road",
+    )
+    x = np.load(CASE / "inputs.npy")
+    with pytest.raises(TypeError, match="patches"):
+        mrixai.metrics.evaluate(CASE, x, x, metrics=["sparseness"], patches=4)

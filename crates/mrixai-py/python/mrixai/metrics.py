@@ -101,35 +101,13 @@ def score(
     )
 
 
-GTFREE_NAMES = (
-    "region_perturbation_morf",
-    "region_perturbation_lerf",
-    "pixel_flipping",
-    "road",
-    "faithfulness_correlation",
-    "sparseness",
-    "complexity",
-)
+#: The metrics without ground truth, in the order :func:`evaluate` reports them.
+GTFREE_NAMES = tuple(_mrixai.gtfree_names())
 
 
-def evaluate_matrix(
-    model,
-    inputs,
-    maps,
-    target=None,
-    metrics: Optional[Sequence[str]] = None,
-    *,
-    patch: int = 8,
-    regions: int = 100,
-    features_in_step: int = 1,
-    runs: int = 100,
-    subset: int = 224,
-    seed: int = 0,
-    baseline: Optional[float] = None,
-    device: str = "cpu",
-):
+def evaluate_matrix(model, inputs, maps, target=None, metrics=None, **settings):
     """The metrics without ground truth as ``(metric names, values [N, metrics])`` (see
-    :func:`evaluate`)."""
+    :func:`evaluate`; an unknown setting raises ``TypeError``)."""
     import os
 
     if isinstance(metrics, str):
@@ -137,21 +115,10 @@ def evaluate_matrix(
     x = as_array(inputs, "inputs")
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         target = np.full(x.shape[0], int(target), dtype=np.int64)
-    return _mrixai.evaluate(
-        os.fspath(model),
-        x,
-        as_array(maps, "maps"),
-        None if target is None else as_array(target, "target"),
-        None if metrics is None else list(metrics),
-        patch,
-        regions,
-        features_in_step,
-        runs,
-        subset,
-        seed,
-        baseline,
-        device,
-    )
+    target = None if target is None else as_array(target, "target")
+    metrics = None if metrics is None else list(metrics)
+    maps = as_array(maps, "maps")
+    return _mrixai.evaluate(os.fspath(model), x, maps, target, metrics, **settings)
 
 
 def evaluate(model, inputs, maps, target=None, metrics=None, **settings) -> pd.DataFrame:
@@ -162,9 +129,10 @@ def evaluate(model, inputs, maps, target=None, metrics=None, **settings) -> pd.D
     inputs: ``[N, C, …spatial]``; maps: the same shape, or one channel ``[N, 1, …spatial]``.
     target: one class per sample, one class for all (int), or ``None`` for the predicted class.
     metrics: names from :data:`GTFREE_NAMES` (default: all); the curves give their areas.
-    settings: ``patch`` and ``regions`` (region perturbation), ``features_in_step`` (pixel
-        flipping), ``runs``, ``subset`` and ``seed`` (faithfulness correlation), ``baseline``
-        (a number; ``None`` is each sample's smallest value, Quantus's "black"), ``device``.
+    settings: ``patch=8`` and ``regions=100`` (region perturbation), ``features_in_step=1``
+        (pixel flipping), ``runs=100`` and ``subset=224`` (faithfulness correlation),
+        ``seed=0`` (its subsets and ROAD's noise), ``baseline=None`` (a number; ``None`` is each
+        sample's smallest value, Quantus's "black"), ``device="cpu"``.
 
     Returns the long table ``sample, metric, value`` of ``mrixai evaluate``.
     """
