@@ -50,3 +50,19 @@ def test_names_and_settings():
     x = np.load(CASE / "inputs.npy")
     with pytest.raises(TypeError, match="patches"):
         mrixai.metrics.evaluate(CASE, x, x, metrics=["sparseness"], patches=4)
+
+
+def test_quantus_adapter_runs_the_checkpoint():
+    from mrixai.quantus import ModelMetric
+
+    x = np.load(CASE / "inputs.npy")
+    t = np.load(CASE / "targets.npy")
+    maps = np.load(GOLDEN / "maps.npy")
+    got = ModelMetric("sparseness", CASE)(None, x, t, a_batch=maps)
+    np.testing.assert_allclose(got, np.load(GOLDEN / "sparseness.npy"), rtol=1e-6)
+    rp = ModelMetric("region_perturbation_morf", CASE, patch=8)(None, x, t, a_batch=maps)
+    curves = np.load(GOLDEN / "region_perturbation_morf.npy")
+    areas = np.trapezoid(curves, dx=1, axis=1)
+    np.testing.assert_allclose(rp, areas, atol=1e-5 * np.abs(areas).max())
+    with pytest.raises(ValueError, match="unknown metric"):
+        ModelMetric("roar", CASE)

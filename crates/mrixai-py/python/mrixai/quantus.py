@@ -14,6 +14,10 @@ Quantus (0.6)              mrixai                      definitions
 ``AUC``                    ``auroc``                   equal (ties averaged, as sklearn)
 =========================  ==========================  ===================================
 
+:class:`ModelMetric` does the same for the metrics without ground truth (region
+perturbation, pixel flipping, ROAD, faithfulness correlation, sparseness, complexity), running
+an mrixai checkpoint of the model.
+
 Where the two differ: Quantus normalises a batch (by default every map by the batch
 maximum) and may take ``abs`` first; mrixai scores each map as given (``pool`` pools
 channels). Quantus reads masks as booleans (any non-zero is lesion); mrixai wants 0/1 masks or
@@ -117,3 +121,63 @@ def AUC(**kw) -> Metric:
 def EMDScore(**kw) -> Metric:
     """mrixai's exact ``emd_score`` (no Quantus counterpart)."""
     return Metric("emd_score", **kw)
+
+
+class ModelMetric:
+    """A Quantus-style callable backed by an mrixai metric without ground truth
+    (:data:`mrixai.metrics.GTFREE_NAMES`), which runs the model itself.
+
+    name: ``region_perturbation_morf``, ``pixel_flipping``, ``road``, ``sparseness``, …
+    checkpoint: the model as an mrixai checkpoint folder (``model.safetensors`` with
+        torchvision names + ``arch.json``; docs/MODELS.md shows the export from PyTorch). The
+        ``model`` Quantus passes is not run: mrixai runs the checkpoint, which must hold the
+        same weights.
+    settings: as in :func:`mrixai.metrics.evaluate` (``patch``, ``regions``,
+        ``features_in_step``, ``runs``, ``subset``, ``seed``, ``baseline``, ``device``).
+
+    Returns one value per sample: the curves' areas for region perturbation and pixel
+    flipping, the share of ROAD's percentages still classified, the score itself otherwise.
+    Quantus's ``RegionPerturbation``/``PixelFlipping`` return the curves and ``ROAD`` the
+    per-percentage shares; docs/METRICS.md says where the definitions differ.
+    """
+
+    def __init__(self, name: str, checkpoint, **settings):
+        if name not in _metrics.GTFREE_NAMES:
+            raise ValueError(
+                f"unknown metric `{name}` (metrics without ground truth: "
+                f"{', '.join(_metrics.GTFREE_NAMES)})"
+            )
+        self.name = name
+        self.checkpoint = checkpoint
+        self.settings = settings
+        self.evaluation_scores: List[float] = []
+
+    def __call__(
+        self,
+        model,
+        x_batch,
+        y_batch,
+        a_batch=None,
+        s_batch=None,
+        channel_first: Optional[bool] = None,
+        explain_func: Optional[Callable] = None,
+        explain_func_kwargs: Optional[Dict] = None,
+        **kwargs,
+    ) -> List[float]:
+        """Scores ``a_batch`` (or the maps of ``explain_func``) for ``x_batch`` and the
+        classes ``y_batch``; ``s_batch`` is not used."""
+        if a_batch is None:
+            if explain_func is None:
+                raise ValueError(f"{self.name}: give a_batch or explain_func")
+            a_batch = explain_func(
+                model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
+            )
+        x = as_array(x_batch, "x_batch")
+        a = as_array(a_batch, "a_batch")
+        if channel_first is False:
+            x, a = np.moveaxis(x, -1, 1), np.moveaxis(a, -1, 1)
+        _, values = _metrics.evaluate_matrix(
+            self.checkpoint, x, a, y_batch, [self.name], **self.settings
+        )
+        self.evaluation_scores = values[:, 0].tolist()
+        return self.evaluation_scores
