@@ -60,9 +60,36 @@ fn evaluate_writes_quantus_numbers_and_refuses_typos() {
             Tolerance::relative(1e-6),
         );
     }
+    // max-sensitivity re-explains with the method named
+    let ms = dir.join("ms.csv");
+    let mut f = flags.to_vec();
+    f[4] = ("--out", &ms);
+    let args = [
+        "evaluate",
+        "--metrics",
+        "max_sensitivity",
+        "--method",
+        "gradient",
+        "--noisy-copies",
+        "3",
+    ];
+    let (ok, err) = run_cmd(&args, &f);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&ms).unwrap();
+    let values: Vec<f64> = (text.lines().skip(1))
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        values.len() == 6 && values.iter().all(|v| v.is_finite() && *v > 0.0),
+        "{text}"
+    );
     for (args, says) in [
         (["evaluate", "--metrics", "roar"], "unknown metric `roar`"),
         (["evaluate", "--baseline", "grey"], "--baseline `grey`"),
+        (
+            ["evaluate", "--metrics", "max_sensitivity"],
+            "name the method",
+        ),
     ] {
         let fresh = dir.join("typo.csv");
         let mut f = flags.to_vec();

@@ -36,14 +36,16 @@ pub type ViewF<'a> = ndarray::ArrayViewD<'a, f32>;
 /// Whether larger values of the metric named `name` are better: all but distances and
 /// errors (`emd`, `*_distance`, `*_error`) and the metrics without ground truth whose better
 /// maps give smaller values (the area of a LeRF drop curve or of a MoRF pixel-flipping curve,
-/// the share of a MoRF ROAD curve still classified, the entropy `complexity`). The one rule
+/// the share of a MoRF ROAD curve still classified, `max_sensitivity`, the entropy
+/// `complexity`). The one rule
 /// of metric direction, used by the metrics, the statistics and the report.
 pub fn higher_is_better(name: &str) -> bool {
-    const LOWER: [&str; 5] = [
+    const LOWER: [&str; 6] = [
         "emd",
         "region_perturbation_lerf",
         "pixel_flipping",
         "road",
+        "max_sensitivity",
         "complexity",
     ];
     !(LOWER.contains(&name) || name.ends_with("_distance") || name.ends_with("_error"))

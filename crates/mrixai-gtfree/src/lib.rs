@@ -10,6 +10,8 @@
 //!   (or least) relevant pixels is imputed from their neighbours;
 //! - [`faithfulness_correlation`]: the correlation, over random feature subsets, of the
 //!   attribution they hold and the output drop their removal causes;
+//! - [`max_sensitivity`]: how far a map moves under small input noise (the explanation
+//!   function is the caller's);
 //! - [`sparseness`] (Gini index) and [`complexity`] (entropy) of a map;
 //! - [`score`]: the metrics by name ([`NAMES`]), one value per sample, for tables.
 //!
@@ -26,6 +28,7 @@ mod faithfulness;
 mod input;
 mod perturbation;
 mod road;
+mod sensitivity;
 mod set;
 
 pub use complexity::{complexity, sparseness};
@@ -37,7 +40,8 @@ pub use perturbation::{
     Curves, Order, PixelFlipping, RegionPerturbation, pixel_flipping, region_perturbation,
 };
 pub use road::{Road, road, road_impute};
-pub use set::{NAMES, Settings, parse_names, score};
+pub use sensitivity::{Explain, MaxSensitivity, max_sensitivity, max_sensitivity_on};
+pub use set::{Batch, NAMES, Settings, parse_names, score};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

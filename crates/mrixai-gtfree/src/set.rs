@@ -1,21 +1,23 @@
 //! The metrics by name, for tables: each gives one value per sample (a curve its area).
 
 use crate::{
-    FaithfulnessCorrelation, Order, PixelFlipping, RegionPerturbation, Road, complexity,
-    faithfulness_correlation, pixel_flipping, region_perturbation, road, sparseness,
+    Explain, FaithfulnessCorrelation, MaxSensitivity, Order, PixelFlipping, RegionPerturbation,
+    Road, complexity, faithfulness_correlation, max_sensitivity, pixel_flipping,
+    region_perturbation, road, sparseness,
 };
 use mrixai_core::progress::Progress;
 use mrixai_core::{Error, Explainable, Result, ViewF};
 
 /// Every metric's name, as tables write it: the areas of the MoRF and LeRF region-perturbation
 /// drop curves, the area of the MoRF pixel-flipping curve, the mean of the MoRF ROAD curve,
-/// faithfulness correlation, sparseness, complexity.
-pub const NAMES: [&str; 7] = [
+/// faithfulness correlation, max-sensitivity, sparseness, complexity.
+pub const NAMES: [&str; 8] = [
     "region_perturbation_morf",
     "region_perturbation_lerf",
     "pixel_flipping",
     "road",
     "faithfulness_correlation",
+    "max_sensitivity",
     "sparseness",
     "complexity",
 ];
@@ -31,13 +33,18 @@ pub struct Settings {
     pub faithfulness: FaithfulnessCorrelation,
     /// ROAD.
     pub road: Road,
+    /// Max-sensitivity.
+    pub sensitivity: MaxSensitivity,
 }
 
-/// The metrics named in `names` (all when empty), checked; an unknown one is an error
-/// naming the known ones.
-pub fn parse_names(names: &[String]) -> Result<Vec<&'static str>> {
+/// The metrics named in `names`, checked (an unknown one is an error naming the known
+/// ones); when empty, all of them, `max_sensitivity` only when the method is `known`.
+pub fn parse_names(names: &[String], known: bool) -> Result<Vec<&'static str>> {
     if names.is_empty() {
-        return Ok(NAMES.to_vec());
+        return Ok(NAMES
+            .into_iter()
+            .filter(|n| known || *n != "max_sensitivity")
+            .collect());
     }
     (names.iter())
         .map(|n| {
@@ -56,17 +63,37 @@ pub fn parse_names(names: &[String]) -> Result<Vec<&'static str>> {
         .collect()
 }
 
-/// Each metric of `names` on `maps` for `model` on `x` and `targets`: one value per sample;
-/// `progress` hears of each metric done.
+/// What the metrics look at: a model, its inputs `x`, the maps of its `targets`, and the
+/// method that made them (as a function; max-sensitivity needs it).
+pub struct Batch<'a> {
+    /// The model.
+    pub model: &'a dyn Explainable,
+    /// The inputs `[N, C, …spatial]`.
+    pub x: ViewF<'a>,
+    /// The maps: the inputs' shape, or one channel.
+    pub maps: ViewF<'a>,
+    /// The class each map explains.
+    pub targets: &'a [usize],
+    /// The method that made the maps, if known.
+    pub explain: Option<&'a Explain<'a>>,
+}
+
+/// Each metric of `names` on `batch`: one value per sample; `progress` hears of each metric
+/// done. `max_sensitivity` needs `batch.explain`.
 pub fn score(
-    model: &dyn Explainable,
-    x: ViewF,
-    maps: ViewF,
-    targets: &[usize],
+    batch: &Batch,
     names: &[&str],
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<Vec<Vec<f64>>> {
+    let Batch {
+        model,
+        x,
+        maps,
+        targets,
+        explain,
+    } = batch;
+    let (model, targets) = (*model, *targets);
     let region = |order| {
         let cfg = RegionPerturbation {
             order,
@@ -98,6 +125,20 @@ pub fn score(
                 .map(|r| r.mean().unwrap_or(f64::NAN))
                 .collect())
         }
+        "max_sensitivity" => {
+            let explain = explain.ok_or_else(|| {
+                Error::invalid(
+                    "max_sensitivity re-explains noisy inputs: name the method that made the maps",
+                )
+            })?;
+            max_sensitivity(
+                x.view(),
+                maps.view(),
+                targets,
+                explain,
+                &settings.sensitivity,
+            )
+        }
         "faithfulness_correlation" => faithfulness_correlation(
             model,
             x.view(),
@@ -124,10 +165,11 @@ mod tests {
 
     #[test]
     fn names_parse_and_have_their_direction() {
-        assert_eq!(parse_names(&[]).unwrap(), NAMES);
-        let two = parse_names(&["sparseness".into(), " complexity".into()]).unwrap();
+        assert_eq!(parse_names(&[], true).unwrap(), NAMES);
+        assert_eq!(parse_names(&[], false).unwrap().len(), NAMES.len() - 1);
+        let two = parse_names(&["sparseness".into(), " complexity".into()], false).unwrap();
         assert_eq!(two, ["sparseness", "complexity"]);
-        let e = parse_names(&["roar".into()]).unwrap_err().to_string();
+        let e = parse_names(&["roar".into()], true).unwrap_err().to_string();
         assert!(
             e.contains("`roar`") && e.contains("faithfulness_correlation"),
             "{e}"
@@ -136,6 +178,9 @@ mod tests {
             .iter()
             .map(|n| mrixai_core::higher_is_better(n))
             .collect();
-        assert_eq!(higher, [true, false, false, false, true, true, false]);
+        assert_eq!(
+            higher,
+            [true, false, false, false, true, false, true, false]
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! The metrics against Quantus 0.6 on the Captum fixtures' models and gradient maps
 //! (`fixtures/gtfree/make_quantus.py`): region perturbation (MoRF, LeRF), pixel flipping,
-//! faithfulness correlation (on the subsets Quantus drew), sparseness and complexity.
+//! faithfulness correlation (on the subsets Quantus drew), sparseness and complexity, ROAD
+//! (without noise) and max-sensitivity (on the noisy inputs Quantus drew).
 
 use mrixai_core::{ArrayF, npy};
 use mrixai_gtfree::{
     Baseline, Order, Output, PixelFlipping, RegionPerturbation, Road, complexity,
-    faithfulness_correlation_on, pixel_flipping, region_perturbation, road, sparseness,
+    faithfulness_correlation_on, max_sensitivity_on, pixel_flipping, region_perturbation, road,
+    sparseness,
 };
 use mrixai_testkit::{Tolerance, assert_close, workspace_dir};
 use mrixai_zoo::Vgg;
@@ -168,5 +170,24 @@ fn road_equal_to_quantus() {
             want.iter().copied(),
             Tolerance::of_largest(1e-6, 0.0),
         );
+    }
+}
+
+/// Max-sensitivity against Quantus on the noisy inputs it drew, both explaining with the
+/// gradient (Captum's `Saliency(abs=False)`, mrixai's `gradient`).
+#[test]
+fn max_sensitivity_equal_to_quantus() {
+    for c in [case("vgg_small"), case("vgg_bn")] {
+        let dir = workspace_dir().join("fixtures/gtfree").join(c.name);
+        let noisy = npy::read::<f32>(&dir.join("ms_inputs.npy")).unwrap();
+        let noisy: Vec<ArrayF> = noisy.outer_iter().map(|v| v.to_owned()).collect();
+        let captum = workspace_dir().join("fixtures/captum").join(c.name);
+        let maps = npy::read::<f32>(&captum.join("gradient.npy")).unwrap();
+        let gradient = mrixai_attrib::method_by_name("gradient", &Default::default()).unwrap();
+        let explain = |x: ndarray::ArrayViewD<f32>, t: &[usize]| gradient.attribute(&c.model, x, t);
+        let x = c.x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..3));
+        let maps = maps.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..3));
+        let got = max_sensitivity_on(x, maps, &c.targets[..3], &explain, &noisy).unwrap();
+        check(&c, "max_sensitivity", got, Tolerance::relative(1e-5));
     }
 }

@@ -262,7 +262,7 @@ fn explain<'py>(
 /// predicted class); returns the metric names and the `[N, metrics]` values (the Python
 /// layer makes the long table). `baseline` `None` is the sample's smallest value.
 #[pyfunction]
-#[pyo3(signature = (model, inputs, maps, target=None, metrics=None, patch=8, regions=100, features_in_step=1, runs=100, subset=224, seed=0, baseline=None, device="cpu"))]
+#[pyo3(signature = (model, inputs, maps, target=None, metrics=None, patch=8, regions=100, features_in_step=1, runs=100, subset=224, seed=0, baseline=None, device="cpu", method=None, params=None, noisy_copies=200, radius=0.2))]
 #[allow(clippy::too_many_arguments)]
 fn evaluate<'py>(
     py: Python<'py>,
@@ -279,8 +279,13 @@ fn evaluate<'py>(
     seed: u64,
     baseline: Option<f32>,
     device: &str,
+    method: Option<String>,
+    params: Option<BTreeMap<String, String>>,
+    noisy_copies: usize,
+    radius: f32,
 ) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f64>>)> {
-    let names = mrixai_gtfree::parse_names(&metrics.unwrap_or_default()).or_py()?;
+    let names =
+        mrixai_gtfree::parse_names(&metrics.unwrap_or_default(), method.is_some()).or_py()?;
     let baseline = baseline.map_or(
         mrixai_gtfree::Baseline::Black,
         mrixai_gtfree::Baseline::Value,
@@ -291,6 +296,16 @@ fn evaluate<'py>(
     (s.faithfulness.runs, s.faithfulness.subset) = (runs, subset);
     (s.faithfulness.seed, s.faithfulness.baseline) = (seed, baseline);
     s.road.seed = seed;
+    (
+        s.sensitivity.samples,
+        s.sensitivity.radius,
+        s.sensitivity.seed,
+    ) = (noisy_copies, radius, seed);
+    let method = (method.as_deref())
+        .filter(|_| names.contains(&"max_sensitivity"))
+        .map(|m| mrixai_attrib::method_by_name(m, &params.unwrap_or_default()))
+        .transpose()
+        .or_py()?;
     let model = load_model(&model, device)?;
     let x = model_inputs(&model, inputs)?;
     let a = floats(maps, "maps")?;
@@ -298,10 +313,22 @@ fn evaluate<'py>(
         Some(t) => targets(t)?,
         None => py.detach(|| model.predict(x.view())).or_py()?,
     };
-    let a = a.view();
+    let explain = |x: ndarray::ArrayViewD<f32>, t: &[usize]| match &method {
+        Some(m) => m.attribute(&model, x, t),
+        None => Err(Error::invalid("no method")),
+    };
+    let batch = mrixai_gtfree::Batch {
+        model: &model,
+        x: x.view(),
+        maps: a.view(),
+        targets: &targets,
+        explain: method
+            .is_some()
+            .then_some(&explain as &mrixai_gtfree::Explain),
+    };
     let silent = mrixai_core::progress::Silent;
     let values = py
-        .detach(|| mrixai_gtfree::score(&model, x.view(), a, &targets, &names, &s, &silent))
+        .detach(|| mrixai_gtfree::score(&batch, &names, &s, &silent))
         .or_py()?;
     let n = targets.len();
     let table = ndarray::Array2::from_shape_fn((n, names.len()), |(i, j)| values[j][i]);

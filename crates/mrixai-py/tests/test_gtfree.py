@@ -34,6 +34,17 @@ def test_evaluate_equals_quantus():
     np.testing.assert_array_equal(a, b)
 
 
+def test_max_sensitivity_runs_the_method():
+    x = np.load(CASE / "inputs.npy")
+    maps = np.load(CASE / "gradient.npy")
+    names, v = mrixai.metrics.evaluate_matrix(
+        CASE, x, maps, None, ["max_sensitivity"], method="gradient", noisy_copies=3
+    )
+    assert names == ["max_sensitivity"] and np.all(np.isfinite(v)) and np.all(v > 0)
+    with pytest.raises(ValueError, match="name the method"):
+        mrixai.metrics.evaluate(CASE, x, maps, metrics=["max_sensitivity"])
+
+
 def test_unknown_metric_raises():
     x = np.load(CASE / "inputs.npy")
     with pytest.raises(ValueError, match="unknown metric `roar`"):

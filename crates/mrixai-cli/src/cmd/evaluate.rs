@@ -9,7 +9,7 @@
 //! ```
 
 use anyhow::bail;
-use mrixai_gtfree::{Baseline, Settings, parse_names, score};
+use mrixai_gtfree::{Baseline, Batch, Settings, parse_names, score};
 use mrixai_metrics::read_attributions;
 use mrixai_stats::table::{MapScore, write_map_scores};
 use std::path::PathBuf;
@@ -25,8 +25,8 @@ pub struct Args {
     pub maps: PathBuf,
     /// Metric names, comma-separated (default: all of region_perturbation_morf,
     /// region_perturbation_lerf, pixel_flipping, road, faithfulness_correlation, sparseness,
-    /// complexity). ROAD runs with Quantus's settings (1, 3, …, 99 %, noise 0.01, seeded by
-    /// `--seed`).
+    /// complexity; max_sensitivity with `--method`). ROAD runs with Quantus's settings (1, 3,
+    /// …, 99 %, noise 0.01, seeded by `--seed`).
     #[arg(long, value_delimiter = ',')]
     pub metrics: Vec<String>,
     /// Region perturbation: side of a patch, in pixels (voxels).
@@ -50,9 +50,19 @@ pub struct Args {
     /// What a removed feature becomes: `black` (the sample's smallest value) or a number.
     #[arg(long, default_value = "black")]
     pub baseline: String,
-    /// The attribution method that made the maps, written as a `method` column.
+    /// The attribution method that made the maps, written as a `method` column; with it,
+    /// `max_sensitivity` re-explains noisy inputs with this method.
     #[arg(long)]
     pub method: Option<String>,
+    /// Parameter `key=value` of `--method` for max-sensitivity's explanations; repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE", requires = "method")]
+    pub params: Vec<String>,
+    /// Max-sensitivity: noisy copies per sample.
+    #[arg(long, default_value_t = 200)]
+    pub noisy_copies: usize,
+    /// Max-sensitivity: half-width of the uniform input noise.
+    #[arg(long, default_value_t = 0.2)]
+    pub radius: f32,
     /// Output table, `.csv` or `.parquet`.
     #[arg(long, default_value = "gtfree.csv")]
     pub out: PathBuf,
@@ -85,6 +95,9 @@ impl Args {
         s.faithfulness.seed = self.seed;
         s.faithfulness.baseline = baseline;
         s.road.seed = self.seed;
+        s.sensitivity.samples = self.noisy_copies;
+        s.sensitivity.radius = self.radius;
+        s.sensitivity.seed = self.seed;
         Ok(s)
     }
 }
@@ -92,27 +105,37 @@ impl Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::check_table_path(&args.out, "evaluate")?;
-    let names = parse_names(&args.metrics)?;
+    let names = parse_names(&args.metrics, args.method.is_some())?;
     let settings = args.settings()?;
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
     let (maps, converted) = read_attributions(&args.maps)?;
     if let Some(note) = converted {
         eprintln!("note: {note}");
     }
-    let super::explain::Batch {
-        model, x, targets, ..
-    } = super::explain::load_batch(&args.batch)?;
+    let loaded = super::explain::load_batch(&args.batch)?;
+    let (model, x, targets) = (loaded.model, loaded.x, loaded.targets);
+    let params = super::explain::parse_params(&args.params)?;
+    // the method is run only for max-sensitivity; elsewhere `--method` is a label
+    let method = match (names.contains(&"max_sensitivity"), args.method.as_deref()) {
+        (true, Some(m)) => Some(mrixai_attrib::method_by_name(m, &params)?),
+        _ => None,
+    };
+    let explain = |x: ndarray::ArrayViewD<f32>, t: &[usize]| match &method {
+        Some(m) => m.attribute(&model, x, t),
+        None => Err(mrixai_core::Error::invalid("no method")),
+    };
+    let batch = Batch {
+        model: &model,
+        x: x.view(),
+        maps: maps.view(),
+        targets: &targets,
+        explain: method
+            .is_some()
+            .then_some(&explain as &mrixai_gtfree::Explain),
+    };
     let bar = mrixai_cli::Bar::new(!args.quiet);
-    let values = score(
-        &model,
-        x.view(),
-        maps.view(),
-        &targets,
-        &names,
-        &settings,
-        &bar,
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", args.maps.display()))?;
+    let values = score(&batch, &names, &settings, &bar)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.maps.display()))?;
     let mut rows = Vec::with_capacity(names.len() * targets.len());
     for i in 0..targets.len() {
         for (name, v) in names.iter().zip(&values) {

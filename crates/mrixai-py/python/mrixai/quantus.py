@@ -34,7 +34,42 @@ from . import metrics as _metrics
 from ._arrays import as_array
 
 
-class Metric:
+class _Callable:
+    """Quantus's metric interface over :meth:`_score`: the maps given, or made by
+    ``explain_func``, channels first."""
+
+    name: str
+    evaluation_scores: List[float]
+
+    def __call__(
+        self,
+        model,
+        x_batch,
+        y_batch,
+        a_batch=None,
+        s_batch=None,
+        channel_first: Optional[bool] = None,
+        explain_func: Optional[Callable] = None,
+        explain_func_kwargs: Optional[Dict] = None,
+        **kwargs,
+    ) -> List[float]:
+        """Scores ``a_batch`` (or the maps of ``explain_func(model=…, inputs=x_batch,
+        targets=y_batch, **explain_func_kwargs)``)."""
+        if a_batch is None:
+            if explain_func is None:
+                raise ValueError(f"{self.name}: give a_batch or explain_func")
+            a_batch = explain_func(
+                model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
+            )
+        arrays = [as_array(a_batch, "a_batch"), as_array(x_batch, "x_batch")]
+        arrays.append(None if s_batch is None else as_array(s_batch, "s_batch"))
+        if channel_first is False:
+            arrays = [None if v is None else np.moveaxis(v, -1, 1) for v in arrays]
+        self.evaluation_scores = self._score(*arrays, y_batch).tolist()
+        return self.evaluation_scores
+
+
+class Metric(_Callable):
     """A Quantus-style metric callable backed by an mrixai metric.
 
     name: an mrixai metric name (``emd_score``, ``mass_accuracy``, ``top_k_intersection@100``…).
@@ -57,40 +92,16 @@ class Metric:
         self.abs = abs
         self.evaluation_scores: List[float] = []
 
-    def __call__(
-        self,
-        model,
-        x_batch,
-        y_batch,
-        a_batch=None,
-        s_batch=None,
-        channel_first: Optional[bool] = None,
-        explain_func: Optional[Callable] = None,
-        explain_func_kwargs: Optional[Dict] = None,
-        **kwargs,
-    ) -> List[float]:
-        """Scores ``a_batch`` (or the maps of ``explain_func(model=…, inputs=x_batch,
-        targets=y_batch, **explain_func_kwargs)``) against the masks ``s_batch``."""
-        if s_batch is None:
+    def _score(self, a, x, s, y):
+        """Scores the maps against the masks ``s_batch`` (required)."""
+        if s is None:
             raise ValueError(f"{self.name}: s_batch (the ground-truth masks) is required")
-        if a_batch is None:
-            if explain_func is None:
-                raise ValueError(f"{self.name}: give a_batch or explain_func")
-            a_batch = explain_func(
-                model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
-            )
-        a = as_array(a_batch, "a_batch")
-        s = as_array(s_batch, "s_batch")
-        if channel_first is False:
-            a = np.moveaxis(a, -1, 1)
-            s = np.moveaxis(s, -1, 1)
         if self.abs:
             a = np.abs(a)
         _, values = _metrics.score_matrix(
             a, s, [self.name], self.pool, self.threshold, self.nan_policy
         )
-        self.evaluation_scores = values[:, 0].tolist()
-        return self.evaluation_scores
+        return values[:, 0]
 
 
 def RelevanceMassAccuracy(**kw) -> Metric:
@@ -123,7 +134,7 @@ def EMDScore(**kw) -> Metric:
     return Metric("emd_score", **kw)
 
 
-class ModelMetric:
+class ModelMetric(_Callable):
     """A Quantus-style callable backed by an mrixai metric without ground truth
     (:data:`mrixai.metrics.GTFREE_NAMES`), which runs the model itself.
 
@@ -152,32 +163,10 @@ class ModelMetric:
         self.settings = settings
         self.evaluation_scores: List[float] = []
 
-    def __call__(
-        self,
-        model,
-        x_batch,
-        y_batch,
-        a_batch=None,
-        s_batch=None,
-        channel_first: Optional[bool] = None,
-        explain_func: Optional[Callable] = None,
-        explain_func_kwargs: Optional[Dict] = None,
-        **kwargs,
-    ) -> List[float]:
-        """Scores ``a_batch`` (or the maps of ``explain_func``) for ``x_batch`` and the
-        classes ``y_batch``; ``s_batch`` is not used."""
-        if a_batch is None:
-            if explain_func is None:
-                raise ValueError(f"{self.name}: give a_batch or explain_func")
-            a_batch = explain_func(
-                model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
-            )
-        x = as_array(x_batch, "x_batch")
-        a = as_array(a_batch, "a_batch")
-        if channel_first is False:
-            x, a = np.moveaxis(x, -1, 1), np.moveaxis(a, -1, 1)
+    def _score(self, a, x, s, y):
+        """Runs the checkpoint on ``x_batch`` for the classes ``y_batch``; ``s_batch`` is
+        not used."""
         _, values = _metrics.evaluate_matrix(
-            self.checkpoint, x, a, y_batch, [self.name], **self.settings
+            self.checkpoint, x, a, y, [self.name], **self.settings
         )
-        self.evaluation_scores = values[:, 0].tolist()
-        return self.evaluation_scores
+        return values[:, 0]
