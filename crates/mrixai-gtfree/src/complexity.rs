@@ -18,8 +18,11 @@ fn scaled(map: ViewF) -> Vec<f64> {
 
 /// The Gini index of each map `[N, …]`: of `|a|/max|a| + 1e-7` sorted ascending,
 /// `Σᵢ (2i − n − 1)·a₍ᵢ₎ / (n·Σ a)`; 0 for a flat map, towards 1 as the mass concentrates
-/// (higher = sparser). Quantus `Sparseness`.
+/// (higher = sparser); none for a 0-d array. Quantus `Sparseness`.
 pub fn sparseness(maps: ViewF) -> Vec<f64> {
+    if maps.ndim() == 0 {
+        return Vec::new();
+    }
     (maps.axis_iter(Axis(0)))
         .map(|m| {
             let mut a: Vec<f64> = scaled(m).into_iter().map(|v| v + 1e-7).collect();
@@ -37,6 +40,9 @@ pub fn sparseness(maps: ViewF) -> Vec<f64> {
 /// `−Σ p·ln(p + 1e-12)` (lower = simpler); NaN for a map that is zero everywhere. Quantus
 /// `Complexity`.
 pub fn complexity(maps: ViewF) -> Vec<f64> {
+    if maps.ndim() == 0 {
+        return Vec::new();
+    }
     (maps.axis_iter(Axis(0)))
         .map(|m| {
             let a = scaled(m);

@@ -36,7 +36,8 @@ impl Default for FaithfulnessCorrelation {
 }
 
 /// Each sample's faithfulness correlation, with subsets drawn from `cfg.seed` (each a
-/// uniform draw without replacement, run by run, sample by sample).
+/// uniform draw without replacement; one stream per sample position, so that a sample's
+/// subsets do not depend on the other samples).
 pub fn faithfulness_correlation(
     model: &dyn Explainable,
     x: ViewF,
@@ -51,12 +52,13 @@ pub fn faithfulness_correlation(
             cfg.runs, cfg.subset
         )));
     }
-    let mut rng = mrixai_core::seed::rng(cfg.seed, "faithfulness-correlation");
+    // one stream per sample: a sample's subsets do not depend on the others
     let n = x.shape()[0];
     let mut subsets = Array3::<usize>::zeros((cfg.runs, n, cfg.subset));
-    let mut pool: Vec<usize> = (0..features).collect();
-    for r in 0..cfg.runs {
-        for b in 0..n {
+    for b in 0..n {
+        let mut rng = mrixai_core::seed::rng(cfg.seed, &format!("faithfulness-correlation {b}"));
+        let mut pool: Vec<usize> = (0..features).collect();
+        for r in 0..cfg.runs {
             for i in 0..cfg.subset {
                 let j = rng.random_range(i..features);
                 pool.swap(i, j);
@@ -100,7 +102,7 @@ pub fn faithfulness_correlation_on(
     let a = a.as_standard_layout();
     let a = a.as_slice().unwrap_or_default();
     let mut out = Vec::with_capacity(n);
-    for chunk in chunks(model, x.view(), targets, baseline, output) {
+    for chunk in chunks(model, x.view(), targets, baseline, Some(output)) {
         let Chunk {
             start,
             x: xs,

@@ -50,16 +50,24 @@ pub(crate) struct Chunk<'a> {
     pub base: Vec<f32>,
 }
 
-/// `x` in chunks of [`CHUNK`] samples, each with its unperturbed outputs and baselines.
+/// `x` in chunks of [`CHUNK`] samples, each with its unperturbed outputs (none when
+/// `output` is `None`) and baselines (a non-finite baseline value is an error).
 pub(crate) fn chunks<'a>(
     model: &'a dyn Explainable,
     x: ViewF<'a>,
     targets: &'a [usize],
     baseline: Baseline,
-    output: Output,
+    output: Option<Output>,
 ) -> impl Iterator<Item = Result<Chunk<'a>>> + 'a {
     let n = x.shape()[0];
     (0..n).step_by(CHUNK).map(move |start| {
+        if let Baseline::Value(v) = baseline
+            && !v.is_finite()
+        {
+            return Err(Error::invalid(format!(
+                "baseline {v} is not a finite value"
+            )));
+        }
         let end = (start + CHUNK).min(n);
         let xs = (x.slice_axis(Axis(0), Slice::from(start..end)))
             .as_standard_layout()
@@ -67,12 +75,36 @@ pub(crate) fn chunks<'a>(
         let t = &targets[start..end];
         Ok(Chunk {
             start,
-            y0: target_scores(model, xs.view(), t, output)?,
+            y0: match output {
+                Some(o) => target_scores(model, xs.view(), t, o)?,
+                None => Vec::new(),
+            },
             base: xs.outer_iter().map(|s| baseline.value(s)).collect(),
             x: xs,
             targets: t,
         })
     })
+}
+
+/// Checks that `maps` (rank of `x`, or one less) and `targets` count the samples of `x`: what
+/// every metric needs, the model-free ones included.
+pub(crate) fn check_counts(x: ViewF, maps: ViewF, targets: &[usize]) -> Result<()> {
+    let n = x.shape().first().copied().unwrap_or(0);
+    if x.ndim() < 3 || maps.ndim() + 1 < x.ndim() || maps.ndim() > x.ndim() {
+        return Err(Error::shape(
+            "maps",
+            format!("the rank of the inputs {:?}", x.shape()),
+            maps.shape(),
+        ));
+    }
+    if maps.shape()[0] != n || targets.len() != n {
+        return Err(Error::invalid(format!(
+            "{} map(s) and {} target(s) for {n} sample(s)",
+            maps.shape()[0],
+            targets.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a batch `x` `[N, C, …]`, its maps (the shape of `x`, or one channel) and targets,

@@ -167,6 +167,8 @@ pub fn pixel_flipping(
 /// Indices of `keys` in removal order: descending (MoRF) or ascending (LeRF); ties keep
 /// index order (a stable sort; Quantus's numpy argsort breaks ties in a CPU-dependent order).
 pub(crate) fn ranked(keys: &[f64], order: Order) -> Vec<usize> {
+    // −0 and +0 are one value (total_cmp would put −0 first)
+    let keys: Vec<f64> = keys.iter().map(|k| k + 0.0).collect();
     let mut idx: Vec<usize> = (0..keys.len()).collect();
     match order {
         Order::MoRF => idx.sort_by(|&i, &j| keys[j].total_cmp(&keys[i])),
@@ -221,7 +223,7 @@ fn run(
 ) -> Result<Curves> {
     let n_steps = steps.iter().map(Vec::len).max().unwrap_or(0);
     let mut values = Array2::<f64>::zeros((x.shape()[0], n_steps));
-    for chunk in chunks(model, x, targets, how.0, how.1) {
+    for chunk in chunks(model, x, targets, how.0, Some(how.1)) {
         let Chunk {
             start,
             x: mut xs,
@@ -271,6 +273,7 @@ mod tests {
     fn ranking_is_stable_and_lerf_is_ascending() {
         let keys = [0.5, 2.0, 0.5, -1.0];
         assert_eq!(ranked(&keys, Order::MoRF), [1, 0, 2, 3]);
+        assert_eq!(ranked(&[0.0, -0.0, 0.0], Order::LeRF), [0, 1, 2]);
         assert_eq!(ranked(&keys, Order::LeRF), [3, 0, 2, 1]);
     }
 

@@ -4,7 +4,7 @@
 //! pixels at once, plus Gaussian noise), so that the model cannot see the removal's shape;
 //! each point of a sample's curve says whether the model still predicts its target.
 
-use crate::input::{Baseline, Output, checked, chunks};
+use crate::input::{Baseline, checked, chunks};
 use crate::perturbation::{Curves, Order, ranked};
 use mrixai_core::{ArrayF, Error, Explainable, Result, ViewF};
 use ndarray::{Array2, Axis};
@@ -48,17 +48,17 @@ pub fn road(
     targets: &[usize],
     cfg: &Road,
 ) -> Result<Curves> {
-    if cfg.percentages.iter().any(|p| !(0.0..100.0).contains(p)) || !cfg.noise.is_finite() {
+    let in_range = cfg.percentages.iter().all(|p| (0.0..100.0).contains(p));
+    if cfg.percentages.is_empty() || !in_range || !cfg.noise.is_finite() {
         return Err(Error::invalid(
-            "ROAD: percentages must lie in [0, 100) and noise be finite",
+            "ROAD: one or more percentages in [0, 100), and a finite noise",
         ));
     }
     let a = checked(model, x.view(), maps, targets)?;
     let spatial = &x.shape()[2..];
     let pixels: usize = spatial.iter().product();
     let mut values = Array2::<f64>::zeros((x.shape()[0], cfg.percentages.len()));
-    let how = (Baseline::Value(0.0), Output::Logit);
-    for chunk in chunks(model, x.view(), targets, how.0, how.1) {
+    for chunk in chunks(model, x.view(), targets, Baseline::Value(0.0), None) {
         let chunk = chunk?;
         for (b, sample) in chunk.x.outer_iter().enumerate() {
             let i = chunk.start + b;

@@ -45,11 +45,19 @@ pub fn max_sensitivity(
             "max-sensitivity: samples must be ≥ 1 and radius > 0",
         ));
     }
-    let mut rng = mrixai_core::seed::rng(cfg.seed, "max-sensitivity");
-    let noisy: Vec<ArrayF> = (0..cfg.samples)
-        .map(|_| x.mapv(|v| v + rng.random_range(-cfg.radius..cfg.radius)))
+    // one stream per sample (a sample's noise does not depend on the batch); copies are made
+    // one at a time
+    let mut rngs: Vec<_> = (0..x.shape()[0])
+        .map(|i| mrixai_core::seed::rng(cfg.seed, &format!("max-sensitivity {i}")))
         .collect();
-    max_sensitivity_on(x, maps, targets, explain, &noisy)
+    let copy = |_: usize| {
+        let mut c = x.to_owned();
+        for (mut s, rng) in c.axis_iter_mut(Axis(0)).zip(rngs.iter_mut()) {
+            s.mapv_inplace(|v| v + rng.random_range(-cfg.radius..cfg.radius));
+        }
+        c
+    };
+    worst_change(x.view(), maps, targets, explain, cfg.samples, copy)
 }
 
 /// Each sample's max-sensitivity over the given noisy copies of `x` (each shaped like `x`):
@@ -61,18 +69,27 @@ pub fn max_sensitivity_on(
     explain: &Explain,
     noisy: &[ArrayF],
 ) -> Result<Vec<f64>> {
-    if targets.len() != x.shape()[0] || maps.shape()[0] != x.shape()[0] {
+    if noisy.is_empty() {
+        return Err(Error::invalid("max-sensitivity: no noisy copies"));
+    }
+    worst_change(x, maps, targets, explain, noisy.len(), |c| noisy[c].clone())
+}
+
+/// The largest relative change of each sample's map over `copies` noisy inputs made by
+/// `copy`.
+fn worst_change(
+    x: ViewF,
+    maps: ViewF,
+    targets: &[usize],
+    explain: &Explain,
+    copies: usize,
+    mut copy: impl FnMut(usize) -> ArrayF,
+) -> Result<Vec<f64>> {
+    if x.ndim() == 0 || targets.len() != x.shape()[0] || maps.shape().first() != x.shape().first() {
         return Err(Error::shape(
             "maps and targets",
-            format!("{} samples", x.shape()[0]),
+            format!("{} samples", x.len()),
             maps.shape(),
-        ));
-    }
-    if let Some(bad) = noisy.iter().find(|n| n.shape() != x.shape()) {
-        return Err(Error::shape(
-            "noisy inputs",
-            format!("{:?}", x.shape()),
-            bad.shape(),
         ));
     }
     let norms: Vec<f64> = maps
@@ -80,7 +97,15 @@ pub fn max_sensitivity_on(
         .map(|m| norm(m.iter().copied()))
         .collect();
     let mut worst = vec![f64::NAN; targets.len()];
-    for xn in noisy {
+    for c in 0..copies {
+        let xn = copy(c);
+        if xn.shape() != x.shape() {
+            return Err(Error::shape(
+                "noisy inputs",
+                format!("{:?}", x.shape()),
+                xn.shape(),
+            ));
+        }
         let moved = explain(xn.view(), targets)?;
         if moved.shape() != maps.shape() {
             return Err(Error::shape(

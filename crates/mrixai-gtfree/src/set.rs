@@ -94,6 +94,7 @@ pub fn score(
         explain,
     } = batch;
     let (model, targets) = (*model, *targets);
+    crate::input::check_counts(x.view(), maps.view(), targets)?;
     let region = |order| {
         let cfg = RegionPerturbation {
             order,

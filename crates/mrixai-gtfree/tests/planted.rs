@@ -151,10 +151,70 @@ fn bad_input_is_one_clear_error() {
     };
     let e = faithfulness_correlation(&model, x.view(), truth.view(), &[1; 5], &big).unwrap_err();
     assert!(e.to_string().contains("subset"), "{e}");
+    // the metrics by name check the counts first, the model-free ones too
+    let four = truth.slice_axis(Axis(0), ndarray::Slice::from(0..4));
+    let batch = mrixai_gtfree::Batch {
+        model: &model,
+        x: x.view(),
+        maps: four,
+        targets: &[1; 5],
+        explain: None,
+    };
+    let e = mrixai_gtfree::score(
+        &batch,
+        &["sparseness"],
+        &Default::default(),
+        &mrixai_core::progress::Silent,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("4 map(s) and 5 target(s)"), "{e}");
+    let bad_base = RegionPerturbation {
+        baseline: Baseline::Value(f32::NAN),
+        ..Default::default()
+    };
+    let e = region_perturbation(&model, x.view(), truth.view(), &[1; 5], &bad_base).unwrap_err();
+    assert!(e.to_string().contains("not a finite value"), "{e}");
     let none = PixelFlipping {
         features_in_step: 0,
         baseline: Baseline::Value(0.0),
         ..Default::default()
     };
     assert!(pixel_flipping(&model, x.view(), truth.view(), &[1; 5], &none).is_err());
+}
+
+/// More samples than one forward chunk (64): every sample's numbers are those it gets alone.
+#[test]
+fn a_sample_scores_the_same_in_any_batch() {
+    let (model, _, _, _) = world();
+    let mut rng = mrixai_core::seed::rng(9, "many");
+    let x = ArrayD::from_shape_fn(IxDyn(&[70, 2, 8, 8]), |_| rng.random::<f32>());
+    let maps = ArrayD::from_shape_fn(IxDyn(&[70, 2, 8, 8]), |_| rng.random::<f32>() - 0.5);
+    let t = vec![1usize; 70];
+    let rp = RegionPerturbation {
+        patch: 4,
+        output: Output::Logit,
+        ..Default::default()
+    };
+    let fc = FaithfulnessCorrelation {
+        runs: 5,
+        subset: 10,
+        ..Default::default()
+    };
+    let all = region_perturbation(&model, x.view(), maps.view(), &t, &rp).unwrap();
+    let fc_all = faithfulness_correlation(&model, x.view(), maps.view(), &t, &fc).unwrap();
+    for i in [0usize, 63, 64, 69] {
+        let one = |a: &ArrayD<f32>| {
+            a.slice_axis(Axis(0), ndarray::Slice::from(i..i + 1))
+                .to_owned()
+        };
+        let (xi, mi) = (one(&x), one(&maps));
+        let alone = region_perturbation(&model, xi.view(), mi.view(), &t[..1], &rp).unwrap();
+        assert_eq!(alone.values.row(0), all.values.row(i), "sample {i}");
+        let fc_one = faithfulness_correlation(&model, xi.view(), mi.view(), &t[..1], &fc).unwrap();
+        // the first sample's stream alone is sample 0's; later ones draw from their own
+        if i == 0 {
+            assert_eq!(fc_one[0], fc_all[0]);
+        }
+        assert!(fc_all[i].is_finite());
+    }
 }

@@ -1,6 +1,6 @@
 //! `mrixai evaluate`: scores attribution maps without ground truth, with the model that made
-//! them (region perturbation, pixel flipping, faithfulness correlation, sparseness,
-//! complexity; docs/METRICS.md), into a long-format table `[method,] sample, metric, value`
+//! them (region perturbation, pixel flipping, ROAD, faithfulness correlation, max-sensitivity
+//! with `--method`, sparseness, complexity; docs/METRICS.md), into a long-format table `[method,] sample, metric, value`
 //! that `mrixai stats` reads.
 //!
 //! ```text
@@ -44,7 +44,7 @@ pub struct Args {
     /// Faithfulness correlation: features per subset.
     #[arg(long, default_value_t = 224)]
     pub subset: usize,
-    /// Seed of the faithfulness-correlation subsets and of ROAD's noise.
+    /// Seed of the faithfulness-correlation subsets and of ROAD's and max-sensitivity's noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// What a removed feature becomes: `black` (the sample's smallest value) or a number.

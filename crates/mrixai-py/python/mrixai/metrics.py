@@ -3,8 +3,8 @@ is needed), equal to ``mrixai evaluate``.
 
 ``score`` gives the long table the command line writes; ``emd``, ``emd_score``,
 ``precision``, … give one metric per sample as an array. ``evaluate`` gives the metrics
-without ground truth (region perturbation, pixel flipping, faithfulness correlation,
-sparseness, complexity; equal to Quantus 0.6 where its definitions are sound).
+without ground truth (region perturbation, pixel flipping, ROAD, faithfulness correlation,
+max-sensitivity, sparseness, complexity; equal to Quantus 0.6 where its definitions are sound).
 """
 
 from __future__ import annotations
@@ -131,8 +131,11 @@ def evaluate(model, inputs, maps, target=None, metrics=None, **settings) -> pd.D
     metrics: names from :data:`GTFREE_NAMES` (default: all); the curves give their areas.
     settings: ``patch=8`` and ``regions=100`` (region perturbation), ``features_in_step=1``
         (pixel flipping), ``runs=100`` and ``subset=224`` (faithfulness correlation),
-        ``seed=0`` (its subsets and ROAD's noise), ``baseline=None`` (a number; ``None`` is each
-        sample's smallest value, Quantus's "black"), ``device="cpu"``.
+        ``seed=0`` (its subsets, ROAD's and max-sensitivity's noise), ``baseline=None`` (a
+        number; ``None`` is each sample's smallest value, Quantus's "black"), ``device="cpu"``;
+        for ``max_sensitivity`` (included by default only with a method): ``method`` (the
+        mrixai method that made the maps, run again on noisy inputs), ``params`` (its
+        parameters, a dict of strings), ``noisy_copies=200``, ``radius=0.2``.
 
     Returns the long table ``sample, metric, value`` of ``mrixai evaluate``.
     """

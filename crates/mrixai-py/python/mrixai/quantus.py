@@ -61,10 +61,12 @@ class _Callable:
             a_batch = explain_func(
                 model=model, inputs=x_batch, targets=y_batch, **(explain_func_kwargs or {})
             )
-        arrays = [as_array(a_batch, "a_batch"), as_array(x_batch, "x_batch")]
+        x = as_array(x_batch, "x_batch")
+        arrays = [as_array(a_batch, "a_batch"), x]
         arrays.append(None if s_batch is None else as_array(s_batch, "s_batch"))
+        # channels last → first only where an array has the inputs' rank ([N, …, C])
         if channel_first is False:
-            arrays = [None if v is None else np.moveaxis(v, -1, 1) for v in arrays]
+            arrays = [v if v is None or v.ndim != x.ndim else np.moveaxis(v, -1, 1) for v in arrays]
         self.evaluation_scores = self._score(*arrays, y_batch).tolist()
         return self.evaluation_scores
 
@@ -165,7 +167,10 @@ class ModelMetric(_Callable):
 
     def _score(self, a, x, s, y):
         """Runs the checkpoint on ``x_batch`` for the classes ``y_batch``; ``s_batch`` is
-        not used."""
+        not used. Maps without a channel axis (``[N, …spatial]``) get one, as Quantus
+        expands them."""
+        if a.ndim == x.ndim - 1:
+            a = a[:, None]
         _, values = _metrics.evaluate_matrix(
             self.checkpoint, x, a, y, [self.name], **self.settings
         )
