@@ -118,9 +118,9 @@ pub fn faithfulness_correlation_on(
         for r in 0..runs {
             let mut xp = xs.clone();
             let flat = xp.as_slice_mut().unwrap_or_default();
+            let run = subsets.index_axis(Axis(0), r);
             for b in 0..end - start {
-                let s = subsets.index_axis(Axis(0), r);
-                for &i in s.index_axis(Axis(0), start + b) {
+                for &i in run.index_axis(Axis(0), start + b) {
                     flat[b * features + i] = base[b];
                     held[b][r] += f64::from(a[(start + b) * features + i]);
                 }

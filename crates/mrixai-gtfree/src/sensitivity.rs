@@ -85,13 +85,7 @@ fn worst_change(
     copies: usize,
     mut copy: impl FnMut(usize) -> ArrayF,
 ) -> Result<Vec<f64>> {
-    if x.ndim() == 0 || targets.len() != x.shape()[0] || maps.shape().first() != x.shape().first() {
-        return Err(Error::shape(
-            "maps and targets",
-            format!("{} samples", x.len()),
-            maps.shape(),
-        ));
-    }
+    crate::input::check_counts(x.view(), maps.view(), targets)?;
     let norms: Vec<f64> = maps
         .axis_iter(Axis(0))
         .map(|m| norm(m.iter().copied()))

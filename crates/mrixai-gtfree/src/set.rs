@@ -1,12 +1,12 @@
 //! The metrics by name, for tables: each gives one value per sample (a curve its area).
 
 use crate::{
-    Explain, FaithfulnessCorrelation, MaxSensitivity, Order, PixelFlipping, RegionPerturbation,
+    Baseline, FaithfulnessCorrelation, MaxSensitivity, Order, PixelFlipping, RegionPerturbation,
     Road, complexity, faithfulness_correlation, max_sensitivity, pixel_flipping,
     region_perturbation, road, sparseness,
 };
 use mrixai_core::progress::Progress;
-use mrixai_core::{Error, Explainable, Result, ViewF};
+use mrixai_core::{Attributor, Error, Explainable, Result, ViewF};
 
 /// Every metric's name, as tables write it: the areas of the MoRF and LeRF region-perturbation
 /// drop curves, the area of the MoRF pixel-flipping curve, the mean of the MoRF ROAD curve,
@@ -37,6 +37,19 @@ pub struct Settings {
     pub sensitivity: MaxSensitivity,
 }
 
+impl Settings {
+    /// The defaults with one `seed` for every random draw (faithfulness correlation's
+    /// subsets, ROAD's and max-sensitivity's noise) and one `baseline` for every metric that
+    /// replaces features (ROAD imputes instead).
+    pub fn seeded(seed: u64, baseline: Baseline) -> Self {
+        let mut s = Self::default();
+        (s.region.baseline, s.flipping.baseline) = (baseline, baseline);
+        (s.faithfulness.baseline, s.faithfulness.seed) = (baseline, seed);
+        (s.road.seed, s.sensitivity.seed) = (seed, seed);
+        s
+    }
+}
+
 /// The metrics named in `names`, checked (an unknown one is an error naming the known
 /// ones); when empty, all of them, `max_sensitivity` only when the method is `known`.
 pub fn parse_names(names: &[String], known: bool) -> Result<Vec<&'static str>> {
@@ -64,7 +77,7 @@ pub fn parse_names(names: &[String], known: bool) -> Result<Vec<&'static str>> {
 }
 
 /// What the metrics look at: a model, its inputs `x`, the maps of its `targets`, and the
-/// method that made them (as a function; max-sensitivity needs it).
+/// method that made them (max-sensitivity runs it again).
 pub struct Batch<'a> {
     /// The model.
     pub model: &'a dyn Explainable,
@@ -75,11 +88,11 @@ pub struct Batch<'a> {
     /// The class each map explains.
     pub targets: &'a [usize],
     /// The method that made the maps, if known.
-    pub explain: Option<&'a Explain<'a>>,
+    pub method: Option<&'a dyn Attributor>,
 }
 
 /// Each metric of `names` on `batch`: one value per sample; `progress` hears of each metric
-/// done. `max_sensitivity` needs `batch.explain`.
+/// done. `max_sensitivity` needs `batch.method`.
 pub fn score(
     batch: &Batch,
     names: &[&str],
@@ -91,7 +104,7 @@ pub fn score(
         x,
         maps,
         targets,
-        explain,
+        method,
     } = batch;
     let (model, targets) = (*model, *targets);
     crate::input::check_counts(x.view(), maps.view(), targets)?;
@@ -127,16 +140,17 @@ pub fn score(
                 .collect())
         }
         "max_sensitivity" => {
-            let explain = explain.ok_or_else(|| {
+            let method = method.ok_or_else(|| {
                 Error::invalid(
                     "max_sensitivity re-explains noisy inputs: name the method that made the maps",
                 )
             })?;
+            let explain = |x: ViewF, t: &[usize]| method.attribute(model, x, t);
             max_sensitivity(
                 x.view(),
                 maps.view(),
                 targets,
-                explain,
+                &explain,
                 &settings.sensitivity,
             )
         }

@@ -158,7 +158,7 @@ fn bad_input_is_one_clear_error() {
         x: x.view(),
         maps: four,
         targets: &[1; 5],
-        explain: None,
+        method: None,
     };
     let e = mrixai_gtfree::score(
         &batch,

@@ -290,17 +290,11 @@ fn evaluate<'py>(
         mrixai_gtfree::Baseline::Black,
         mrixai_gtfree::Baseline::Value,
     );
-    let mut s = mrixai_gtfree::Settings::default();
-    (s.region.patch, s.region.regions, s.region.baseline) = (patch, regions, baseline);
-    (s.flipping.features_in_step, s.flipping.baseline) = (features_in_step, baseline);
+    let mut s = mrixai_gtfree::Settings::seeded(seed, baseline);
+    (s.region.patch, s.region.regions) = (patch, regions);
+    s.flipping.features_in_step = features_in_step;
     (s.faithfulness.runs, s.faithfulness.subset) = (runs, subset);
-    (s.faithfulness.seed, s.faithfulness.baseline) = (seed, baseline);
-    s.road.seed = seed;
-    (
-        s.sensitivity.samples,
-        s.sensitivity.radius,
-        s.sensitivity.seed,
-    ) = (noisy_copies, radius, seed);
+    (s.sensitivity.samples, s.sensitivity.radius) = (noisy_copies, radius);
     let method = (method.as_deref())
         .filter(|_| names.contains(&"max_sensitivity"))
         .map(|m| mrixai_attrib::method_by_name(m, &params.unwrap_or_default()))
@@ -313,18 +307,12 @@ fn evaluate<'py>(
         Some(t) => targets(t)?,
         None => py.detach(|| model.predict(x.view())).or_py()?,
     };
-    let explain = |x: ndarray::ArrayViewD<f32>, t: &[usize]| match &method {
-        Some(m) => m.attribute(&model, x, t),
-        None => Err(Error::invalid("no method")),
-    };
     let batch = mrixai_gtfree::Batch {
         model: &model,
         x: x.view(),
         maps: a.view(),
         targets: &targets,
-        explain: method
-            .is_some()
-            .then_some(&explain as &mrixai_gtfree::Explain),
+        method: method.as_deref(),
     };
     let silent = mrixai_core::progress::Silent;
     let values = py

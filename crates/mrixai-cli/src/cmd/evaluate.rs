@@ -84,20 +84,11 @@ impl Args {
                 _ => bail!("--baseline `{v}`: expected `black` or a number"),
             },
         };
-        let mut s = Settings::default();
-        s.region.patch = self.patch;
-        s.region.regions = self.regions;
-        s.region.baseline = baseline;
+        let mut s = Settings::seeded(self.seed, baseline);
+        (s.region.patch, s.region.regions) = (self.patch, self.regions);
         s.flipping.features_in_step = self.features_in_step;
-        s.flipping.baseline = baseline;
-        s.faithfulness.runs = self.runs;
-        s.faithfulness.subset = self.subset;
-        s.faithfulness.seed = self.seed;
-        s.faithfulness.baseline = baseline;
-        s.road.seed = self.seed;
-        s.sensitivity.samples = self.noisy_copies;
-        s.sensitivity.radius = self.radius;
-        s.sensitivity.seed = self.seed;
+        (s.faithfulness.runs, s.faithfulness.subset) = (self.runs, self.subset);
+        (s.sensitivity.samples, s.sensitivity.radius) = (self.noisy_copies, self.radius);
         Ok(s)
     }
 }
@@ -120,18 +111,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (true, Some(m)) => Some(mrixai_attrib::method_by_name(m, &params)?),
         _ => None,
     };
-    let explain = |x: ndarray::ArrayViewD<f32>, t: &[usize]| match &method {
-        Some(m) => m.attribute(&model, x, t),
-        None => Err(mrixai_core::Error::invalid("no method")),
-    };
     let batch = Batch {
         model: &model,
         x: x.view(),
         maps: maps.view(),
         targets: &targets,
-        explain: method
-            .is_some()
-            .then_some(&explain as &mrixai_gtfree::Explain),
+        method: method.as_deref(),
     };
     let bar = mrixai_cli::Bar::new(!args.quiet);
     let values = score(&batch, &names, &settings, &bar)
