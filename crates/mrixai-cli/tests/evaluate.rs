@@ -83,18 +83,24 @@ fn evaluate_writes_quantus_numbers_and_refuses_typos() {
         values.len() == 6 && values.iter().all(|v| v.is_finite() && *v > 0.0),
         "{text}"
     );
-    for (args, says) in [
-        (["evaluate", "--metrics", "roar"], "unknown metric `roar`"),
-        (["evaluate", "--baseline", "grey"], "--baseline `grey`"),
+    let cases: [(&[&str], &str); 4] = [
+        (&["evaluate", "--metrics", "roar"], "unknown metric `roar`"),
+        (&["evaluate", "--baseline", "grey"], "--baseline `grey`"),
         (
-            ["evaluate", "--metrics", "max_sensitivity"],
+            &["evaluate", "--metrics", "max_sensitivity"],
             "name the method",
         ),
-    ] {
+        // a setting of no metric computed is refused, not ignored
+        (
+            &["evaluate", "--metrics", "sparseness", "--patch", "4"],
+            "--patch is a setting of",
+        ),
+    ];
+    for (args, says) in cases {
         let fresh = dir.join("typo.csv");
         let mut f = flags.to_vec();
         f[4] = ("--out", &fresh);
-        let (ok, err) = run_cmd(&args, &f);
+        let (ok, err) = run_cmd(args, &f);
         assert!(!ok && err.contains(says), "{err}");
         assert!(!fresh.exists());
     }

@@ -29,27 +29,29 @@ pub struct Args {
     /// …, 99 %, noise 0.01, seeded by `--seed`).
     #[arg(long, value_delimiter = ',')]
     pub metrics: Vec<String>,
-    /// Region perturbation: side of a patch, in pixels (voxels).
-    #[arg(long, default_value_t = 8)]
-    pub patch: usize,
-    /// Region perturbation: most patches replaced.
-    #[arg(long, default_value_t = 100)]
-    pub regions: usize,
-    /// Pixel flipping: features replaced per step.
-    #[arg(long, default_value_t = 1)]
-    pub features_in_step: usize,
-    /// Faithfulness correlation: random subsets per sample.
-    #[arg(long, default_value_t = 100)]
-    pub runs: usize,
-    /// Faithfulness correlation: features per subset.
-    #[arg(long, default_value_t = 224)]
-    pub subset: usize,
-    /// Seed of the faithfulness-correlation subsets and of ROAD's and max-sensitivity's noise.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// What a removed feature becomes: `black` (the sample's smallest value) or a number.
-    #[arg(long, default_value = "black")]
-    pub baseline: String,
+    /// Region perturbation: side of a patch, in pixels (voxels) [default: 8].
+    #[arg(long)]
+    pub patch: Option<usize>,
+    /// Region perturbation: most patches replaced [default: 100].
+    #[arg(long)]
+    pub regions: Option<usize>,
+    /// Pixel flipping: features replaced per step [default: 1].
+    #[arg(long)]
+    pub features_in_step: Option<usize>,
+    /// Faithfulness correlation: random subsets per sample [default: 100].
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Faithfulness correlation: features per subset [default: 224].
+    #[arg(long)]
+    pub subset: Option<usize>,
+    /// Seed of the faithfulness-correlation subsets and of ROAD's and max-sensitivity's noise
+    /// [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// What a removed feature becomes: `black` (the sample's smallest value) or a number
+    /// [default: black].
+    #[arg(long)]
+    pub baseline: Option<String>,
     /// The attribution method that made the maps, written as a `method` column; with it,
     /// `max_sensitivity` re-explains noisy inputs with this method.
     #[arg(long)]
@@ -57,12 +59,12 @@ pub struct Args {
     /// Parameter `key=value` of `--method` for max-sensitivity's explanations; repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE", requires = "method")]
     pub params: Vec<String>,
-    /// Max-sensitivity: noisy copies per sample.
-    #[arg(long, default_value_t = 200)]
-    pub noisy_copies: usize,
-    /// Max-sensitivity: half-width of the uniform input noise.
-    #[arg(long, default_value_t = 0.2)]
-    pub radius: f32,
+    /// Max-sensitivity: noisy copies per sample [default: 200].
+    #[arg(long)]
+    pub noisy_copies: Option<usize>,
+    /// Max-sensitivity: half-width of the uniform input noise [default: 0.2].
+    #[arg(long)]
+    pub radius: Option<f32>,
     /// Output table, `.csv` or `.parquet`.
     #[arg(long, default_value = "gtfree.csv")]
     pub out: PathBuf,
@@ -75,21 +77,77 @@ pub struct Args {
 }
 
 impl Args {
-    /// The metrics' settings from the flags.
+    /// The metrics' settings from the flags (the library's defaults where none is given).
     fn settings(&self) -> anyhow::Result<Settings> {
-        let baseline = match self.baseline.as_str() {
-            "black" => Baseline::Black,
-            v => match v.parse::<f32>() {
+        let d = Settings::default();
+        let baseline = match self.baseline.as_deref() {
+            None => d.region.baseline,
+            Some("black") => Baseline::Black,
+            Some(v) => match v.parse::<f32>() {
                 Ok(x) if x.is_finite() => Baseline::Value(x),
                 _ => bail!("--baseline `{v}`: expected `black` or a number"),
             },
         };
-        let mut s = Settings::seeded(self.seed, baseline);
-        (s.region.patch, s.region.regions) = (self.patch, self.regions);
-        s.flipping.features_in_step = self.features_in_step;
-        (s.faithfulness.runs, s.faithfulness.subset) = (self.runs, self.subset);
-        (s.sensitivity.samples, s.sensitivity.radius) = (self.noisy_copies, self.radius);
+        let mut s = Settings::seeded(self.seed.unwrap_or(d.faithfulness.seed), baseline);
+        s.region.patch = self.patch.unwrap_or(d.region.patch);
+        s.region.regions = self.regions.unwrap_or(d.region.regions);
+        s.flipping.features_in_step = self.features_in_step.unwrap_or(d.flipping.features_in_step);
+        s.faithfulness.runs = self.runs.unwrap_or(d.faithfulness.runs);
+        s.faithfulness.subset = self.subset.unwrap_or(d.faithfulness.subset);
+        s.sensitivity.samples = self.noisy_copies.unwrap_or(d.sensitivity.samples);
+        s.sensitivity.radius = self.radius.unwrap_or(d.sensitivity.radius);
         Ok(s)
+    }
+
+    /// Fails, naming the flag, where a setting is given for none of the metrics computed.
+    fn check_used(&self, names: &[&str]) -> anyhow::Result<()> {
+        const REGION: &[&str] = &["region_perturbation_morf", "region_perturbation_lerf"];
+        let uses: [(&str, bool, &[&str]); 10] = [
+            ("--patch", self.patch.is_some(), REGION),
+            ("--regions", self.regions.is_some(), REGION),
+            (
+                "--features-in-step",
+                self.features_in_step.is_some(),
+                &["pixel_flipping"],
+            ),
+            ("--runs", self.runs.is_some(), &["faithfulness_correlation"]),
+            (
+                "--subset",
+                self.subset.is_some(),
+                &["faithfulness_correlation"],
+            ),
+            (
+                "--seed",
+                self.seed.is_some(),
+                &["faithfulness_correlation", "road", "max_sensitivity"],
+            ),
+            (
+                "--baseline",
+                self.baseline.is_some(),
+                &[
+                    REGION[0],
+                    REGION[1],
+                    "pixel_flipping",
+                    "faithfulness_correlation",
+                ],
+            ),
+            (
+                "--noisy-copies",
+                self.noisy_copies.is_some(),
+                &["max_sensitivity"],
+            ),
+            ("--radius", self.radius.is_some(), &["max_sensitivity"]),
+            ("--param", !self.params.is_empty(), &["max_sensitivity"]),
+        ];
+        for (flag, given, metrics) in uses {
+            if given && !metrics.iter().any(|m| names.contains(m)) {
+                bail!(
+                    "{flag} is a setting of {}, none of which is computed",
+                    metrics.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -97,6 +155,7 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::check_table_path(&args.out, "evaluate")?;
     let names = parse_names(&args.metrics, args.method.is_some())?;
+    args.check_used(&names)?;
     let settings = args.settings()?;
     mrixai_core::atomic::check_out_file(&args.out, args.force)?;
     let (maps, converted) = read_attributions(&args.maps)?;
